@@ -1,0 +1,25 @@
+"""fixsim: bit-accurate fixed-point simulation for Python (numpy + numba).
+
+The public namespace::
+
+    from fixsim import fi, numerictype, fimath
+    import fixsim as fx
+"""
+
+from __future__ import annotations
+
+from . import testing
+from ._core._arith import divide
+from ._core._fi import fi
+from ._core._fimath import current_fimath, fimath
+from ._core._modes import Overflow, Rounding
+from ._core._numerictype import numerictype
+from ._core._probe import count_quantization
+from ._core._quantize import set_stochastic_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "fi", "numerictype", "fimath", "Rounding", "Overflow", "current_fimath", "divide",
+    "count_quantization", "set_stochastic_seed", "testing", "__version__",
+]

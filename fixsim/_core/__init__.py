@@ -1,0 +1,1 @@
+"""The numeric core: numerictype, fimath, fi, result-type rules and numpy dispatch."""

@@ -1,0 +1,103 @@
+"""The quantization hook: every quantization reports its overflow and underflow counts here.
+
+``_core`` knows nothing of the fixed-point tool; the tool (and ``count_quantization``) add a
+listener through a context variable, so the cost without listeners is one lookup.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+from collections.abc import Callable
+
+__all__ = ["QuantizationEvent", "report", "listening", "count_quantization", "probe_name"]
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantizationEvent:
+    """One quantization: its target type, element count and overflow/underflow counts."""
+
+    numerictype: object
+    size: int
+    overflows: int
+    underflows: int
+    operation: str
+    name: str | None = None
+
+
+_listeners: contextvars.ContextVar[tuple[Callable[[QuantizationEvent], None], ...]] = \
+    contextvars.ContextVar("fixsim_quantization_listeners", default=())
+_name: contextvars.ContextVar[str | None] = contextvars.ContextVar("fixsim_probe_name",
+                                                                  default=None)
+
+
+def report(T, size: int, overflows: int, underflows: int, operation: str) -> None:
+    """Send one quantization's counts to every active listener (no-op without listeners)."""
+    listeners = _listeners.get()
+    if listeners:
+        event = QuantizationEvent(T, int(size), int(overflows), int(underflows), operation,
+                                  _name.get())
+        for fn in listeners:
+            fn(event)
+
+
+class listening:  # noqa: N801 - used like a function
+    """Context manager adding *fn* as a listener for the duration of the block."""
+
+    def __init__(self, fn: Callable[[QuantizationEvent], None]):
+        self._fn = fn
+        self._token = None
+
+    def __enter__(self):
+        self._token = _listeners.set(_listeners.get() + (self._fn,))
+        return self
+
+    def __exit__(self, *exc):
+        _listeners.reset(self._token)
+
+
+class probe_name:  # noqa: N801 - used like a function
+    """Context manager naming the quantizations inside the block (for type-table probes)."""
+
+    def __init__(self, name: str | None):
+        self._value = name
+        self._token = None
+
+    def __enter__(self):
+        self._token = _name.set(self._value)
+        return self
+
+    def __exit__(self, *exc):
+        _name.reset(self._token)
+
+
+class count_quantization(listening):  # noqa: N801
+    """Count overflows and underflows of every quantization inside a ``with`` block.
+
+    Examples
+    --------
+    >>> import fixsim as fx
+    >>> with fx.count_quantization() as c:
+    ...     a = fx.fi([0.5, 3.0, 1e-9], 1, 8, 6)
+    >>> c.overflows, c.underflows, c.elements
+    (1, 1, 3)
+    """
+
+    def __init__(self):
+        super().__init__(self._add)
+        self.overflows = 0
+        self.underflows = 0
+        self.elements = 0
+        self.operations = 0
+        self.events: list[QuantizationEvent] = []
+
+    def _add(self, event: QuantizationEvent) -> None:
+        self.overflows += event.overflows
+        self.underflows += event.underflows
+        self.elements += event.size
+        self.operations += 1
+        self.events.append(event)
+
+    def __repr__(self):
+        return (f"count_quantization(operations={self.operations}, elements={self.elements}, "
+                f"overflows={self.overflows}, underflows={self.underflows})")

@@ -1,0 +1,412 @@
+"""Quantization: any exact input (float, integer, Fraction, stored integers) into a numerictype.
+
+Storage: words of up to 64 bits live in int64 arrays (uint64 for unsigned 64-bit words); wider
+words live in object arrays of Python ints. The int64 path runs the numba kernels of
+``fixsim._kernels._quantize``; the object path is exact Python-int arithmetic on whole arrays.
+"""
+
+from __future__ import annotations
+
+import numbers
+from fractions import Fraction
+
+import numpy as np
+
+from .._kernels import _quantize as kq
+from . import _probe
+from ._modes import Overflow, Rounding
+from ._numerictype import numerictype
+
+__all__ = ["storage_kind", "quantize_array", "requantize", "to_float", "as_storage",
+           "NONFINITE", "stochastic_words", "set_stochastic_seed"]
+
+NONFINITE = {"raise": 0, "matlab": 1}
+
+_rng = np.random.default_rng(0)
+
+
+def set_stochastic_seed(seed: int | None) -> None:
+    """Reseed the generator that stochastic rounding draws from when no ``seed`` is given."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def stochastic_words(n: int, seed) -> np.ndarray:
+    """``n`` random 64-bit words for stochastic rounding (from *seed* or the module generator)."""
+    gen = _rng if seed is None else (seed if isinstance(seed, np.random.Generator)
+                                     else np.random.default_rng(seed))
+    return gen.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
+
+
+def storage_kind(T: numerictype) -> str:
+    """'i64' (int64), 'u64' (uint64, unsigned 64-bit words) or 'obj' (Python ints)."""
+    w = T.word_length
+    if w <= 63 or (w == 64 and T.signed):
+        return "i64"
+    if w == 64:
+        return "u64"
+    return "obj"
+
+
+def as_storage(ints: np.ndarray, T: numerictype) -> np.ndarray:
+    """Convert exact integer values (any integer or object dtype) to *T*'s storage dtype."""
+    kind = storage_kind(T)
+    if kind == "obj":
+        return _to_object(ints)
+    if kind == "u64":
+        if ints.dtype == object:
+            return np.array([int(v) & 0xFFFFFFFFFFFFFFFF for v in ints.ravel()],
+                            dtype=np.uint64).reshape(ints.shape)
+        return ints.astype(np.uint64)
+    if ints.dtype == object:
+        return np.array([int(v) for v in ints.ravel()], dtype=np.int64).reshape(ints.shape)
+    return ints.astype(np.int64, copy=False)
+
+
+def _to_object(ints: np.ndarray) -> np.ndarray:
+    """An object array of Python ints (numpy integer scalars would overflow silently)."""
+    if ints.dtype == object:
+        out = np.empty(ints.shape, dtype=object)
+        out.ravel()[:] = [int(v) for v in ints.ravel()]
+        return out
+    return ints.astype(object)
+
+
+def _bounds(T: numerictype):
+    return T.int_min, T.int_max
+
+
+# -- the exact object-array path --------------------------------------------------------------
+def _increment_obj(rounding: Rounding, q, gt, eq, nz, rand_up):
+    """Vectorised 0/1 increment on object/bool arrays (see ``_kernels._quantize._increment``)."""
+    neg = q < 0
+    if rounding == Rounding.FLOOR:
+        return np.zeros(q.shape, dtype=bool)
+    if rounding == Rounding.CEIL:
+        return nz
+    if rounding == Rounding.ZERO:
+        return nz & neg
+    if rounding == Rounding.STOCHASTIC:
+        return nz & rand_up
+    if rounding == Rounding.NEAREST:
+        tie_up = np.ones(q.shape, dtype=bool)
+    elif rounding == Rounding.ROUND:
+        tie_up = ~neg
+    elif rounding == Rounding.HALF_DOWN:
+        tie_up = np.zeros(q.shape, dtype=bool)
+    elif rounding == Rounding.HALF_ZERO:
+        tie_up = neg
+    elif rounding == Rounding.CONVERGENT:
+        tie_up = (q & 1) == 1
+    else:
+        tie_up = (q & 1) == 0
+    return gt | (eq & tie_up)
+
+
+def _overflow_obj(n, sbit, T: numerictype, overflow: Overflow):
+    """Apply the overflow mode to exact Python ints. Returns (result, overflowed mask)."""
+    lo, hi = _bounds(T)
+    above = n > hi
+    below = n < lo
+    ovf = above | below
+    if overflow == Overflow.SAT_SYM and T.signed:
+        at_min = n == lo
+        out = np.where(above, hi, np.where(below | at_min, lo + 1, n))
+        return out, ovf | at_min
+    if not ovf.any():
+        return n, ovf
+    if overflow in (Overflow.SATURATE, Overflow.SAT_SYM):
+        out = np.where(above, hi, np.where(below, lo, n))
+    elif overflow == Overflow.SAT_ZERO:
+        out = np.where(ovf, 0, n)
+    else:
+        w = T.word_length
+        mask = (1 << w) - 1
+        r = n & mask
+        if overflow == Overflow.WRAP_SM:
+            top = (r >> (w - 1)) & 1
+            r = np.where(top != sbit, (~r) & mask, r)
+            r = (r & (mask >> 1)) | (sbit << (w - 1))
+        if T.signed:
+            r = np.where(r >> (w - 1) != 0, r - (1 << w), r)
+        out = np.where(ovf, r, n)
+    return out.astype(object), ovf
+
+
+def requantize_obj(v: np.ndarray, d: int, T: numerictype, rounding: Rounding,
+                   overflow: Overflow, seed=None):
+    """Exact requantization of Python-int stored values ``v`` by ``d = Fsrc - Fdst``.
+
+    Returns ``(ints (object), n_overflow, n_underflow)``.
+    """
+    v = _to_object(np.asarray(v))
+    if v.size == 0:
+        return v.copy(), 0, 0
+    if d > 0:
+        q = v >> d
+        r = v & ((1 << d) - 1)
+        h = 1 << (d - 1)
+        gt, eq, nz = r > h, r == h, r != 0
+        rand_up = None
+        if rounding == Rounding.STOCHASTIC:
+            words = stochastic_words(v.size, seed).reshape(v.shape)
+            if d <= 64:
+                rand_up = (words.astype(object) >> (64 - d)) < r
+            else:  # scale the remainder to 64 bits (probability exact to 2**-64)
+                rand_up = words.astype(object) < (r >> (d - 64))
+        inc = _increment_obj(rounding, q, gt, eq, nz, rand_up)
+        n = q + inc.astype(object)
+        sbit = (q >> T.word_length) & 1
+    else:
+        n = v << (-d)
+        sbit = (n >> T.word_length) & 1
+    n = n.astype(object)
+    out, ovf = _overflow_obj(n, sbit, T, overflow)
+    n_unf = int(np.count_nonzero((~ovf) & (out == 0) & (v != 0)))
+    return out, int(np.count_nonzero(ovf)), n_unf
+
+
+def _float_parts(x: np.ndarray):
+    """Split finite float64 values into (int64 mantissa, int64 exponent): x = m * 2**e."""
+    m, e = np.frexp(x)
+    mi = (m * 9007199254740992.0).astype(np.int64)
+    return mi, e.astype(np.int64) - 53
+
+
+def _floats_to_obj(x: np.ndarray, F: int):
+    """Exact stored integers ``v`` and shift ``d`` with ``x * 2**F == v * 2**-d``."""
+    mi, e = _float_parts(x)
+    s = e + F
+    nz = mi != 0
+    smin = int(s[nz].min()) if nz.any() else 0
+    v = mi.astype(object) << (s - smin).astype(object)
+    v[~nz] = 0
+    return v, -smin
+
+
+# -- public entry points ----------------------------------------------------------------------
+def _check_modes(T: numerictype, overflow: Overflow, method: str):
+    if overflow == Overflow.WRAP_SM and not T.signed:
+        raise ValueError(
+            f"{method}: overflow='wrap_sm' (sign-magnitude wrap) is defined for signed types "
+            f"only, and the target {T} is unsigned; use 'wrap' or 'saturate'."
+        )
+
+
+def _finish_storage(out: np.ndarray, T: numerictype, shape) -> np.ndarray:
+    kind = storage_kind(T)
+    if kind == "u64" and out.dtype == np.int64:
+        out = out.view(np.uint64)
+    elif kind != "obj" and out.dtype == object:
+        out = as_storage(out, T)
+    return out.reshape(shape)
+
+
+def _raise_nonfinite(status: int, index: int, x: np.ndarray, method: str, overflow: Overflow):
+    what = "NaN" if status == kq.BAD_NAN else f"{x[index]!r}"
+    flat_index = index
+    if status == kq.BAD_NAN:
+        raise ValueError(
+            f"{method}: value at flat index {flat_index} is NaN, which has no fixed-point "
+            "value. Remove it, or pass nonfinite='matlab' to map NaN to 0 as MATLAB does."
+        )
+    raise ValueError(
+        f"{method}: value at flat index {flat_index} is {what}, which overflows under "
+        f"overflow='{overflow}'. Use overflow='saturate' to clamp it, or nonfinite='matlab' to "
+        "map it to 0 as MATLAB does under wrap."
+    )
+
+
+def quantize_float(x: np.ndarray, T: numerictype, rounding: Rounding, overflow: Overflow,
+                   nonfinite: str = "raise", seed=None, method: str = "fi"):
+    """Quantize a float array exactly. Returns ``(storage ints, n_overflow, n_underflow)``."""
+    _check_modes(T, overflow, method)
+    shape = x.shape
+    flat = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    nf = NONFINITE[nonfinite]
+    words = (stochastic_words(flat.size, seed) if rounding == Rounding.STOCHASTIC
+             else np.empty(0, dtype=np.uint64))
+    if storage_kind(T) != "obj":
+        out = np.empty(flat.size, dtype=np.int64)
+        n_ovf, n_unf, status, bad = kq.quantize_f64(
+            flat, T.fraction_length, T.word_length, T.signed, int(rounding), int(overflow),
+            nf, words, out)
+        if status != kq.OK:
+            _raise_nonfinite(status, bad, flat, method, overflow)
+        return _finish_storage(out, T, shape), int(n_ovf), int(n_unf)
+    # wide words: exact Python ints
+    finite = np.isfinite(flat)
+    out = np.empty(flat.size, dtype=object)
+    n_ovf = 0
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        for i in bad:
+            xi = flat[i]
+            if np.isnan(xi):
+                if nf == 0:
+                    _raise_nonfinite(kq.BAD_NAN, i, flat, method, overflow)
+                out[i] = 0
+                continue
+            if overflow == Overflow.SAT_ZERO:
+                out[i] = 0
+            elif overflow in (Overflow.SATURATE, Overflow.SAT_SYM):
+                lo = T.int_min + (1 if (overflow == Overflow.SAT_SYM and T.signed) else 0)
+                out[i] = T.int_max if xi > 0 else lo
+            elif nf == 1:
+                out[i] = 0
+            else:
+                _raise_nonfinite(kq.BAD_INF, i, flat, method, overflow)
+            n_ovf += 1
+    n_unf = 0
+    if finite.any():
+        v, d = _floats_to_obj(flat[finite], T.fraction_length)
+        res, o, u = requantize_obj(v, d, T, rounding, overflow, seed)
+        out[finite] = res
+        n_ovf += o
+        n_unf += u
+    return out.reshape(shape), n_ovf, n_unf
+
+
+def requantize(ints: np.ndarray, src: numerictype, T: numerictype, rounding: Rounding,
+               overflow: Overflow, seed=None, method: str = "cast"):
+    """Requantize stored integers of type *src* into *T*.
+
+    Returns ``(storage ints, n_overflow, n_underflow)``.
+    """
+    _check_modes(T, overflow, method)
+    d = src.fraction_length - T.fraction_length
+    shape = ints.shape
+    if ints.dtype == np.int64 and storage_kind(T) != "obj":
+        flat = np.ascontiguousarray(ints).ravel()
+        words = (stochastic_words(flat.size, seed) if rounding == Rounding.STOCHASTIC
+                 else np.empty(0, dtype=np.uint64))
+        out = np.empty(flat.size, dtype=np.int64)
+        n_ovf, n_unf = kq.requantize_i64(flat, d, T.word_length, T.signed, int(rounding),
+                                         int(overflow), words, out)
+        return _finish_storage(out, T, shape), int(n_ovf), int(n_unf)
+    out, n_ovf, n_unf = requantize_obj(ints.ravel(), d, T, rounding, overflow, seed)
+    return _finish_storage(out, T, shape), n_ovf, n_unf
+
+
+def _quantize_exact_scalar(value: Fraction, T: numerictype, rounding: Rounding,
+                           overflow: Overflow, seed):
+    """One exact rational into *T* (used for Fractions and other exact numbers)."""
+    y = value * (Fraction(1 << T.fraction_length) if T.fraction_length >= 0
+                 else Fraction(1, 1 << -T.fraction_length))
+    num, den = y.numerator, y.denominator
+    # express as v * 2**-d with an exact remainder decision: scale to a dyadic with 2 guard
+    # comparisons: q = floor(y); compare remainder with one half exactly.
+    q, rem = divmod(num, den)
+    gt, eq, nz = 2 * rem > den, 2 * rem == den, rem != 0
+    rand_up = None
+    if rounding == Rounding.STOCHASTIC:
+        word = int(stochastic_words(1, seed)[0])
+        rand_up = np.array(word * den < rem * (1 << 64))
+    inc = _increment_obj(rounding, np.array(q, dtype=object), np.array(gt), np.array(eq),
+                         np.array(nz), rand_up)
+    n = np.array(q + int(inc), dtype=object)
+    sbit = np.array((q >> T.word_length) & 1, dtype=object)
+    out, ovf = _overflow_obj(n.reshape(1), sbit.reshape(1), T, overflow)
+    o = int(ovf[0])
+    r = int(out[0])
+    return r, o, int(o == 0 and r == 0 and value != 0)
+
+
+def quantize_array(values: np.ndarray, T: numerictype, rounding: Rounding, overflow: Overflow,
+                   nonfinite: str = "raise", seed=None, method: str = "fi",
+                   operation: str = "quantize"):
+    """Quantize any numeric numpy array exactly into *T*; reports counts to the probe hook.
+
+    Returns the storage array.
+    """
+    kind = values.dtype.kind
+    if kind == "f" and values.dtype.itemsize <= 8:
+        out, o, u = quantize_float(values, T, rounding, overflow, nonfinite, seed, method)
+    elif kind == "b":
+        out, o, u = requantize(values.astype(np.int64), numerictype(False, 1, 0), T, rounding,
+                               overflow, seed, method)
+    elif kind in "iu":
+        if values.dtype == np.uint64 and values.size and values.max() > np.iinfo(np.int64).max:
+            src_ints = values.astype(object)
+        else:
+            src_ints = values.astype(np.int64)
+        out, o, u = requantize(src_ints, numerictype(True, 65, 0), T, rounding, overflow,
+                               seed, method)
+    elif kind == "O" or kind == "f":
+        out, o, u = _quantize_objects(values, T, rounding, overflow, nonfinite, seed, method)
+    elif kind == "c":
+        raise TypeError(f"{method}: complex values are not supported (got dtype "
+                        f"{values.dtype}); quantize the real and imaginary parts separately.")
+    else:
+        raise TypeError(f"{method}: cannot quantize values of dtype {values.dtype}; valid: "
+                        "float, integer, bool, or objects that are Python ints, floats or "
+                        "Fractions.")
+    _probe.report(T, values.size, o, u, operation)
+    return out
+
+
+def _quantize_objects(values, T, rounding, overflow, nonfinite, seed, method):
+    flat = values.ravel()
+    if all(type(v) is int or isinstance(v, np.integer) for v in flat):
+        ints = np.empty(flat.size, dtype=object)
+        ints[:] = [int(v) for v in flat]
+        return requantize(ints.reshape(values.shape), numerictype(True, 65, 0), T, rounding,
+                          overflow, seed, method)
+    out = np.empty(flat.size, dtype=object)
+    n_ovf = n_unf = 0
+    for i, v in enumerate(flat):
+        if isinstance(v, bool | np.bool_):
+            v = int(v)
+        if isinstance(v, float | np.floating) and not isinstance(v, numbers.Rational):
+            fv = float(v) if not isinstance(v, np.longdouble) else None
+            if fv is not None:
+                r, o, u = quantize_float(np.array([fv]), T, rounding, overflow, nonfinite,
+                                         seed, method)
+                out[i] = int(r[0])
+                n_ovf += o
+                n_unf += u
+                continue
+            v = Fraction(*v.as_integer_ratio())
+        if isinstance(v, numbers.Rational):
+            r, o, u = _quantize_exact_scalar(Fraction(v), T, rounding, overflow, seed)
+        elif isinstance(v, numbers.Number) and not isinstance(v, numbers.Real):
+            raise TypeError(f"{method}: complex value {v!r} at flat index {i} is not "
+                            "supported; quantize real and imaginary parts separately.")
+        else:
+            try:
+                fr = Fraction(v)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{method}: value {v!r} at flat index {i} is not a number; valid: "
+                    "floats, integers, bools, Fractions, Decimals."
+                ) from None
+            r, o, u = _quantize_exact_scalar(fr, T, rounding, overflow, seed)
+        out[i] = r
+        n_ovf += o
+        n_unf += u
+    return _finish_storage(out, T, values.shape), n_ovf, n_unf
+
+
+def to_float(ints: np.ndarray, T: numerictype) -> np.ndarray:
+    """Real-world values ``ints * 2**-F`` as float64 (correctly rounded)."""
+    if ints.dtype == np.int64:
+        flat = np.ascontiguousarray(ints).ravel()
+        out = np.empty(flat.size, dtype=np.float64)
+        kq.to_float(flat, T.fraction_length, out)
+        return out.reshape(ints.shape)
+    if ints.dtype == np.uint64:
+        return np.ldexp(ints.astype(np.float64), -T.fraction_length)
+    f = T.fraction_length
+    flat = ints.ravel()
+    out = np.empty(flat.size, dtype=np.float64)
+    for i, v in enumerate(flat):
+        out[i] = _int_to_float(int(v), f)
+    return out.reshape(ints.shape)
+
+
+def _int_to_float(v: int, f: int) -> float:
+    """``v * 2**-f`` correctly rounded (Python's int division is), +-inf past the range."""
+    try:
+        return v / (1 << f) if f >= 0 else float(v << -f)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
