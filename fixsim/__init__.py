@@ -9,6 +9,9 @@ The public namespace::
 from __future__ import annotations
 
 from . import testing
+from ._core import _bitops, _interop, _reductions
+from ._core._bitops import *  # noqa: F403  (bit operations: bitand, bitshift, ...)
+from ._core._reductions import *  # noqa: F403  (sum, cumsum, prod, mean, dot, ...)
 from ._core._arith import divide
 from ._core._fi import fi
 from ._core._fimath import current_fimath, fimath
@@ -22,4 +25,5 @@ __version__ = "0.1.0"
 __all__ = [
     "fi", "numerictype", "fimath", "Rounding", "Overflow", "current_fimath", "divide",
     "count_quantization", "set_stochastic_seed", "testing", "__version__",
+    *_bitops.__all__, *_reductions.__all__,
 ]
