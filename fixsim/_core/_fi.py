@@ -348,12 +348,15 @@ class fi:  # noqa: N801 - MATLAB's name
         if self._int.ndim == 0:
             raise TypeError("iteration over a scalar fi")
         for i in range(self._int.shape[0]):
-            yield make_fi(self._int[i], self._type, self._fimath)
+            yield self[i]
 
     def __getitem__(self, index) -> fi:
         if isinstance(index, fi):
             raise IndexError("fi: index with integers or booleans, not a fi (use .int).")
-        return make_fi(self._int[index], self._type, self._fimath)
+        ints = self._int[index]
+        if not isinstance(ints, np.ndarray):
+            ints = np.array(ints, dtype=self._int.dtype)
+        return make_fi(ints, self._type, self._fimath)
 
     def __setitem__(self, index, value) -> None:
         """Assign; *value* is quantized into this fi's type with its fimath's modes."""
