@@ -55,7 +55,8 @@ class fimath:  # noqa: N801 - MATLAB's name
     """
 
     __slots__ = ("_rounding", "_overflow", "_product_mode", "_sum_mode", "_pwl", "_pfl", "_swl",
-                 "_sfl", "_max_pwl", "_max_swl", "_cast_before_sum", "_rules", "_tokens")
+                 "_sfl", "_max_pwl", "_max_swl", "_cast_before_sum", "_rules", "_tokens",
+                 "_hash")
 
     def __init__(self, rounding="nearest", overflow="saturate", product_mode="full",
                  sum_mode="full", product_word_length=32, product_fraction_length=30,
@@ -86,6 +87,7 @@ class fimath:  # noqa: N801 - MATLAB's name
             raise ValueError(f"fimath: rules={rules!r} is not valid; valid: 'matlab', 'hls'.")
         s(self, "_rules", rules.lower())
         s(self, "_tokens", threading.local())
+        s(self, "_hash", hash(self._key()))
 
     def __setattr__(self, name, value):
         raise AttributeError("fimath is immutable; build a new one with .replace(...)")
@@ -127,12 +129,14 @@ class fimath:  # noqa: N801 - MATLAB's name
         return fimath(**kw)
 
     def __eq__(self, other):
+        if other is self:
+            return True
         if not isinstance(other, fimath):
             return NotImplemented
-        return self._key() == other._key()
+        return self._hash == other._hash and self._key() == other._key()
 
     def __hash__(self):
-        return hash(self._key())
+        return self._hash
 
     def __reduce__(self):
         return (_rebuild, (self._kwargs(),))

@@ -19,6 +19,9 @@ def check_length(value, argument: str, *, minimum: int | None = None,
     Integral floats (MATLAB users pass doubles) are accepted; bools, fractions and
     non-integral values are not.
     """
+    if type(value) is int:  # fast path: the common case skips the ABC checks
+        if (minimum is None or value >= minimum) and (maximum is None or value <= maximum):
+            return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{method}: {argument} must be an integer, got {type(value).__name__} {value!r}."
@@ -42,6 +45,8 @@ def check_length(value, argument: str, *, minimum: int | None = None,
 
 
 def _check_signed(value, method: str = "numerictype") -> bool:
+    if value is True or value is False:
+        return value
     if isinstance(value, bool):
         return value
     if isinstance(value, numbers.Integral) and int(value) in (0, 1):
@@ -76,7 +81,7 @@ class numerictype:  # noqa: N801 - MATLAB's name
     (-32768, 32767)
     """
 
-    __slots__ = ("_signed", "_word_length", "_fraction_length")
+    __slots__ = ("_signed", "_word_length", "_fraction_length", "_hash")
 
     def __init__(self, signed=True, word_length=16, fraction_length=15):
         object.__setattr__(self, "_signed", _check_signed(signed))
@@ -87,6 +92,7 @@ class numerictype:  # noqa: N801 - MATLAB's name
         object.__setattr__(
             self, "_fraction_length", check_length(fraction_length, "fraction_length")
         )
+        object.__setattr__(self, "_hash", hash(("numerictype",) + self._key()))
 
     def __setattr__(self, name, value):
         raise AttributeError("numerictype is immutable; build a new one with .replace(...)")
@@ -213,6 +219,8 @@ class numerictype:  # noqa: N801 - MATLAB's name
         return (self._signed, self._word_length, self._fraction_length)
 
     def __eq__(self, other):
+        if other is self:
+            return True
         if isinstance(other, numerictype):
             return self._key() == other._key()
         if isinstance(other, str):
@@ -223,7 +231,7 @@ class numerictype:  # noqa: N801 - MATLAB's name
         return NotImplemented
 
     def __hash__(self):
-        return hash(("numerictype",) + self._key())
+        return self._hash
 
     def __reduce__(self):
         return (numerictype, self._key())
