@@ -1,0 +1,244 @@
+"""Mode-specialised quantization kernels (the fast path).
+
+One compiled loop per (rounding, overflow) pair, built by a factory whose mode constants are
+closure variables, so numba compiles each loop with its mode branches folded away and LLVM
+can vectorise it (a loop that tests the mode at run time does not vectorise). Each loop
+handles the common case exactly and branch-free and *counts* the elements it cannot decide
+exactly (non-finite floats, ``|x * 2**F| >= 2**62``, values that underflow in the scaling);
+the caller re-runs those through the general kernels of :mod:`._quantize`.
+
+Exactness of the float loop: ``y = x * 2**F`` is exact when it is finite and not below the
+normal range (``F`` is limited to +-960, and tiny results are sent to the general path).
+``floor(y)`` is exact, and the rounding decision compares ``y`` with ``floor(y) + 0.5``
+(exact for ``|y| < 2**52``; for larger ``|y|`` the value is an integer and ``y == floor(y)``
+short-circuits every comparison), so no subtraction is rounded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ._quantize import (
+    CEIL,
+    CONVERGENT,
+    FLOOR,
+    HALF_DOWN,
+    HALF_ZERO,
+    NEAREST,
+    ROUND,
+    SAT_SYM,
+    SAT_ZERO,
+    SATURATE,
+    WRAP_SM,
+    ZERO,
+)
+
+_BIG = 4611686018427387904.0  # 2**62
+_TINY = 2.0 ** -1022  # smallest normal double
+
+
+@nb.njit(inline="always", cache=True)
+def _up_float(rmode, y, fl):
+    """Whether to round ``y`` (exact) up from ``fl = floor(y)``."""
+    nz = y != fl
+    h = fl + 0.5
+    gt = nz & (y > h)
+    tie = nz & (y == h)
+    if rmode == FLOOR:
+        return False
+    if rmode == CEIL:
+        return nz
+    if rmode == ZERO:
+        return nz & (fl < 0.0)
+    if rmode == NEAREST:
+        return gt | tie
+    if rmode == ROUND:
+        return gt | (tie & (fl >= 0.0))
+    if rmode == CONVERGENT:
+        return gt | (tie & ((fl * 0.5) != math.floor(fl * 0.5)))
+    if rmode == HALF_DOWN:
+        return gt
+    if rmode == HALF_ZERO:
+        return gt | (tie & (fl < 0.0))
+    return gt | (tie & ((fl * 0.5) == math.floor(fl * 0.5)))  # CONVERGENT_ODD
+
+
+@nb.njit(inline="always", cache=True)
+def _up_int(rmode, q, r, h):
+    """Whether to round up from ``q = floor(v / 2**d)`` given remainder ``r`` and half ``h``."""
+    nz = r != 0
+    gt = r > h
+    tie = r == h
+    if rmode == FLOOR:
+        return False
+    if rmode == CEIL:
+        return nz
+    if rmode == ZERO:
+        return nz & (q < 0)
+    if rmode == NEAREST:
+        return gt | tie
+    if rmode == ROUND:
+        return gt | (tie & (q >= 0))
+    if rmode == CONVERGENT:
+        return gt | (tie & ((q & 1) == 1))
+    if rmode == HALF_DOWN:
+        return gt
+    if rmode == HALF_ZERO:
+        return gt | (tie & (q < 0))
+    return gt | (tie & ((q & 1) == 0))  # CONVERGENT_ODD
+
+
+@nb.njit(inline="always", cache=True)
+def _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb):
+    """Stored pattern of the exact integer ``n`` (valid mod 2**64) under the overflow mode.
+
+    ``above``/``below`` say whether ``n`` lies above or below the target range.
+    """
+    ovf = above | below
+    if omode == SATURATE:
+        return hi if above else (lo if below else n)
+    if omode == SAT_SYM:
+        lo1 = lo + 1 if signed else lo
+        return hi if above else (lo1 if (below | (n == lo)) else n)
+    if omode == SAT_ZERO:
+        return 0 if ovf else n
+    r = n & mask
+    if omode == WRAP_SM:
+        top = (r >> (W - 1)) & 1
+        flip = ovf & (sbit != top)
+        r = ((~r) & mask) if flip else r
+        r = ((r & ~sb) | (sbit << (W - 1))) & mask if ovf else r
+    if signed and W < 64:
+        r = (r ^ sb) - sb
+    return r if ovf else n
+
+
+def _make_float_kernel(rmode: int, omode: int):
+    @nb.njit(cache=True)
+    def kernel(x, scale, W, signed, lo, hi, lo_f, hi_f, mask, sb, out):
+        n_bad = 0
+        n_ovf = 0
+        n_unf = 0
+        wbit = W if W < 63 else 63
+        for i in range(x.shape[0]):
+            xi = x[i]
+            y = xi * scale
+            ay = abs(y)
+            safe = (ay < _BIG) & ((ay >= _TINY) | (xi == 0.0))
+            ys = y if safe else 0.0
+            fl = math.floor(ys)
+            nf = fl + (1.0 if _up_float(rmode, ys, fl) else 0.0)
+            below = nf < lo_f
+            above = nf > hi_f
+            n = np.int64(nf)
+            sbit = (np.int64(fl) >> wbit) & 1
+            r = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
+            out[i] = r
+            ovf = above | below | ((omode == SAT_SYM) & signed & (n == lo))
+            n_bad += np.int64(not safe)
+            n_ovf += np.int64(safe & ovf)
+            n_unf += np.int64(safe & (not ovf) & (r == 0) & (xi != 0.0))
+        return n_bad, n_ovf, n_unf
+
+    return kernel
+
+
+def _make_shift_kernel(rmode: int, omode: int):
+    @nb.njit(cache=True)
+    def kernel(v, d, W, signed, lo, hi, mask, sb, out):
+        """Right shift by ``1 <= d <= 62`` with rounding, then the overflow mode."""
+        n_ovf = 0
+        n_unf = 0
+        m = (np.int64(1) << d) - 1
+        h = np.int64(1) << (d - 1)
+        wbit = W if W < 63 else 63
+        for i in range(v.shape[0]):
+            vi = v[i]
+            q = vi >> d
+            r = vi & m
+            n = q + (1 if _up_int(rmode, q, r, h) else 0)
+            below = n < lo
+            above = n > hi
+            sbit = (q >> wbit) & 1
+            res = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
+            out[i] = res
+            ovf = above | below | ((omode == SAT_SYM) & signed & (n == lo))
+            n_ovf += np.int64(ovf)
+            n_unf += np.int64((not ovf) & (res == 0) & (vi != 0))
+        return n_ovf, n_unf
+
+    return kernel
+
+
+def _make_lshift_kernel(omode: int):
+    @nb.njit(cache=True)
+    def kernel(v, k, W, signed, lo, hi, mask, sb, out):
+        """Left shift by ``0 <= k <= 62`` (exact, no rounding), then the overflow mode."""
+        n_ovf = 0
+        for i in range(v.shape[0]):
+            vi = v[i]
+            n = vi << k
+            lost = (n >> k) != vi
+            below = (lost & (vi < 0)) | ((not lost) & (n < lo))
+            above = (lost & (vi > 0)) | ((not lost) & (n > hi))
+            ovf = above | below
+            sh = W - k
+            sbit = ((vi >> (sh if sh < 63 else 63)) & 1) if sh >= 0 else np.int64(0)
+            res = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
+            out[i] = res
+            n_ovf += np.int64(ovf | ((omode == SAT_SYM) & signed & (n == lo)))
+        return n_ovf, 0
+
+    return kernel
+
+
+_FLOAT: dict = {}
+_SHIFT: dict = {}
+_LSHIFT: dict = {}
+
+
+def float_kernel(rmode: int, omode: int):
+    """The compiled float -> int64 loop for a (rounding, overflow) pair (not stochastic)."""
+    key = (rmode, omode)
+    k = _FLOAT.get(key)
+    if k is None:
+        k = _FLOAT[key] = _make_float_kernel(rmode, omode)
+    return k
+
+
+def shift_kernel(rmode: int, omode: int):
+    """The compiled int64 right-shift-and-round loop for a (rounding, overflow) pair."""
+    key = (rmode, omode)
+    k = _SHIFT.get(key)
+    if k is None:
+        k = _SHIFT[key] = _make_shift_kernel(rmode, omode)
+    return k
+
+
+def lshift_kernel(omode: int):
+    """The compiled int64 left-shift loop for an overflow mode."""
+    k = _LSHIFT.get(omode)
+    if k is None:
+        k = _LSHIFT[omode] = _make_lshift_kernel(omode)
+    return k
+
+
+def bounds(W: int, signed: bool):
+    """``(lo, hi, lo_f, hi_f, mask, sb)`` for a W-bit target (W <= 64; an unsigned 64-bit
+    target is not handled here).
+
+    ``hi_f`` is the largest double below ``2**(W - signed)``: for an integer-valued double
+    ``nf``, ``nf > hi_f`` exactly when ``nf`` exceeds the largest stored integer, even where
+    that integer is not a double.
+    """
+    if signed:
+        lo, hi = -(1 << (W - 1)), (1 << (W - 1)) - 1
+    else:
+        lo, hi = 0, (1 << W) - 1
+    mask = -1 if W >= 64 else (1 << W) - 1
+    sb = -(1 << 63) if W >= 64 else 1 << (W - 1)
+    hi_f = float(np.nextafter(math.ldexp(1.0, W - 1 if signed else W), 0.0))
+    return lo, hi, float(lo), hi_f, mask, sb
