@@ -17,7 +17,6 @@ from ._quantize import (
     as_storage,
     quantize_array,
     requantize,
-    storage_kind,
     to_float,
 )
 

@@ -99,7 +99,8 @@ def _parse(value, enum_cls, aliases: dict, argument: str):
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(
             f"{argument}={value!r} is not a known {enum_cls.__name__.lower()} mode.{hint} "
-            f"Valid names: {', '.join(sorted(aliases))} (case-insensitive; AP_/AC_ prefixes allowed)."
+            f"Valid names: {', '.join(sorted(aliases))} "
+            "(case-insensitive; AP_/AC_ prefixes allowed)."
         )
     raise TypeError(
         f"{argument} must be a string or fixsim.{enum_cls.__name__}, got {type(value).__name__} "
