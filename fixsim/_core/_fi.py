@@ -242,7 +242,7 @@ class fi:  # noqa: N801 - MATLAB's name
     def data(self):
         """Real-world values as float64 (correctly rounded). A scalar fi gives a float."""
         out = to_float(self._int, self._type)
-        return out[()] if out.ndim == 0 else out
+        return float(out[()]) if out.ndim == 0 else out
 
     double = data
 

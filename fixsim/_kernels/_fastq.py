@@ -116,7 +116,7 @@ def _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb):
     return r if ovf else n
 
 
-def _make_float_kernel(rmode: int, omode: int):
+def _make_float_kernel(rmode: int, omode: int, count: bool):
     @nb.njit(cache=True)
     def kernel(x, scale, W, signed, lo, hi, lo_f, hi_f, mask, sb, out):
         n_bad = 0
@@ -137,16 +137,17 @@ def _make_float_kernel(rmode: int, omode: int):
             sbit = (np.int64(fl) >> wbit) & 1
             r = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
             out[i] = r
-            ovf = above | below | ((omode == SAT_SYM) & signed & (n == lo))
             n_bad += np.int64(not safe)
-            n_ovf += np.int64(safe & ovf)
-            n_unf += np.int64(safe & (not ovf) & (r == 0) & (xi != 0.0))
+            if count:
+                ovf = above | below | ((omode == SAT_SYM) & signed & (n == lo))
+                n_ovf += np.int64(safe & ovf)
+                n_unf += np.int64(safe & (not ovf) & (r == 0) & (xi != 0.0))
         return n_bad, n_ovf, n_unf
 
     return kernel
 
 
-def _make_shift_kernel(rmode: int, omode: int):
+def _make_shift_kernel(rmode: int, omode: int, count: bool):
     @nb.njit(cache=True)
     def kernel(v, d, W, signed, lo, hi, mask, sb, out):
         """Right shift by ``1 <= d <= 62`` with rounding, then the overflow mode."""
@@ -165,15 +166,16 @@ def _make_shift_kernel(rmode: int, omode: int):
             sbit = (q >> wbit) & 1
             res = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
             out[i] = res
-            ovf = above | below | ((omode == SAT_SYM) & signed & (n == lo))
-            n_ovf += np.int64(ovf)
-            n_unf += np.int64((not ovf) & (res == 0) & (vi != 0))
+            if count:
+                ovf = above | below | ((omode == SAT_SYM) & signed & (n == lo))
+                n_ovf += np.int64(ovf)
+                n_unf += np.int64((not ovf) & (res == 0) & (vi != 0))
         return n_ovf, n_unf
 
     return kernel
 
 
-def _make_lshift_kernel(omode: int):
+def _make_lshift_kernel(omode: int, count: bool):
     @nb.njit(cache=True)
     def kernel(v, k, W, signed, lo, hi, mask, sb, out):
         """Left shift by ``0 <= k <= 62`` (exact, no rounding), then the overflow mode."""
@@ -189,7 +191,8 @@ def _make_lshift_kernel(omode: int):
             sbit = ((vi >> (sh if sh < 63 else 63)) & 1) if sh >= 0 else np.int64(0)
             res = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
             out[i] = res
-            n_ovf += np.int64(ovf | ((omode == SAT_SYM) & signed & (n == lo)))
+            if count:
+                n_ovf += np.int64(ovf | ((omode == SAT_SYM) & signed & (n == lo)))
         return n_ovf, 0
 
     return kernel
@@ -200,29 +203,34 @@ _SHIFT: dict = {}
 _LSHIFT: dict = {}
 
 
-def float_kernel(rmode: int, omode: int):
-    """The compiled float -> int64 loop for a (rounding, overflow) pair (not stochastic)."""
-    key = (rmode, omode)
+def float_kernel(rmode: int, omode: int, count: bool = True):
+    """The compiled float -> int64 loop for a (rounding, overflow) pair (not stochastic).
+
+    With ``count=False`` the overflow/underflow counts are skipped (returned as 0), which
+    is measurably faster; use it when nobody listens for the counts.
+    """
+    key = (rmode, omode, count)
     k = _FLOAT.get(key)
     if k is None:
-        k = _FLOAT[key] = _make_float_kernel(rmode, omode)
+        k = _FLOAT[key] = _make_float_kernel(rmode, omode, count)
     return k
 
 
-def shift_kernel(rmode: int, omode: int):
+def shift_kernel(rmode: int, omode: int, count: bool = True):
     """The compiled int64 right-shift-and-round loop for a (rounding, overflow) pair."""
-    key = (rmode, omode)
+    key = (rmode, omode, count)
     k = _SHIFT.get(key)
     if k is None:
-        k = _SHIFT[key] = _make_shift_kernel(rmode, omode)
+        k = _SHIFT[key] = _make_shift_kernel(rmode, omode, count)
     return k
 
 
-def lshift_kernel(omode: int):
+def lshift_kernel(omode: int, count: bool = True):
     """The compiled int64 left-shift loop for an overflow mode."""
-    k = _LSHIFT.get(omode)
+    key = (omode, count)
+    k = _LSHIFT.get(key)
     if k is None:
-        k = _LSHIFT[omode] = _make_lshift_kernel(omode)
+        k = _LSHIFT[key] = _make_lshift_kernel(omode, count)
     return k
 
 
