@@ -86,3 +86,24 @@ def test_shift_kernels_match_general(W, signed):
             fo, fu = fq.lshift_kernel(o)(v, k, W, signed, lo, hi, mask, sb, out)
             np.testing.assert_array_equal(out, ref, err_msg=f"{o=} {k=}")
             assert fo == ro
+
+
+@pytest.mark.parametrize("r, o", [(3, 0), (0, 1), (5, 3), (4, 4), (1, 2)])
+def test_uncounted_variants_give_the_same_values(r, o):
+    W, signed, F = 16, True, 12
+    x = _values(W, F, np.random.default_rng(5))
+    lo, hi, lo_f, hi_f, mask, sb = fq.bounds(W, signed)
+    a, b = np.empty(x.size, np.int64), np.empty(x.size, np.int64)
+    bad_a, _, _ = fq.float_kernel(r, o, True)(x, 2.0**F, W, signed, lo, hi, lo_f, hi_f, mask,
+                                              sb, a)
+    bad_b, ovf_b, unf_b = fq.float_kernel(r, o, False)(x, 2.0**F, W, signed, lo, hi, lo_f,
+                                                       hi_f, mask, sb, b)
+    np.testing.assert_array_equal(a, b)
+    assert bad_a == bad_b and ovf_b == unf_b == 0
+    v = a.copy()
+    fq.shift_kernel(r, o, True)(v, 5, W, signed, lo, hi, mask, sb, a)
+    fq.shift_kernel(r, o, False)(v, 5, W, signed, lo, hi, mask, sb, b)
+    np.testing.assert_array_equal(a, b)
+    fq.lshift_kernel(o, True)(v, 3, W, signed, lo, hi, mask, sb, a)
+    fq.lshift_kernel(o, False)(v, 3, W, signed, lo, hi, mask, sb, b)
+    np.testing.assert_array_equal(a, b)
