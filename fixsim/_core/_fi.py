@@ -507,6 +507,34 @@ class fi:  # noqa: N801 - MATLAB's name
         raise TypeError(f"fi: ** needs a positive Python int exponent, got {other!r}; use "
                         "repeated multiplication or a.data for other powers.")
 
+    # bitwise operators act on the stored bits, as fx.bitand/bitor/bitxor/bitcmp
+    def __and__(self, other):
+        return _bitops.bitand(self, other)
+
+    def __rand__(self, other):
+        return _bitops.bitand(other, self)
+
+    def __or__(self, other):
+        return _bitops.bitor(self, other)
+
+    def __ror__(self, other):
+        return _bitops.bitor(other, self)
+
+    def __xor__(self, other):
+        return _bitops.bitxor(self, other)
+
+    def __rxor__(self, other):
+        return _bitops.bitxor(other, self)
+
+    def __invert__(self):
+        return _bitops.bitcmp(self)
+
+    def __lshift__(self, k):
+        return _bitops.bitsll(self, k)
+
+    def __rshift__(self, k):
+        return _bitops.bitsra(self, k)
+
     # -- numpy protocol (see _dispatch) ------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
@@ -589,4 +617,4 @@ def _is_number(x) -> bool:
     return isinstance(x, numbers.Number) and not isinstance(x, fi)
 
 
-from . import _arith, _dispatch  # noqa: E402  (they import fi from here)
+from . import _arith, _bitops, _dispatch  # noqa: E402  (they import fi from here)

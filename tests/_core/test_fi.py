@@ -225,3 +225,14 @@ def test_quantized_values_are_on_the_grid_and_in_range(x, w, f):
     assert T.int_min <= int(a.int) <= T.int_max
     if T.exact_min <= Fraction(x) <= T.exact_max:
         assert a.exact() <= Fraction(x) < a.exact() + T.exact_eps
+
+
+def test_bitwise_operators_act_on_stored_bits():
+    a = fi([1, -2], 1, 8, 0)
+    b = fi([3, 3], 1, 8, 0)
+    assert_fi_identical(a & b, fx.bitand(a, b))
+    assert_fi_identical(a | b, fx.bitor(a, b))
+    assert_fi_identical(a ^ b, fx.bitxor(a, b))
+    assert_fi_identical(~a, fx.bitcmp(a))
+    assert (a << 2).int.tolist() == [4, -8]  # bitsll: no overflow checks
+    assert (a >> 1).int.tolist() == [0, -1]  # bitsra: arithmetic
