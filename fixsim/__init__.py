@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from . import testing
 from ._core import _bitops, _interop, _reductions
-from ._core._bitops import *  # noqa: F403  (bit operations: bitand, bitshift, ...)
-from ._core._reductions import *  # noqa: F403  (sum, cumsum, prod, mean, dot, ...)
 from ._core._arith import divide
+from ._core._bitops import *  # noqa: F403  (bit operations: bitand, bitshift, ...)
 from ._core._fi import fi
 from ._core._fimath import current_fimath, fimath
 from ._core._modes import Overflow, Rounding
 from ._core._numerictype import numerictype
 from ._core._probe import count_quantization
 from ._core._quantize import set_stochastic_seed
+from ._core._reductions import *  # noqa: F403  (sum, cumsum, prod, mean, dot, ...)
+
+fi.from_fxp = staticmethod(_interop.from_fxp)
+fi.to_fxp = _interop.to_fxp  # a.to_fxp() and fi.to_fxp(a)
 
 __version__ = "0.1.0"
 
