@@ -8,7 +8,9 @@ result type that the fimath's rules give (``_rules``). Nothing passes through fl
 from __future__ import annotations
 
 import functools
+import numbers
 import operator
+from fractions import Fraction
 
 import numpy as np
 
@@ -17,11 +19,12 @@ from ._convert import as_value_array, best_fraction_length, integer_dtype_type
 from ._fi import fi, make_fi
 from ._fimath import current_fimath, fimath
 from ._modes import Overflow, Rounding
-from ._numerictype import numerictype
+from ._numerictype import MAX_WORD_LENGTH, numerictype
 from ._quantize import (
     _increment_obj,
     as_storage,
     quantize_array,
+    quantize_float,
     requantize,
     stochastic_words,
     storage_kind,
@@ -36,7 +39,7 @@ _add_type = functools.lru_cache(maxsize=4096)(_rules.add_type)
 _sub_type = functools.lru_cache(maxsize=4096)(_rules.sub_type)
 _mul_type = functools.lru_cache(maxsize=4096)(_rules.mul_type)
 _div_type = functools.lru_cache(maxsize=4096)(_rules.div_type)
-_ideal_add = functools.lru_cache(maxsize=4096)(_rules.ideal_add)
+_ideal_add = functools.lru_cache(maxsize=4096)(_rules.ideal_add_parts)
 
 
 def resolve_fimath(operands, method: str) -> tuple[fimath, fimath | None]:
@@ -64,13 +67,37 @@ def fits_int64(ints: np.ndarray, width: int) -> bool:
     return ints.dtype == np.int64 and width <= 64
 
 
+def _parts(T: numerictype) -> tuple[bool, int, int]:
+    return (T.signed, T.word_length, T.fraction_length)
+
+
+def _exact_src(width: int, fraction_length: int) -> numerictype:
+    """The type of exact intermediate integers (``width`` bits, two's complement) that are
+    cast into a result type. A requantization reads only the source's fraction length, so the
+    word length is informative and capped at the widest numerictype."""
+    return numerictype(True, min(max(width, 2), MAX_WORD_LENGTH), fraction_length)
+
+
+def _nd(x) -> np.ndarray:
+    """*x* as an ndarray: numpy hands back a bare scalar (a numpy scalar, or a Python int
+    for object arrays) from arithmetic on 0-d arrays, and a fi must hold an array."""
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, np.generic):
+        return np.asarray(x)
+    out = np.empty((), dtype=object)
+    out[()] = x
+    return out
+
+
 def lshift_exact(ints: np.ndarray, k: int, width: int) -> np.ndarray:
     """``ints * 2**k`` (k >= 0) exactly: int64 when ``width + k <= 63``, else Python ints."""
     if k == 0 and ints.dtype != np.uint64:
         return ints
     if ints.dtype == np.int64 and width + k <= 63:
-        return ints << k
-    return ints.astype(object) << k
+        return np.asarray(ints << k)
+    # np.asarray keeps a 0-d result an array (numpy would hand back a bare Python int)
+    return np.asarray(ints.astype(object) << k, dtype=object)
 
 
 def cast_ints(ints: np.ndarray, src: numerictype, dst: numerictype, F: fimath, method: str,
@@ -138,7 +165,7 @@ def _exact_sum(a: fi, b: fi, f: int, subtract: bool) -> tuple[np.ndarray, int]:
     if width > 63 or ia.dtype != ib.dtype:
         ia = ia.astype(object) if ia.dtype != object else ia
         ib = ib.astype(object) if ib.dtype != object else ib
-    return (ia - ib if subtract else ia + ib), width
+    return _nd(ia - ib if subtract else ia + ib), width
 
 
 def _sum_op(a, b, subtract: bool, method: str) -> fi:
@@ -149,13 +176,13 @@ def _sum_op(a, b, subtract: bool, method: str) -> fi:
         a = make_fi(cast_ints(a._int, ta, R, F, method, method), R, None)
         b = make_fi(cast_ints(b._int, tb, R, F, method, method), R, None)
         ints, _ = _exact_sum(a, b, R.fraction_length, subtract)
-        src = numerictype(True, R.word_length + 2, R.fraction_length)
+        src = _exact_src(R.word_length + 2, R.fraction_length)
         return make_fi(cast_ints(ints, src, R, F, method, method), R, local)
     ideal = _ideal_add(ta, tb, F.rules, subtract)
-    ints, width = _exact_sum(a, b, ideal.fraction_length, subtract)
-    if R == ideal and not (subtract and not R.signed):
+    ints, width = _exact_sum(a, b, ideal[2], subtract)
+    if _parts(R) == ideal and not (subtract and not R.signed):
         return make_fi(as_storage(ints, R) if ints.dtype != _dtype_of(R) else ints, R, local)
-    src = numerictype(True, max(width, 2), ideal.fraction_length)
+    src = _exact_src(width, ideal[2])
     return make_fi(cast_ints(ints, src, R, F, method, method), R, local)
 
 
@@ -178,10 +205,10 @@ def subtract(a, b) -> fi:
 def _exact_product(ia: np.ndarray, ta: numerictype, ib: np.ndarray, tb: numerictype):
     width = _width(ta) + _width(tb)
     if ia.dtype == np.int64 and ib.dtype == np.int64 and width <= 64:
-        return ia * ib
+        return _nd(ia * ib)
     oa = ia.astype(object) if ia.dtype != object else ia
     ob = ib.astype(object) if ib.dtype != object else ib
-    return oa * ob
+    return _nd(oa * ob)
 
 
 def multiply(a, b) -> fi:
@@ -189,11 +216,11 @@ def multiply(a, b) -> fi:
     a, b, F, local = _pair(a, b, "best", "multiply")
     ta, tb = a._type, b._type
     R = _mul_type(ta, tb, F)
-    ideal = _rules.ideal_mul(ta, tb)
+    ideal = _rules.ideal_mul_parts(ta, tb)
     ints = _exact_product(a._int, ta, b._int, tb)
-    if R == ideal:
+    if _parts(R) == ideal:
         return make_fi(as_storage(ints, R) if ints.dtype != _dtype_of(R) else ints, R, local)
-    src = numerictype(True, _width(ta) + _width(tb), ideal.fraction_length)
+    src = _exact_src(_width(ta) + _width(tb), ideal[2])
     return make_fi(cast_ints(ints, src, R, F, "multiply", "multiply"), R, local)
 
 
@@ -226,19 +253,57 @@ def _div_round(num: np.ndarray, den: np.ndarray, rounding: Rounding, seed=None) 
     return q + inc.astype(np.int64)
 
 
-def _quotient(a: fi, b: fi, R: numerictype, rounding: Rounding, method: str) -> tuple:
-    """Exact quotient of a / b rounded at R's LSB: (integers, exact bits they may need)."""
+def sticky_quotient(num: np.ndarray, den: np.ndarray, guard: int) -> np.ndarray:
+    """``num / den`` (den != 0) as integers at ``guard`` extra fraction bits, exactly enough for
+    a later requantization to drop those bits as if it rounded the exact quotient.
+
+    The result is ``2 * floor(q * 2**(guard - 1)) + sticky`` where ``q = num / den`` and
+    ``sticky`` is 1 when that floor was inexact. It has the same ``floor(q)``, the same
+    comparison of ``frac(q)`` with one half, and the same "is it exact" answer as ``q``, so
+    every deterministic rounding mode and the overflow modes (``wrap_sm`` reads ``floor(q)``)
+    give the result of the exact quotient, and an underflow is seen as one. With 64 guard bits
+    stochastic rounding draws its probability from the exact fraction to within 2**-64.
+    ``num`` and ``den`` must be int64 arrays holding values below 2**62 in magnitude, or
+    object arrays.
+    """
+    num, den = np.broadcast_arrays(num, den)
+    shape = num.shape
+    num, den = num.ravel(), den.ravel()  # 1-d: object arithmetic on 0-d arrays gives ints
+    neg = den < 0
+    num = np.where(neg, -num, num)
+    den = np.where(neg, -den, den)
+    if num.dtype == object or den.dtype == object:
+        num, den = num.astype(object), den.astype(object)
+    if guard > 1:
+        num = num << (guard - 1) if num.dtype == object else num * (1 << (guard - 1))
+    q = num // den
+    sticky = (num - q * den) != 0
+    out = 2 * q + sticky.astype(object if q.dtype == object else np.int64)
+    return out.reshape(shape)
+
+
+def _quotient(a: fi, b: fi, R: numerictype, rounding: Rounding,
+              method: str) -> tuple[np.ndarray, numerictype]:
+    """The quotient ``a / b`` ready to be cast into *R*: ``(integers, their type)``.
+
+    The integers carry guard bits (see :func:`sticky_quotient`); casting them into *R* with a
+    rounding mode rounds the exact quotient, once, and counts overflows and underflows.
+    """
     ta, tb = a._type, b._type
     _check_divisor(b._int, method)
-    # a/b * 2**FR = ia * 2**(FR - Fa + Fb) / ib
+    guard = 64 if rounding == Rounding.STOCHASTIC else 2
+    # a/b * 2**FR = ia * 2**k / ib; sticky_quotient scales that by 2**guard
     k = R.fraction_length - ta.fraction_length + tb.fraction_length
     ka, kb = max(k, 0), max(-k, 0)
     wa, wb = _width(ta) + ka, _width(tb) + kb
     ia = lshift_exact(a._int, ka, _width(ta))
     ib = lshift_exact(b._int, kb, _width(tb))
-    if wa > 62 or wb > 62 or ia.dtype != np.int64 or ib.dtype != np.int64:
+    if (wa + guard > 61 or wb > 61 or ia.dtype != np.int64 or ib.dtype != np.int64):
         ia, ib = ia.astype(object), ib.astype(object)
-    return _div_round(ia, ib, rounding), wa + 1
+    ints = sticky_quotient(ia, ib, guard)
+    # |ia / ib| <= |ia| (|ib| >= 1), so the quotient needs wa + guard bits and a sign bit
+    src = _exact_src(wa + guard + 1, R.fraction_length + guard)
+    return ints, src
 
 
 def rdivide(a, b) -> fi:
@@ -247,10 +312,9 @@ def rdivide(a, b) -> fi:
     method = "rdivide"
     a, b, F, local = _pair(a, b, "best", method)
     R = _div_type(a._type, b._type, F)
-    hls = F.rules == "hls"
-    ints, width = _quotient(a, b, R, Rounding.ZERO if hls else F.rounding, method)
-    src = numerictype(True, max(width, 2), R.fraction_length)
-    return make_fi(cast_ints(ints, src, R, F, method, method), R, local)
+    rounding = Rounding.ZERO if F.rules == "hls" else F.rounding
+    ints, src = _quotient(a, b, R, rounding, method)
+    return make_fi(cast_ints(ints, src, R, F, method, method, rounding=rounding), R, local)
 
 
 def divide(T, a, b) -> fi:
@@ -270,14 +334,13 @@ def divide(T, a, b) -> fi:
         a = to_fi_operand(a, b, F, "best", method)
     if not isinstance(b, fi):
         b = to_fi_operand(b, a, F, "best", method)
-    ints, width = _quotient(a, b, T, F.rounding, method)
-    src = numerictype(True, max(width, 2), T.fraction_length)
+    ints, src = _quotient(a, b, T, F.rounding, method)
     return make_fi(cast_ints(ints, src, T, F, method, method), T, a._fimath)
 
 
 def _unary(a: fi, R: numerictype, values: np.ndarray, method: str, local) -> fi:
     F = a._fimath if a._fimath is not None else current_fimath()
-    src = numerictype(True, _width(a._type) + 1, a._type.fraction_length)
+    src = _exact_src(_width(a._type) + 1, a._type.fraction_length)
     return make_fi(cast_ints(values, src, R, F, method, method), R, local)
 
 
@@ -291,15 +354,16 @@ def _wide_ints(a: fi) -> np.ndarray:
 def negate(a: fi) -> fi:
     """``-a``: MATLAB keeps the type (``-min`` saturates or wraps per the fimath)."""
     F = a.fimath
-    return _unary(a, _rules.neg_type(a._type, F), -_wide_ints(a), "negate", a._fimath)
+    return _unary(a, _rules.neg_type(a._type, F), _nd(-_wide_ints(a)), "negate", a._fimath)
 
 
 def absolute(a: fi) -> fi:
     """``abs(a)``: MATLAB keeps the type (``abs(min)`` saturates or wraps per the fimath)."""
     F = a.fimath
     ints = _wide_ints(a)
-    return _unary(a, _rules.abs_type(a._type, F), np.abs(ints) if ints.dtype != object
-                  else np.where(ints < 0, -ints, ints), "abs", a._fimath)
+    return _unary(a, _rules.abs_type(a._type, F), _nd(np.abs(ints) if ints.dtype != object
+                                                      else np.where(ints < 0, -ints, ints)),
+                  "abs", a._fimath)
 
 
 # -- comparisons -----------------------------------------------------------------------------
@@ -319,15 +383,19 @@ def _compare_fi(a: fi, b: fi, op: str) -> np.ndarray:
 
 
 def _compare_float(a: fi, x: np.ndarray, op: str) -> np.ndarray:
-    """Compare a fi with floats exactly: against floor/ceil of ``x * 2**F``, clamped."""
+    """Compare a fi with floats exactly: against floor/ceil of ``x * 2**F``, clamped.
+
+    The floats are quantized with :func:`quantize_float` directly, so nothing reaches the
+    quantization probe: a comparison is not a quantization.
+    """
     T = a._type
     wide = numerictype(True, T.word_length + 2, T.fraction_length)
     nan = np.isnan(x)
     xs = np.where(nan, 0.0, x)
-    fl = quantize_array(xs, wide, Rounding.FLOOR, Overflow.SATURATE, "raise", None, "compare",
-                        "compare")
-    ce = quantize_array(xs, wide, Rounding.CEIL, Overflow.SATURATE, "raise", None, "compare",
-                        "compare")
+    fl, _, _ = quantize_float(xs, wide, Rounding.FLOOR, Overflow.SATURATE, "raise", None,
+                              "compare")
+    ce, _, _ = quantize_float(xs, wide, Rounding.CEIL, Overflow.SATURATE, "raise", None,
+                              "compare")
     ia = a._int
     if ia.dtype != fl.dtype:
         ia, fl, ce = ia.astype(object), fl.astype(object), ce.astype(object)
@@ -349,6 +417,31 @@ def _compare_float(a: fi, x: np.ndarray, op: str) -> np.ndarray:
     return res
 
 
+def _exact_number(v):
+    """A number as an exact Fraction, or the float itself when it is NaN or infinite."""
+    if isinstance(v, float | np.floating) and not np.isfinite(v):
+        return float(v)
+    if isinstance(v, numbers.Rational):
+        return Fraction(v)
+    return Fraction(*v.as_integer_ratio())
+
+
+def _compare_objects(a: fi, arr: np.ndarray, op: str) -> np.ndarray:
+    """Exact elementwise comparison with Python ints, Fractions and other exact numbers."""
+    ia, xs = np.broadcast_arrays(a._int, arr)
+    scale = a._type.exact_eps
+    cmp = _CMP[op]
+    out = np.empty(ia.shape, dtype=bool)
+    flat_out = out.reshape(-1)
+    for k, (i, x) in enumerate(zip(ia.ravel(), xs.ravel(), strict=True)):
+        xe = _exact_number(x)
+        if isinstance(xe, float):  # NaN compares unequal to everything; +-inf beyond all
+            flat_out[k] = op == "ne" if xe != xe else cmp(0, xe)
+        else:
+            flat_out[k] = cmp(Fraction(int(i)) * scale, xe)
+    return out
+
+
 _SWAP = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 
 
@@ -362,12 +455,13 @@ def compare(a, b, op: str) -> np.ndarray:
     if as_int is not None:
         return _compare_fi(a, as_int, op)
     arr = as_value_array(b, "compare")
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind == "f" and arr.dtype.itemsize <= 8 and \
+            a._type.word_length + 2 <= MAX_WORD_LENGTH:
         return _compare_float(a, arr.astype(np.float64), op)
-    # exact objects (Python ints, Fractions): exact fi of a type that holds them
-    from ._fi import fi as fi_cls
-    exact = fi_cls(arr, True, 4096)
-    return _compare_fi(a, exact, op)
+    T = integer_dtype_type(arr.dtype)
+    if T is not None:  # Python ints and bools arrive as numpy integer arrays: exact
+        return _compare_fi(a, make_fi(as_storage(arr, T), T, None), op)
+    return _compare_objects(a, arr, op)
 
 
 def maximum(a, b) -> fi:

@@ -179,8 +179,9 @@ def _floats_to_obj(x: np.ndarray, F: int):
     s = e + F
     nz = mi != 0
     smin = int(s[nz].min()) if nz.any() else 0
-    v = mi.astype(object) << (s - smin).astype(object)
-    v[~nz] = 0
+    # zeros carry frexp's exponent 0; give them no shift (a negative one would raise)
+    shift = np.where(nz, s - smin, 0)
+    v = mi.astype(object) << shift.astype(object)
     return v, -smin
 
 
@@ -224,9 +225,9 @@ def quantize_float(x: np.ndarray, T: numerictype, rounding: Rounding, overflow: 
     shape = x.shape
     flat = np.ascontiguousarray(x, dtype=np.float64).ravel()
     nf = NONFINITE[nonfinite]
-    words = (stochastic_words(flat.size, seed) if rounding == Rounding.STOCHASTIC
-             else np.empty(0, dtype=np.uint64))
     if storage_kind(T) != "obj":
+        words = (stochastic_words(flat.size, seed) if rounding == Rounding.STOCHASTIC
+                 else np.empty(0, dtype=np.uint64))
         out = np.empty(flat.size, dtype=np.int64)
         n_ovf, n_unf, status, bad = kq.quantize_f64(
             flat, T.fraction_length, T.word_length, T.signed, int(rounding), int(overflow),
@@ -319,6 +320,7 @@ def quantize_array(values: np.ndarray, T: numerictype, rounding: Rounding, overf
 
     Returns the storage array.
     """
+    _check_modes(T, overflow, method)
     kind = values.dtype.kind
     if kind == "f" and values.dtype.itemsize <= 8:
         out, o, u = quantize_float(values, T, rounding, overflow, nonfinite, seed, method)
@@ -347,6 +349,10 @@ def quantize_array(values: np.ndarray, T: numerictype, rounding: Rounding, overf
 
 def _quantize_objects(values, T, rounding, overflow, nonfinite, seed, method):
     flat = values.ravel()
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        # one generator for the whole array: reseeding per element would give every element
+        # the same random word (all round the same way)
+        seed = np.random.default_rng(seed)
     if all(type(v) is int or isinstance(v, np.integer) for v in flat):
         ints = np.empty(flat.size, dtype=object)
         ints[:] = [int(v) for v in flat]
@@ -395,7 +401,10 @@ def to_float(ints: np.ndarray, T: numerictype) -> np.ndarray:
         kq.to_float(flat, T.fraction_length, out)
         return out.reshape(ints.shape)
     if ints.dtype == np.uint64:
-        return np.ldexp(ints.astype(np.float64), -T.fraction_length)
+        flat = np.ascontiguousarray(ints).ravel()
+        out = np.empty(flat.size, dtype=np.float64)
+        kq.to_float_u64(flat, T.fraction_length, out)
+        return out.reshape(ints.shape)
     f = T.fraction_length
     flat = ints.ravel()
     out = np.empty(flat.size, dtype=np.float64)

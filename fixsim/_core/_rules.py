@@ -10,7 +10,8 @@ from ._fimath import fimath
 from ._numerictype import MAX_WORD_LENGTH, numerictype
 
 __all__ = [
-    "growth_bits", "apply_mode", "add_type", "sub_type", "mul_type", "div_type", "neg_type",
+    "growth_bits", "apply_mode", "ideal_add", "ideal_add_parts", "ideal_mul", "ideal_mul_parts",
+    "add_type", "sub_type", "mul_type", "div_type", "neg_type",
     "abs_type", "sum_type", "prod_type", "inner_type", "conv_type", "union_type",
 ]
 
@@ -29,25 +30,41 @@ def _check(wl: int, limit: int, what: str) -> None:
         )
 
 
-def apply_mode(ideal: numerictype, mode: str, word_length: int, fraction_length: int,
+def apply_mode(ideal, mode: str, word_length: int, fraction_length: int,
                limit: int, what: str) -> numerictype:
     """Turn a full-precision (ideal) type into the type a product/sum mode asks for.
 
-    * ``full``: the ideal type.
+    *ideal* is a numerictype or a ``(signed, word_length, fraction_length)`` tuple; a tuple may
+    be wider than a numerictype can be (65535 bits), since only ``full`` keeps its width.
+
+    * ``full``: the ideal type (an ``OverflowError`` when it is wider than *limit*).
     * ``keep_lsb``: word length as given, the ideal fraction length (MSBs may overflow).
     * ``keep_msb``: word length as given, the ideal integer bits (LSBs are rounded off);
       never more fractional bits than the ideal type has.
     * ``specify``: word and fraction length as given.
     """
+    signed, wl, fl = _parts(ideal)
     if mode == "full":
-        _check(ideal.word_length, limit, what)
-        return ideal
+        _check(wl, limit, what)
+        return ideal if isinstance(ideal, numerictype) else numerictype(signed, wl, fl)
     if mode == "keep_lsb":
-        return numerictype(ideal.signed, word_length, ideal.fraction_length)
+        return numerictype(signed, word_length, fl)
     if mode == "keep_msb":
-        drop = max(ideal.word_length - word_length, 0)
-        return numerictype(ideal.signed, word_length, ideal.fraction_length - drop)
-    return numerictype(ideal.signed, word_length, fraction_length)
+        drop = max(wl - word_length, 0)
+        return numerictype(signed, word_length, fl - drop)
+    return numerictype(signed, word_length, fraction_length)
+
+
+def _parts(t) -> tuple[bool, int, int]:
+    if isinstance(t, numerictype):
+        return t.signed, t.word_length, t.fraction_length
+    return t
+
+
+def _checked(parts: tuple[bool, int, int], what: str) -> numerictype:
+    """A numerictype from parts, with the rules' own error when it is too wide."""
+    _check(parts[1], MAX_WORD_LENGTH, what)
+    return numerictype(*parts)
 
 
 def _product_type(ideal: numerictype, F: fimath) -> numerictype:
@@ -60,9 +77,9 @@ def _sum_type(ideal: numerictype, F: fimath) -> numerictype:
                       F.max_sum_word_length, "sum")
 
 
-def ideal_add(ta: numerictype, tb: numerictype, rules: str = "matlab",
-              subtract: bool = False) -> numerictype:
-    """Full-precision sum type.
+def ideal_add_parts(ta: numerictype, tb: numerictype, rules: str = "matlab",
+                    subtract: bool = False) -> tuple[bool, int, int]:
+    """Full-precision sum type as ``(signed, word_length, fraction_length)`` (any width).
 
     MATLAB: ``FL = max(FLa, FLb)``, ``IL = max(ILa, ILb)``, ``WL = IL + FL + 1`` plus one more
     bit when the signedness differs; signed if either is.
@@ -73,32 +90,44 @@ def ideal_add(ta: numerictype, tb: numerictype, rules: str = "matlab",
     if rules == "hls":
         sa, sb = ta.signed, tb.signed
         i = max(ta.integer_length + (sb and not sa), tb.integer_length + (sa and not sb)) + 1
-        signed = sa or sb or subtract
-        return numerictype(signed, i + f, f)
+        return (sa or sb or subtract, i + f, f)
     i = max(ta.integer_length, tb.integer_length)
     w = i + f + 1 + (1 if ta.signed != tb.signed else 0)
-    return numerictype(ta.signed or tb.signed, w, f)
+    return (ta.signed or tb.signed, w, f)
+
+
+def ideal_add(ta: numerictype, tb: numerictype, rules: str = "matlab",
+              subtract: bool = False) -> numerictype:
+    """Full-precision sum type (see :func:`ideal_add_parts`); ``OverflowError`` past 65535
+    bits."""
+    return _checked(ideal_add_parts(ta, tb, rules, subtract), "sum")
 
 
 def add_type(ta: numerictype, tb: numerictype, F: fimath) -> numerictype:
     """Type of ``a + b`` under fimath *F*."""
-    return _sum_type(ideal_add(ta, tb, F.rules), F)
+    return _sum_type(ideal_add_parts(ta, tb, F.rules), F)
 
 
 def sub_type(ta: numerictype, tb: numerictype, F: fimath) -> numerictype:
     """Type of ``a - b`` under fimath *F* (MATLAB: as for ``+``; HLS: always signed)."""
-    return _sum_type(ideal_add(ta, tb, F.rules, subtract=True), F)
+    return _sum_type(ideal_add_parts(ta, tb, F.rules, subtract=True), F)
+
+
+def ideal_mul_parts(ta: numerictype, tb: numerictype) -> tuple[bool, int, int]:
+    """Full-precision product as ``(signed, word_length, fraction_length)`` (any width):
+    ``WL = WLa + WLb``, ``FL = FLa + FLb``, signed if either is (MATLAB and HLS)."""
+    return (ta.signed or tb.signed, ta.word_length + tb.word_length,
+            ta.fraction_length + tb.fraction_length)
 
 
 def ideal_mul(ta: numerictype, tb: numerictype) -> numerictype:
-    """Full-precision product: ``WL = WLa + WLb``, ``FL = FLa + FLb`` (MATLAB and HLS)."""
-    return numerictype(ta.signed or tb.signed, ta.word_length + tb.word_length,
-                       ta.fraction_length + tb.fraction_length)
+    """Full-precision product type; ``OverflowError`` past 65535 bits."""
+    return _checked(ideal_mul_parts(ta, tb), "product")
 
 
 def mul_type(ta: numerictype, tb: numerictype, F: fimath) -> numerictype:
     """Type of ``a * b`` under fimath *F*."""
-    return _product_type(ideal_mul(ta, tb), F)
+    return _product_type(ideal_mul_parts(ta, tb), F)
 
 
 def div_type(ta: numerictype, tb: numerictype, F: fimath) -> numerictype:
@@ -133,15 +162,13 @@ def abs_type(t: numerictype, F: fimath) -> numerictype:
 
 def sum_type(t: numerictype, n: int, F: fimath) -> numerictype:
     """Type of an ``n``-term ``sum``: ``ceil(log2 n)`` more integer bits (MATLAB ``sum``)."""
-    ideal = numerictype(t.signed, t.word_length + growth_bits(n), t.fraction_length)
-    return _sum_type(ideal, F)
+    return _sum_type((t.signed, t.word_length + growth_bits(n), t.fraction_length), F)
 
 
 def prod_type(t: numerictype, n: int, F: fimath) -> numerictype:
     """Type of an ``n``-factor ``prod`` (full precision: ``n*WL`` bits, ``n*FL`` fraction)."""
     n = max(int(n), 1)
-    ideal = numerictype(t.signed, t.word_length * n, t.fraction_length * n)
-    return _product_type(ideal, F)
+    return _product_type((t.signed, t.word_length * n, t.fraction_length * n), F)
 
 
 def inner_type(ta: numerictype, tb: numerictype, k: int, F: fimath) -> tuple[numerictype,
@@ -151,8 +178,7 @@ def inner_type(ta: numerictype, tb: numerictype, k: int, F: fimath) -> tuple[num
     Products are in the product type; the sum grows ``ceil(log2 k)`` bits from it.
     """
     pt = mul_type(ta, tb, F)
-    ideal = numerictype(pt.signed, pt.word_length + growth_bits(k), pt.fraction_length)
-    return pt, _sum_type(ideal, F)
+    return pt, _sum_type((pt.signed, pt.word_length + growth_bits(k), pt.fraction_length), F)
 
 
 def conv_type(ta: numerictype, tb: numerictype, na: int, nb: int,

@@ -17,7 +17,8 @@ import numba as nb
 import numpy as np
 
 # mode codes (fixsim._core._modes.Rounding / Overflow)
-FLOOR, CEIL, ZERO, NEAREST, ROUND, CONVERGENT, HALF_DOWN, HALF_ZERO, CONV_ODD, STOCHASTIC = range(10)
+(FLOOR, CEIL, ZERO, NEAREST, ROUND, CONVERGENT, HALF_DOWN, HALF_ZERO, CONV_ODD,
+ STOCHASTIC) = range(10)
 SATURATE, WRAP, SAT_ZERO, SAT_SYM, WRAP_SM = range(5)
 
 # status codes returned by the float kernel
@@ -328,14 +329,57 @@ def requantize_i64(v, d, W, signed, rmode, omode, u, out):
     return n_ovf, n_unf
 
 
+@nb.njit(inline="always", cache=True)
+def _mag_to_float(mag, F):
+    """``mag * 2**-F`` correctly rounded (ties to even), for a uint64 magnitude ``mag > 0``.
+
+    ``float(mag)`` rounds to 53 bits; scaling by a power of two is then exact unless the result
+    is subnormal, which needs ``F > 1075`` when ``mag > 2**53``. There the magnitude is rounded
+    once, in integers, at the LSB the result can hold (never twice).
+    """
+    if mag <= np.uint64(9007199254740992) or F <= 1075:
+        return math.ldexp(float(mag), -F)
+    n = 0
+    t = mag
+    while t != np.uint64(0):
+        t = t >> np.uint64(1)
+        n += 1
+    k = n - 53  # LSB of a normal result, in units of mag's LSB
+    if F - 1074 > k:
+        k = F - 1074  # LSB of a subnormal result
+    if k > 64:
+        return 0.0
+    if k == 64:  # mag < 2**64: rounds to 2**64 only when above one half of it
+        return math.ldexp(1.0, 64 - F) if mag > np.uint64(9223372036854775808) else 0.0
+    uk = np.uint64(k)
+    q = mag >> uk
+    r = mag & ((np.uint64(1) << uk) - np.uint64(1))
+    h = np.uint64(1) << (uk - np.uint64(1))
+    if r > h or (r == h and (q & np.uint64(1)) == np.uint64(1)):
+        q += np.uint64(1)
+    return math.ldexp(float(q), k - F)
+
+
 @nb.njit(cache=True)
 def to_float(v, F, out):
-    """Stored int64 integers to float64 real-world values (``v * 2**-F``), correctly rounded
-    for ``|v| < 2**53``."""
+    """Stored int64 integers to float64 real-world values ``v * 2**-F``, correctly rounded."""
     scale = math.ldexp(1.0, -F) if -1000 <= F <= 1000 else 0.0
-    if scale != 0.0 and math.isfinite(scale):
-        for i in range(v.shape[0]):
-            out[i] = v[i] * scale
-    else:
-        for i in range(v.shape[0]):
-            out[i] = math.ldexp(float(v[i]), -F)
+    for i in range(v.shape[0]):
+        vi = v[i]
+        if scale != 0.0 and -9007199254740992 <= vi <= 9007199254740992:
+            out[i] = vi * scale  # vi is exact in a float: one rounding
+        elif vi == 0:
+            out[i] = 0.0
+        elif vi > 0:
+            out[i] = _mag_to_float(np.uint64(vi), F)
+        else:
+            out[i] = -_mag_to_float(np.uint64(-(vi + 1)) + np.uint64(1), F)
+
+
+@nb.njit(cache=True)
+def to_float_u64(v, F, out):
+    """Stored uint64 integers (unsigned 64-bit words) to float64 ``v * 2**-F``, correctly
+    rounded."""
+    for i in range(v.shape[0]):
+        vi = v[i]
+        out[i] = 0.0 if vi == np.uint64(0) else _mag_to_float(vi, F)
