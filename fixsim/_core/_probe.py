@@ -10,7 +10,7 @@ import contextvars
 import dataclasses
 from collections.abc import Callable
 
-__all__ = ["QuantizationEvent", "report", "listening", "count_quantization", "probe_name"]
+__all__ = ["QuantizationEvent", "active", "report", "listening", "count_quantization", "probe_name"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +29,11 @@ _listeners: contextvars.ContextVar[tuple[Callable[[QuantizationEvent], None], ..
     contextvars.ContextVar("fixsim_quantization_listeners", default=())
 _name: contextvars.ContextVar[str | None] = contextvars.ContextVar("fixsim_probe_name",
                                                                   default=None)
+
+
+def active() -> bool:
+    """Whether anyone listens for quantization counts (kernels may skip counting if not)."""
+    return bool(_listeners.get())
 
 
 def report(T, size: int, overflows: int, underflows: int, operation: str) -> None:

@@ -12,10 +12,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._kernels import _fastq as fq
 from .._kernels import _quantize as kq
 from . import _probe
 from ._modes import Overflow, Rounding
 from ._numerictype import numerictype
+from ._scalar import quantize_dyadic
 
 __all__ = ["storage_kind", "quantize_array", "requantize", "to_float", "as_storage",
            "NONFINITE", "stochastic_words", "set_stochastic_seed"]
@@ -218,6 +220,57 @@ def _raise_nonfinite(status: int, index: int, x: np.ndarray, method: str, overfl
     )
 
 
+_FAST_BOUNDS: dict = {}
+
+
+def _fast_bounds(T: numerictype):
+    b = _FAST_BOUNDS.get(T)
+    if b is None:
+        b = _FAST_BOUNDS[T] = fq.bounds(T.word_length, T.signed)
+    return b
+
+
+def _fast_float(flat: np.ndarray, T: numerictype, rounding: Rounding, overflow: Overflow,
+                nf: int, method: str):
+    """The mode-specialised float kernel, with the elements it flags redone by the general
+    kernel. Returns ``(int64 out, n_overflow, n_underflow)``, or None where it does not apply
+    (stochastic rounding, |F| > 960, unsigned 64-bit or wider targets)."""
+    F = T.fraction_length
+    if rounding == Rounding.STOCHASTIC or not -960 <= F <= 960 or storage_kind(T) != "i64":
+        return None
+    lo, hi, lo_f, hi_f, mask, sb = _fast_bounds(T)
+    out = np.empty(flat.size, dtype=np.int64)
+    kernel = fq.float_kernel(int(rounding), int(overflow), _probe.active())
+    n_bad, n_ovf, n_unf = kernel(flat, 2.0 ** F, T.word_length, T.signed, lo, hi, lo_f, hi_f,
+                                 mask, sb, out)
+    if n_bad:
+        with np.errstate(all="ignore"):
+            y = np.abs(flat * 2.0 ** F)
+        idx = np.flatnonzero(~((y < 2.0 ** 62) & ((y >= 2.0 ** -1022) | (flat == 0.0))))
+        sub = flat[idx]
+        sub_out = np.empty(idx.size, dtype=np.int64)
+        o, u, status, bad = kq.quantize_f64(sub, F, T.word_length, T.signed, int(rounding),
+                                            int(overflow), nf, np.empty(0, dtype=np.uint64),
+                                            sub_out)
+        if status != kq.OK:
+            _raise_nonfinite(status, int(idx[bad]), flat, method, overflow)
+        out[idx] = sub_out
+        n_ovf += o
+        n_unf += u
+    return out, int(n_ovf), int(n_unf)
+
+
+def _single(num: int, shift: int, T: numerictype, rounding: Rounding, overflow: Overflow,
+            seed, shape):
+    """One element in pure Python (no kernel call): ``(storage, n_overflow, n_underflow)``."""
+    word = int(stochastic_words(1, seed)[0]) if rounding == Rounding.STOCHASTIC else None
+    n, o, u = quantize_dyadic(num, shift, T.word_length, T.fraction_length, T.signed,
+                              rounding, overflow, word)
+    out = np.empty(1, dtype=object)
+    out[0] = n
+    return _finish_storage(out, T, shape), o, u
+
+
 def quantize_float(x: np.ndarray, T: numerictype, rounding: Rounding, overflow: Overflow,
                    nonfinite: str = "raise", seed=None, method: str = "fi"):
     """Quantize a float array exactly. Returns ``(storage ints, n_overflow, n_underflow)``."""
@@ -225,6 +278,13 @@ def quantize_float(x: np.ndarray, T: numerictype, rounding: Rounding, overflow: 
     shape = x.shape
     flat = np.ascontiguousarray(x, dtype=np.float64).ravel()
     nf = NONFINITE[nonfinite]
+    if flat.size == 1 and np.isfinite(flat[0]):
+        num, den = float(flat[0]).as_integer_ratio()
+        return _single(num, den.bit_length() - 1, T, rounding, overflow, seed, shape)
+    fast = _fast_float(flat, T, rounding, overflow, nf, method)
+    if fast is not None:
+        out, n_ovf, n_unf = fast
+        return _finish_storage(out, T, shape), n_ovf, n_unf
     if storage_kind(T) != "obj":
         words = (stochastic_words(flat.size, seed) if rounding == Rounding.STOCHASTIC
                  else np.empty(0, dtype=np.uint64))
@@ -277,6 +337,22 @@ def requantize(ints: np.ndarray, src: numerictype, T: numerictype, rounding: Rou
     _check_modes(T, overflow, method)
     d = src.fraction_length - T.fraction_length
     shape = ints.shape
+    if ints.size == 1:
+        return _single(int(ints.ravel()[0]), src.fraction_length, T, rounding, overflow, seed,
+                       shape)
+    if (ints.dtype == np.int64 and storage_kind(T) == "i64"
+            and rounding != Rounding.STOCHASTIC and -62 <= d <= 62):
+        flat = np.ascontiguousarray(ints).ravel()
+        out = np.empty(flat.size, dtype=np.int64)
+        lo, hi, _, _, mask, sb = _fast_bounds(T)
+        count = _probe.active()
+        if d > 0:
+            kernel = fq.shift_kernel(int(rounding), int(overflow), count)
+            n_ovf, n_unf = kernel(flat, d, T.word_length, T.signed, lo, hi, mask, sb, out)
+        else:
+            kernel = fq.lshift_kernel(int(overflow), count)
+            n_ovf, n_unf = kernel(flat, -d, T.word_length, T.signed, lo, hi, mask, sb, out)
+        return out.reshape(shape), int(n_ovf), int(n_unf)
     if ints.dtype == np.int64 and storage_kind(T) != "obj":
         flat = np.ascontiguousarray(ints).ravel()
         words = (stochastic_words(flat.size, seed) if rounding == Rounding.STOCHASTIC
@@ -395,6 +471,9 @@ def _quantize_objects(values, T, rounding, overflow, nonfinite, seed, method):
 
 def to_float(ints: np.ndarray, T: numerictype) -> np.ndarray:
     """Real-world values ``ints * 2**-F`` as float64 (correctly rounded)."""
+    if ints.dtype == np.int64 and T.word_length <= 53 and -1000 <= T.fraction_length <= 1000:
+        # every stored integer is a double and the scaled value is normal: one exact product
+        return ints * (2.0 ** -T.fraction_length)
     if ints.dtype == np.int64:
         flat = np.ascontiguousarray(ints).ravel()
         out = np.empty(flat.size, dtype=np.float64)
