@@ -240,13 +240,11 @@ def _fast_float(flat: np.ndarray, T: numerictype, rounding: Rounding, overflow: 
         return None
     lo, hi, lo_f, hi_f, mask, sb = _fast_bounds(T)
     out = np.empty(flat.size, dtype=np.int64)
-    kernel = fq.float_kernel(int(rounding), int(overflow), _probe.active())
+    kernel = fq.float_kernel(int(rounding), int(overflow), _probe.active(), F < 0)
     n_bad, n_ovf, n_unf = kernel(flat, 2.0 ** F, T.word_length, T.signed, lo, hi, lo_f, hi_f,
                                  mask, sb, out)
     if n_bad:
-        with np.errstate(all="ignore"):
-            y = np.abs(flat * 2.0 ** F)
-        idx = np.flatnonzero(~((y < 2.0 ** 62) & ((y >= 2.0 ** -1022) | (flat == 0.0))))
+        idx = fq.flagged(flat, F, int(overflow))
         sub = flat[idx]
         sub_out = np.empty(idx.size, dtype=np.int64)
         o, u, status, bad = kq.quantize_f64(sub, F, T.word_length, T.signed, int(rounding),

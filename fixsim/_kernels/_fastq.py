@@ -58,12 +58,12 @@ def _up_float(rmode, y, fl):
     if rmode == ROUND:
         return gt | (tie & (fl >= 0.0))
     if rmode == CONVERGENT:
-        return gt | (tie & ((fl * 0.5) != math.floor(fl * 0.5)))
+        return gt | (tie & ((fl * 0.5) != np.floor(fl * 0.5)))
     if rmode == HALF_DOWN:
         return gt
     if rmode == HALF_ZERO:
         return gt | (tie & (fl < 0.0))
-    return gt | (tie & ((fl * 0.5) == math.floor(fl * 0.5)))  # CONVERGENT_ODD
+    return gt | (tie & ((fl * 0.5) == np.floor(fl * 0.5)))  # CONVERGENT_ODD
 
 
 @nb.njit(inline="always", cache=True)
@@ -116,7 +116,17 @@ def _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb):
     return r if ovf else n
 
 
-def _make_float_kernel(rmode: int, omode: int, count: bool):
+def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool):
+    """``tiny_check`` must be set when ``F < 0``: only then can ``x * 2**F`` underflow and
+    lose the sign or nonzero-ness of a tiny value (scaling up by ``2**F``, ``F >= 0``, is exact
+    whenever it is finite).
+
+    Saturating modes clamp in float before the one float-to-int conversion, so huge values and
+    +-inf need no special path (they saturate, or become 0 under ``sat_zero``); only NaN is
+    flagged. Wrapping modes need the exact integer, so ``|y| >= 2**62`` is flagged too.
+    """
+    satlike = omode == SATURATE or omode == SAT_SYM or omode == SAT_ZERO
+
     @nb.njit(cache=True)
     def kernel(x, scale, W, signed, lo, hi, lo_f, hi_f, mask, sb, out):
         n_bad = 0
@@ -126,15 +136,25 @@ def _make_float_kernel(rmode: int, omode: int, count: bool):
         for i in range(x.shape[0]):
             xi = x[i]
             y = xi * scale
-            ay = abs(y)
-            safe = (ay < _BIG) & ((ay >= _TINY) | (xi == 0.0))
+            if satlike:
+                safe = y == y
+            else:
+                safe = abs(y) < _BIG
+            if tiny_check:
+                safe = safe & ((abs(y) >= _TINY) | (xi == 0.0))
             ys = y if safe else 0.0
-            fl = math.floor(ys)
+            fl = np.floor(ys)
             nf = fl + (1.0 if _up_float(rmode, ys, fl) else 0.0)
             below = nf < lo_f
             above = nf > hi_f
-            n = np.int64(nf)
-            sbit = (np.int64(fl) >> wbit) & 1
+            if satlike:
+                n = np.int64(lo_f if below else (hi_f if above else nf))
+            else:
+                n = np.int64(nf)
+            if omode == WRAP_SM:
+                sbit = (np.int64(fl) >> wbit) & 1
+            else:
+                sbit = np.int64(0)
             r = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
             out[i] = r
             n_bad += np.int64(not safe)
@@ -203,17 +223,32 @@ _SHIFT: dict = {}
 _LSHIFT: dict = {}
 
 
-def float_kernel(rmode: int, omode: int, count: bool = True):
+def float_kernel(rmode: int, omode: int, count: bool = True, negative_f: bool = False):
     """The compiled float -> int64 loop for a (rounding, overflow) pair (not stochastic).
 
     With ``count=False`` the overflow/underflow counts are skipped (returned as 0), which
-    is measurably faster; use it when nobody listens for the counts.
+    is measurably faster; use it when nobody listens for the counts. ``negative_f`` must be
+    True when the target fraction length is negative.
     """
-    key = (rmode, omode, count)
+    key = (rmode, omode, count, negative_f)
     k = _FLOAT.get(key)
     if k is None:
-        k = _FLOAT[key] = _make_float_kernel(rmode, omode, count)
+        k = _FLOAT[key] = _make_float_kernel(rmode, omode, count, negative_f)
     return k
+
+
+def flagged(x: np.ndarray, F: int, omode: int) -> np.ndarray:
+    """Indices of the elements a float kernel flags (to redo with the general kernel)."""
+    with np.errstate(all="ignore"):
+        y = x * 2.0 ** F
+    ay = np.abs(y)
+    if omode in (SATURATE, SAT_SYM, SAT_ZERO):
+        bad = np.isnan(y)
+    else:
+        bad = ~(ay < _BIG)
+    if F < 0:
+        bad |= (ay < _TINY) & (x != 0.0)
+    return np.flatnonzero(bad)
 
 
 def shift_kernel(rmode: int, omode: int, count: bool = True):
