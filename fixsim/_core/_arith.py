@@ -14,6 +14,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._kernels import _elementwise as _ew
+from . import _fimath as _fimath_module
 from . import _probe, _rules
 from ._convert import as_value_array, best_fraction_length, integer_dtype_type
 from ._fi import fi, make_fi
@@ -160,6 +162,15 @@ def _exact_sum(a: fi, b: fi, f: int, subtract: bool) -> tuple[np.ndarray, int]:
     ta, tb = a._type, b._type
     ka, kb = f - ta.fraction_length, f - tb.fraction_length
     width = max(_width(ta) + ka, _width(tb) + kb) + 1
+    ia, ib = a._int, b._int
+    if (width <= 63 and ia.dtype == np.int64 and ib.dtype == np.int64 and ia.shape == ib.shape
+            and ia.size > 64):
+        # one fused pass (the aligned operands and the sum fit int64: width <= 63)
+        out = np.empty(ia.shape, dtype=np.int64)
+        kernel = _ew.aligned_sub if subtract else _ew.aligned_add
+        kernel(np.ascontiguousarray(ia).reshape(-1), ka, np.ascontiguousarray(ib).reshape(-1),
+               kb, out.reshape(-1))
+        return out, width
     ia = lshift_exact(a._int, ka, _width(ta))
     ib = lshift_exact(b._int, kb, _width(tb))
     if width > 63 or ia.dtype != ib.dtype:
@@ -192,13 +203,82 @@ def _dtype_of(T: numerictype):
                                                       else np.dtype(object))
 
 
+# -- scalar fast path ---------------------------------------------------------------------
+# One fi scalar op in Python costs far more in dispatch than in arithmetic. For two 0-d fi
+# whose full-precision result fits int64, the result type and alignment shifts are looked up
+# in a plan keyed by the identities of the two types and the governing fimath (the plan keeps
+# references to them, so the identities stay valid) and the value is computed in Python ints.
+_PLANS: dict = {}
+_new = object.__new__
+_fimath_var = _fimath_module._current
+
+
+def _make_plan(op: str, ta: numerictype, tb: numerictype, F: fimath):
+    """``(R, ka, kb, refs)`` for the fast path, or False where it does not apply."""
+    if storage_kind(ta) != "i64" or storage_kind(tb) != "i64":
+        return False
+    if op == "mul":
+        if F.product_mode != "full" or _width(ta) + _width(tb) > 63:
+            return False
+        R = _mul_type(ta, tb, F)
+        return (R, 0, 0, (ta, tb, F))
+    if F.sum_mode != "full" or (op == "sub" and not (ta.signed or tb.signed)):
+        return False
+    R = (_sub_type if op == "sub" else _add_type)(ta, tb, F)
+    if R.word_length > 62:
+        return False
+    f = R.fraction_length
+    return (R, f - ta.fraction_length, f - tb.fraction_length, (ta, tb, F))
+
+
+def _scalar(op: str, a: fi, b: fi):
+    """The fast-path result, or None."""
+    ai = a._int
+    bi = b._int
+    if ai.ndim or bi.ndim:
+        return None
+    fa = a._fimath
+    fb = b._fimath
+    local = fa if fa is not None else fb
+    if fb is not None and fb is not local:
+        return None  # possibly two different local fimaths: the general path decides
+    F = local if local is not None else _fimath_var.get()
+    key = (op, id(a._type), id(b._type), id(F))
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) > 4096:  # bounded: fimaths made in a loop must not pile up
+            _PLANS.clear()
+        plan = _PLANS[key] = _make_plan(op, a._type, b._type, F)
+    if not plan:
+        return None
+    if op == "mul":
+        v = ai.item() * bi.item()
+    elif op == "add":
+        v = (ai.item() << plan[1]) + (bi.item() << plan[2])
+    else:
+        v = (ai.item() << plan[1]) - (bi.item() << plan[2])
+    out = _new(fi)
+    out._int = np.array(v)
+    out._type = plan[0]
+    out._fimath = local
+    return out
+
+
 def add(a, b) -> fi:
     """``a + b`` per the fimath in force (MATLAB ``plus``)."""
+    if type(a) is fi and type(b) is fi:
+        out = _scalar("add", a, b)
+        if out is not None:
+            return out
     return _sum_op(a, b, False, "add")
 
 
 def subtract(a, b) -> fi:
     """``a - b`` per the fimath in force (MATLAB ``minus``)."""
+    if type(a) is fi and type(b) is fi:
+        out = _scalar("sub", a, b)
+        if out is not None:
+            return out
     return _sum_op(a, b, True, "subtract")
 
 
@@ -213,6 +293,10 @@ def _exact_product(ia: np.ndarray, ta: numerictype, ib: np.ndarray, tb: numerict
 
 def multiply(a, b) -> fi:
     """``a * b`` elementwise per the fimath in force (MATLAB ``times``)."""
+    if type(a) is fi and type(b) is fi:
+        out = _scalar("mul", a, b)
+        if out is not None:
+            return out
     a, b, F, local = _pair(a, b, "best", "multiply")
     ta, tb = a._type, b._type
     R = _mul_type(ta, tb, F)

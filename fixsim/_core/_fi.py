@@ -436,18 +436,30 @@ class fi:  # noqa: N801 - MATLAB's name
 
     # -- arithmetic (see _arith) -----------------------------------------------------------------
     def __add__(self, other):
+        if type(other) is fi:  # scalar fast path first (see _arith._scalar)
+            out = _arith._scalar("add", self, other)
+            if out is not None:
+                return out
         return _arith.add(self, other)
 
     def __radd__(self, other):
         return _arith.add(other, self)
 
     def __sub__(self, other):
+        if type(other) is fi:
+            out = _arith._scalar("sub", self, other)
+            if out is not None:
+                return out
         return _arith.subtract(self, other)
 
     def __rsub__(self, other):
         return _arith.subtract(other, self)
 
     def __mul__(self, other):
+        if type(other) is fi:
+            out = _arith._scalar("mul", self, other)
+            if out is not None:
+                return out
         return _arith.multiply(self, other)
 
     def __rmul__(self, other):

@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._kernels import _elementwise as _ew
 from .._kernels import _fastq as fq
 from .._kernels import _quantize as kq
 from . import _probe
@@ -471,7 +472,10 @@ def to_float(ints: np.ndarray, T: numerictype) -> np.ndarray:
     """Real-world values ``ints * 2**-F`` as float64 (correctly rounded)."""
     if ints.dtype == np.int64 and T.word_length <= 53 and -1000 <= T.fraction_length <= 1000:
         # every stored integer is a double and the scaled value is normal: one exact product
-        return ints * (2.0 ** -T.fraction_length)
+        flat = np.ascontiguousarray(ints).reshape(-1)
+        out = np.empty(flat.size, dtype=np.float64)
+        _ew.scale_to_float(flat, 2.0 ** -T.fraction_length, out)
+        return out.reshape(ints.shape)
     if ints.dtype == np.int64:
         flat = np.ascontiguousarray(ints).ravel()
         out = np.empty(flat.size, dtype=np.float64)
