@@ -37,6 +37,12 @@ def as_value_array(value, method: str = "fi") -> np.ndarray:
                 from None
         if arr.dtype.kind in "USa":
             raise TypeError(f"{method}: value contains strings ({arr.dtype}); valid: numbers.")
+        if arr.dtype.kind in "fuO" and arr.size:
+            # numpy turns a list mixing ints past 2**63 with small ones into float64 (or
+            # uint64): keep Python ints exact by building an object array instead
+            leaves = np.asarray(value, dtype=object)
+            if any(type(v) is int and not -(1 << 53) <= v <= (1 << 53) for v in leaves.ravel()):
+                arr = leaves
     else:
         try:
             arr = np.asarray(value)

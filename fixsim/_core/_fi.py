@@ -481,7 +481,7 @@ class fi:  # noqa: N801 - MATLAB's name
         return _arith.negate(self)
 
     def __pos__(self):
-        return self
+        return self.copy()
 
     def __abs__(self):
         return _arith.absolute(self)
@@ -553,6 +553,35 @@ class fi:  # noqa: N801 - MATLAB's name
 
     def __array_function__(self, func, types, args, kwargs):
         return _dispatch.call_function(func, args, kwargs)
+
+    # -- reductions as methods (numpy style; see fx.sum etc.) ---------------------------------
+    def sum(self, axis=None, **kwargs) -> fi:
+        """Full-precision sum (``fx.sum``): ``ceil(log2 N)`` more integer bits."""
+        return _reductions.sum(self, axis, **kwargs)
+
+    def cumsum(self, axis=None) -> fi:
+        """Running sums (``fx.cumsum``)."""
+        return _reductions.cumsum(self, axis)
+
+    def prod(self, axis=None, **kwargs) -> fi:
+        """Full-precision product (``fx.prod``)."""
+        return _reductions.prod(self, axis, **kwargs)
+
+    def mean(self, axis=None, **kwargs) -> fi:
+        """Mean in this fi's type (``fx.mean``, MATLAB ``mean``)."""
+        return _reductions.mean(self, axis, **kwargs)
+
+    def max(self, axis=None, **kwargs) -> fi:
+        """Largest value (``fx.max``)."""
+        return _reductions.max(self, axis, **kwargs)
+
+    def min(self, axis=None, **kwargs) -> fi:
+        """Smallest value (``fx.min``)."""
+        return _reductions.min(self, axis, **kwargs)
+
+    def dot(self, other) -> fi:
+        """Inner product (``fx.dot``)."""
+        return _reductions.dot(self, other)
 
     def any(self, axis=None):
         """Whether any value is nonzero."""
@@ -629,4 +658,4 @@ def _is_number(x) -> bool:
     return isinstance(x, numbers.Number) and not isinstance(x, fi)
 
 
-from . import _arith, _bitops, _dispatch  # noqa: E402  (they import fi from here)
+from . import _arith, _bitops, _dispatch, _reductions  # noqa: E402  (they import fi)

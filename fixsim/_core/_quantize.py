@@ -207,7 +207,7 @@ def _finish_storage(out: np.ndarray, T: numerictype, shape) -> np.ndarray:
 
 
 def _raise_nonfinite(status: int, index: int, x: np.ndarray, method: str, overflow: Overflow):
-    what = "NaN" if status == kq.BAD_NAN else f"{x[index]!r}"
+    what = "NaN" if status == kq.BAD_NAN else f"{float(x[index])!r}"
     flat_index = index
     if status == kq.BAD_NAN:
         raise ValueError(

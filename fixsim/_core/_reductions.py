@@ -34,7 +34,7 @@ from fractions import Fraction
 import numpy as np
 
 from .._kernels import _linalg as kl
-from . import _probe, _rules
+from . import _arith, _probe, _rules
 from ._arith import _div_round, _int_operand, multiply, resolve_fimath, to_fi_operand
 from ._convert import as_value_array
 from ._fi import fi, make_fi
@@ -429,13 +429,17 @@ def mean(a, axis=None, *, keepdims: bool = False) -> fi:
         raise ValueError("mean: the mean over an empty axis is undefined.")
     s = _exact_row_sums(x, _width(T))
     if n == 1:
-        q = s
+        q, src = s, T
     else:
+        # the exact quotient with a guard and a sticky bit, so that the one requantization
+        # rounds (and counts, and wrap_sm-wraps) as if it had the exact mean
+        if s.dtype == np.int64 and _width(T) + _rules.growth_bits(n) + 3 > 62:
+            s = s.astype(object)
         den = np.full(s.shape, n, dtype=np.int64 if s.dtype == np.int64 else object)
-        q = _div_round(s, den, F.rounding)
-    out, o, u = requantize(q, T, T, F.rounding, F.overflow, None, "mean")
-    unf = int(np.count_nonzero((np.asarray(q) == 0) & (np.asarray(s) != 0)))
-    _probe.report(T, out.size, o, u + unf, "mean")
+        q = _arith.sticky_quotient(s, den, 2)
+        src = numerictype(True, 2, T.fraction_length + 2)
+    out, o, u = requantize(q, src, T, F.rounding, F.overflow, None, "mean")
+    _probe.report(T, out.size, o, u, "mean")
     return make_fi(out.reshape(_out_shape(a.shape, axes, kept, keepdims)), T, None)
 
 

@@ -236,3 +236,26 @@ def test_bitwise_operators_act_on_stored_bits():
     assert_fi_identical(~a, fx.bitcmp(a))
     assert (a << 2).int.tolist() == [4, -8]  # bitsll: no overflow checks
     assert (a >> 1).int.tolist() == [0, -1]  # bitsra: arithmetic
+
+
+def test_lists_mixing_big_and_small_ints_stay_exact():
+    """Regression: numpy turned [1, 2**63 + 1] into float64, silently storing 2**63."""
+    assert fi.from_int([1, 2**63 + 1], "ufix64").int.tolist() == [1, 2**63 + 1]
+    assert fi([1, 2**63 + 1], 0, 64, 0).int.tolist() == [1, 2**63 + 1]
+    assert fi.from_int([0, 2**64 - 1], "ufix64").int.tolist() == [0, 2**64 - 1]
+    assert fi([0.5, 2**70], 1, 80, 2).int.tolist() == [2, 2**72]
+
+
+def test_reduction_methods_delegate_to_the_functions():
+    a = fi([[0.5, -0.25], [1.0, 0.75]], 1, 8, 4)
+    assert_fi_identical(a.sum(), fx.sum(a))
+    assert_fi_identical(a.sum(axis=0), fx.sum(a, axis=0))
+    assert_fi_identical(a.cumsum(1), fx.cumsum(a, 1))
+    assert_fi_identical(a.prod(), fx.prod(a))
+    assert_fi_identical(a.mean(0), fx.mean(a, 0))
+    assert_fi_identical(a.max(), fx.max(a))
+    assert_fi_identical(a.min(1), fx.min(a, 1))
+    assert_fi_identical(a[0].dot(a[1]), fx.dot(a[0], a[1]))
+    b = +a
+    b[0, 0] = 0
+    assert a[0, 0].int == 8  # unary plus returns a copy, as numpy's does
