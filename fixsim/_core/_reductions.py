@@ -35,7 +35,7 @@ import numpy as np
 
 from .._kernels import _linalg as kl
 from . import _arith, _probe, _rules
-from ._arith import _div_round, _int_operand, multiply, resolve_fimath, to_fi_operand
+from ._arith import _int_operand, multiply, resolve_fimath, to_fi_operand
 from ._convert import as_value_array
 from ._fi import fi, make_fi
 from ._fimath import fimath
