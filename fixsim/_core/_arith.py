@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._kernels import _elementwise as _ew
+from .._kernels import lazy
 from . import _fimath as _fimath_module
 from . import _probe, _rules
 from ._convert import as_value_array, best_fraction_length, integer_dtype_type
@@ -31,6 +31,8 @@ from ._quantize import (
     stochastic_words,
     storage_kind,
 )
+
+_ew = lazy("fixsim._kernels._elementwise")
 
 __all__ = ["resolve_fimath", "add", "subtract", "multiply", "rdivide", "divide", "negate",
            "absolute", "compare", "to_fi_operand", "cast_ints", "lshift_exact", "maximum",

@@ -12,13 +12,15 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._kernels import _elementwise as _ew
-from .._kernels import _fastq as fq
-from .._kernels import _quantize as kq
+from .._kernels import lazy
 from . import _probe
 from ._modes import Overflow, Rounding
 from ._numerictype import numerictype
 from ._scalar import quantize_dyadic
+
+_ew = lazy("fixsim._kernels._elementwise")
+fq = lazy("fixsim._kernels._fastq")
+kq = lazy("fixsim._kernels._quantize")
 
 __all__ = ["storage_kind", "quantize_array", "requantize", "to_float", "as_storage",
            "NONFINITE", "stochastic_words", "set_stochastic_seed"]

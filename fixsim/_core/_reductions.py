@@ -33,7 +33,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._kernels import _linalg as kl
+from .._kernels import lazy
 from . import _arith, _probe, _rules
 from ._arith import _int_operand, multiply, resolve_fimath, to_fi_operand
 from ._convert import as_value_array
@@ -51,6 +51,8 @@ from ._quantize import (
     stochastic_words,
     storage_kind,
 )
+
+kl = lazy("fixsim._kernels._linalg")
 
 __all__ = [
     "sum", "cumsum", "prod", "mean", "dot", "matmul", "convolve", "correlate",
