@@ -243,7 +243,8 @@ def _fast_float(flat: np.ndarray, T: numerictype, rounding: Rounding, overflow: 
         return None
     lo, hi, lo_f, hi_f, mask, sb = _fast_bounds(T)
     out = np.empty(flat.size, dtype=np.int64)
-    kernel = fq.float_kernel(int(rounding), int(overflow), _probe.active(), F < 0)
+    kernel = fq.float_kernel(int(rounding), int(overflow), _probe.active(), F < 0,
+                             T.word_length - T.signed)
     n_bad, n_ovf, n_unf = kernel(flat, 2.0 ** F, T.word_length, T.signed, lo, hi, lo_f, hi_f,
                                  mask, sb, out)
     if n_bad:

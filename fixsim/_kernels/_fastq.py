@@ -116,7 +116,7 @@ def _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb):
     return r if ovf else n
 
 
-def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool):
+def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, direct: bool):
     """``tiny_check`` must be set when ``F < 0``: only then can ``x * 2**F`` underflow and
     lose the sign or nonzero-ness of a tiny value (scaling up by ``2**F``, ``F >= 0``, is exact
     whenever it is finite).
@@ -124,6 +124,10 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool):
     Saturating modes clamp in float before the one float-to-int conversion, so huge values and
     +-inf need no special path (they saturate, or become 0 under ``sat_zero``); only NaN is
     flagged. Wrapping modes need the exact integer, so ``|y| >= 2**62`` is flagged too.
+
+    ``direct`` (saturate and sat_sym into at most 53 magnitude bits, where every bound is a
+    double): the clamped value converts straight to the stored integer, with no second
+    selection on integers.
     """
     satlike = omode == SATURATE or omode == SAT_SYM or omode == SAT_ZERO
 
@@ -133,6 +137,7 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool):
         n_ovf = 0
         n_unf = 0
         wbit = W if W < 63 else 63
+        lo_c = lo_f + 1.0 if (omode == SAT_SYM and signed) else lo_f
         for i in range(x.shape[0]):
             xi = x[i]
             y = xi * scale
@@ -147,19 +152,23 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool):
             nf = fl + (1.0 if _up_float(rmode, ys, fl) else 0.0)
             below = nf < lo_f
             above = nf > hi_f
-            if satlike:
-                n = np.int64(lo_f if below else (hi_f if above else nf))
+            if direct:
+                n = np.int64(min(max(nf, lo_c), hi_f))
+                r = n
             else:
-                n = np.int64(nf)
-            if omode == WRAP_SM:
-                sbit = (np.int64(fl) >> wbit) & 1
-            else:
-                sbit = np.int64(0)
-            r = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
+                if satlike:
+                    n = np.int64(lo_f if below else (hi_f if above else nf))
+                else:
+                    n = np.int64(nf)
+                if omode == WRAP_SM:
+                    sbit = (np.int64(fl) >> wbit) & 1
+                else:
+                    sbit = np.int64(0)
+                r = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
             out[i] = r
             n_bad += np.int64(not safe)
             if count:
-                ovf = above | below | ((omode == SAT_SYM) & signed & (n == lo))
+                ovf = above | below | ((omode == SAT_SYM) & signed & (nf == lo_f))
                 n_ovf += np.int64(safe & ovf)
                 n_unf += np.int64(safe & (not ovf) & (r == 0) & (xi != 0.0))
         return n_bad, n_ovf, n_unf
@@ -223,17 +232,20 @@ _SHIFT: dict = {}
 _LSHIFT: dict = {}
 
 
-def float_kernel(rmode: int, omode: int, count: bool = True, negative_f: bool = False):
+def float_kernel(rmode: int, omode: int, count: bool = True, negative_f: bool = False,
+                 magnitude_bits: int = 64):
     """The compiled float -> int64 loop for a (rounding, overflow) pair (not stochastic).
 
     With ``count=False`` the overflow/underflow counts are skipped (returned as 0), which
     is measurably faster; use it when nobody listens for the counts. ``negative_f`` must be
-    True when the target fraction length is negative.
+    True when the target fraction length is negative; ``magnitude_bits`` is ``W - signed``
+    (saturating targets of at most 53 get the direct clamp-and-convert loop).
     """
-    key = (rmode, omode, count, negative_f)
+    direct = magnitude_bits <= 53 and omode in (SATURATE, SAT_SYM)
+    key = (rmode, omode, count, negative_f, direct)
     k = _FLOAT.get(key)
     if k is None:
-        k = _FLOAT[key] = _make_float_kernel(rmode, omode, count, negative_f)
+        k = _FLOAT[key] = _make_float_kernel(rmode, omode, count, negative_f, direct)
     return k
 
 

@@ -49,8 +49,8 @@ def test_float_kernel_matches_general(W, signed):
                                                  np.empty(0, np.uint64), ref)
             assert status == kq.OK
             out = np.empty(x.size, np.int64)
-            bad, fo, fu = fq.float_kernel(r, o, True, F < 0)(x, 2.0**F, W, signed, lo, hi,
-                                                             lo_f, hi_f, mask, sb, out)
+            kernel = fq.float_kernel(r, o, True, F < 0, W - signed)
+            bad, fo, fu = kernel(x, 2.0**F, W, signed, lo, hi, lo_f, hi_f, mask, sb, out)
             flagged = fq.flagged(x, F, o)
             assert bad == flagged.size
             safe = np.ones(x.size, bool)
@@ -96,8 +96,9 @@ def test_uncounted_variants_give_the_same_values(r, o):
     a, b = np.empty(x.size, np.int64), np.empty(x.size, np.int64)
     bad_a, _, _ = fq.float_kernel(r, o, True)(x, 2.0**F, W, signed, lo, hi, lo_f, hi_f, mask,
                                               sb, a)
-    bad_b, ovf_b, unf_b = fq.float_kernel(r, o, False)(x, 2.0**F, W, signed, lo, hi, lo_f,
-                                                       hi_f, mask, sb, b)
+    # the uncounted variant in its production form (direct clamp for saturating modes)
+    bad_b, ovf_b, unf_b = fq.float_kernel(r, o, False, False, W - signed)(
+        x, 2.0**F, W, signed, lo, hi, lo_f, hi_f, mask, sb, b)
     np.testing.assert_array_equal(a, b)
     assert bad_a == bad_b and ovf_b == unf_b == 0
     v = a.copy()
