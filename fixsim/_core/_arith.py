@@ -287,6 +287,11 @@ def subtract(a, b) -> fi:
 def _exact_product(ia: np.ndarray, ta: numerictype, ib: np.ndarray, tb: numerictype):
     width = _width(ta) + _width(tb)
     if ia.dtype == np.int64 and ib.dtype == np.int64 and width <= 64:
+        if ia.shape == ib.shape and ia.size > 64:  # one compiled pass (numpy's int64
+            out = np.empty(ia.shape, dtype=np.int64)  # multiply does not vectorise)
+            _ew.multiply(np.ascontiguousarray(ia).reshape(-1),
+                         np.ascontiguousarray(ib).reshape(-1), out.reshape(-1))
+            return out
         return _nd(ia * ib)
     oa = ia.astype(object) if ia.dtype != object else ia
     ob = ib.astype(object) if ib.dtype != object else ib

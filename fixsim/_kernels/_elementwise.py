@@ -24,3 +24,10 @@ def scale_to_float(v, scale, out):
     """``out = v * scale`` for stored integers that are exact doubles (|v| <= 2**53)."""
     for i in range(v.shape[0]):
         out[i] = v[i] * scale
+
+
+@nb.njit(cache=True)
+def multiply(a, b, out):
+    """``out = a * b``; the caller guarantees every product fits int64."""
+    for i in range(a.shape[0]):
+        out[i] = a[i] * b[i]

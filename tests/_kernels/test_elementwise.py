@@ -30,3 +30,15 @@ def test_to_float_is_exact_for_short_words():
     ints = np.array([T.int_min, T.int_max, 1, -1, 0], dtype=np.int64)
     got = fi.from_int(ints, T).data
     assert got.tolist() == [int(v) / 2**60 for v in ints]
+
+
+@pytest.mark.parametrize("wa, wb", [(16, 16), (32, 31), (40, 23), (1, 62)])
+def test_compiled_multiply_matches_python_ints(wa, wb):
+    rng = np.random.default_rng(wa * wb)
+    ta, tb = numerictype(True, wa, 3), numerictype(True, wb, 5)
+    ia = rng.integers(ta.int_min, ta.int_max, 500, endpoint=True)
+    ib = rng.integers(tb.int_min, tb.int_max, 500, endpoint=True)
+    ia[:2], ib[:2] = [ta.int_min, ta.int_max], [tb.int_min, tb.int_min]
+    c = fi.from_int(ia, ta) * fi.from_int(ib, tb)
+    assert c.numerictype == numerictype(True, wa + wb, 8)
+    assert [int(v) for v in c.int] == [int(x) * int(y) for x, y in zip(ia, ib, strict=True)]
