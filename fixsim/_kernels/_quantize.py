@@ -242,11 +242,16 @@ def quantize_f64(x, F, W, signed, rmode, omode, nonfinite, u, out):
         y = xi * scale
         ay = abs(y)
         if fast_ok and ay < _TWO62 and (ay >= _TINY or xi == 0.0):
-            fl = math.floor(y)
-            fr = y - fl
+            fl = np.floor(y)
+            fr = y - fl  # rounded for -0.5 < y < 0: only the stochastic draw uses it
             q = np.int64(fl)
-            cmp = 1 if fr > 0.5 else (-1 if fr < 0.5 else 0)
-            inc = _increment(rmode, q, cmp, fr != 0.0, us, fr)
+            # compare y with fl + 1/2 (exact) rather than fr with 1/2: fr = y - fl rounds
+            # when -1/2 < y < 0 (regression: -0.49999999999999994 was taken for a tie)
+            # (an integral y has no fraction: past 2**52, fl + 1/2 itself rounds)
+            h = fl + 0.5
+            nz = y != fl
+            cmp = (1 if y > h else (-1 if y < h else 0)) if nz else -1
+            inc = _increment(rmode, q, cmp, nz, us, fr)
             n = q + inc
             nf = fl + inc
             ovf = -1 if nf < lo_f else (1 if nf >= hi_f else 0)

@@ -417,3 +417,16 @@ def test_stochastic_fractions_and_exact_values():
     grid = np.arange(-50, 50) / 8.0
     assert [int(v) for v in fi(grid, *T, rounding="stochastic", seed=1).int] == \
         list(range(-50, 50))
+
+
+def test_regression_general_kernel_near_minus_half_and_past_2_52():
+    """Regression: the general float kernel compared frac = y - floor(y) with 1/2, and that
+    subtraction rounds for -1/2 < y < 0 (-0.49999999999999994 was taken for a tie). Its
+    replacement compares y with floor(y) + 1/2, which itself rounds past 2**52, so integral
+    y must not be taken for ties either. Unsigned 64-bit targets use the general kernel."""
+    x = np.array([-0.49999999999999994, 0.49999999999999994, 2.0**52, 2.0**52 + 2,
+                  2.0**53 - 1, 3.0, 0.5, 1.5])
+    for rounding in ("round", "half_down", "convergent_odd", "nearest", "convergent"):
+        got = fi(x, 0, 64, 0, rounding=rounding, overflow="wrap").int.astype(object)
+        ref_vals = [ref.quantize(v, (False, 64, 0), rounding, "wrap") for v in x]
+        assert [int(g) for g in got] == ref_vals, rounding
