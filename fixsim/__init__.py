@@ -8,7 +8,7 @@ The public namespace::
 
 from __future__ import annotations
 
-from . import testing
+from . import testing, tool
 from ._core import _bitops, _interop, _reductions
 from ._core._arith import divide
 from ._core._bitops import *  # noqa: F403  (bit operations: bitand, bitshift, ...)
@@ -19,6 +19,7 @@ from ._core._numerictype import numerictype
 from ._core._probe import count_quantization
 from ._core._quantize import set_stochastic_seed
 from ._core._reductions import *  # noqa: F403  (sum, cumsum, prod, mean, dot, ...)
+from ._core._typetable import TypeTable
 
 fi.from_fxp = staticmethod(_interop.from_fxp)
 fi.to_fxp = _interop.to_fxp  # a.to_fxp() and fi.to_fxp(a)
@@ -27,6 +28,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "fi", "numerictype", "fimath", "Rounding", "Overflow", "current_fimath", "divide",
-    "count_quantization", "set_stochastic_seed", "testing", "__version__",
+    "count_quantization", "set_stochastic_seed", "testing", "TypeTable", "tool", "__version__",
     *_bitops.__all__, *_reductions.__all__,
 ]

@@ -1,0 +1,17 @@
+"""The fixed-point tool: record signal ranges, propose types (``fixsim.tool``).
+
+Works on any algorithm that names its signals through a :class:`fixsim.TypeTable`: every
+named cast is a probe, and ``with record() as rec:`` collects each signal's statistics.
+
+    record, Recording        recording probed signals
+    SignalStats              mergeable per-signal statistics
+    propose, Proposal        types from recorded ranges
+"""
+
+from __future__ import annotations
+
+from ._propose import Proposal, ProposedType, propose
+from ._record import Recording, record
+from ._stats import SignalStats
+
+__all__ = ["record", "Recording", "SignalStats", "propose", "Proposal", "ProposedType"]

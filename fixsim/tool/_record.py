@@ -1,0 +1,297 @@
+"""Recording: statistics of every probed signal while ``with fx.tool.record():`` is active.
+
+The recorder adds a signal listener to the type tables' probe hook
+(:func:`fixsim._core._typetable.signal_listening`); every named cast ``T.name(x)`` inside the
+block then reports its name, the values arriving at it, its type and the overflow/underflow
+counts of its own quantization. The counts come from the named cast itself (it listens to the
+quantization probe ``_core._probe`` around its own cast, which also tags those quantization
+events with the signal's name), so a recording sees exactly one count per named cast and
+nothing from unnamed arithmetic.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+from .._core._typetable import SignalEvent, signal_listening
+from ._stats import SignalStats
+
+__all__ = ["Recording", "record", "RECORDING_SCHEMA"]
+
+#: The schema tag written by :meth:`Recording.save`.
+RECORDING_SCHEMA = "fixsim.Recording/1"
+
+_FLUSH = 1 << 16  # buffered values of one signal that trigger summarising
+_FLUSH_TOTAL = 1 << 22  # buffered values of all signals that trigger summarising
+
+
+class _Pending:
+    """Values of one signal waiting to be summarised."""
+
+    __slots__ = ("type", "arrays", "size", "overflows", "underflows")
+
+    def __init__(self, numerictype: str | None):
+        self.type = numerictype
+        self.arrays: list[np.ndarray] = []
+        self.size = 0
+        self.overflows = 0
+        self.underflows = 0
+
+
+class Recording:
+    """The statistics of every probed signal, by name.
+
+    Parameters
+    ----------
+    stats : mapping of str to SignalStats, optional
+        Initial statistics (copied).
+
+    Notes
+    -----
+    A recording maps each signal name to a :class:`SignalStats` (``rec['fir1.acc']``), in
+    the order the signals were first probed. :meth:`merge` combines recordings exactly (frames,
+    batches, worker processes), and :meth:`save`/:meth:`load` keep everything losslessly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fixsim as fx
+    >>> T = fx.TypeTable({'x': 'sfix8_En4', 'y': 'double'})
+    >>> with fx.tool.record() as rec:
+    ...     y = T.y(T.x(np.array([0.5, 9.0, -1.0])) * 2)
+    >>> rec.names
+    ['x', 'y']
+    >>> print(rec['x'].max, rec['x'].overflows, rec['y'].max)
+    9.0 1 15.875
+    """
+
+    def __init__(self, stats: Mapping[str, SignalStats] | None = None):
+        self._stats: dict[str, SignalStats] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._buffered = 0
+        self._lock = threading.RLock()
+        for name, s in (stats or {}).items():
+            if not isinstance(s, SignalStats):
+                raise TypeError(f"Recording: {name!r}: expected SignalStats, got "
+                                f"{type(s).__name__}.")
+            c = s.copy()
+            c.name = name
+            self._stats[name] = c
+
+    # -- the listener -----------------------------------------------------------------------------
+    def _on_signal(self, event: SignalEvent) -> None:
+        """Buffer the event's values; they are summarised in batches (see :meth:`_flush`).
+
+        Statistics are exact and independent of grouping, so batching changes nothing but
+        the cost: a small probe (a scalar in a per-sample loop) costs a copy and an append.
+        """
+        t = None if event.numerictype is None else str(event.numerictype)
+        values = np.array(event.values, dtype=np.float64, copy=True).ravel()
+        with self._lock:
+            s = self._stats.get(event.name)
+            if s is None:
+                s = self._stats[event.name] = SignalStats(event.name)
+            s._check_type(t)  # raises on a second type at once, not at a later flush
+            if t is not None:
+                s.numerictype = t
+            pend = self._pending.get(event.name)
+            if pend is None:
+                pend = self._pending[event.name] = _Pending(s.numerictype)
+            pend.arrays.append(values)
+            pend.size += values.size
+            pend.overflows += event.overflows
+            pend.underflows += event.underflows
+            self._buffered += values.size
+            if pend.size >= _FLUSH:
+                self._flush_one(event.name)
+            elif self._buffered >= _FLUSH_TOTAL:
+                self._flush_locked()
+
+    def _flush_one(self, name: str) -> None:
+        pend = self._pending.pop(name)
+        values = (pend.arrays[0] if len(pend.arrays) == 1
+                  else np.concatenate(pend.arrays))
+        self._buffered -= pend.size
+        self._stats[name].update(values, pend.overflows, pend.underflows, pend.type)
+
+    def _flush_locked(self) -> None:
+        for name in list(self._pending):
+            self._flush_one(name)
+
+    def _flush(self) -> None:
+        """Summarise every buffered value (done before any statistics are read)."""
+        if self._pending:
+            with self._lock:
+                self._flush_locked()
+
+    # -- mapping -----------------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> SignalStats:
+        self._flush()
+        try:
+            return self._stats[name]
+        except KeyError:
+            close = difflib.get_close_matches(str(name), list(self._stats), n=3, cutoff=0.6)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            known = ", ".join(map(repr, self._stats)) or "(none: nothing was probed)"
+            raise KeyError(f"Recording has no signal {name!r}.{hint} Recorded: {known}. A "
+                           "signal is recorded when a type-table cast T.name(x) runs inside "
+                           "the record() block.") from None
+
+    def __contains__(self, name) -> bool:
+        return name in self._stats
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._stats))
+
+    def __len__(self) -> int:
+        return len(self._stats)
+
+    @property
+    def names(self) -> list[str]:
+        """Recorded signal names, in first-probed order."""
+        return list(self._stats)
+
+    def items(self) -> list[tuple[str, SignalStats]]:
+        """``(name, stats)`` pairs."""
+        self._flush()
+        return list(self._stats.items())
+
+    # -- merging -----------------------------------------------------------------------------------
+    def merge(self, other: Recording) -> Recording:
+        """A new recording holding both (exact and associative; neither input changes).
+
+        Signals in only one of them are copied; the order is this recording's, then the
+        other's new names.
+        """
+        if not isinstance(other, Recording):
+            raise TypeError(f"Recording.merge: expected a Recording, got "
+                            f"{type(other).__name__}.")
+        self._flush()
+        other._flush()
+        out = Recording(self._stats)
+        for name, s in other._stats.items():
+            mine = out._stats.get(name)
+            if mine is None:
+                c = s.copy()
+                c.name = name
+                out._stats[name] = c
+            else:
+                m = mine.merge(s)
+                m.name = name
+                out._stats[name] = m
+        return out
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Recording):
+            return NotImplemented
+        self._flush()
+        other._flush()
+        return (list(self._stats) == list(other._stats)
+                and all(self._stats[n] == other._stats[n] for n in self._stats))
+
+    __hash__ = None  # mutable
+
+    def __repr__(self) -> str:
+        self._flush()
+        lines = [f"Recording({len(self._stats)} signals)"]
+        lines += [f"  {s!r}" for s in self._stats.values()]
+        return "\n".join(lines)
+
+    # -- serialisation -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """A lossless JSON-ready dict: ``{"schema": ..., "signals": {name: stats}}``."""
+        self._flush()
+        return {"schema": RECORDING_SCHEMA,
+                "signals": {n: s.to_dict() for n, s in self._stats.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Recording:
+        """Rebuild from :meth:`to_dict`'s output."""
+        schema = data.get("schema") if isinstance(data, Mapping) else None
+        if schema != RECORDING_SCHEMA:
+            raise ValueError(f"Recording: unsupported schema {schema!r}; this version of "
+                             f"fixsim reads {RECORDING_SCHEMA!r}.")
+        return cls({n: SignalStats.from_dict(d) for n, d in data["signals"].items()})
+
+    def to_json(self, **kwargs) -> str:
+        """The recording as JSON text (keyword arguments go to ``json.dumps``)."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> Recording:
+        """Read :meth:`to_json`'s output."""
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the recording as JSON, atomically: to a temporary file in the same folder,
+        then ``os.replace`` onto *path* (a reader never sees a half-written file)."""
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        text = self.to_json()
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                                   dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Recording:
+        """Read a recording written by :meth:`save`."""
+        with open(path, encoding="utf-8") as f:
+            return cls.from_json(f.read())
+
+
+class record:  # noqa: N801 - used like a function
+    """Record every probed signal inside a ``with`` block.
+
+    Parameters
+    ----------
+    recording : Recording, optional
+        Add to this recording instead of a new one.
+
+    Examples
+    --------
+    >>> import fixsim as fx
+    >>> T = fx.TypeTable({'x': 'double'})
+    >>> with fx.tool.record() as rec:
+    ...     _ = T.x([1.0, -2.0])
+    >>> rec['x'].count
+    2
+
+    Recorders nest (each sees every signal) and are local to the thread or task that
+    entered them (a context variable).
+    """
+
+    def __init__(self, recording: Recording | None = None):
+        if recording is not None and not isinstance(recording, Recording):
+            raise TypeError(f"record: expected a Recording, got {type(recording).__name__}.")
+        self.recording = Recording() if recording is None else recording
+        self._listening: signal_listening | None = None
+
+    def __enter__(self) -> Recording:
+        if self._listening is not None:
+            raise RuntimeError("record: this recorder is already active; use a new record().")
+        self._listening = signal_listening(self.recording._on_signal)
+        self._listening.__enter__()
+        return self.recording
+
+    def __exit__(self, *exc) -> None:
+        listening, self._listening = self._listening, None
+        listening.__exit__(*exc)
+        self.recording._flush()

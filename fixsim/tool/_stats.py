@@ -1,0 +1,528 @@
+"""Per-signal statistics that merge exactly: :class:`SignalStats`.
+
+Every number a :class:`SignalStats` holds merges exactly and associatively, so a signal
+recorded in one pass, in frames, or in worker processes whose recordings are merged gives
+*identical* statistics:
+
+* ``count``, ``zeros``, ``nan_count``, ``inf_count``, ``overflows``, ``underflows`` and the
+  histogram bins are integer counts;
+* ``min`` and ``max`` are exact floats (``max_abs`` is derived from them);
+* the sum and the sum of squares are exact integers in units of ``2**-1074`` and
+  ``2**-2148`` (every finite double is an integer multiple of ``2**-1074``, every square of
+  one a multiple of ``2**-2148``), so ``mean``, ``var`` and ``std`` are computed from exact
+  rationals and rounded once.
+
+Histogram conventions (``x = m * 2**e`` with ``0.5 <= |m| < 1``, as ``numpy.frexp`` gives):
+
+* **log2 histogram** (MATLAB's bit histogram): bin ``k`` counts the finite nonzero values with
+  ``2**(k-1) <= |x| < 2**k``, i.e. ``k = e``; a value in bin ``k`` needs ``k`` integer bits of
+  magnitude. Zeros are counted apart (``zeros``).
+* **fine histogram**: each octave is cut into ``SUBBINS = 16`` equal-width sub-bins, kept apart
+  for positive and negative values. Global bin ``g = 16*e + j`` counts the values with
+  ``2**(e-1) * (1 + j/16) <= |x| < 2**(e-1) * (1 + (j+1)/16)``. Its edges are exact binary
+  numbers, so a clipping threshold at an edge is exact.
+
+Non-finite values are counted (``nan_count``, ``inf_count``) and left out of everything else.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["SignalStats", "SUBBINS", "STATS_SCHEMA"]
+
+#: Fine-histogram sub-bins per octave.
+SUBBINS = 16
+_SUB_SHIFT = 4  # log2(SUBBINS)
+#: The schema tag of :meth:`SignalStats.to_dict`.
+STATS_SCHEMA = "fixsim.SignalStats/1"
+
+_SUM_UNIT_EXP = -1074  # the sum is an integer multiple of 2**-1074
+_SQ_UNIT_EXP = -2148  # the sum of squares is an integer multiple of 2**-2148
+_BLOCK = 1 << 24  # values per vectorised pass (keeps every int64 partial sum exact)
+_CHUNK_BITS = 12  # float partial sums: 2**12 values per (pass, exponent) bin
+_SMALL = 24  # below this many values, a pure-Python pass is cheaper
+_PASS = 1 << 14  # values summarised per pass (temporaries stay in cache)
+
+
+# -- exact per-call summaries ----------------------------------------------------------------------
+def _combine_bins(coeffs: list[np.ndarray], piece_bits: int, bin_step: int) -> int:
+    """``sum_k sum_j coeffs[j][k] * 2**(piece_bits*j) * 2**(bin_step*k)`` as an exact int.
+
+    ``coeffs[j]`` are int64 arrays over the exponent bins; the shifts run on object arrays
+    (C loops over Python ints) rather than an interpreted loop.
+    """
+    nb = coeffs[0].size
+    shifts = np.arange(nb, dtype=object) * bin_step
+    per_bin = np.zeros(nb, dtype=object)
+    for j, c in enumerate(coeffs):
+        per_bin = per_bin + (c.astype(object) << (piece_bits * j))
+    return int(np.sum(per_bin << shifts))
+
+
+def _exact_sums_vector(m: np.ndarray, e: np.ndarray) -> tuple[int, int]:
+    """Exact ``(sum, sum of squares)`` of ``m * 2**e`` in units ``2**-1074`` and ``2**-2148``.
+
+    ``m``/``e`` come from ``np.frexp`` of finite nonzero values (``len <= _BLOCK``). Each value
+    is ``M * 2**(e-53)`` with ``M = m * 2**53`` an integer below ``2**53``. The values are
+    grouped by exponent with ``np.bincount``, with ``M`` and ``M**2`` split into integer pieces
+    small enough that every float partial sum is exact: a pass covers at most
+    ``2**_CHUNK_BITS = 2**12`` values, every piece is below ``2**37``, so every float partial
+    sum is an integer below ``2**49`` (exact in any order; up to ``2**15`` would do). The
+    per-pass sums are added in int64 (at most ``2**24`` values below ``2**37``: below
+    ``2**61``), then combined into Python ints once per exponent bin. Small passes also keep
+    the temporaries in cache.
+    """
+    emin = int(e.min())
+    idx = (e - emin).astype(np.intp)
+    nb = int(idx.max()) + 1
+    acc = np.zeros((7, nb), dtype=np.int64)
+    step = 1 << _CHUNK_BITS
+    for start in range(0, m.size, step):
+        ix = idx[start:start + step]
+        Mf = m[start:start + step] * 9007199254740992.0  # 2**53: exact
+        # sum: M = H * 2**31 + L, H in [-2**22, 2**22), L in [0, 2**31)
+        H = np.floor(Mf * 2.0 ** -31)
+        L = Mf - H * 2.0 ** 31
+        # squares: |M| = u2 * 2**36 + u1 * 2**18 + u0 (u2 < 2**17; u1, u0 < 2**18)
+        U = np.abs(Mf)
+        u2 = np.floor(U * 2.0 ** -36)
+        r = U - u2 * 2.0 ** 36
+        u1 = np.floor(r * 2.0 ** -18)
+        u0 = r - u1 * 2.0 ** 18
+        t0 = u0 + u0
+        t1 = u1 + u1
+        pieces = (L, H, u0 * u0, t0 * u1, u1 * u1 + t0 * u2, t1 * u2, u2 * u2)
+        for j, w in enumerate(pieces):
+            acc[j] += np.bincount(ix, w, nb).astype(np.int64)
+    total = _combine_bins([acc[0], acc[1]], 31, 1)  # units 2**(emin-53)
+    sq = _combine_bins(list(acc[2:]), 18, 2)  # units 2**(2*(emin-53))
+    return (_shift(total, emin - 53 - _SUM_UNIT_EXP),
+            _shift(sq, 2 * (emin - 53) - _SQ_UNIT_EXP))
+
+
+def _shift(v: int, k: int) -> int:
+    """``v * 2**k``, exact (for ``k < 0`` the low bits are zero by construction)."""
+    if k >= 0:
+        return v << k
+    assert v % (1 << -k) == 0, "inexact unit conversion"
+    return v >> -k if v >= 0 else -((-v) >> -k)
+
+
+def _exact_sums_small(finite_nonzero: np.ndarray) -> tuple[int, int]:
+    """As :func:`_exact_sums_vector` for a few values, in pure Python."""
+    s = q = 0
+    for v in finite_nonzero.tolist():
+        num, den = v.as_integer_ratio()
+        k = den.bit_length() - 1  # v = num * 2**-k
+        s += _shift(num, -k - _SUM_UNIT_EXP)
+        q += _shift(num * num, -2 * k - _SQ_UNIT_EXP)
+    return s, q
+
+
+class _Summary:
+    """The statistics of one array of values (before merging into a :class:`SignalStats`)."""
+
+    __slots__ = ("count", "nan", "inf", "zeros", "min", "max", "whole", "sum", "sumsq", "lo",
+                 "pos", "neg")
+
+
+def _summarize(values: np.ndarray) -> _Summary:
+    """Vectorised statistics of a flat float64 array (no Python loop over elements)."""
+    s = _Summary()
+    x = values
+    s.count = x.size
+    finite = np.isfinite(x)
+    if finite.all():
+        s.nan = s.inf = 0
+    else:
+        s.nan = int(np.count_nonzero(np.isnan(x)))
+        s.inf = int(x.size - np.count_nonzero(finite)) - s.nan
+        x = x[finite]
+    s.lo, s.pos, s.neg = 0, _EMPTY, _EMPTY
+    s.sum = s.sumsq = 0
+    if x.size == 0:
+        s.zeros, s.min, s.max, s.whole = 0, None, None, True
+        return s
+    s.min = float(np.min(x))
+    s.max = float(np.max(x))
+    s.whole = bool(np.all(np.floor(x) == x))
+    nonzero = x != 0
+    nz = int(np.count_nonzero(nonzero))
+    s.zeros = x.size - nz
+    if nz == 0:
+        return s
+    if nz != x.size:
+        x = x[nonzero]
+    m, e = np.frexp(x)
+    a = np.abs(m)
+    # fine bin: g = 16*e + floor((2|m| - 1) * 16), exact float operations
+    g = (e.astype(np.int64) << _SUB_SHIFT) + ((a * 2.0 - 1.0) * SUBBINS).astype(np.int64)
+    glo = int(g.min())
+    idx = ((g - glo) << 1) + (m < 0)
+    counts = np.bincount(idx, minlength=2 * (int(g.max()) - glo + 1)).reshape(-1, 2)
+    s.lo, s.pos, s.neg = glo, counts[:, 0].astype(np.int64), counts[:, 1].astype(np.int64)
+    if x.size < _SMALL:
+        s.sum, s.sumsq = _exact_sums_small(x)
+    else:
+        s.sum = s.sumsq = 0
+        for start in range(0, x.size, _BLOCK):
+            a_sum, a_sq = _exact_sums_vector(m[start:start + _BLOCK], e[start:start + _BLOCK])
+            s.sum += a_sum
+            s.sumsq += a_sq
+    return s
+
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def _add_hist(lo1: int, a1: np.ndarray, lo2: int, a2: np.ndarray) -> tuple[int, np.ndarray]:
+    """Add two offset histograms exactly."""
+    if a1.size == 0:
+        return lo2, a2.copy()
+    if a2.size == 0:
+        return lo1, a1.copy()
+    lo = min(lo1, lo2)
+    hi = max(lo1 + a1.size, lo2 + a2.size)
+    out = np.zeros(hi - lo, dtype=np.int64)
+    out[lo1 - lo:lo1 - lo + a1.size] += a1
+    out[lo2 - lo:lo2 - lo + a2.size] += a2
+    return lo, out
+
+
+def _trim(lo: int, pos: np.ndarray, neg: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Drop empty bins at both ends (a canonical form, so equal histograms compare equal)."""
+    used = np.flatnonzero((pos != 0) | (neg != 0))
+    if used.size == 0:
+        return 0, _EMPTY, _EMPTY
+    a, b = int(used[0]), int(used[-1]) + 1
+    return lo + a, pos[a:b].copy(), neg[a:b].copy()
+
+
+# -- the accumulator -------------------------------------------------------------------------------
+class SignalStats:
+    """Mergeable statistics of one signal.
+
+    Parameters
+    ----------
+    name : str, optional
+        The signal's name (for messages and reports).
+
+    Attributes
+    ----------
+    count : int
+        Values seen, non-finite ones included.
+    nan_count, inf_count : int
+        NaNs and infinities seen (left out of every other statistic).
+    zeros : int
+        Values equal to zero.
+    min, max : float or None
+        Smallest and largest finite value (None before any).
+    whole : bool
+        Whether every finite value is a whole number (True while empty).
+    overflows, underflows : int
+        Counts reported by the casts into :attr:`numerictype` (see ``fixsim.tool.record``).
+    numerictype : str or None
+        The signal's current fixed type, as a name (None if it had none).
+
+    Notes
+    -----
+    See the module notes for the histogram conventions and the exact sums. :meth:`merge`
+    returns a new object and is exact, commutative and associative; :meth:`update` adds
+    values in place.
+
+    Examples
+    --------
+    >>> from fixsim.tool import SignalStats
+    >>> a = SignalStats('x').update([0.5, -3.0, 0.0])
+    >>> b = SignalStats('x').update([6.0])
+    >>> ab = a.merge(b)
+    >>> ab == SignalStats('x').update([0.5, -3.0, 0.0, 6.0])
+    True
+    >>> print(ab.count, ab.min, ab.max, ab.max_abs, ab.mean, ab.zeros)
+    4 -3.0 6.0 6.0 0.875 1
+    >>> ab.log2_histogram
+    {0: 1, 2: 1, 3: 1}
+    """
+
+    __slots__ = ("name", "count", "nan_count", "inf_count", "zeros", "min", "max", "whole",
+                 "_sum", "_sumsq", "_lo", "_pos", "_neg", "overflows", "underflows",
+                 "numerictype")
+
+    def __init__(self, name: str | None = None):
+        self.name = name
+        self.count = 0
+        self.nan_count = 0
+        self.inf_count = 0
+        self.zeros = 0
+        self.min: float | None = None
+        self.max: float | None = None
+        self.whole = True
+        self._sum = 0
+        self._sumsq = 0
+        self._lo = 0
+        self._pos = _EMPTY
+        self._neg = _EMPTY
+        self.overflows = 0
+        self.underflows = 0
+        self.numerictype: str | None = None
+
+    # -- accumulation ---------------------------------------------------------------------------
+    def update(self, values, overflows: int = 0, underflows: int = 0,
+               numerictype=None) -> SignalStats:
+        """Add *values* (anything ``np.asarray(..., float64)`` accepts) in place.
+
+        Parameters
+        ----------
+        values : array_like
+            The signal's values.
+        overflows, underflows : int
+            Counts from the cast that produced them (against *numerictype*).
+        numerictype : numerictype or str, optional
+            The signal's current fixed type.
+
+        Returns
+        -------
+        SignalStats
+            ``self``.
+        """
+        x = np.asarray(values, dtype=np.float64).ravel()
+        t = None if numerictype is None else str(numerictype)
+        self._check_type(t)
+        for start in range(0, max(x.size, 1), _PASS):  # cache-sized passes
+            self._absorb(_summarize(x[start:start + _PASS]), 0, 0, t)
+        self.overflows += int(overflows)
+        self.underflows += int(underflows)
+        return self
+
+    def _absorb(self, s: _Summary, overflows: int, underflows: int,
+                numerictype: str | None) -> None:
+        self._check_type(numerictype)
+        self.count += s.count
+        self.nan_count += s.nan
+        self.inf_count += s.inf
+        self.zeros += s.zeros
+        if s.min is not None:
+            self.min = s.min if self.min is None else min(self.min, s.min)
+            self.max = s.max if self.max is None else max(self.max, s.max)
+        self.whole = self.whole and s.whole
+        self._sum += s.sum
+        self._sumsq += s.sumsq
+        if s.pos.size:
+            lo, pos = _add_hist(self._lo, self._pos, s.lo, s.pos)
+            _, neg = _add_hist(self._lo, self._neg, s.lo, s.neg)
+            self._lo, self._pos, self._neg = _trim(lo, pos, neg)
+        self.overflows += overflows
+        self.underflows += underflows
+        if numerictype is not None:
+            self.numerictype = numerictype
+
+    def _check_type(self, numerictype: str | None) -> None:
+        if (numerictype is not None and self.numerictype is not None
+                and numerictype != self.numerictype):
+            raise ValueError(
+                f"SignalStats {self.name!r}: overflow counts against {numerictype} cannot be "
+                f"combined with counts against {self.numerictype}; record the two types "
+                "separately (a recording per type table).")
+
+    def merge(self, other: SignalStats) -> SignalStats:
+        """A new :class:`SignalStats` holding both (exact, commutative, associative)."""
+        if not isinstance(other, SignalStats):
+            raise TypeError(f"SignalStats.merge: expected SignalStats, got "
+                            f"{type(other).__name__}.")
+        out = self.copy()
+        if out.name is None:
+            out.name = other.name
+        s = _Summary()
+        s.count, s.nan, s.inf, s.zeros = other.count, other.nan_count, other.inf_count, \
+            other.zeros
+        s.min, s.max, s.whole = other.min, other.max, other.whole
+        s.sum, s.sumsq = other._sum, other._sumsq
+        s.lo, s.pos, s.neg = other._lo, other._pos, other._neg
+        out._absorb(s, other.overflows, other.underflows, other.numerictype)
+        return out
+
+    def copy(self) -> SignalStats:
+        """An independent copy."""
+        out = SignalStats.__new__(SignalStats)
+        for k in SignalStats.__slots__:
+            setattr(out, k, getattr(self, k))
+        return out
+
+    # -- derived statistics ---------------------------------------------------------------------
+    @property
+    def finite_count(self) -> int:
+        """Finite values seen."""
+        return self.count - self.nan_count - self.inf_count
+
+    @property
+    def max_abs(self) -> float | None:
+        """Largest finite magnitude."""
+        if self.min is None:
+            return None
+        return max(-self.min, self.max)
+
+    @property
+    def exact_sum(self) -> Fraction:
+        """The exact sum of the finite values."""
+        return Fraction(self._sum, 1 << -_SUM_UNIT_EXP)
+
+    @property
+    def exact_sum_squares(self) -> Fraction:
+        """The exact sum of squares of the finite values."""
+        return Fraction(self._sumsq, 1 << -_SQ_UNIT_EXP)
+
+    @property
+    def sum(self) -> float:
+        """The sum of the finite values, correctly rounded."""
+        return _to_float(self.exact_sum)
+
+    @property
+    def sum_squares(self) -> float:
+        """The sum of squares of the finite values, correctly rounded."""
+        return _to_float(self.exact_sum_squares)
+
+    @property
+    def mean(self) -> float:
+        """Mean of the finite values, correctly rounded (NaN when there are none)."""
+        n = self.finite_count
+        return _to_float(self.exact_sum / n) if n else math.nan
+
+    @property
+    def var(self) -> float:
+        """Population variance (divides by the count) of the finite values, correctly
+        rounded from the exact value."""
+        n = self.finite_count
+        if not n:
+            return math.nan
+        return _to_float((self.exact_sum_squares * n - self.exact_sum ** 2) / (n * n))
+
+    @property
+    def std(self) -> float:
+        """Population standard deviation: ``sqrt(var)``."""
+        v = self.var
+        return math.sqrt(v) if not math.isnan(v) else math.nan
+
+    @property
+    def rms(self) -> float:
+        """Root mean square of the finite values."""
+        n = self.finite_count
+        return math.sqrt(_to_float(self.exact_sum_squares / n)) if n else math.nan
+
+    @property
+    def log2_histogram(self) -> dict[int, int]:
+        """MATLAB's bit histogram: ``{k: count}`` for ``2**(k-1) <= |x| < 2**k``, nonzero
+        bins only, ascending ``k``. Zeros are in :attr:`zeros`."""
+        if self._pos.size == 0:
+            return {}
+        tot = self._pos + self._neg
+        ks = (np.arange(tot.size) + self._lo) >> _SUB_SHIFT
+        exps, inv = np.unique(ks, return_inverse=True)
+        sums = np.bincount(inv, tot)
+        return {int(k): int(c) for k, c in zip(exps, sums, strict=True) if c}
+
+    @property
+    def fine_histogram(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(edges, positive_counts, negative_counts)``: the fine bins from the lowest to
+        the highest used one. Bin ``i`` holds the magnitudes in ``[edges[i], edges[i+1])``
+        (``len(edges) == len(counts) + 1``); ``positive_counts[i]`` counts the values ``x`` and
+        ``negative_counts[i]`` the values ``-x`` with ``|x|`` in the bin."""
+        return (self.fine_edges(self._lo, self._pos.size), self._pos.copy(),
+                self._neg.copy())
+
+    @property
+    def fine_bins(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(g0, positive_counts, negative_counts)``: raw fine bins, the first being global
+        bin ``g0 = 16*e + j`` (see the module notes)."""
+        return self._lo, self._pos.copy(), self._neg.copy()
+
+    @staticmethod
+    def fine_edges(g0: int, n: int) -> np.ndarray:
+        """Lower edges of global fine bins ``g0 .. g0+n`` (``n + 1`` edges, exact)."""
+        g = np.arange(g0, g0 + n + 1, dtype=np.int64)
+        e, j = g >> _SUB_SHIFT, g & (SUBBINS - 1)
+        return np.ldexp(1.0 + j / SUBBINS, (e - 1).astype(np.int32))
+
+    # -- comparison and serialisation --------------------------------------------------------------
+    def _key(self):
+        return (self.count, self.nan_count, self.inf_count, self.zeros, self.min, self.max,
+                self.whole, self._sum, self._sumsq, self._lo, self._pos.tolist(),
+                self._neg.tolist(), self.overflows, self.underflows, self.numerictype)
+
+    def __eq__(self, other) -> bool:
+        """Equal statistics (the name is not compared)."""
+        if not isinstance(other, SignalStats):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # mutable
+
+    def __repr__(self) -> str:
+        if self.min is None:
+            rng = "no finite values"
+        else:
+            rng = f"min={self.min!r}, max={self.max!r}, mean={self.mean:.6g}, std={self.std:.6g}"
+        extra = f", type={self.numerictype}" if self.numerictype else ""
+        return (f"SignalStats({self.name!r}: count={self.count}, {rng}, zeros={self.zeros}, "
+                f"overflows={self.overflows}, underflows={self.underflows}{extra})")
+
+    def to_dict(self) -> dict:
+        """A lossless JSON-ready dict. Exact sums are decimal strings (units ``2**-1074`` and
+        ``2**-2148``); floats are written as ``float.hex`` strings."""
+        return {
+            "schema": STATS_SCHEMA,
+            "name": self.name,
+            "count": self.count,
+            "nan_count": self.nan_count,
+            "inf_count": self.inf_count,
+            "zeros": self.zeros,
+            "min": None if self.min is None else float.hex(self.min),
+            "max": None if self.max is None else float.hex(self.max),
+            "whole": self.whole,
+            "sum_units_2^-1074": str(self._sum),
+            "sum_squares_units_2^-2148": str(self._sumsq),
+            "fine_g0": self._lo,
+            "fine_pos": self._pos.tolist(),
+            "fine_neg": self._neg.tolist(),
+            "overflows": self.overflows,
+            "underflows": self.underflows,
+            "numerictype": self.numerictype,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> SignalStats:
+        """Rebuild from :meth:`to_dict`'s output."""
+        if data.get("schema") != STATS_SCHEMA:
+            raise ValueError(f"SignalStats.from_dict: unsupported schema "
+                             f"{data.get('schema')!r}; this version reads {STATS_SCHEMA!r}.")
+        s = cls(data.get("name"))
+        s.count = int(data["count"])
+        s.nan_count = int(data["nan_count"])
+        s.inf_count = int(data["inf_count"])
+        s.zeros = int(data["zeros"])
+        s.min = None if data["min"] is None else float.fromhex(data["min"])
+        s.max = None if data["max"] is None else float.fromhex(data["max"])
+        s.whole = bool(data["whole"])
+        s._sum = int(data["sum_units_2^-1074"])
+        s._sumsq = int(data["sum_squares_units_2^-2148"])
+        pos = np.asarray(data["fine_pos"], dtype=np.int64).reshape(-1)
+        neg = np.asarray(data["fine_neg"], dtype=np.int64).reshape(-1)
+        if pos.size != neg.size:
+            raise ValueError("SignalStats.from_dict: fine_pos and fine_neg differ in length.")
+        s._lo, s._pos, s._neg = _trim(int(data["fine_g0"]), pos, neg)
+        s.overflows = int(data["overflows"])
+        s.underflows = int(data["underflows"])
+        s.numerictype = data.get("numerictype")
+        return s
+
+
+def _to_float(v: Fraction) -> float:
+    """Correctly rounded float of an exact rational (inf when out of range)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf

@@ -1,0 +1,166 @@
+"""SignalStats: exact statistics, exact merges, histograms, lossless dicts."""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fixsim.tool import SignalStats, _stats
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+values = st.lists(st.one_of(finite, st.sampled_from([0.0, -0.0, 1.0, -1.0, 5e-324, -5e-324,
+                                                     1.7976931348623157e308, 0.5, 3.0])),
+                  max_size=80)
+with_nonfinite = st.lists(st.one_of(finite, st.sampled_from([math.nan, math.inf, -math.inf])),
+                          max_size=60)
+
+
+def _reference(xs):
+    """Everything a SignalStats holds, from a slow exact pass with Fractions."""
+    fin = [v for v in xs if math.isfinite(v)]
+    nz = [v for v in fin if v != 0]
+    hist: dict[int, int] = {}
+    for v in nz:
+        k = math.frexp(v)[1]
+        assert Fraction(2) ** (k - 1) <= abs(Fraction(v)) < Fraction(2) ** k
+        hist[k] = hist.get(k, 0) + 1
+    return dict(count=len(xs), nan=sum(math.isnan(v) for v in xs),
+                inf=sum(math.isinf(v) for v in xs), zeros=len(fin) - len(nz),
+                min=min(fin) if fin else None, max=max(fin) if fin else None,
+                whole=all(v == math.floor(v) for v in fin),
+                sum=sum(map(Fraction, fin), Fraction(0)),
+                sumsq=sum((Fraction(v) ** 2 for v in fin), Fraction(0)),
+                hist=dict(sorted(hist.items())))
+
+
+def _check(s: SignalStats, xs):
+    r = _reference(xs)
+    assert s.count == r["count"] and s.nan_count == r["nan"] and s.inf_count == r["inf"]
+    assert s.zeros == r["zeros"] and s.min == r["min"] and s.max == r["max"]
+    assert s.whole == r["whole"]
+    assert s.exact_sum == r["sum"] and s.exact_sum_squares == r["sumsq"]
+    assert s.log2_histogram == r["hist"]
+    _, pos, neg = s.fine_histogram
+    assert int(pos.sum() + neg.sum()) + s.zeros + s.nan_count + s.inf_count == s.count
+    if r["min"] is not None:
+        assert s.max_abs == max(abs(r["min"]), abs(r["max"]))
+        n = len(xs) - r["nan"] - r["inf"]
+        assert s.mean == float(r["sum"] / n)
+
+
+@given(with_nonfinite)
+def test_single_pass_matches_exact_reference(xs):
+    _check(SignalStats().update(np.array(xs, dtype=np.float64)), xs)
+
+
+@given(values)
+def test_single_pass_matches_exact_reference_edge_values(xs):
+    _check(SignalStats().update(xs), xs)
+
+
+@given(st.lists(finite, min_size=1, max_size=300), st.data())
+def test_merge_equals_single_pass_for_random_splits(xs, data):
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(xs)), max_size=6)))
+    parts = [xs[a:b] for a, b in zip([0, *cuts], [*cuts, len(xs)], strict=True)]
+    whole = SignalStats("x").update(xs)
+    stats = [SignalStats("x").update(p) for p in parts]
+    merged = stats[0]
+    for s in stats[1:]:
+        merged = merged.merge(s)
+    assert merged == whole
+    # associativity and commutativity
+    if len(stats) >= 3:
+        a, b, c = stats[0], stats[1], stats[2]
+        assert a.merge(b).merge(c) == a.merge(b.merge(c)) == c.merge(a).merge(b)
+    # update in pieces (same object) too
+    piecewise = SignalStats("x")
+    for p in parts:
+        piecewise.update(p)
+    assert piecewise == whole
+
+
+def test_vector_and_python_paths_agree_on_large_arrays():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(20_000) * rng.choice([1e-300, 1e-3, 1.0, 1e200, 5e-324], 20_000)
+    x[::11] = 0.0
+    s = SignalStats().update(x)
+    assert s.exact_sum == sum(map(Fraction, x.tolist()), Fraction(0))
+    assert s.exact_sum_squares == sum((Fraction(v) ** 2 for v in x.tolist()), Fraction(0))
+    small = SignalStats()
+    for i in range(0, x.size, 17):  # 17 < _SMALL: the pure-Python path
+        small.update(x[i:i + 17])
+    assert small == s
+
+
+def test_passes_cover_multiple_chunks():
+    # more than one _PASS and more than one bincount chunk per pass
+    x = np.random.default_rng(3).uniform(-4, 4, _stats._PASS * 2 + 123)
+    s = SignalStats().update(x)
+    assert s.exact_sum == sum(map(Fraction, x.tolist()), Fraction(0))
+    assert s.count == x.size and s.min == x.min() and s.max == x.max()
+
+
+def test_moments_are_correctly_rounded():
+    x = [1e16, 1.0, -1e16, 3.0]
+    s = SignalStats().update(x)
+    assert s.sum == 4.0 and s.mean == 1.0  # float summation would lose the 1.0
+    assert s.var == float((Fraction(1e32) * 2 + 10) / 4 - 1)
+    assert s.std == math.sqrt(s.var)
+    assert s.rms == math.sqrt(float((Fraction(1e32) * 2 + 10) / 4))
+    e = SignalStats()
+    assert math.isnan(e.mean) and math.isnan(e.std) and e.max_abs is None and e.whole
+
+
+def test_histogram_conventions():
+    s = SignalStats().update([0.5, 0.75, 1.0, -1.0, 1.5, 2.0, 0.0, -3.0, 4.0 - 2 ** -50])
+    # bin k: 2**(k-1) <= |x| < 2**k
+    assert s.log2_histogram == {0: 2, 1: 3, 2: 3}
+    edges, pos, neg = s.fine_histogram
+    assert edges.size == pos.size + 1 == neg.size + 1
+    assert edges[0] == 0.5 and edges[1] == 0.5 * (1 + 1 / 16)
+    # 0.75 = 0.5 * (1 + 8/16): first value of sub-bin 8 of the octave [0.5, 1)
+    assert pos[8] == 1 and pos[0] == 1
+    assert int(neg.sum()) == 2 and int(pos.sum()) == 6
+    # 4 - 2**-50 is in the last sub-bin of the octave [2, 4)
+    g0, p, _ = s.fine_bins
+    assert g0 == 16 * 0 and p[-1] == 1 and edges[-1] == 4.0
+    assert s.zeros == 1
+
+
+def test_overflow_counts_and_types():
+    s = SignalStats("acc").update([1.0], overflows=2, underflows=1, numerictype="sfix8_En4")
+    s.update([2.0], overflows=1, numerictype="sfix8_En4")
+    assert (s.overflows, s.underflows, s.numerictype) == (3, 1, "sfix8_En4")
+    with pytest.raises(ValueError, match=r"SignalStats 'acc': overflow counts against "
+                                         r"sfix16_En4 cannot be combined with counts against "
+                                         r"sfix8_En4"):
+        s.update([1.0], numerictype="sfix16_En4")
+    other = SignalStats().update([5.0])
+    assert s.merge(other).numerictype == "sfix8_En4" == other.merge(s).numerictype
+
+
+@given(with_nonfinite, st.integers(0, 5), st.integers(0, 5))
+def test_dict_round_trip_is_lossless(xs, o, u):
+    s = SignalStats("sig").update(xs, o, u, "sfix16_En3" if o else None)
+    d = json.loads(json.dumps(s.to_dict()))
+    back = SignalStats.from_dict(d)
+    assert back == s and back.name == "sig" and back.to_dict() == s.to_dict()
+
+
+def test_bad_dict_and_merge_inputs():
+    with pytest.raises(ValueError, match="unsupported schema None"):
+        SignalStats.from_dict({})
+    with pytest.raises(TypeError, match="expected SignalStats, got list"):
+        SignalStats().merge([])
+
+
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(_stats).failed == 0
