@@ -445,7 +445,8 @@ class SignalStats:
         """Lower edges of global fine bins ``g0 .. g0+n`` (``n + 1`` edges, exact)."""
         g = np.arange(g0, g0 + n + 1, dtype=np.int64)
         e, j = g >> _SUB_SHIFT, g & (SUBBINS - 1)
-        return np.ldexp(1.0 + j / SUBBINS, (e - 1).astype(np.int32))
+        with np.errstate(over="ignore"):  # the edge above the largest double is inf
+            return np.ldexp(1.0 + j / SUBBINS, (e - 1).astype(np.int32))
 
     # -- comparison and serialisation --------------------------------------------------------------
     def _key(self):
