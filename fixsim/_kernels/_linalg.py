@@ -22,6 +22,7 @@ from ._quantize import (
     _finish,
     _increment,
     _shr_round,
+    int_bounds,
 )
 
 __all__ = ["matmul_i64", "convolve_i64", "running_sum_i64"]
@@ -114,18 +115,7 @@ def running_sum_i64(x, lo_idx, hi_idx, d, W, signed, rmode, omode, first_exact, 
     The caller guarantees that the exact sums fit int64. Returns
     ``(n_quantizations, n_overflow, n_underflow)``.
     """
-    if signed:
-        lo = -(np.int64(1) << (W - 1)) if W < 64 else np.iinfo(np.int64).min
-        hi = (np.int64(1) << (W - 1)) - 1 if W < 64 else np.iinfo(np.int64).max
-    else:
-        lo = np.int64(0)
-        hi = (np.int64(1) << W) - 1 if W < 64 else np.int64(-1)
-    if W >= 64:
-        mask = np.int64(-1)
-        signbit = np.iinfo(np.int64).min
-    else:
-        mask = (np.int64(1) << W) - 1
-        signbit = np.int64(1) << (W - 1)
+    lo, hi, mask, signbit = int_bounds(W, signed)
     wbit = W if W < 63 else 63
     stoch = rmode == STOCHASTIC
     m_rows, n_cols = x.shape

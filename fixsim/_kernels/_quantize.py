@@ -172,6 +172,20 @@ def _finish(n, ovf, sbit, omode, W, signed, lo, hi, mask, signbit):
     return r, 1
 
 
+@nb.njit(inline="always", cache=True)
+def int_bounds(W, signed):
+    """``(lo, hi, mask, signbit)`` of a W-bit target (W <= 64) as int64 bit patterns."""
+    if signed:
+        lo = -(np.int64(1) << (W - 1)) if W < 64 else np.iinfo(np.int64).min
+        hi = (np.int64(1) << (W - 1)) - 1 if W < 64 else np.iinfo(np.int64).max
+    else:
+        lo = np.int64(0)
+        hi = (np.int64(1) << W) - 1 if W < 64 else np.int64(-1)
+    if W >= 64:
+        return lo, hi, np.int64(-1), np.iinfo(np.int64).min
+    return lo, hi, (np.int64(1) << W) - 1, np.int64(1) << (W - 1)
+
+
 @nb.njit(cache=True)
 def quantize_f64(x, F, W, signed, rmode, omode, nonfinite, u, out):
     """Quantize float64 ``x`` into W-bit stored integers at fraction length ``F``.
@@ -194,22 +208,9 @@ def quantize_f64(x, F, W, signed, rmode, omode, nonfinite, u, out):
     -------
     (n_overflow, n_underflow, status, bad_index)
     """
-    if signed:
-        lo = -(np.int64(1) << (W - 1)) if W < 64 else np.iinfo(np.int64).min
-        hi = (np.int64(1) << (W - 1)) - 1 if W < 64 else np.iinfo(np.int64).max
-        lo_f = -math.ldexp(1.0, W - 1)
-        hi_f = math.ldexp(1.0, W - 1)
-    else:
-        lo = np.int64(0)
-        hi = (np.int64(1) << W) - 1 if W < 64 else np.int64(-1)
-        lo_f = 0.0
-        hi_f = math.ldexp(1.0, W)
-    if W >= 64:
-        mask = np.int64(-1)
-        signbit = np.iinfo(np.int64).min
-    else:
-        mask = (np.int64(1) << W) - 1
-        signbit = np.int64(1) << (W - 1)
+    lo, hi, mask, signbit = int_bounds(W, signed)
+    lo_f = -math.ldexp(1.0, W - 1) if signed else 0.0
+    hi_f = math.ldexp(1.0, W - 1) if signed else math.ldexp(1.0, W)
     fast_ok = -960 <= F <= 960
     scale = math.ldexp(1.0, F) if fast_ok else 1.0
     wbit = W if W < 63 else 63
@@ -285,18 +286,7 @@ def requantize_i64(v, d, W, signed, rmode, omode, u, out):
     ``u`` holds random words for stochastic rounding (else empty). Returns
     ``(n_overflow, n_underflow)``.
     """
-    if signed:
-        lo = -(np.int64(1) << (W - 1)) if W < 64 else np.iinfo(np.int64).min
-        hi = (np.int64(1) << (W - 1)) - 1 if W < 64 else np.iinfo(np.int64).max
-    else:
-        lo = np.int64(0)
-        hi = (np.int64(1) << W) - 1 if W < 64 else np.int64(-1)
-    if W >= 64:
-        mask = np.int64(-1)
-        signbit = np.iinfo(np.int64).min
-    else:
-        mask = (np.int64(1) << W) - 1
-        signbit = np.int64(1) << (W - 1)
+    lo, hi, mask, signbit = int_bounds(W, signed)
     wbit = W if W < 63 else 63
     stoch = rmode == STOCHASTIC
     n_ovf = 0
