@@ -8,7 +8,7 @@ The public namespace::
 
 from __future__ import annotations
 
-from . import testing, tool
+from . import signal, testing, tool
 from ._core import _bitops, _interop, _reductions
 from ._core._arith import divide
 from ._core._bitops import *  # noqa: F403  (bit operations: bitand, bitshift, ...)
@@ -28,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "fi", "numerictype", "fimath", "Rounding", "Overflow", "current_fimath", "divide",
-    "count_quantization", "set_stochastic_seed", "testing", "TypeTable", "tool", "__version__",
+    "count_quantization", "set_stochastic_seed", "testing", "TypeTable", "tool", "signal",
+    "__version__",
     *_bitops.__all__, *_reductions.__all__,
 ]

@@ -1,0 +1,259 @@
+"""Biquad cascades (SOSFilter): double mode against scipy.signal.sosfilt, fixed mode (df1 and
+df2t) against an exact per-sample Python-int reference in every rounding and overflow mode,
+with random frame splits."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+from scipy import signal
+
+import fixsim as fx
+from fixsim import fi, numerictype
+from fixsim.signal import Biquad, SOSFilter
+
+from .._core import reference as ref
+
+
+# -- the exact reference ------------------------------------------------------------------------
+def cast(v: int, f_src: int, T: numerictype, rounding: str, overflow: str) -> int:
+    """Stored integer of the exact value ``v * 2**-f_src`` cast into *T*."""
+    return ref.quantize(Fraction(v) / Fraction(2) ** f_src,
+                        (T.signed, T.word_length, T.fraction_length), rounding, overflow)
+
+
+def sos_reference(b, a, x, t, rounding, overflow, form):
+    """Per-sample cascade on Python ints, as documented in ``SOSFilter``.
+
+    ``b``/``a``: per section lists of stored coefficients (``a[s][0]`` unused)."""
+    S, Pn, Pd, A, Z, Y = (t[k] for k in ("section", "num_product", "den_product", "acc", "state",
+                                         "out"))
+    Tb, Ta = t["num_coef"], t["den_coef"]
+    fs, fa = S.fraction_length, A.fraction_length
+
+    def c(v, f, T):
+        return cast(v, f, T, rounding, overflow)
+
+    def num(coef, v):
+        return c(c(coef * v, fs + Tb.fraction_length, Pn), Pn.fraction_length, A)
+
+    def den(coef, v):
+        return c(c(coef * v, fs + Ta.fraction_length, Pd), Pd.fraction_length, A)
+
+    def acc(v):
+        return c(v, fa, A)
+
+    L = len(b)
+    if form == "df1":
+        state = [[0, 0, 0, 0] for _ in range(L)]  # u1 u2 y1 y2
+    else:
+        state = [[0, 0] for _ in range(L)]  # z1 z2
+    out = []
+    for xv in x:
+        u = c(xv, t["input"].fraction_length, S)
+        for s in range(L):
+            bs, as_, st_ = b[s], a[s], state[s]
+            if form == "df1":
+                v = num(bs[0], u)
+                v = acc(v + num(bs[1], st_[0]))
+                v = acc(v + num(bs[2], st_[1]))
+                v = acc(v - den(as_[1], st_[2]))
+                v = acc(v - den(as_[2], st_[3]))
+                y = c(v, fa, S)
+                state[s] = [u, st_[0], y, st_[2]]
+            else:
+                z1 = c(st_[0], Z.fraction_length, A)
+                z2 = c(st_[1], Z.fraction_length, A)
+                y = c(acc(num(bs[0], u) + z1), fa, S)
+                v = acc(num(bs[1], u) + z2)
+                v = acc(v - den(as_[1], y))
+                n1 = c(v, fa, Z)
+                v = acc(num(bs[2], u) - den(as_[2], y))
+                n2 = c(v, fa, Z)
+                state[s] = [n1, n2]
+            u = y
+        out.append(c(u, fs, Y))
+    return out
+
+
+# -- strategies ---------------------------------------------------------------------------------
+@st.composite
+def ntypes(draw, wmin=2, wmax=16, signed=None, fmin=-2, fextra=2):
+    s = draw(st.booleans()) if signed is None else signed
+    w = draw(st.integers(wmin, wmax))
+    f = draw(st.integers(fmin, w + fextra))
+    return numerictype(s, w, f)
+
+
+@st.composite
+def ints_of(draw, T: numerictype, n: int):
+    edge = st.sampled_from([T.int_min, T.int_max, 0, T.int_min + 1])
+    return draw(st.lists(st.one_of(edge, st.integers(T.int_min, T.int_max)), min_size=n,
+                         max_size=n))
+
+
+@st.composite
+def sos_cases(draw):
+    overflow = draw(st.sampled_from(ref.OVERFLOWS))
+    signed = True if overflow == "wrap_sm" else None
+    L = draw(st.integers(1, 3))
+    Tb = draw(ntypes(2, 10, signed=True, fmin=0))
+    Ta = draw(ntypes(2, 10, signed=True, fmin=0))
+    b = [draw(ints_of(Tb, 3)) for _ in range(L)]
+    a = [[0, *draw(ints_of(Ta, 2))] for _ in range(L)]
+    Tx = draw(ntypes(2, 14, signed=signed))
+    n = draw(st.integers(0, 20))
+    x = draw(ints_of(Tx, n))
+
+    def opt(strat):
+        return draw(st.one_of(st.none(), strat))
+
+    kw = dict(
+        section_type=opt(ntypes(2, 16, signed=signed)),
+        product_type=draw(st.one_of(st.none(), ntypes(2, 30, signed=signed),
+                                    st.tuples(ntypes(2, 30, signed=signed),
+                                              ntypes(2, 30, signed=signed)))),
+        acc_type=opt(ntypes(2, 40, signed=signed)),
+        state_type=opt(ntypes(2, 40, signed=signed)),
+        output_type=opt(ntypes(2, 20, signed=signed)),
+        rounding=draw(st.sampled_from(ref.ROUNDINGS)),
+        overflow=overflow,
+        form=draw(st.sampled_from(["df1", "df2t"])),
+    )
+    cuts = draw(st.lists(st.integers(0, n), max_size=4))
+    return dict(Tb=Tb, Ta=Ta, b=b, a=a, Tx=Tx, x=x, kw=kw, cuts=cuts)
+
+
+def _sos_array(b, a, Tb, Ta):
+    sos = np.zeros((len(b), 6))
+    for s in range(len(b)):
+        sos[s, 0:3] = [v * 2.0 ** -Tb.fraction_length for v in b[s]]
+        sos[s, 3] = 1.0
+        sos[s, 4:6] = [v * 2.0 ** -Ta.fraction_length for v in a[s][1:]]
+    return sos
+
+
+# -- double mode --------------------------------------------------------------------------------
+@pytest.mark.parametrize("design", [
+    lambda: signal.butter(4, 0.2, output="sos"),
+    lambda: signal.cheby1(6, 1, [0.1, 0.4], btype="band", output="sos"),
+    lambda: signal.ellip(5, 0.5, 60, 0.3, output="sos"),
+])
+def test_double_matches_sosfilt_and_streams_identically(design):
+    sos = design()
+    x = np.random.default_rng(0).standard_normal(4000)
+    f = SOSFilter(sos)
+    whole = f(x)
+    np.testing.assert_allclose(whole, signal.sosfilt(sos, x), rtol=1e-13, atol=1e-13)
+    f.reset()
+    cuts = [0, 1, 1, 999, 2500, 4000]
+    parts = [f(x[p:q]) for p, q in itertools.pairwise(cuts)]
+    assert np.array_equal(np.concatenate(parts), whole)
+
+
+# -- fixed mode against the reference -----------------------------------------------------------
+@given(sos_cases())
+def test_fixed_matches_exact_reference_streamed(c):
+    sos = _sos_array(c["b"], c["a"], c["Tb"], c["Ta"])
+    x = fi.from_int(c["x"], c["Tx"])
+    try:
+        f = SOSFilter(sos, coef_type=(c["Tb"], c["Ta"]), **c["kw"])
+        t = f.types(c["Tx"])
+        edges = [0, *sorted(c["cuts"]), len(c["x"])]
+        parts = [f(x[p:q]) for p, q in itertools.pairwise(edges)]
+    except ValueError as e:
+        assert "wrap_sm" in str(e) or "int64" in str(e)
+        event("refused")
+        return
+    event(c["kw"]["form"])
+    r, o = c["kw"]["rounding"], c["kw"]["overflow"]
+    # the coefficients are representable; only sat_sym moves a most negative one
+    Tb, Ta = c["Tb"], c["Ta"]
+    b = [[cast(v, Tb.fraction_length, Tb, r, o) for v in bs] for bs in c["b"]]
+    a = [[0, *(cast(v, Ta.fraction_length, Ta, r, o) for v in as_[1:])] for as_ in c["a"]]
+    assert np.array_equal(f.quantized_sos, _sos_array(b, a, Tb, Ta))
+    got = [int(v) for p in parts for v in np.asarray(p.int).reshape(-1)]
+    assert all(p.numerictype == t["out"] for p in parts)
+    exp = sos_reference(b, a, c["x"], t, r, o, c["kw"]["form"])
+    assert got == exp
+
+
+@pytest.mark.parametrize("form", ["df1", "df2t"])
+def test_fixed_butterworth_is_close_to_double(form):
+    sos = signal.butter(4, 0.15, output="sos")
+    x = np.random.default_rng(2).uniform(-0.5, 0.5, 3000)
+    xf = fi(x, 1, 16, 15)
+    f = SOSFilter(sos, form=form, section_type="sfix24_En20", acc_type="sfix48_En40",
+                  coef_type="sfix18_En16", output_type="sfix16_En14")
+    y = f(xf)
+    assert y.numerictype == "sfix16_En14"
+    ref_y = signal.sosfilt(f.quantized_sos, xf.data)
+    assert np.max(np.abs(y.data - ref_y)) < 2e-4
+    f.reset()
+    parts = [f(xf[p:q]) for p, q in itertools.pairwise([0, 17, 18, 1500, 3000])]
+    assert np.concatenate([p.int for p in parts]).tolist() == y.int.tolist()
+
+
+def test_signals_are_named():
+    sos = signal.butter(2, 0.3, output="sos")
+    f = Biquad(sos, name="eq", section_type="sfix16_En13", acc_type="sfix32_En26")
+    with fx.count_quantization() as c:
+        f(fi(np.linspace(-1, 1, 8), 1, 16, 14))
+    names = {e.name for e in c.events}
+    assert {"eq.coef", "eq.in", "eq.product", "eq.acc", "eq.state", "eq.section",
+            "eq.out"} <= names
+
+
+def test_default_types():
+    sos = signal.butter(2, 0.3, output="sos")
+    f = SOSFilter(sos)
+    t = f.types("sfix16_En14")
+    assert t["section"] == t["out"] == "sfix16_En14"
+    assert t["num_coef"].word_length == t["den_coef"].word_length == 16
+    assert t["num_product"] == numerictype(True, 32, 14 + t["num_coef"].fraction_length)
+    f_acc = max(t["num_product"].fraction_length, t["den_product"].fraction_length)
+    assert t["acc"].fraction_length == f_acc and t["state"] == t["acc"]
+
+
+def test_quantized_response():
+    sos = signal.ellip(4, 0.5, 50, 0.05, output="sos")
+    f = SOSFilter(sos, coef_type="sfix8_En6")
+    assert not np.array_equal(f.quantized_sos, sos)
+    assert np.all(f.quantized_sos * 64 == np.round(f.quantized_sos * 64))
+    w, h = f.freqz(128)
+    w2, h2 = signal.sosfreqz(f.quantized_sos, worN=128)
+    assert np.array_equal(h, h2)
+    _, h0 = f.freqz(128, quantized=False)
+    assert np.max(np.abs(np.abs(h) - np.abs(h0))) > 1e-3  # quantization changed the response
+
+
+def test_worst_case_output_range():
+    sos = signal.butter(2, 0.3, output="sos")
+    f = SOSFilter(sos, coef_type=("sfix16_En14", "sfix16_En14"))
+    lo, hi = f.worst_case_output_range(-1.0, 1.0)
+    h = f.impulse_response(4096)
+    assert hi == pytest.approx(np.abs(h).sum(), rel=1e-9) and lo == -hi
+    # a constant input at the positive bound: the step response stays inside
+    y = signal.sosfilt(f.quantized_sos, np.ones(500))
+    assert y.max() <= hi + 1e-12
+    unstable = SOSFilter([[1, 0, 0, 1, -2.5, 1.5]], coef_type=("sfix16_En12", "sfix16_En12"))
+    assert unstable.worst_case_output_range(-1, 1) == (-np.inf, np.inf)
+
+
+def test_errors():
+    sos = signal.butter(2, 0.3, output="sos")
+    with pytest.raises(ValueError, match="a0"):
+        SOSFilter([[1, 0, 0, 2, 0, 0]])
+    with pytest.raises(ValueError, match="int64"):
+        SOSFilter(sos, acc_type="sfix64_En40")(fi([0.5], 1, 16, 14))
+    with pytest.raises(ValueError, match="wrap_sm"):
+        SOSFilter(sos, overflow="wrap_sm")(fi([0.5], 0, 16, 14))
+    f = SOSFilter(sos)
+    f(np.ones(2))
+    with pytest.raises(ValueError, match="reset"):
+        f(fi([0.5], 1, 16, 14))
