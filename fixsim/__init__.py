@@ -8,7 +8,7 @@ The public namespace::
 
 from __future__ import annotations
 
-from . import signal, testing, tool
+from . import testing, tool
 from ._core import _bitops, _interop, _reductions
 from ._core._arith import divide
 from ._core._bitops import *  # noqa: F403  (bit operations: bitand, bitshift, ...)
@@ -26,9 +26,18 @@ fi.to_fxp = _interop.to_fxp  # a.to_fxp() and fi.to_fxp(a)
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # fixsim.signal pulls in scipy.signal (about a second): import it on first use
+    if name == "signal":
+        import importlib
+
+        return importlib.import_module(".signal", __name__)
+    raise AttributeError(f"module 'fixsim' has no attribute {name!r}")
+
 __all__ = [
     "fi", "numerictype", "fimath", "Rounding", "Overflow", "current_fimath", "divide",
-    "count_quantization", "set_stochastic_seed", "testing", "TypeTable", "tool", "signal",
+    "count_quantization", "set_stochastic_seed", "testing", "TypeTable", "tool",
     "__version__",
     *_bitops.__all__, *_reductions.__all__,
 ]
