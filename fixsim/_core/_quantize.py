@@ -245,9 +245,9 @@ def _fast_float(flat: np.ndarray, T: numerictype, rounding: Rounding, overflow: 
     out = np.empty(flat.size, dtype=np.int64)
     kernel = fq.float_kernel(int(rounding), int(overflow), _probe.active(), F < 0,
                              T.word_length - T.signed)
-    n_bad, n_ovf, n_unf = kernel(flat, 2.0 ** F, T.word_length, T.signed, lo, hi, lo_f, hi_f,
+    any_bad, n_ovf, n_unf = kernel(flat, 2.0 ** F, T.word_length, T.signed, lo, hi, lo_f, hi_f,
                                  mask, sb, out)
-    if n_bad:
+    if any_bad:
         idx = fq.flagged(flat, F, int(overflow))
         sub = flat[idx]
         sub_out = np.empty(idx.size, dtype=np.int64)

@@ -32,6 +32,7 @@ from ._quantize import (
     SAT_SYM,
     SAT_ZERO,
     SATURATE,
+    WRAP,
     WRAP_SM,
     ZERO,
 )
@@ -106,6 +107,10 @@ def _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb):
     if omode == SAT_ZERO:
         return 0 if ovf else n
     r = n & mask
+    if omode == WRAP:  # the wrapped pattern equals n whenever n is in range: no selection
+        if signed and W < 64:
+            r = (r ^ sb) - sb
+        return r
     if omode == WRAP_SM:
         top = (r >> (W - 1)) & 1
         flip = ovf & (sbit != top)
@@ -133,7 +138,7 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
 
     @nb.njit(cache=True)
     def kernel(x, scale, W, signed, lo, hi, lo_f, hi_f, mask, sb, out):
-        n_bad = 0
+        any_bad = False  # an OR-reduction vectorises better than a count
         n_ovf = 0
         n_unf = 0
         wbit = W if W < 63 else 63
@@ -166,12 +171,12 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
                     sbit = np.int64(0)
                 r = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
             out[i] = r
-            n_bad += np.int64(not safe)
+            any_bad |= not safe
             if count:
                 ovf = above | below | ((omode == SAT_SYM) & signed & (nf == lo_f))
                 n_ovf += np.int64(safe & ovf)
                 n_unf += np.int64(safe & (not ovf) & (r == 0) & (xi != 0.0))
-        return n_bad, n_ovf, n_unf
+        return np.int64(any_bad), n_ovf, n_unf
 
     return kernel
 
@@ -235,6 +240,9 @@ _LSHIFT: dict = {}
 def float_kernel(rmode: int, omode: int, count: bool = True, negative_f: bool = False,
                  magnitude_bits: int = 64):
     """The compiled float -> int64 loop for a (rounding, overflow) pair (not stochastic).
+
+    It returns ``(any_flagged, n_overflow, n_underflow)``; :func:`flagged` finds the flagged
+    elements.
 
     With ``count=False`` the overflow/underflow counts are skipped (returned as 0), which
     is measurably faster; use it when nobody listens for the counts. ``negative_f`` must be

@@ -52,7 +52,7 @@ def test_float_kernel_matches_general(W, signed):
             kernel = fq.float_kernel(r, o, True, F < 0, W - signed)
             bad, fo, fu = kernel(x, 2.0**F, W, signed, lo, hi, lo_f, hi_f, mask, sb, out)
             flagged = fq.flagged(x, F, o)
-            assert bad == flagged.size
+            assert bad == (flagged.size > 0)
             safe = np.ones(x.size, bool)
             safe[flagged] = False
             np.testing.assert_array_equal(out[safe], ref[safe], err_msg=f"{r=} {o=} {F=}")
