@@ -8,7 +8,7 @@ sum or difference of two of them fit int64. The callers in ``fixsim.signal`` als
 every product of a coefficient and a sample fits int64 (``width(coef) + width(sample) <= 64``:
 ``|c * x| <= 2**62``), before they call a kernel; the kernels do not check.
 
-Every cast is the single-value requantization of ``fixsim._kernels._linalg._requant_one``
+Every cast is the single-value requantization of ``fixsim._kernels._quantize.requant_one``
 (itself built on the helpers of :mod:`._quantize`), so rounding and overflow are decided
 exactly as in every other fixsim cast. The rounding and overflow codes are run-time arguments,
 so each kernel compiles once (a mode-specialised factory as in :mod:`._fastq` would fold the
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._linalg import _requant_one
+from ._quantize import requant_one
 
 __all__ = ["type_row", "fir_direct", "fir_transposed", "sos_df1", "sos_df2t"]
 
@@ -50,7 +50,7 @@ def type_row(W: int, signed: bool) -> list[int]:
 @nb.njit(cache=True)
 def _cast(v, d, tp, t, rmode, omode, cnt, sig):
     """Cast the exact int64 ``v`` (``d = Fsrc - Fdst``) into type row ``t``; count it."""
-    r, o = _requant_one(v, d, tp[t, 0], tp[t, 1] != 0, rmode, omode, _U0, tp[t, 2], tp[t, 3],
+    r, o = requant_one(v, d, tp[t, 0], tp[t, 1] != 0, rmode, omode, _U0, tp[t, 2], tp[t, 3],
                         tp[t, 4], tp[t, 5], tp[t, 6])
     cnt[sig, 0] += o
     if o == 0 and r == 0 and v != 0:

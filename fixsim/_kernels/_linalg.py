@@ -13,17 +13,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._quantize import (
-    _TWO_M53,
-    STOCHASTIC,
-    _bit_of_shifted,
-    _classify,
-    _classify_shifted,
-    _finish,
-    _increment,
-    _shr_round,
-    int_bounds,
-)
+from ._quantize import STOCHASTIC, int_bounds, requant_one
 
 __all__ = ["matmul_i64", "convolve_i64", "running_sum_i64"]
 
@@ -66,35 +56,6 @@ def convolve_i64(a, b, out):
             out[i + j] += ai * b[j]
 
 
-@nb.njit(inline="always", cache=True)
-def _requant_one(v, d, W, signed, rmode, omode, uword, lo, hi, mask, signbit, wbit):
-    """Requantize one exact int64 ``v`` by ``d = Fsrc - Fdst`` (the body of
-    ``_quantize.requantize_i64``). Returns ``(stored pattern, overflowed)``."""
-    if d > 0:
-        q, cmp, nz, frac = _shr_round(v, d)
-        us = 0.0
-        if rmode == STOCHASTIC:
-            if d <= 62:
-                rem = v & ((np.int64(1) << d) - 1)
-                ud = np.int64(uword >> np.uint64(64 - d))
-                us = 0.0 if ud < rem else 1.0
-                frac = 0.5
-            else:
-                us = (uword >> np.uint64(11)) * _TWO_M53
-        inc = _increment(rmode, q, cmp, nz, us, frac)
-        n = q + inc
-        ovf = _classify(n, W, signed, lo, hi)
-        sbit = (q >> wbit) & 1
-    elif d == 0:
-        n = v
-        ovf = _classify(n, W, signed, lo, hi)
-        sbit = (n >> wbit) & 1
-    else:
-        n, ovf = _classify_shifted(v, -d, W, signed)
-        sbit = _bit_of_shifted(v, -d, W)
-    return _finish(n, ovf, sbit, omode, W, signed, lo, hi, mask, signbit)
-
-
 @nb.njit(cache=True)
 def running_sum_i64(x, lo_idx, hi_idx, d, W, signed, rmode, omode, first_exact, keep_all,
                     words, out):
@@ -134,7 +95,7 @@ def running_sum_i64(x, lo_idx, hi_idx, d, W, signed, rmode, omode, first_exact, 
         if keep_all:
             if exact:
                 uw = words[m * n_cols + start] if stoch else np.uint64(0)
-                r, o = _requant_one(acc, d, W, signed, rmode, omode, uw, lo, hi, mask,
+                r, o = requant_one(acc, d, W, signed, rmode, omode, uw, lo, hi, mask,
                                     signbit, wbit)
                 n_q += 1
                 n_ovf += o
@@ -156,7 +117,7 @@ def running_sum_i64(x, lo_idx, hi_idx, d, W, signed, rmode, omode, first_exact, 
                 s = acc + (xi << (-d))
                 dd = 0
             uw = words[m * n_cols + i] if stoch else np.uint64(0)
-            r, o = _requant_one(s, dd, W, signed, rmode, omode, uw, lo, hi, mask, signbit,
+            r, o = requant_one(s, dd, W, signed, rmode, omode, uw, lo, hi, mask, signbit,
                                 wbit)
             n_q += 1
             n_ovf += o
@@ -168,7 +129,7 @@ def running_sum_i64(x, lo_idx, hi_idx, d, W, signed, rmode, omode, first_exact, 
         if exact:
             # a single addend that was not cast before the sum: requantize it now
             uw = words[m * n_cols + start] if stoch else np.uint64(0)
-            r, o = _requant_one(acc, d, W, signed, rmode, omode, uw, lo, hi, mask, signbit,
+            r, o = requant_one(acc, d, W, signed, rmode, omode, uw, lo, hi, mask, signbit,
                                 wbit)
             if not keep_all:
                 n_q += 1

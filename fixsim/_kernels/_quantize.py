@@ -278,6 +278,36 @@ def quantize_f64(x, F, W, signed, rmode, omode, nonfinite, u, out):
     return n_ovf, n_unf, OK, -1
 
 
+@nb.njit(inline="always", cache=True)
+def requant_one(v, d, W, signed, rmode, omode, uword, lo, hi, mask, signbit, wbit):
+    """Requantize one exact int64 ``v`` by ``d = Fsrc - Fdst`` into W bits (bounds from
+    :func:`int_bounds`, ``wbit = min(W, 63)``); ``uword`` is a random word for stochastic
+    rounding. Returns ``(stored pattern, overflowed)``."""
+    if d > 0:
+        q, cmp, nz, frac = _shr_round(v, d)
+        us = 0.0
+        if rmode == STOCHASTIC:
+            if d <= 62:
+                rem = v & ((np.int64(1) << d) - 1)
+                ud = np.int64(uword >> np.uint64(64 - d))
+                us = 0.0 if ud < rem else 1.0
+                frac = 0.5
+            else:
+                us = (uword >> np.uint64(11)) * _TWO_M53
+        inc = _increment(rmode, q, cmp, nz, us, frac)
+        n = q + inc
+        ovf = _classify(n, W, signed, lo, hi)
+        sbit = (q >> wbit) & 1
+    elif d == 0:
+        n = v
+        ovf = _classify(n, W, signed, lo, hi)
+        sbit = (n >> wbit) & 1
+    else:
+        n, ovf = _classify_shifted(v, -d, W, signed)
+        sbit = _bit_of_shifted(v, -d, W)
+    return _finish(n, ovf, sbit, omode, W, signed, lo, hi, mask, signbit)
+
+
 @nb.njit(cache=True)
 def requantize_i64(v, d, W, signed, rmode, omode, u, out):
     """Requantize int64 stored integers: value ``v * 2**-Fsrc`` into ``W`` bits at ``Fdst``.
@@ -293,30 +323,8 @@ def requantize_i64(v, d, W, signed, rmode, omode, u, out):
     n_unf = 0
     for i in range(v.shape[0]):
         vi = v[i]
-        if d > 0:
-            q, cmp, nz, frac = _shr_round(vi, d)
-            us = 0.0
-            if stoch:
-                if d <= 62:
-                    # exact: round up iff a uniform integer in [0, 2**d) is below the remainder
-                    rem = vi & ((np.int64(1) << d) - 1)
-                    ud = np.int64(u[i] >> np.uint64(64 - d))
-                    us = 0.0 if ud < rem else 1.0
-                    frac = 0.5
-                else:
-                    us = (u[i] >> np.uint64(11)) * _TWO_M53
-            inc = _increment(rmode, q, cmp, nz, us, frac)
-            n = q + inc
-            ovf = _classify(n, W, signed, lo, hi)
-            sbit = (q >> wbit) & 1
-        elif d == 0:
-            n = vi
-            ovf = _classify(n, W, signed, lo, hi)
-            sbit = (n >> wbit) & 1
-        else:
-            n, ovf = _classify_shifted(vi, -d, W, signed)
-            sbit = _bit_of_shifted(vi, -d, W)
-        r, o = _finish(n, ovf, sbit, omode, W, signed, lo, hi, mask, signbit)
+        uword = u[i] if stoch else np.uint64(0)
+        r, o = requant_one(vi, d, W, signed, rmode, omode, uword, lo, hi, mask, signbit, wbit)
         out[i] = r
         n_ovf += o
         if o == 0 and r == 0 and vi != 0:
