@@ -16,7 +16,8 @@ from .._core._numerictype import numerictype
 from .._core._quantize import storage_kind
 from .._core._rules import ideal_mul
 from .._kernels import lazy
-from ._fir import (
+from ._block import (
+    Block,
     TypeLike,
     as_type,
     block_modes,
@@ -25,7 +26,6 @@ from ._fir import (
     named_cast,
     quantize_values,
     report,
-    signal_kind,
     width,
 )
 
@@ -47,7 +47,7 @@ def _pair(value, argument: str, blk: str) -> tuple[numerictype | None, numericty
     return t, t
 
 
-class SOSFilter:
+class SOSFilter(Block):
     """A cascade of second-order sections (biquads), in double or in fixed point, streaming.
 
     Parameters
@@ -215,37 +215,15 @@ class SOSFilter:
         self._st = np.zeros((self.n_sections, 4 if self.form == "df1" else 2), dtype=np.int64)
 
     # -- state --------------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Clear the state (and forget the input type and mode of previous calls)."""
-        self._mode: str | None = None
-        self._tin: numerictype | None = None
-        self._t: dict[str, numerictype] = {}
+    def _reset_state(self) -> None:
         self._zi = np.zeros((self.n_sections, 2), dtype=np.float64)
 
     # -- filtering ----------------------------------------------------------------------------
-    def __call__(self, x):
-        """Same as :meth:`filt`."""
-        return self.filt(x)
-
-    def filt(self, x):
-        """Filter the next frame *x* (1-D; a fi for fixed point, else floats), keeping state.
-
-        Returns
-        -------
-        fi or numpy.ndarray
-            A fi of the output type in fixed mode, float64 in double mode.
-        """
-        kind, xv = signal_kind(x, self._blk)
-        if self._mode is not None and kind != self._mode:
-            raise ValueError(f"{self._blk}: this filter is running in {self._mode} mode; call "
-                             f"reset() before feeding a {kind} signal.")
-        self._mode = kind
-        if kind == "double":
-            if xv.size == 0:
-                return np.zeros(0)
-            y, self._zi = _sps.sosfilt(self.sos, xv, zi=self._zi)
-            return y
-        return self._filt_fixed(xv)
+    def _filt_double(self, xv: np.ndarray) -> np.ndarray:
+        if xv.size == 0:
+            return np.zeros(0)
+        y, self._zi = _sps.sosfilt(self.sos, xv, zi=self._zi)
+        return y
 
     def _filt_fixed(self, x: fi) -> fi:
         Tx = x.numerictype

@@ -1,0 +1,173 @@
+"""What the blocks share: type arguments, named casts, input classification, and the
+``Block`` base class (a name, streaming state, double or fixed mode)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .._core import _probe
+from .._core._fi import fi
+from .._core._modes import Overflow, Rounding, parse_overflow, parse_rounding
+from .._core._numerictype import numerictype
+from .._core._quantize import requantize
+
+TypeLike = numerictype | str | None
+
+
+# -- helpers ----------------------------------------------------------------
+def as_type(value: TypeLike, argument: str, block: str) -> numerictype | None:
+    """A numerictype from a numerictype, a type name or None."""
+    if value is None or isinstance(value, numerictype):
+        return value
+    if isinstance(value, str):
+        return numerictype.parse(value)
+    raise TypeError(f"{block}: {argument} must be a numerictype or a type name such as "
+                    f"'sfix16_En12', got {type(value).__name__} {value!r}.")
+
+
+def width(T: numerictype) -> int:
+    """Bits a two's complement integer needs to hold every stored integer of *T*."""
+    return T.word_length + (0 if T.signed else 1)
+
+
+def block_modes(rounding, overflow, block: str) -> tuple[Rounding, Overflow]:
+    """Parse the block's cast modes (stochastic rounding is not supported by the blocks)."""
+    r = parse_rounding(rounding)
+    o = parse_overflow(overflow)
+    if r == Rounding.STOCHASTIC:
+        raise ValueError(f"{block}: rounding='stochastic' is not supported by the filter "
+                         "blocks; choose a deterministic rounding mode.")
+    return r, o
+
+
+def check_wrap_sm(T: numerictype, overflow: Overflow, what: str, block: str) -> None:
+    """``wrap_sm`` is defined for signed types only."""
+    if overflow == Overflow.WRAP_SM and not T.signed:
+        raise ValueError(f"{block}: overflow='wrap_sm' needs signed types, and the {what} type "
+                         f"{T} is unsigned.")
+
+
+def named_cast(ints: np.ndarray, src: numerictype, dst: numerictype, rounding: Rounding,
+               overflow: Overflow, probe: str) -> np.ndarray:
+    """Requantize stored integers of *src* into *dst*, as the quantization named *probe*."""
+    with _probe.probe_name(probe):
+        out, n_ovf, n_unf = requantize(ints, src, dst, rounding, overflow, None, probe)
+        _probe.report(dst, ints.size, n_ovf, n_unf, "cast")
+    return out
+
+
+def report(probe: str, T: numerictype, size: int, overflows: int = 0,
+           underflows: int = 0) -> None:
+    """Report the counts of a quantization done elsewhere (a kernel), named *probe*."""
+    with _probe.probe_name(probe):
+        _probe.report(T, size, overflows, underflows, "cast")
+
+
+def quantize_values(values, T: numerictype | None, rounding: Rounding, overflow: Overflow,
+                    probe: str) -> tuple[fi, tuple[int, int, int]]:
+    """Quantize coefficients into *T* (default: signed 16-bit, best precision, as MATLAB).
+
+    A fi with no *T* keeps its type. Returns the fi (no local fimath) and the counts
+    ``(size, overflows, underflows)`` of the quantization, to report on every call.
+    """
+    events: list[_probe.QuantizationEvent] = []
+    with _probe.listening(events.append), _probe.probe_name(probe):
+        if isinstance(values, fi):
+            q = values if T is None else values.cast(T, rounding, overflow)
+        else:
+            arr = np.asarray(values, dtype=np.float64)
+            if T is None:
+                q = fi(arr, 1, 16, rounding=rounding, overflow=overflow)
+            else:
+                q = fi(arr, T, rounding=rounding, overflow=overflow)
+    q = q.removefimath()
+    counts = (q.size, sum(e.overflows for e in events), sum(e.underflows for e in events))
+    return q, counts
+
+
+def fi_stored(a: fi) -> np.ndarray:
+    """The stored integers of *a* (the array itself, not a copy)."""
+    return a._int
+
+
+def fraction_values(ints: np.ndarray, F: int) -> list[Fraction]:
+    """Exact values of stored integers at fraction length *F*."""
+    scale = Fraction(2) ** -F
+    return [Fraction(int(v)) * scale for v in np.ravel(ints)]
+
+
+def signal_kind(x, block: str) -> tuple[str, Any]:
+    """``('fixed', fi)`` for a fi, ``('double', float64 1-D array)`` for anything else."""
+    if isinstance(x, fi):
+        if x.ndim != 1:
+            if x.ndim == 0:
+                return "fixed", x.reshape(1)
+            raise ValueError(f"{block}: the input must be 1-D (got shape {x.shape}).")
+        return "fixed", x
+    arr = np.asarray(x)
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{block}: complex input is not supported yet.")
+    arr = np.atleast_1d(arr.astype(np.float64))
+    if arr.ndim != 1:
+        raise ValueError(f"{block}: the input must be 1-D (got shape {arr.shape}).")
+    return "double", arr
+
+
+def holds(T: numerictype, lo: int, hi: int, F: int, sat_sym: bool) -> bool:
+    """Whether *T* holds every integer in ``[lo, hi]`` at fraction length *F* exactly (and,
+    under ``sat_sym``, never meets its most negative value, which that mode moves)."""
+    if T.fraction_length < F:
+        return False
+    k = T.fraction_length - F
+    tmin = T.int_min + (1 if (sat_sym and T.signed) else 0)
+    return tmin <= (lo << k) and (hi << k) <= T.int_max
+
+
+# -- FIR -----------------------------------------------------------------------------------------
+class Block:
+    """Base of the filter blocks: ``filt`` (also ``__call__``) runs a frame in double mode for
+    float input and in fixed mode for fi input, keeping state across calls; ``reset`` clears it.
+
+    Subclasses set ``self._blk`` (the block's name) and implement ``_reset_state``,
+    ``_filt_double`` and ``_filt_fixed``.
+    """
+
+    _blk: str
+
+    def reset(self) -> None:
+        """Clear the state (and forget the input type and mode of previous calls)."""
+        self._mode: str | None = None
+        self._tin: numerictype | None = None
+        self._t: dict[str, numerictype] = {}
+        self._reset_state()
+
+    def __call__(self, x):
+        """Same as :meth:`filt`."""
+        return self.filt(x)
+
+    def filt(self, x):
+        """Filter the next frame *x* (1-D; a fi for fixed point, else floats), keeping state.
+
+        Returns
+        -------
+        fi or numpy.ndarray
+            A fi of the output type in fixed mode, float64 in double mode.
+        """
+        kind, xv = signal_kind(x, self._blk)
+        if self._mode is not None and kind != self._mode:
+            raise ValueError(f"{self._blk}: this filter is running in {self._mode} mode; call "
+                             f"reset() before feeding a {kind} signal.")
+        self._mode = kind
+        return self._filt_double(xv) if kind == "double" else self._filt_fixed(xv)
+
+    def _reset_state(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _filt_double(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _filt_fixed(self, x: fi) -> fi:  # pragma: no cover - abstract
+        raise NotImplementedError
