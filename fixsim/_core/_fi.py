@@ -597,6 +597,7 @@ def _rebuild(ints, T, F):
 
 
 def _fimath_cls():
+    """A default fimath (inside ``fi.__init__`` the name ``fimath`` is an argument)."""
     return fimath()
 
 
@@ -607,6 +608,7 @@ def _check_fimath(F, method: str):
 
 
 def _make_type(s, w, f) -> numerictype:
+    """``numerictype(s, w, f)`` (inside ``fi.__init__`` the name is an argument)."""
     return numerictype(s, w, f)
 
 
@@ -643,19 +645,15 @@ def _parse_args(args, method: str):
 
 
 def _best_from_fi(src: fi, signed: bool, w: int) -> int:
+    """Best-precision fraction length at word length *w* for the exact values of *src*
+    (only its largest and smallest values matter)."""
     ints = src._int
     if ints.size == 0:
         return w - (1 if signed else 0)
-    vals = np.array([int(ints.max()), int(ints.min())], dtype=object)
-    # best precision of the exact values ints * 2**-F
     scale = src._type.exact_eps
     exact = np.empty(2, dtype=object)
-    exact[:] = [Fraction(int(v)) * scale for v in vals]
+    exact[:] = [Fraction(int(ints.max())) * scale, Fraction(int(ints.min())) * scale]
     return best_fraction_length(exact, signed, w)
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, numbers.Number) and not isinstance(x, fi)
 
 
 from . import _arith, _bitops, _dispatch, _reductions  # noqa: E402  (they import fi)
