@@ -1083,6 +1083,3 @@ def call_function(func, args, kwargs):
         except TypeError:  # pragma: no cover - unhashable callables
             pass
     return impl(func, args, kwargs)
-
-
-_ = fi
