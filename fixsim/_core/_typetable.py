@@ -28,7 +28,7 @@ from ._numerictype import numerictype
 from ._quantize import quantize_array
 
 __all__ = ["TypeTable", "TypeEntry", "SignalEvent", "UnknownSignalError", "signal_listening",
-           "signals_active", "SCHEMA", "DOUBLE", "INHERIT", "OVERRIDES"]
+           "signals_active", "emit_signal", "SCHEMA", "DOUBLE", "INHERIT", "OVERRIDES"]
 
 #: The JSON schema tag written by :meth:`TypeTable.to_json` (bumped on incompatible changes).
 SCHEMA = "fixsim.TypeTable/1"
@@ -82,6 +82,25 @@ _signal_hooks: contextvars.ContextVar[tuple[Callable[[SignalEvent], None], ...]]
 def signals_active() -> bool:
     """Whether any signal listener is active (named casts only build events if so)."""
     return bool(_signal_hooks.get())
+
+
+def emit_signal(name: str, values, output=None, numerictype: numerictype | None = None,
+                mode: str = "fixed", overflows: int = 0, underflows: int = 0) -> None:
+    """Report a named signal computed outside a :class:`TypeTable` cast (a block's kernel).
+
+    DSP blocks and network layers whose internal quantizations happen inside compiled kernels
+    call this once per signal and frame, so the tool records them like named casts. It does
+    nothing when no listener is active; callers that must build *values* (a float64 array of
+    the values arriving at the signal's quantization) should check :func:`signals_active`
+    first to skip that work.
+    """
+    hooks = _signal_hooks.get()
+    if not hooks:
+        return
+    event = SignalEvent(name, np.asarray(values, dtype=np.float64), output, numerictype, mode,
+                        int(overflows), int(underflows))
+    for fn in hooks:
+        fn(event)
 
 
 class signal_listening:  # noqa: N801 - used like a function

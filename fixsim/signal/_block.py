@@ -13,6 +13,7 @@ from .._core._fi import fi
 from .._core._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import requantize
+from .._core._typetable import DOUBLE, INHERIT, TypeTable, emit_signal, signals_active
 
 TypeLike = numerictype | str | None
 
@@ -124,6 +125,54 @@ def holds(T: numerictype, lo: int, hi: int, F: int, sat_sym: bool) -> bool:
     k = T.fraction_length - F
     tmin = T.int_min + (1 if (sat_sym and T.signed) else 0)
     return tmin <= (lo << k) and (hi << k) <= T.int_max
+
+
+# -- type tables and signal probes -----------------------------------------------------------------
+def table_type(types: TypeTable | None, signal: str) -> numerictype | str | None:
+    """The type a block's *types* table gives signal ``"<block>.<signal>"`` (full name in
+    *signal*): a numerictype, ``'double'``, or None when the table is None, lacks the name, or
+    says ``'inherit'`` (full precision: the block's MATLAB default)."""
+    if types is None or signal not in types:
+        return None
+    t = types.type_of(signal)
+    return None if t == INHERIT else t
+
+
+def pick_type(explicit: numerictype | None, types: TypeTable | None, signal: str,
+              block: str) -> numerictype | None:
+    """A block's type for one signal: the explicit argument wins, then a fixed type from the
+    table, else None (the block's full-precision default). A ``'double'`` entry gives None
+    here; :func:`table_is_double` decides whether the block runs in double."""
+    if explicit is not None:
+        return explicit
+    t = table_type(types, signal)
+    return t if isinstance(t, numerictype) else None
+
+
+def table_is_double(types: TypeTable | None, prefix: str) -> bool:
+    """Whether the table sets the block's signals (``"<prefix>.*"``) to ``'double'`` (e.g.
+    ``T.as_double()``): then the block runs in double mode whatever its input."""
+    if types is None:
+        return False
+    p = prefix + "."
+    own = [n for n in types.names if n.startswith(p)]
+    return bool(own) and all(types.type_of(n) in (DOUBLE, INHERIT) for n in own) and \
+        any(types.type_of(n) == DOUBLE for n in own)
+
+
+def probe(signal: str, values, output=None, T: numerictype | None = None,
+          mode: str = "fixed", overflows: int = 0, underflows: int = 0) -> None:
+    """Report a block's internal signal to the fixed-point tool (only while it records).
+
+    *values* is the float64 array arriving at the signal's quantization, or a zero-argument
+    callable producing it (called only when someone listens, so the cost is paid only while
+    recording). *mode* is ``'fixed'`` or ``'double'``.
+    """
+    if not signals_active():
+        return
+    if callable(values):
+        values = values()
+    emit_signal(signal, values, output, T, mode, overflows, underflows)
 
 
 # -- FIR -----------------------------------------------------------------------------------------
