@@ -21,28 +21,39 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from .._core._typetable import SignalEvent, signal_listening
-from ._stats import SignalStats
+from ._stats import SignalStats, _Accumulator
 
 __all__ = ["Recording", "record", "RECORDING_SCHEMA"]
 
 #: The schema tag written by :meth:`Recording.save`.
 RECORDING_SCHEMA = "fixsim.Recording/1"
 
-_FLUSH = 1 << 16  # buffered values of one signal that trigger summarising
-_FLUSH_TOTAL = 1 << 22  # buffered values of all signals that trigger summarising
 
 
 class _Pending:
-    """Values of one signal waiting to be summarised."""
+    """One signal's running summary since the last flush (the fused kernel's state)."""
 
-    __slots__ = ("type", "arrays", "size", "overflows", "underflows")
+    __slots__ = ("type", "acc", "overflows", "underflows")
 
     def __init__(self, numerictype: str | None):
         self.type = numerictype
-        self.arrays: list[np.ndarray] = []
-        self.size = 0
+        self.acc = _Accumulator()
         self.overflows = 0
         self.underflows = 0
+
+
+_TYPE_NAMES: dict = {}
+
+
+def _type_name(T) -> str:
+    """``str(T)``, memoised (a numerictype is immutable and hashable)."""
+    try:
+        return _TYPE_NAMES[T]
+    except KeyError:
+        name = _TYPE_NAMES[T] = str(T)
+        return name
+    except TypeError:  # unhashable: no memo
+        return str(T)
 
 
 class Recording:
@@ -75,7 +86,6 @@ class Recording:
     def __init__(self, stats: Mapping[str, SignalStats] | None = None):
         self._stats: dict[str, SignalStats] = {}
         self._pending: dict[str, _Pending] = {}
-        self._buffered = 0
         self._lock = threading.RLock()
         for name, s in (stats or {}).items():
             if not isinstance(s, SignalStats):
@@ -87,46 +97,51 @@ class Recording:
 
     # -- the listener -----------------------------------------------------------------------------
     def _on_signal(self, event: SignalEvent) -> None:
-        """Buffer the event's values; they are summarised in batches (see :meth:`_flush`).
+        """Add the event's values to the signal's running summary.
 
-        Statistics are exact and independent of grouping, so batching changes nothing but
-        the cost: a small probe (a scalar in a per-sample loop) costs a copy and an append.
+        The values go straight through the fused statistics kernel
+        (:mod:`fixsim._kernels._stats`), without a copy; the exact summary is folded into
+        the signal's :class:`SignalStats` when statistics are read (:meth:`_flush`).
+        Statistics are exact and independent of grouping, so this changes nothing but the
+        cost.
         """
-        t = None if event.numerictype is None else str(event.numerictype)
-        values = np.array(event.values, dtype=np.float64, copy=True).ravel()
+        nt = event.numerictype
+        t = None if nt is None else _type_name(nt)
+        values = event.values
+        if not (type(values) is np.ndarray and values.dtype == np.float64
+                and values.flags.c_contiguous):
+            values = np.ascontiguousarray(values, dtype=np.float64)
+        if values.ndim != 1:
+            values = values.reshape(-1)
         with self._lock:
-            s = self._stats.get(event.name)
-            if s is None:
-                s = self._stats[event.name] = SignalStats(event.name)
-            s._check_type(t)  # raises on a second type at once, not at a later flush
-            if t is not None:
-                s.numerictype = t
             pend = self._pending.get(event.name)
-            if pend is None:
-                pend = self._pending[event.name] = _Pending(s.numerictype)
-            pend.arrays.append(values)
-            pend.size += values.size
+            if pend is None or (t is not None and pend.type != t):
+                s = self._stats.get(event.name)
+                if s is None:
+                    s = self._stats[event.name] = SignalStats(event.name)
+                s._check_type(t)  # raises on a second type at once, not at a later flush
+                if t is not None:
+                    s.numerictype = t
+                if pend is None:
+                    pend = self._pending[event.name] = _Pending(s.numerictype)
+                else:
+                    pend.type = t
+            pend.acc.add(values)
             pend.overflows += event.overflows
             pend.underflows += event.underflows
-            self._buffered += values.size
-            if pend.size >= _FLUSH:
-                self._flush_one(event.name)
-            elif self._buffered >= _FLUSH_TOTAL:
-                self._flush_locked()
-
-    def _flush_one(self, name: str) -> None:
-        pend = self._pending.pop(name)
-        values = (pend.arrays[0] if len(pend.arrays) == 1
-                  else np.concatenate(pend.arrays))
-        self._buffered -= pend.size
-        self._stats[name].update(values, pend.overflows, pend.underflows, pend.type)
 
     def _flush_locked(self) -> None:
-        for name in list(self._pending):
-            self._flush_one(name)
+        for name, pend in self._pending.items():
+            s = self._stats[name]
+            summaries = pend.acc.drain()
+            for summary in summaries:
+                s._absorb(summary, 0, 0, pend.type)
+            s.overflows += pend.overflows
+            s.underflows += pend.underflows
+            pend.overflows = pend.underflows = 0
 
     def _flush(self) -> None:
-        """Summarise every buffered value (done before any statistics are read)."""
+        """Fold every running summary into the statistics (done before any are read)."""
         if self._pending:
             with self._lock:
                 self._flush_locked()

@@ -33,6 +33,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._kernels import lazy
+
 __all__ = ["SignalStats", "SUBBINS", "STATS_SCHEMA"]
 
 #: Fine-histogram sub-bins per octave.
@@ -43,68 +45,11 @@ STATS_SCHEMA = "fixsim.SignalStats/1"
 
 _SUM_UNIT_EXP = -1074  # the sum is an integer multiple of 2**-1074
 _SQ_UNIT_EXP = -2148  # the sum of squares is an integer multiple of 2**-2148
-_BLOCK = 1 << 24  # values per vectorised pass (keeps every int64 partial sum exact)
-_CHUNK_BITS = 12  # float partial sums: 2**12 values per (pass, exponent) bin
-_SMALL = 24  # below this many values, a pure-Python pass is cheaper
-_PASS = 1 << 14  # values summarised per pass (temporaries stay in cache)
+
+_ks = lazy("fixsim._kernels._stats")
 
 
 # -- exact per-call summaries ----------------------------------------------------------------------
-def _combine_bins(coeffs: list[np.ndarray], piece_bits: int, bin_step: int) -> int:
-    """``sum_k sum_j coeffs[j][k] * 2**(piece_bits*j) * 2**(bin_step*k)`` as an exact int.
-
-    ``coeffs[j]`` are int64 arrays over the exponent bins; the shifts run on object arrays
-    (C loops over Python ints) rather than an interpreted loop.
-    """
-    nb = coeffs[0].size
-    shifts = np.arange(nb, dtype=object) * bin_step
-    per_bin = np.zeros(nb, dtype=object)
-    for j, c in enumerate(coeffs):
-        per_bin = per_bin + (c.astype(object) << (piece_bits * j))
-    return int(np.sum(per_bin << shifts))
-
-
-def _exact_sums_vector(m: np.ndarray, e: np.ndarray) -> tuple[int, int]:
-    """Exact ``(sum, sum of squares)`` of ``m * 2**e`` in units ``2**-1074`` and ``2**-2148``.
-
-    ``m``/``e`` come from ``np.frexp`` of finite nonzero values (``len <= _BLOCK``). Each value
-    is ``M * 2**(e-53)`` with ``M = m * 2**53`` an integer below ``2**53``. The values are
-    grouped by exponent with ``np.bincount``, with ``M`` and ``M**2`` split into integer pieces
-    small enough that every float partial sum is exact: a pass covers at most
-    ``2**_CHUNK_BITS = 2**12`` values, every piece is below ``2**37``, so every float partial
-    sum is an integer below ``2**49`` (exact in any order; up to ``2**15`` would do). The
-    per-pass sums are added in int64 (at most ``2**24`` values below ``2**37``: below
-    ``2**61``), then combined into Python ints once per exponent bin. Small passes also keep
-    the temporaries in cache.
-    """
-    emin = int(e.min())
-    idx = (e - emin).astype(np.intp)
-    nb = int(idx.max()) + 1
-    acc = np.zeros((7, nb), dtype=np.int64)
-    step = 1 << _CHUNK_BITS
-    for start in range(0, m.size, step):
-        ix = idx[start:start + step]
-        Mf = m[start:start + step] * 9007199254740992.0  # 2**53: exact
-        # sum: M = H * 2**31 + L, H in [-2**22, 2**22), L in [0, 2**31)
-        H = np.floor(Mf * 2.0 ** -31)
-        L = Mf - H * 2.0 ** 31
-        # squares: |M| = u2 * 2**36 + u1 * 2**18 + u0 (u2 < 2**17; u1, u0 < 2**18)
-        U = np.abs(Mf)
-        u2 = np.floor(U * 2.0 ** -36)
-        r = U - u2 * 2.0 ** 36
-        u1 = np.floor(r * 2.0 ** -18)
-        u0 = r - u1 * 2.0 ** 18
-        t0 = u0 + u0
-        t1 = u1 + u1
-        pieces = (L, H, u0 * u0, t0 * u1, u1 * u1 + t0 * u2, t1 * u2, u2 * u2)
-        for j, w in enumerate(pieces):
-            acc[j] += np.bincount(ix, w, nb).astype(np.int64)
-    total = _combine_bins([acc[0], acc[1]], 31, 1)  # units 2**(emin-53)
-    sq = _combine_bins(list(acc[2:]), 18, 2)  # units 2**(2*(emin-53))
-    return (_shift(total, emin - 53 - _SUM_UNIT_EXP),
-            _shift(sq, 2 * (emin - 53) - _SQ_UNIT_EXP))
-
-
 def _shift(v: int, k: int) -> int:
     """``v * 2**k``, exact (for ``k < 0`` the low bits are zero by construction)."""
     if k >= 0:
@@ -113,68 +58,91 @@ def _shift(v: int, k: int) -> int:
     return v >> -k if v >= 0 else -((-v) >> -k)
 
 
-def _exact_sums_small(finite_nonzero: np.ndarray) -> tuple[int, int]:
-    """As :func:`_exact_sums_vector` for a few values, in pure Python."""
-    s = q = 0
-    for v in finite_nonzero.tolist():
-        num, den = v.as_integer_ratio()
-        k = den.bit_length() - 1  # v = num * 2**-k
-        s += _shift(num, -k - _SUM_UNIT_EXP)
-        q += _shift(num * num, -2 * k - _SQ_UNIT_EXP)
-    return s, q
-
-
 class _Summary:
-    """The statistics of one array of values (before merging into a :class:`SignalStats`)."""
+    """The statistics of some values (before merging into a :class:`SignalStats`)."""
 
     __slots__ = ("count", "nan", "inf", "zeros", "min", "max", "whole", "sum", "sumsq", "lo",
                  "pos", "neg")
 
 
-def _summarize(values: np.ndarray) -> _Summary:
-    """Vectorised statistics of a flat float64 array (no Python loop over elements)."""
-    s = _Summary()
-    x = values
-    s.count = x.size
-    finite = np.isfinite(x)
-    if finite.all():
-        s.nan = s.inf = 0
-    else:
-        s.nan = int(np.count_nonzero(np.isnan(x)))
-        s.inf = int(x.size - np.count_nonzero(finite)) - s.nan
-        x = x[finite]
-    s.lo, s.pos, s.neg = 0, _EMPTY, _EMPTY
-    s.sum = s.sumsq = 0
-    if x.size == 0:
-        s.zeros, s.min, s.max, s.whole = 0, None, None, True
-        return s
-    s.min = float(np.min(x))
-    s.max = float(np.max(x))
-    s.whole = bool(np.all(np.floor(x) == x))
-    nonzero = x != 0
-    nz = int(np.count_nonzero(nonzero))
-    s.zeros = x.size - nz
-    if nz == 0:
-        return s
-    if nz != x.size:
-        x = x[nonzero]
-    m, e = np.frexp(x)
-    a = np.abs(m)
-    # fine bin: g = 16*e + floor((2|m| - 1) * 16), exact float operations
-    g = (e.astype(np.int64) << _SUB_SHIFT) + ((a * 2.0 - 1.0) * SUBBINS).astype(np.int64)
-    glo = int(g.min())
-    idx = ((g - glo) << 1) + (m < 0)
-    counts = np.bincount(idx, minlength=2 * (int(g.max()) - glo + 1)).reshape(-1, 2)
-    s.lo, s.pos, s.neg = glo, counts[:, 0].astype(np.int64), counts[:, 1].astype(np.int64)
-    if x.size < _SMALL:
-        s.sum, s.sumsq = _exact_sums_small(x)
-    else:
+class _Accumulator:
+    """A running single-pass summary, filled by the fused kernel of
+    :mod:`fixsim._kernels._stats` and read out exactly with :meth:`drain`.
+
+    The int64 state is folded into Python ints whenever ``FOLD_LIMIT`` values are pending
+    (the kernel's no-overflow bound) and when drained.
+    """
+
+    __slots__ = ("st", "mm", "_folded")
+
+    def __init__(self):
+        self.st, self.mm = _ks.new_state()
+        self._folded: list[_Summary] = []
+
+    @property
+    def pending(self) -> int:
+        """Values added since the last drain."""
+        return int(self.st[0, 0])
+
+    def add(self, x: np.ndarray) -> None:
+        """Add a flat C-contiguous float64 array."""
+        limit = _ks.FOLD_LIMIT
+        st = self.st
+        start = 0
+        n = x.size
+        while start < n:
+            room = limit - int(st[0, 7])
+            if room <= 0:
+                self._folded.append(self._take())
+                continue
+            stop = min(n, start + room)
+            _ks.accumulate(x[start:stop], st, self.mm)
+            start = stop
+
+    def _take(self) -> _Summary:
+        """The summary of the pending values; the state is reset."""
+        st, mm = self.st, self.mm
+        s = _Summary()
+        count, nan, inf, zeros, notwhole, rlo, rhi = (int(v) for v in st[0, :7])
+        s.count, s.nan, s.inf, s.zeros = count, nan, inf, zeros
+        s.whole = not notwhole
+        if count - nan - inf > 0:
+            s.min, s.max = float(mm[0]), float(mm[1])
+        else:
+            s.min = s.max = None
         s.sum = s.sumsq = 0
-        for start in range(0, x.size, _BLOCK):
-            a_sum, a_sq = _exact_sums_vector(m[start:start + _BLOCK], e[start:start + _BLOCK])
-            s.sum += a_sum
-            s.sumsq += a_sq
-    return s
+        s.lo, s.pos, s.neg = 0, _EMPTY, _EMPTY
+        if rlo <= rhi:
+            e_lo = rlo - _ks.EXP_BIAS
+            sb, qb = _ks.fold(st, rlo, rhi)
+            s.sum = _shift(int.from_bytes(sb.tobytes(), "little", signed=True),
+                           e_lo - 53 - _SUM_UNIT_EXP)
+            s.sumsq = _shift(int.from_bytes(qb.tobytes(), "little", signed=True),
+                             2 * (e_lo - 53) - _SQ_UNIT_EXP)
+            rows = st[rlo:rhi + 1]
+            s.lo = SUBBINS * e_lo
+            s.pos = rows[:, :SUBBINS].ravel().copy()
+            s.neg = rows[:, SUBBINS:2 * SUBBINS].ravel().copy()
+            _ks.clear_rows(st, rlo, rhi)
+        else:
+            st[0, 7] = 0
+        st[0, :5] = 0
+        mm[0], mm[1] = np.inf, -np.inf
+        return s
+
+    def drain(self) -> list[_Summary]:
+        """Summaries of everything added since the last drain (exact; the state is reset)."""
+        out, self._folded = self._folded, []
+        if self.st[0, 0]:
+            out.append(self._take())
+        return out
+
+
+def _summarize(values: np.ndarray) -> list[_Summary]:
+    """Exact summaries of a flat float64 array (one fused compiled pass)."""
+    acc = _Accumulator()
+    acc.add(np.ascontiguousarray(values, dtype=np.float64))
+    return acc.drain()
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -293,8 +261,10 @@ class SignalStats:
         x = np.asarray(values, dtype=np.float64).ravel()
         t = None if numerictype is None else str(numerictype)
         self._check_type(t)
-        for start in range(0, max(x.size, 1), _PASS):  # cache-sized passes
-            self._absorb(_summarize(x[start:start + _PASS]), 0, 0, t)
+        for summary in _summarize(x):
+            self._absorb(summary, 0, 0, t)
+        if t is not None:
+            self.numerictype = t
         self.overflows += int(overflows)
         self.underflows += int(underflows)
         return self

@@ -86,14 +86,26 @@ def test_many_small_probes_equal_one_update(chunks):
     assert rec["s"] == SignalStats().update(flat)
 
 
-def test_buffer_is_flushed_in_batches(monkeypatch):
-    monkeypatch.setattr(_record, "_FLUSH", 10)
+def test_running_summaries_fold_on_read():
     D = TypeTable({"s": "double"})
     with record() as rec:
         for i in range(25):
             D.s(float(i))
-        assert rec._pending["s"].size == 5  # two batches of 10 summarised already
-    assert rec._pending == {} and rec["s"].count == 25 and rec["s"].whole
+        assert rec._pending["s"].acc.pending == 25  # summarised by the kernel, not folded
+        assert rec["s"].count == 25  # reading folds
+        assert rec._pending["s"].acc.pending == 0
+        D.s(-1.0)
+    assert rec["s"].count == 26 and rec["s"].whole and rec["s"].min == -1.0
+    assert rec["s"] == SignalStats().update([*map(float, range(25)), -1.0])
+
+
+def test_non_contiguous_and_2d_values():
+    D = TypeTable({"s": "double"})
+    x = np.arange(24.0).reshape(4, 6)
+    with record() as rec:
+        D.s(x[:, ::2])
+        D.s(x.T)
+    assert rec["s"] == SignalStats().update([*x[:, ::2].ravel(), *x.T.ravel()])
 
 
 def test_input_arrays_are_copied():

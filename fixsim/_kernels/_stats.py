@@ -1,0 +1,209 @@
+"""Fused single-pass statistics kernel for the fixed-point tool's recorder.
+
+One pass over a float64 array adds, into a persistent int64 accumulator ``st`` and a float64
+pair ``mm``: the counts of values, NaNs, infinities and zeros, the whole-number flag, the
+minimum and maximum, the fine histogram (16 sub-bins per binary exponent, by sign) and the
+exact sum and sum of squares of the finite values.
+
+Layout of ``st`` (shape ``(ROWS, COLS)``, int64):
+
+* row 0 is the header: ``[count, nan, inf, zeros, not_whole, row_lo, row_hi, pending]``;
+  ``row_lo``/``row_hi`` are the lowest and highest exponent rows touched since the last fold
+  (``row_lo > row_hi`` when none), ``pending`` the values added since then;
+* row ``e + EXP_BIAS`` (``e`` the ``numpy.frexp`` exponent of a finite nonzero value,
+  ``-1073 <= e <= 1024``) holds, for the values with that exponent: columns ``0..15`` the
+  counts of positive values per sub-bin, ``16..31`` of negative values, ``32``/``33`` the
+  exact sum, ``34..38`` the exact sum of squares (see below).
+
+**Exact sums.** A finite nonzero value is ``x = M * 2**(e-53)`` with the integer
+``|M| = U`` in ``[2**52, 2**53)``. Its row accumulates ``M`` split as ``M = H * 2**31 + L``
+(``0 <= L < 2**31``, ``|H| <= 2**22``) and ``U**2`` split through ``U = u2 * 2**36 +
+u1 * 2**18 + u0`` (each piece below ``2**18``) into five partial products at bit offsets 0,
+18, 36, 54, 72, each below ``2**37``. At most ``FOLD_LIMIT = 2**22`` values are added between
+folds, so every column stays below ``2**59``: no int64 overflows. :func:`fold` turns the rows
+into two exact integers, by carry propagation, as little-endian two's complement bytes
+(Python then reads them with ``int.from_bytes``): the sum in units of ``2**(e_lo - 53)`` and
+the sum of squares in units of ``2**(2 * (e_lo - 53))``, ``e_lo`` being the lowest exponent
+touched. Integer addition is associative, so the result does not depend on how the values
+were split into calls, which is what makes merged statistics equal single-pass ones.
+
+A fresh ``st`` is ``np.zeros`` with header ``row_lo = ROWS``, ``row_hi = 0``
+(:func:`new_state`); the pages of untouched exponent rows are never written.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["new_state", "accumulate", "fold", "clear_rows", "ROWS", "COLS", "EXP_BIAS",
+           "FOLD_LIMIT"]
+
+EXP_BIAS = 1074  # row of exponent e is e + EXP_BIAS (e >= -1073: row >= 1)
+ROWS = 1024 + EXP_BIAS + 1
+COLS = 40
+FOLD_LIMIT = 1 << 40
+# header columns
+H_COUNT, H_NAN, H_INF, H_ZEROS, H_NOTWHOLE, H_LO, H_HI, H_PENDING = range(8)
+C_SUM, C_SQ_LO, C_SQ_HI = 32, 34, 35  # C_SUM: positive, C_SUM + 1: negative
+_WRAP = 1 << 62  # columns stay below this; column + 4 counts the wraps
+_M52 = (1 << 52) - 1
+
+_MANT = (1 << 52) - 1
+_HIDDEN = 1 << 52
+_ABS = (1 << 63) - 1
+
+
+def new_state() -> tuple[np.ndarray, np.ndarray]:
+    """A fresh accumulator: ``(st, mm)`` with ``mm = [min, max]`` (``[inf, -inf]``)."""
+    st = np.zeros((ROWS, COLS), dtype=np.int64)
+    st[0, H_LO] = ROWS
+    return st, np.array([np.inf, -np.inf])
+
+
+@nb.njit(cache=True)
+def accumulate(x, st, mm):
+    """Add the values of the 1-D float64 array *x* into ``(st, mm)``.
+
+    The caller keeps ``st[0, H_PENDING] + x.size <= FOLD_LIMIT`` (fold first, split *x*).
+    """
+    xi = x.view(np.int64)
+    n = x.shape[0]
+    nan = 0
+    inf = 0
+    zeros = 0
+    notwhole = st[0, H_NOTWHOLE]
+    rlo = st[0, H_LO]
+    rhi = st[0, H_HI]
+    mn = mm[0]
+    mx = mm[1]
+    for i in range(n):
+        b = xi[i]
+        eb = (b >> 52) & 0x7FF
+        if eb == 0x7FF:
+            if (b & _MANT) != 0:
+                nan += 1
+            else:
+                inf += 1
+            continue
+        v = x[i]
+        if v < mn:
+            mn = v
+        if v > mx:
+            mx = v
+        if eb == 0:
+            if (b & _ABS) == 0:
+                zeros += 1
+                continue
+            # subnormal: normalise the mantissa into [2**52, 2**53)
+            u = b & _MANT
+            s = 0
+            while u < _HIDDEN:
+                u <<= 1
+                s += 1
+            e = -1021 - s
+            notwhole = 1
+        else:
+            u = (b & _MANT) | _HIDDEN
+            e = eb - 1022
+            if notwhole == 0:
+                if e <= 0:
+                    notwhole = 1
+                elif e < 53 and (u & ((1 << (53 - e)) - 1)) != 0:
+                    notwhole = 1
+        row = e + EXP_BIAS
+        if row < rlo:
+            rlo = row
+        if row > rhi:
+            rhi = row
+        j = (u >> 48) & 15
+        neg = (b >> 63) & 1  # branch-free: signs are unpredictable
+        st[row, j + (neg << 4)] += 1
+        # exact sum: U into the column of its sign
+        c = C_SUM + neg
+        t = st[row, c] + u
+        if t >= _WRAP:
+            t -= _WRAP
+            st[row, c + 4] += 1
+        st[row, c] = t
+        # exact sum of squares: U**2 = a**2 * 2**52 + 2ab * 2**26 + b**2 as hi * 2**52 + lo
+        a = u >> 26
+        bb = u & 0x3FFFFFF
+        ab2 = 2 * a * bb
+        lo = bb * bb + ((ab2 & 0x3FFFFFF) << 26)
+        hi = a * a + (ab2 >> 26) + (lo >> 52)
+        lo &= _M52
+        t = st[row, C_SQ_LO] + lo
+        if t >= _WRAP:
+            t -= _WRAP
+            st[row, C_SQ_LO + 4] += 1
+        st[row, C_SQ_LO] = t
+        t = st[row, C_SQ_HI] + hi
+        if t >= _WRAP:
+            t -= _WRAP
+            st[row, C_SQ_HI + 4] += 1
+        st[row, C_SQ_HI] = t
+    st[0, H_COUNT] += n
+    st[0, H_NAN] += nan
+    st[0, H_INF] += inf
+    st[0, H_ZEROS] += zeros
+    st[0, H_NOTWHOLE] = notwhole
+    st[0, H_LO] = rlo
+    st[0, H_HI] = rhi
+    st[0, H_PENDING] += n
+    mm[0] = mn
+    mm[1] = mx
+
+
+@nb.njit(cache=True)
+def _carry_bytes(c):
+    """The exact integer ``sum_p c[p] * 2**p`` as little-endian two's complement bytes.
+
+    ``len(c)`` is a multiple of 8 and its last 64 entries are zero, so the carry (below
+    ``2**62``) has resolved to 0 or -1 (the sign) before the end."""
+    out = np.zeros(c.shape[0] // 8, dtype=np.uint8)
+    carry = 0
+    for p in range(c.shape[0]):
+        t = c[p] + carry
+        if t & 1:
+            out[p >> 3] |= np.uint8(1 << (p & 7))
+        carry = t >> 1
+    return out
+
+
+@nb.njit(cache=True)
+def _put(c, p, t):
+    """Add the int64 ``t * 2**p`` to the position array *c* in two pieces below ``2**32``
+    (so that any number of terms may meet at one position without overflow)."""
+    c[p] += t & 0x7FFFFFFF
+    c[p + 31] += t >> 31
+
+
+@nb.njit(cache=True)
+def fold(st, rlo, rhi):
+    """Exact sums of rows ``rlo..rhi``: ``(sum_bytes, sumsq_bytes)`` (see the module notes)."""
+    nr = rhi - rlo + 1
+    ns = ((nr + 62 + 31 + 64) // 8 + 1) * 8
+    nq = ((2 * nr + 52 + 62 + 31 + 64) // 8 + 1) * 8
+    cs = np.zeros(ns, dtype=np.int64)
+    cq = np.zeros(nq, dtype=np.int64)
+    for k in range(nr):
+        r = rlo + k
+        _put(cs, k, st[r, C_SUM] - st[r, C_SUM + 1])
+        _put(cs, k + 62, st[r, C_SUM + 4] - st[r, C_SUM + 5])
+        _put(cq, 2 * k, st[r, C_SQ_LO])
+        _put(cq, 2 * k + 62, st[r, C_SQ_LO + 4])
+        _put(cq, 2 * k + 52, st[r, C_SQ_HI])
+        _put(cq, 2 * k + 114, st[r, C_SQ_HI + 4])
+    return _carry_bytes(cs), _carry_bytes(cq)
+
+
+@nb.njit(cache=True)
+def clear_rows(st, rlo, rhi):
+    """Zero rows ``rlo..rhi`` and reset the header's row range and pending count."""
+    for r in range(rlo, rhi + 1):
+        for c in range(st.shape[1]):
+            st[r, c] = 0
+    st[0, H_LO] = st.shape[0]
+    st[0, H_HI] = 0
+    st[0, H_PENDING] = 0
