@@ -1,0 +1,176 @@
+"""Integer requantization kernels of the int8 runtimes (TFLite/gemmlowp, ONNX Runtime, PyTorch).
+
+Plain arrays only. An accumulator tensor is passed as a 2-D int64 array ``acc`` of shape
+``(rows, C)`` whose last axis is the *channel* axis; the per-channel parameters are arrays of
+length ``C`` (a per-tensor parameter is repeated by the Python wrapper). Values are int64 but
+the integer kernels model the runtimes' int32 arithmetic exactly (the callers check that the
+accumulators fit int32 where the runtime needs it).
+
+Rounding helpers:
+
+* ``srdhm``: gemmlowp's SaturatingRoundingDoublingHighMul (ARM VQRDMULH): the high 32 bits of
+  ``2 a b``, rounded half away from zero, saturating the one overflow case.
+* ``rdbpot``: gemmlowp's RoundingDivideByPOT: ``x / 2^e`` rounded half away from zero.
+* ``mbqm_single``: TFLite's single-rounding MultiplyByQuantizedMultiplier,
+  ``(x q + 2^(t-1)) >> t`` with ``t = 31 - shift`` (round half up).
+* ``rne_f32``: round half to even of a float32 value (held exactly in a float64).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["srdhm", "rdbpot", "mbqm_double", "mbqm_single", "requant_tflite",
+           "requant_float32", "requant_fbgemm", "quantize_float32"]
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+
+@nb.njit(cache=True)
+def srdhm(a, b):
+    """SaturatingRoundingDoublingHighMul of two int32 values (as int64)."""
+    if a == INT32_MIN and b == INT32_MIN:
+        return INT32_MAX
+    ab = a * b  # |ab| <= 2^62: fits int64
+    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+    s = ab + nudge
+    # C++ integer division truncates toward zero
+    q = s // (1 << 31)
+    if q < 0 and q * (1 << 31) != s:
+        q += 1
+    return q
+
+
+@nb.njit(cache=True)
+def rdbpot(x, e):
+    """RoundingDivideByPOT: ``x / 2^e`` (0 <= e <= 31) rounded half away from zero."""
+    mask = (1 << e) - 1
+    rem = x & mask
+    thr = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> e) + (1 if rem > thr else 0)
+
+
+@nb.njit(cache=True)
+def _wrap32(v):
+    """Two's-complement int32 wrap of an int64 value (C++ int32 overflow as the hardware does)."""
+    v = v & 0xFFFFFFFF
+    return v - (1 << 32) if v >= (1 << 31) else v
+
+
+@nb.njit(cache=True)
+def mbqm_double(x, q, shift):
+    """gemmlowp double rounding: ``RDBPOT(SRDHM(x * 2^left, q), right)``."""
+    left = shift if shift > 0 else 0
+    right = -shift if shift < 0 else 0
+    return rdbpot(srdhm(_wrap32(x << left), q), right)
+
+
+@nb.njit(cache=True)
+def mbqm_single(x, q, shift):
+    """TFLite single rounding: ``(x q + 2^(t-1)) >> t``, ``t = 31 - shift`` (half up)."""
+    t = 31 - shift
+    return (x * q + (1 << (t - 1))) >> t
+
+
+@nb.njit(cache=True)
+def requant_tflite(acc, q, shift, zp, qmin, qmax, double_rounding, out):
+    """``clamp(MBQM(acc[r, c], q[c], shift[c]) + zp, qmin, qmax)`` for every element."""
+    rows, C = acc.shape
+    for r in range(rows):
+        for c in range(C):
+            if double_rounding:
+                v = mbqm_double(acc[r, c], q[c], shift[c])
+            else:
+                v = mbqm_single(acc[r, c], q[c], shift[c])
+            v += zp
+            if v < qmin:
+                v = qmin
+            elif v > qmax:
+                v = qmax
+            out[r, c] = v
+
+
+@nb.njit(cache=True)
+def _rne(v):
+    """Round half to even of a float64 (exact: decides on the value itself)."""
+    f = np.floor(v)
+    d = v - f  # exact for |v| < 2^52
+    if d > 0.5:
+        return f + 1.0
+    if d < 0.5:
+        return f
+    return f + 1.0 if (f % 2.0) != 0.0 else f
+
+
+@nb.njit(cache=True)
+def _clamp_add(r, zp, qmin, qmax):
+    lo = float(qmin - zp)
+    hi = float(qmax - zp)
+    if r < lo:
+        r = lo
+    elif r > hi:
+        r = hi
+    return np.int64(r) + zp
+
+
+@nb.njit(cache=True)
+def requant_float32(acc, scale, zp, qmin, qmax, out):
+    """ONNX Runtime (MLAS) / PyTorch qnnpack: ``clamp(rne(f32(acc) * scale[c]) + zp)``.
+
+    ``scale`` is float32; the int-to-float conversion and the product are float32 operations
+    rounded to nearest even, as the CPU's CVTDQ2PS/MULPS do."""
+    rows, C = acc.shape
+    for r in range(rows):
+        for c in range(C):
+            p = np.float32(acc[r, c]) * scale[c]
+            out[r, c] = _clamp_add(_rne(np.float64(p)), zp, qmin, qmax)
+
+
+@nb.njit(cache=True)
+def requant_fbgemm(acc, bias, scale, zp, qmin, qmax, out):
+    """PyTorch fbgemm (float bias): ``clamp(rne((f32(acc) + bias[c]) * scale[c]) + zp)``, all
+    float32 (``bias`` is the float bias already divided by ``s_in * s_w[c]`` in float32)."""
+    rows, C = acc.shape
+    for r in range(rows):
+        for c in range(C):
+            s = np.float32(acc[r, c]) + bias[c]
+            p = s * scale[c]
+            out[r, c] = _clamp_add(_rne(np.float64(p)), zp, qmin, qmax)
+
+
+@nb.njit(cache=True)
+def quantize_float32(x, scale, zp, qmin, qmax, mode, out):
+    """Quantize float32 values ``x[r, c]`` with ``scale[c]`` (float32), ``zp[c]``.
+
+    mode 0 (ONNX Runtime): ``rne(x / s) + zp``; mode 1 (TFLite): ``round_half_away(x / s) +
+    zp``; mode 2 (PyTorch/fbgemm): ``rne(zp + x * (1/s))`` (float32 reciprocal, zero point
+    added before rounding). Each then saturates to ``[qmin, qmax]``; NaN gives ``zp`` (mode 0,
+    1) as the runtimes' conversions do not define it (callers reject NaN first)."""
+    rows, C = x.shape
+    for r in range(rows):
+        for c in range(C):
+            s = scale[c]
+            if mode == 2:
+                inv = np.float32(1.0) / s
+                v = np.float32(np.float32(zp[c]) + x[r, c] * inv)
+                t = _rne(np.float64(v))
+                z = 0
+            else:
+                v = np.float32(x[r, c] / s)
+                d = np.float64(v)
+                if mode == 0:
+                    t = _rne(d)
+                else:
+                    t = np.floor(np.abs(d) + 0.5)
+                    if d < 0:
+                        t = -t
+                z = zp[c]
+            lo = float(qmin - z)
+            hi = float(qmax - z)
+            if t < lo:
+                t = lo
+            elif t > hi:
+                t = hi
+            out[r, c] = np.int64(t) + z

@@ -1,0 +1,36 @@
+"""Networks in double, fixed point and integer-only affine arithmetic (``fixsim.nn``).
+
+    load_onnx                    an ONNX model (float, QDQ or QOperator) as a Network
+    Network, Node                the graph; ``net(x)``, ``net(x, types=T)``, ``net(x, runtime=...)``
+    Sequential, Dense, Conv, ... a sequential network from numpy weights
+    requantize, quantize_multiplier, multiply_by_quantized_multiplier, quantize_linear,
+    dequantize_linear, RUNTIMES  the int8 runtimes' integer arithmetic, by name
+    LookupTable                  fixed-point sigmoid/tanh tables
+    MinMaxObserver, ...          calibration observers
+"""
+
+from __future__ import annotations
+
+from ._network import (
+    QUANTIZED_OPS,
+    SUPPORTED_OPS,
+    Network,
+    Node,
+    UnsupportedOperatorError,
+)
+from ._onnx import load_onnx
+from ._requant import (
+    RUNTIMES,
+    dequantize_linear,
+    multiply_by_quantized_multiplier,
+    qrange,
+    quantize_linear,
+    quantize_multiplier,
+    requantize,
+)
+
+__all__ = [
+    "load_onnx", "Network", "Node", "SUPPORTED_OPS", "QUANTIZED_OPS", "UnsupportedOperatorError",
+    "RUNTIMES", "requantize", "quantize_multiplier", "multiply_by_quantized_multiplier",
+    "quantize_linear", "dequantize_linear", "qrange",
+]

@@ -1,0 +1,543 @@
+"""The network graph and its double-precision and integer-only (affine) execution.
+
+A :class:`Network` is a list of :class:`Node` s in topological order over named tensors, plus
+constant parameters. It is built by :func:`fixsim.nn.load_onnx` or :func:`fixsim.nn.Sequential`
+and runs in three modes:
+
+* double: float64 numpy (``net(x)``);
+* fixed point: every layer's signals cast through a :class:`fixsim.TypeTable`
+  (``net(x, types=T)``, see :mod:`fixsim.nn._fixed`);
+* integer-only affine, for graphs with quantized operators (QuantizeLinear, QLinearConv, ...):
+  integer tensors, requantized as the named runtime does (``net(x, runtime='tflite')``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from . import _ops
+from ._requant import check_runtime, dequantize_linear, quantize_linear, requantize
+
+__all__ = ["Node", "Network", "SUPPORTED_OPS", "QUANTIZED_OPS", "UnsupportedOperatorError"]
+
+#: Float operators the loader and every execution mode support.
+SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Mul", "Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid",
+                 "Tanh", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
+                 "Flatten", "Reshape", "Transpose", "Concat", "Softmax", "Identity", "Dropout")
+#: Quantized operators (integer-only affine execution).
+QUANTIZED_OPS = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
+                 "MatMulInteger", "ConvInteger", "QGemm")
+
+# |partial sum| < 2**53 makes a float64 matrix product of integers exact (every partial sum
+# and product is an integer float64 represents exactly, whatever BLAS's summation order)
+_FLOAT_EXACT = 1 << 53
+_INT64_LIMIT = 1 << 63
+
+
+class UnsupportedOperatorError(ValueError):
+    """An ONNX operator fixsim cannot run (names the operator, the node and the supported set)."""
+
+
+@dataclasses.dataclass
+class Node:
+    """One operator: ``outputs = op(inputs; attrs)``; ``name`` names its signals."""
+
+    op: str
+    name: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict = dataclasses.field(default_factory=dict)
+
+
+def int_matmul(a: np.ndarray, b: np.ndarray, amax: int | None = None,
+               bmax: int | None = None) -> np.ndarray:
+    """Exact integer product ``a @ b`` of 2-D integer arrays, as int64.
+
+    The bound ``|partial sum| <= K max|a| max|b|`` chooses the path: float64 BLAS when it is
+    below 2**53 (every partial sum exact), the numba int64 kernel when it is below 2**63,
+    Python ints beyond."""
+    K = a.shape[-1]
+    am = int(np.abs(a).max()) if amax is None and a.size else (amax or 0)
+    bm = int(np.abs(b).max()) if bmax is None and b.size else (bmax or 0)
+    bound = K * am * bm
+    if bound < _FLOAT_EXACT:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    if bound < _INT64_LIMIT:
+        from .._kernels._linalg import matmul_i64
+        out = np.empty((1, a.shape[0], b.shape[1]), dtype=np.int64)
+        matmul_i64(np.ascontiguousarray(a, dtype=np.int64)[None],
+                   np.ascontiguousarray(b, dtype=np.int64)[None], out)
+        return out[0]
+    return np.array(a.astype(object) @ b.astype(object))
+
+
+def _attr_list(attrs, key, n, default):
+    v = attrs.get(key)
+    return [default] * n if v is None else [int(t) for t in v]
+
+
+def conv_params(node: Node, x_ndim: int, kernel: Sequence[int]):
+    """(strides, dilations, pads) of a Conv/pool node, resolving ``auto_pad``."""
+    nsp = x_ndim - 2
+    a = node.attrs
+    strides = _attr_list(a, "strides", nsp, 1)
+    dil = _attr_list(a, "dilations", nsp, 1)
+    pads = _attr_list(a, "pads", 2 * nsp, 0)
+    auto = a.get("auto_pad", "NOTSET")
+    if isinstance(auto, bytes):
+        auto = auto.decode()
+    if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        raise ValueError(f"node {node.name!r}: auto_pad={auto!r} is not valid.")
+    return strides, dil, pads, auto
+
+
+def _resolve_auto_pad(auto, spatial, kernel, strides, dil, pads):
+    if auto in ("NOTSET",):
+        return pads
+    nsp = len(spatial)
+    if auto == "VALID":
+        return [0] * (2 * nsp)
+    out = list(pads)
+    for i in range(nsp):
+        o = -(-spatial[i] // strides[i])
+        total = max(0, (o - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - spatial[i])
+        small, big = total // 2, total - total // 2
+        out[i], out[i + nsp] = (small, big) if auto == "SAME_UPPER" else (big, small)
+    return out
+
+
+class Network:
+    """A network: nodes in topological order over named tensors, and constant parameters.
+
+    Parameters
+    ----------
+    nodes : list of Node
+    params : dict of str to numpy.ndarray
+        Constant tensors (weights, biases, scales, zero points, shapes).
+    inputs, outputs : list of str
+        Graph input and output tensor names.
+    name : str
+        The network's name.
+
+    Notes
+    -----
+    Call the network (``net(x)`` or :meth:`run`) to execute it:
+
+    * a float network runs in double (float64), or in fixed point with ``types=T``;
+    * a network with quantized operators runs integer-only: integer tensors, every integer
+      layer requantized as *runtime* does (``'onnxruntime'`` by default; see
+      :data:`fixsim.nn.RUNTIMES`); float operators left between DequantizeLinear and
+      QuantizeLinear run in float32, as ONNX Runtime runs them.
+    """
+
+    def __init__(self, nodes: list[Node], params: Mapping[str, np.ndarray],
+                 inputs: list[str], outputs: list[str], name: str = "network"):
+        self.nodes = list(nodes)
+        self.params = dict(params)
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.name = name
+
+    # -- description ------------------------------------------------------------------------------
+    @property
+    def quantized(self) -> bool:
+        """Whether the graph holds quantized operators (integer-only execution)."""
+        return any(n.op in QUANTIZED_OPS for n in self.nodes)
+
+    @property
+    def layers(self) -> list[str]:
+        """The node (layer) names, in execution order."""
+        return [n.name for n in self.nodes]
+
+    def node(self, name: str) -> Node:
+        """The node called *name*."""
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(f"Network {self.name!r}: no layer {name!r}; layers: {self.layers}.")
+
+    def __repr__(self) -> str:
+        body = "\n".join(f"  {n.name}: {n.op}({', '.join(n.inputs)}) -> {', '.join(n.outputs)}"
+                         for n in self.nodes)
+        return f"Network {self.name!r} ({len(self.nodes)} layers)\n{body}"
+
+    def signals(self) -> list[str]:
+        """The names of the signals fixed mode casts (``'<layer>.weight'``, ...)."""
+        from ._fixed import signal_names
+        return signal_names(self)
+
+    def type_table(self, default="double"):
+        """A :class:`fixsim.TypeTable` naming every signal, each of type *default*."""
+        from .._core._typetable import TypeTable
+        return TypeTable({s: default for s in self.signals()})
+
+    # -- execution ----------------------------------------------------------------------------------
+    def __call__(self, x, **kwargs):
+        return self.run(x, **kwargs)
+
+    def run(self, x, *, types=None, runtime: str = "onnxruntime", outputs=None, lut=None):
+        """Run the network.
+
+        Parameters
+        ----------
+        x : array_like or dict
+            The input (for a single-input network), or a dict of input name to array.
+        types : TypeTable, optional
+            Run in fixed point (or double through the table's probes, for
+            ``T.as_double()``): float networks only.
+        runtime : str
+            Requantization semantics of integer layers (quantized networks only).
+        outputs : str or list of str, optional
+            Tensors to return (any intermediate tensor name); default the graph outputs.
+        lut : LookupTable or dict, optional
+            Fixed mode's sigmoid/tanh lookup table (size and input range).
+
+        Returns
+        -------
+        numpy.ndarray or fi or dict
+            One array for one requested output, else a dict of name to array.
+        """
+        feeds = self._feeds(x)
+        want = [outputs] if isinstance(outputs, str) else list(outputs or self.outputs)
+        if types is not None:
+            if self.quantized:
+                raise ValueError(f"Network {self.name!r}: types= runs a float network in fixed "
+                                 "point; this network holds quantized operators, run it with "
+                                 "runtime= instead.")
+            from ._fixed import run_fixed
+            env = run_fixed(self, feeds, types, lut)
+        else:
+            check_runtime(runtime, f"Network {self.name!r}")
+            env = self._run_plain(feeds, runtime, want)
+        missing = [w for w in want if w not in env]
+        if missing:
+            raise KeyError(f"Network {self.name!r}: unknown output tensor(s) {missing}.")
+        if len(want) == 1:
+            return env[want[0]]
+        return {w: env[w] for w in want}
+
+    def _feeds(self, x) -> dict:
+        if isinstance(x, Mapping):
+            extra = set(x) - set(self.inputs)
+            if extra or set(self.inputs) - set(x):
+                raise ValueError(f"Network {self.name!r}: inputs are {self.inputs}, got "
+                                 f"{sorted(x)}.")
+            feeds = dict(x)
+        else:
+            if len(self.inputs) != 1:
+                raise ValueError(f"Network {self.name!r} has inputs {self.inputs}: pass a dict.")
+            feeds = {self.inputs[0]: x}
+        return feeds
+
+    def _run_plain(self, feeds: dict, runtime: str, want) -> dict:
+        q = self.quantized
+        env: dict = {}
+        for k, v in feeds.items():
+            a = np.asarray(v)
+            if a.dtype.kind == "f" or a.dtype.kind in "iub" and not q:
+                a = a.astype(np.float32 if q else np.float64)
+            if a.dtype.kind == "f" and np.isnan(a).any():
+                raise ValueError(f"Network {self.name!r}: input {k!r} contains NaN.")
+            env[k] = a
+        env.update(self.params)
+        for node in self.nodes:
+            ins = [env[i] if i else None for i in node.inputs]
+            res = _execute(node, ins, runtime, q)
+            for o, r in zip(node.outputs, res):
+                if o:
+                    env[o] = r
+        return env
+
+
+# -- operator execution --------------------------------------------------------------------------
+def _fdtype(q: bool):
+    return np.float32 if q else np.float64
+
+
+def _execute(node: Node, ins: list, runtime: str, q: bool) -> list:
+    op = node.op
+    a = node.attrs
+    fn = _FLOAT_OPS.get(op) or _INT_OPS.get(op)
+    if fn is None:
+        raise UnsupportedOperatorError(
+            f"node {node.name!r}: operator {op!r} is not supported; supported: "
+            f"{', '.join(SUPPORTED_OPS + QUANTIZED_OPS)}.")
+    if op in _INT_OPS:
+        return fn(node, ins, runtime)
+    dt = _fdtype(q)
+    ins = [i.astype(dt) if isinstance(i, np.ndarray) and i.dtype.kind == "f" else i
+           for i in ins]
+    out = fn(node, ins, a)
+    return [out] if not isinstance(out, list) else out
+
+
+def _gemm(node, ins, a):
+    A, B = ins[0], ins[1]
+    A2, B2 = _ops.gemm_shape(A, B, a.get("transA", 0), a.get("transB", 0))
+    y = A2 @ B2
+    alpha, beta = a.get("alpha", 1.0), a.get("beta", 1.0)
+    if alpha != 1.0:
+        y = y * y.dtype.type(alpha)
+    if len(ins) > 2 and ins[2] is not None:
+        c = ins[2]
+        y = y + (c if beta == 1.0 else c * y.dtype.type(beta))
+    return y
+
+
+def _conv(node, ins, a):
+    x, w = ins[0], ins[1]
+    kernel = list(w.shape[2:])
+    strides, dil, pads, auto = conv_params(node, x.ndim, kernel)
+    pads = _resolve_auto_pad(auto, x.shape[2:], kernel, strides, dil, pads)
+    y = _ops.conv(x, w.astype(x.dtype), int(a.get("group", 1)), strides, dil, pads)
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + ins[2].reshape((1, -1) + (1,) * (y.ndim - 2))
+    return y
+
+
+def _pool_params(node, x):
+    kernel = [int(k) for k in node.attrs["kernel_shape"]]
+    strides, dil, pads, auto = conv_params(node, x.ndim, kernel)
+    if node.attrs.get("ceil_mode", 0):
+        raise ValueError(f"node {node.name!r}: ceil_mode=1 is not supported; valid: 0.")
+    pads = _resolve_auto_pad(auto, x.shape[2:], kernel, strides, dil, pads)
+    return kernel, strides, dil, pads
+
+
+def _maxpool(node, ins, a):
+    x = ins[0]
+    kernel, strides, dil, pads = _pool_params(node, x)
+    return _ops.max_pool(x, kernel, strides, dil, pads)
+
+
+def _avgpool(node, ins, a):
+    x = ins[0]
+    kernel, strides, dil, pads = _pool_params(node, x)
+    s, cnt = _ops.avg_pool(x, kernel, strides, pads, bool(a.get("count_include_pad", 0)))
+    return s / cnt.astype(x.dtype)
+
+
+def _clip(node, ins, a):
+    x = ins[0]
+    lo = ins[1] if len(ins) > 1 and ins[1] is not None else a.get("min", -np.inf)
+    hi = ins[2] if len(ins) > 2 and ins[2] is not None else a.get("max", np.inf)
+    return np.clip(x, np.asarray(lo, x.dtype), np.asarray(hi, x.dtype))
+
+
+def _bn(node, ins, a):
+    x, g, b, m, v = ins[:5]
+    eps = a.get("epsilon", 1e-5)
+    shp = (1, -1) + (1,) * (x.ndim - 2)
+    s = g / np.sqrt(v + x.dtype.type(eps))
+    return (x - m.reshape(shp)) * s.reshape(shp) + b.reshape(shp)
+
+
+def _flatten(node, ins, a):
+    x = ins[0]
+    ax = a.get("axis", 1) % max(x.ndim, 1) if x.ndim else 0
+    return x.reshape(int(np.prod(x.shape[:ax])), -1)
+
+
+def _reshape(node, ins, a):
+    x, shape = ins[0], [int(s) for s in ins[1]]
+    if not a.get("allowzero", 0):
+        shape = [x.shape[i] if s == 0 else s for i, s in enumerate(shape)]
+    return x.reshape(shape)
+
+
+def _transpose(node, ins, a):
+    perm = a.get("perm")
+    return np.transpose(ins[0], None if perm is None else [int(p) for p in perm])
+
+
+def _softmax(node, ins, a):
+    x = ins[0]
+    ax = a.get("axis", -1)
+    return _ops.softmax(x, ax)
+
+
+def _leaky(node, ins, a):
+    x = ins[0]
+    alpha = x.dtype.type(a.get("alpha", 0.01))
+    return np.where(x >= 0, x, x * alpha)
+
+
+def _sigmoid(node, ins, a):
+    x = ins[0]
+    return (1 / (1 + np.exp(-x))).astype(x.dtype)
+
+
+_FLOAT_OPS = {
+    "Gemm": _gemm,
+    "MatMul": lambda n, i, a: np.matmul(i[0], i[1]),
+    "Add": lambda n, i, a: i[0] + i[1],
+    "Mul": lambda n, i, a: i[0] * i[1],
+    "Conv": _conv,
+    "Relu": lambda n, i, a: np.maximum(i[0], i[0].dtype.type(0)),
+    "Clip": _clip,
+    "LeakyRelu": _leaky,
+    "Sigmoid": _sigmoid,
+    "Tanh": lambda n, i, a: np.tanh(i[0]),
+    "MaxPool": _maxpool,
+    "AveragePool": _avgpool,
+    "GlobalAveragePool": lambda n, i, a: i[0].mean(axis=tuple(range(2, i[0].ndim)),
+                                                   keepdims=True).astype(i[0].dtype),
+    "BatchNormalization": _bn,
+    "Flatten": _flatten,
+    "Reshape": _reshape,
+    "Transpose": _transpose,
+    "Concat": lambda n, i, a: np.concatenate(i, axis=a.get("axis", 1)),
+    "Softmax": _softmax,
+    "Identity": lambda n, i, a: i[0],
+    "Dropout": lambda n, i, a: i[0],
+}
+
+
+# -- integer operators ------------------------------------------------------------------------------
+def _zp(v, like_dtype=np.uint8):
+    """A zero point (absent: 0 of uint8, as ONNX defines)."""
+    if v is None:
+        return np.zeros((), dtype=like_dtype)
+    return np.asarray(v)
+
+
+def _out_dtype(zp) -> np.dtype:
+    return np.asarray(zp).dtype
+
+
+def _quantize(node, ins, runtime):
+    x, s = ins[0], ins[1]
+    zp = _zp(ins[2] if len(ins) > 2 else None)
+    axis = node.attrs.get("axis", 1)
+    dt = _out_dtype(zp)
+    s_arr = np.asarray(s, dtype=np.float32)
+    ax = axis if s_arr.size > 1 else -1
+    q = quantize_linear(x, s_arr.ravel(), np.asarray(zp, dtype=np.int64).ravel(), dtype=dt.name,
+                        runtime=runtime, axis=ax)
+    return [q.astype(dt)]
+
+
+def _dequantize(node, ins, runtime):
+    x, s = ins[0], ins[1]
+    zp = _zp(ins[2] if len(ins) > 2 else None, x.dtype)
+    axis = node.attrs.get("axis", 1)
+    s_arr = np.asarray(s, dtype=np.float32)
+    if s_arr.size > 1:
+        return [dequantize_linear(x, s_arr.ravel(), np.asarray(zp).ravel().astype(np.int64),
+                                  axis=axis)]
+    return [dequantize_linear(x, s_arr.reshape(()), np.asarray(zp, np.int64).reshape(()))]
+
+
+def _centered(v, zp, axis=None):
+    """``v - zp`` as int64 (zp per tensor, or per index of *axis*)."""
+    v64 = np.asarray(v, dtype=np.int64)
+    z = np.asarray(0 if zp is None else zp, dtype=np.int64)
+    if z.size > 1 and axis is not None:
+        shp = [1] * v64.ndim
+        shp[axis] = z.size
+        z = z.reshape(shp)
+    return v64 - z
+
+
+def _requant(node, acc, axis, bias, xs, ws, ys, yzp, runtime):
+    yzp = _zp(yzp)
+    dt = _out_dtype(yzp)
+    return requantize(acc, zero_point=int(np.asarray(yzp).ravel()[0]), runtime=runtime,
+                      dtype=dt.name, axis=axis, bias=bias, input_scale=float(np.float32(xs)),
+                      weight_scale=np.asarray(ws, np.float32).ravel(),
+                      output_scale=float(np.float32(ys))).astype(dt)
+
+
+def _int_conv_acc(node, x, xzp, w, wzp):
+    """int64 accumulators ``sum (x - zx)(w - zw)`` of a convolution (N, M, *out)."""
+    xc = _centered(x, xzp)
+    wc = _centered(w, wzp, 0)
+    kernel = list(w.shape[2:])
+    strides, dil, pads, auto = conv_params(node, x.ndim, kernel)
+    pads = _resolve_auto_pad(auto, x.shape[2:], kernel, strides, dil, pads)
+    xm = int(np.abs(xc).max()) if xc.size else 0
+    wm = int(np.abs(wc).max()) if wc.size else 0
+    # padding holds the zero point, i.e. 0 once centred
+    return _ops.conv(xc, wc, int(node.attrs.get("group", 1)), strides, dil, pads, 0,
+                     matmul=lambda p, r: int_matmul(p, r, xm, wm))
+
+
+def _qlinearconv(node, ins, runtime):
+    x, xs, xzp, w, ws, wzp, ys, yzp = ins[:8]
+    b = ins[8] if len(ins) > 8 else None
+    acc = _int_conv_acc(node, x, xzp, w, wzp)
+    return [_requant(node, acc, 1, b, xs, ws, ys, yzp, runtime)]
+
+
+def _qlinearmatmul(node, ins, runtime):
+    a, as_, azp, b, bs, bzp, ys, yzp = ins[:8]
+    if b.ndim != 2:
+        raise ValueError(f"node {node.name!r}: QLinearMatMul with a {b.ndim}-D second "
+                         "operand is not supported; valid: a 2-D (K, N) weight.")
+    ac = _centered(a, azp)
+    bc = _centered(b, bzp, 1)
+    lead = ac.shape[:-1]
+    acc = int_matmul(ac.reshape(-1, ac.shape[-1]), bc).reshape(lead + (bc.shape[1],))
+    return [_requant(node, acc, -1, None, as_, bs, ys, yzp, runtime)]
+
+
+def _qgemm(node, ins, runtime):
+    a, as_, azp, b, bs, bzp = ins[:6]
+    c = ins[6] if len(ins) > 6 else None
+    ys = ins[7] if len(ins) > 7 else None
+    yzp = ins[8] if len(ins) > 8 else None
+    at = node.attrs
+    if at.get("alpha", 1.0) != 1.0 or ys is None:
+        raise ValueError(f"node {node.name!r}: QGemm with alpha != 1 or a float output is not "
+                         "supported; valid: alpha=1 with y_scale given.")
+    if at.get("transA", 0):
+        a = a.T
+    tb = at.get("transB", 0)
+    ac = _centered(a, azp)
+    bc = _centered(b, bzp, 0 if tb else 1)
+    if tb:
+        bc = bc.T
+    acc = int_matmul(ac, bc)
+    if yzp is None:
+        yzp = np.zeros((), np.uint8)
+    return [_requant(node, acc, -1, c, as_, bs, ys, yzp, runtime)]
+
+
+def _matmulinteger(node, ins, runtime):
+    a, b = ins[0], ins[1]
+    azp = ins[2] if len(ins) > 2 and ins[2] is not None else 0
+    bzp = ins[3] if len(ins) > 3 and ins[3] is not None else 0
+    ac = _centered(a, azp, a.ndim - 1 if np.asarray(azp).size > 1 else None)
+    bc = _centered(b, bzp, b.ndim - 1)
+    lead = ac.shape[:-1]
+    acc = int_matmul(ac.reshape(-1, ac.shape[-1]), bc).reshape(lead + (bc.shape[-1],))
+    return [acc.astype(np.int32)]
+
+
+def _convinteger(node, ins, runtime):
+    x, w = ins[0], ins[1]
+    xzp = ins[2] if len(ins) > 2 and ins[2] is not None else 0
+    wzp = ins[3] if len(ins) > 3 and ins[3] is not None else 0
+    return [_int_conv_acc(node, x, xzp, w, wzp).astype(np.int32)]
+
+
+def _int_passthrough(fn):
+    def run(node, ins, runtime):
+        return [fn(node, ins, node.attrs)]
+    return run
+
+
+_INT_OPS = {
+    "QuantizeLinear": _quantize,
+    "DequantizeLinear": _dequantize,
+    "QLinearConv": _qlinearconv,
+    "QLinearMatMul": _qlinearmatmul,
+    "QGemm": _qgemm,
+    "MatMulInteger": _matmulinteger,
+    "ConvInteger": _convinteger,
+    "IntMaxPool": _int_passthrough(_maxpool),
+    "IntRelu": lambda n, i, r: [np.maximum(i[0], np.asarray(i[1]).astype(i[0].dtype))],
+}

@@ -1,0 +1,274 @@
+"""ONNX import: :func:`load_onnx` reads a float or quantized (QDQ or QOperator) ONNX model.
+
+Loading rewrites the graph the way the runtimes do before they run it:
+
+* BatchNormalization after a Conv or Gemm (its only consumer) is folded into that layer's
+  weights and bias; ``MatMul`` by a constant followed by ``Add`` of a constant vector becomes one
+  ``Gemm`` (float graphs only: these are float rewrites and change nothing beyond float
+  rounding).
+* QDQ graphs (``DequantizeLinear -> op -> QuantizeLinear``): groups that ONNX Runtime's CPU
+  graph optimizer fuses into integer kernels are fused the same way, so that integer execution
+  reproduces its outputs exactly: Conv -> QLinearConv, MatMul -> QLinearMatMul, Gemm -> QGemm
+  (with an int32 bias from a DequantizeLinear), MaxPool/Flatten/Reshape/Transpose on a tensor
+  whose Q has the same scale and zero point as its DQ -> the same operator on the integers.
+  Every other float operator between DQ and Q runs in float32.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import numpy as np
+
+from ._network import QUANTIZED_OPS, SUPPORTED_OPS, Network, Node, UnsupportedOperatorError
+
+__all__ = ["load_onnx"]
+
+_EXTRA_OPS = ("Constant",)
+
+
+def _sanitize(names: list[str], ops: list[str]) -> list[str]:
+    out, seen = [], Counter()
+    for i, (n, op) in enumerate(zip(names, ops)):
+        base = (n or "").strip().replace(".", "_") or f"{op}_{i}"
+        seen[base] += 1
+        out.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
+    return out
+
+
+def load_onnx(path) -> Network:
+    """Load an ONNX model (a path, bytes, or an ``onnx.ModelProto``) as a :class:`Network`.
+
+    Parameters
+    ----------
+    path : str, os.PathLike, bytes or onnx.ModelProto
+
+    Returns
+    -------
+    Network
+        Layers are named after the ONNX node names (dots replaced by ``_``; unnamed nodes
+        become ``'<op>_<index>'``).
+
+    Raises
+    ------
+    UnsupportedOperatorError
+        An operator outside :data:`fixsim.nn.SUPPORTED_OPS` and
+        :data:`fixsim.nn.QUANTIZED_OPS`; the message names the operator, the node and the
+        supported operators.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    if isinstance(path, onnx.ModelProto):
+        model = path
+    elif isinstance(path, bytes | bytearray):
+        model = onnx.load_from_string(bytes(path))
+    elif isinstance(path, str | os.PathLike):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"load_onnx: no such file: {os.fspath(path)!r}.")
+        model = onnx.load(os.fspath(path))
+    else:
+        raise TypeError(f"load_onnx: path must be a file path, bytes or an onnx.ModelProto, "
+                        f"got {type(path).__name__}.")
+    g = model.graph
+    params = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    init_names = set(params)
+    inputs = [i.name for i in g.input if i.name not in init_names]
+    outputs = [o.name for o in g.output]
+    names = _sanitize([n.name for n in g.node], [n.op_type for n in g.node])
+    nodes: list[Node] = []
+    supported = SUPPORTED_OPS + QUANTIZED_OPS
+    for n, name in zip(g.node, names):
+        attrs = {}
+        for at in n.attribute:
+            v = helper.get_attribute_value(at)
+            if isinstance(v, bytes):
+                v = v.decode()
+            elif isinstance(v, onnx.TensorProto):
+                v = numpy_helper.to_array(v)
+            attrs[at.name] = v
+        if n.op_type == "Constant":
+            val = attrs.get("value")
+            if val is None:
+                for key in ("value_float", "value_int", "value_floats", "value_ints"):
+                    if key in attrs:
+                        val = np.asarray(attrs[key])
+                        break
+            if val is None:
+                raise UnsupportedOperatorError(
+                    f"node {name!r}: a Constant without a tensor/float/int value is not "
+                    "supported.")
+            params[n.output[0]] = np.asarray(val)
+            continue
+        if n.op_type not in supported:
+            raise UnsupportedOperatorError(
+                f"node {name!r}: operator {n.op_type!r} (domain {n.domain or 'ai.onnx'!r}) "
+                f"is not supported; supported: {', '.join(supported)}.")
+        nodes.append(Node(n.op_type, name, list(n.input), list(n.output), attrs))
+    net = Network(nodes, params, inputs, outputs, g.name or "network")
+    _fold_batchnorm(net)
+    if net.quantized:
+        _fuse_qdq(net)
+    else:
+        _fuse_matmul_add(net)
+    _prune(net)
+    return net
+
+
+# -- rewrites -------------------------------------------------------------------------------------
+def _consumers(net: Network) -> dict[str, list[Node]]:
+    c: dict[str, list[Node]] = {}
+    for n in net.nodes:
+        for i in n.inputs:
+            c.setdefault(i, []).append(n)
+    return c
+
+
+def _producer(net: Network) -> dict[str, Node]:
+    return {o: n for n in net.nodes for o in n.outputs}
+
+
+def _fold_batchnorm(net: Network) -> None:
+    cons, prod = _consumers(net), _producer(net)
+    for bn in list(net.nodes):
+        if bn.op != "BatchNormalization" or len([o for o in bn.outputs if o]) != 1:
+            continue
+        src = prod.get(bn.inputs[0])
+        if src is None or src.op not in ("Conv", "Gemm") or len(cons.get(bn.inputs[0], [])) != 1 \
+                or bn.inputs[0] in net.outputs:
+            continue
+        if not all(i in net.params for i in bn.inputs[1:5]) \
+                or not all(i in net.params for i in src.inputs[1:] if i):
+            continue
+        if src.op == "Gemm" and (src.attrs.get("alpha", 1.0) != 1.0
+                                 or src.attrs.get("beta", 1.0) != 1.0
+                                 or src.attrs.get("transA", 0)):
+            continue
+        gm, bt, mean, var = (net.params[i].astype(np.float64) for i in bn.inputs[1:5])
+        s = gm / np.sqrt(var + bn.attrs.get("epsilon", 1e-5))
+        w = net.params[src.inputs[1]].astype(np.float64)
+        M = s.size
+        if src.op == "Conv":
+            w2 = w * s.reshape((-1,) + (1,) * (w.ndim - 1))
+        else:
+            w2 = w * s[:, None] if src.attrs.get("transB", 0) else w * s[None, :]
+        b = net.params[src.inputs[2]].astype(np.float64) \
+            if len(src.inputs) > 2 and src.inputs[2] else np.zeros(M)
+        b2 = (b - mean) * s + bt
+        wname, bname = f"{src.name}.folded_weight", f"{src.name}.folded_bias"
+        net.params[wname] = w2
+        net.params[bname] = b2
+        src.inputs = [src.inputs[0], wname, bname]
+        src.outputs = list(bn.outputs[:1])
+        net.nodes.remove(bn)
+
+
+def _fuse_matmul_add(net: Network) -> None:
+    cons = _consumers(net)
+    for mm in list(net.nodes):
+        if mm.op != "MatMul" or mm.inputs[1] not in net.params \
+                or net.params[mm.inputs[1]].ndim != 2:
+            continue
+        users = cons.get(mm.outputs[0], [])
+        if len(users) != 1 or users[0].op != "Add" or mm.outputs[0] in net.outputs:
+            continue
+        add = users[0]
+        other = add.inputs[1] if add.inputs[0] == mm.outputs[0] else add.inputs[0]
+        if other not in net.params or net.params[other].ndim != 1 \
+                or net.params[other].size != net.params[mm.inputs[1]].shape[1]:
+            continue
+        mm.op = "Gemm"
+        mm.inputs = [mm.inputs[0], mm.inputs[1], other]
+        mm.outputs = list(add.outputs)
+        mm.attrs = {}
+        net.nodes.remove(add)
+
+
+def _scalar_eq(a, b) -> bool:
+    return a is not None and b is not None and np.array_equal(np.asarray(a), np.asarray(b)) \
+        and np.asarray(a).dtype == np.asarray(b).dtype
+
+
+def _fuse_qdq(net: Network) -> None:
+    """Fuse DQ -> op -> Q groups into integer operators, as ONNX Runtime's optimizer does."""
+    P = net.params
+    cons, prod = _consumers(net), _producer(net)
+
+    def dq_of(t):
+        n = prod.get(t)
+        return n if n is not None and n.op == "DequantizeLinear" else None
+
+    def only_q(t):
+        users = cons.get(t, [])
+        if len(users) != 1 or users[0].op != "QuantizeLinear" or t in net.outputs:
+            return None
+        return users[0]
+
+    def zp(n, k):
+        return n.inputs[k] if len(n.inputs) > k and n.inputs[k] else None
+
+    new_nodes = []
+    removed = set()
+    for n in net.nodes:
+        if id(n) in removed:
+            continue
+        if n.op in ("Conv", "MatMul", "Gemm"):
+            dx, dw = dq_of(n.inputs[0]), dq_of(n.inputs[1])
+            q = only_q(n.outputs[0])
+            bias = n.inputs[2] if len(n.inputs) > 2 and n.inputs[2] else None
+            db = dq_of(bias) if bias else None
+            ok = dx is not None and dw is not None and q is not None \
+                and (bias is None or (db is not None and db.inputs[0] in P
+                                      and P[db.inputs[0]].dtype == np.int32))
+            if ok and n.op == "Gemm":
+                a = n.attrs
+                ok = a.get("alpha", 1.0) == 1.0 and a.get("beta", 1.0) == 1.0 \
+                    and not a.get("transA", 0)
+            if ok and n.op == "MatMul":
+                ok = dw.inputs[0] in P and P[dw.inputs[0]].ndim == 2
+            if ok:
+                xin = [dx.inputs[0], dx.inputs[1], zp(dx, 2) or ""]
+                win = [dw.inputs[0], dw.inputs[1], zp(dw, 2) or ""]
+                yin = [q.inputs[1], zp(q, 2) or ""]
+                if n.op == "Conv":
+                    fused = Node("QLinearConv", n.name, xin + win + yin
+                                 + ([db.inputs[0]] if db else []), list(q.outputs),
+                                 dict(n.attrs))
+                elif n.op == "MatMul":
+                    fused = Node("QLinearMatMul", n.name, xin + win + yin, list(q.outputs))
+                else:
+                    fused = Node("QGemm", n.name, xin + win + [db.inputs[0] if db else ""]
+                                 + yin, list(q.outputs),
+                                 {"transB": n.attrs.get("transB", 0)})
+                new_nodes.append(fused)
+                removed.add(id(q))
+                continue
+        if n.op in ("MaxPool", "Flatten", "Reshape", "Transpose", "Relu"):
+            dx = dq_of(n.inputs[0])
+            q = only_q(n.outputs[0])
+            if dx is not None and q is not None and _scalar_eq(P.get(dx.inputs[1]),
+                                                               P.get(q.inputs[1])) \
+                    and _scalar_eq(P.get(zp(dx, 2)), P.get(zp(q, 2))):
+                if n.op == "Relu":
+                    new_nodes.append(Node("IntRelu", n.name, [dx.inputs[0], zp(dx, 2)],
+                                          list(q.outputs)))
+                else:
+                    new_nodes.append(Node(n.op, n.name, [dx.inputs[0]] + n.inputs[1:],
+                                          list(q.outputs), dict(n.attrs)))
+                removed.add(id(q))
+                continue
+        new_nodes.append(n)
+    net.nodes = new_nodes
+
+
+def _prune(net: Network) -> None:
+    """Drop nodes whose outputs nothing uses (DQ nodes left behind by fusion)."""
+    while True:
+        used = set(net.outputs)
+        for n in net.nodes:
+            used.update(n.inputs)
+        keep = [n for n in net.nodes if any(o in used for o in n.outputs)]
+        if len(keep) == len(net.nodes):
+            return
+        net.nodes = keep

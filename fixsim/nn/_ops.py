@@ -1,0 +1,108 @@
+"""Array kernels of the network operators (numpy), shared by every execution mode.
+
+Convolutions and pools gather sliding windows (a strided view, no copy until the GEMM) and
+reduce them; convolutions become one matrix product per group, so the float64 path runs on
+BLAS. The integer modes call the same functions on integer-valued float64 arrays (exact while
+every partial sum stays below 2**53, which the callers prove) or on int64 arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["windows", "conv", "max_pool", "avg_pool", "gemm_shape", "softmax", "conv_out_shape"]
+
+
+def _pad(x: np.ndarray, pads: list[int], value) -> np.ndarray:
+    nsp = x.ndim - 2
+    if not any(pads):
+        return x
+    width = [(0, 0), (0, 0)] + [(pads[i], pads[i + nsp]) for i in range(nsp)]
+    return np.pad(x, width, mode="constant", constant_values=value)
+
+
+def windows(x: np.ndarray, kernel: list[int], strides: list[int], dilations: list[int],
+            pads: list[int], value=0) -> np.ndarray:
+    """Sliding windows of ``x`` (N, C, *spatial): shape (N, C, *out_spatial, *kernel)."""
+    nsp = x.ndim - 2
+    xp = _pad(x, pads, value)
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
+    if any(xp.shape[2 + i] < eff[i] for i in range(nsp)):
+        raise ValueError(f"windows: the (padded) input {xp.shape[2:]} is smaller than the "
+                         f"kernel extent {eff}.")
+    v = sliding_window_view(xp, eff, axis=tuple(range(2, 2 + nsp)))
+    sl = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides) \
+        + tuple(slice(None, None, d) for d in dilations)
+    return v[sl]
+
+
+def conv_out_shape(spatial, kernel, strides, dilations, pads) -> list[int]:
+    """Output spatial size of a convolution or pool (floor mode)."""
+    nsp = len(spatial)
+    return [(spatial[i] + pads[i] + pads[i + nsp] - ((kernel[i] - 1) * dilations[i] + 1))
+            // strides[i] + 1 for i in range(nsp)]
+
+
+def conv(x: np.ndarray, w: np.ndarray, group: int, strides, dilations, pads,
+         pad_value=0, matmul=None) -> np.ndarray:
+    """Convolution (cross-correlation, ONNX Conv) without bias: (N, M, *out_spatial).
+
+    ``matmul(a, b)`` computes the per-group products (default ``a @ b``); integer callers
+    pass an exact integer product."""
+    N, C = x.shape[:2]
+    M = w.shape[0]
+    kernel = list(w.shape[2:])
+    nsp = len(kernel)
+    cg = C // group
+    mg = M // group
+    win = windows(x, kernel, strides, dilations, pads, pad_value)  # N, C, O..., K...
+    out_sp = win.shape[2:2 + nsp]
+    P = int(np.prod(out_sp))
+    Kp = int(np.prod(kernel))
+    mm = matmul if matmul is not None else np.matmul
+    outs = []
+    for g in range(group):
+        wg = win[:, g * cg:(g + 1) * cg]  # N, cg, O..., K...
+        # -> N, O..., cg, K...  -> (N*P, cg*Kp)
+        order = (0,) + tuple(range(2, 2 + nsp)) + (1,) + tuple(range(2 + nsp, 2 + 2 * nsp))
+        cols = np.ascontiguousarray(wg.transpose(order)).reshape(N * P, cg * Kp)
+        wm = w[g * mg:(g + 1) * mg].reshape(mg, cg * Kp)
+        outs.append(mm(cols, np.ascontiguousarray(wm.T)).reshape(N, P, mg))
+    y = np.concatenate(outs, axis=2) if group > 1 else outs[0]
+    return y.transpose(0, 2, 1).reshape((N, M) + tuple(out_sp))
+
+
+def max_pool(x: np.ndarray, kernel, strides, dilations, pads) -> np.ndarray:
+    """Max pool (pads never win: padded with the dtype's lowest value)."""
+    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    win = windows(x, kernel, strides, dilations, pads, low)
+    nsp = len(kernel)
+    return win.max(axis=tuple(range(-nsp, 0)))
+
+
+def avg_pool(x: np.ndarray, kernel, strides, pads, count_include_pad: bool) -> np.ndarray:
+    """Average pool; returns (window sums, counts) so integer callers can divide exactly."""
+    nsp = len(kernel)
+    dil = [1] * nsp
+    win = windows(x, kernel, strides, dil, pads, 0)
+    s = win.sum(axis=tuple(range(-nsp, 0)))
+    if count_include_pad or not any(pads):
+        cnt = np.full(s.shape[2:], int(np.prod(kernel)))
+    else:
+        ones = np.ones((1, 1) + x.shape[2:], dtype=np.int64)
+        cnt = windows(ones, kernel, strides, dil, pads, 0).sum(
+            axis=tuple(range(-nsp, 0)))[0, 0]
+    return s, cnt
+
+
+def gemm_shape(a: np.ndarray, b: np.ndarray, trans_a: int, trans_b: int):
+    """The operands of ONNX Gemm after its transpose attributes."""
+    return (a.T if trans_a else a), (b.T if trans_b else b)
+
+
+def softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """Numerically stable softmax along *axis*."""
+    m = np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x - m)
+    return e / np.sum(e, axis=axis, keepdims=True)
