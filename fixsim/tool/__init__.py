@@ -5,13 +5,16 @@ named cast is a probe, and ``with record() as rec:`` collects each signal's stat
 
     record, Recording        recording probed signals
     SignalStats              mergeable per-signal statistics
+    collect                  record an algorithm over frames/batches (worker processes)
     propose, Proposal        types from recorded ranges
 """
 
 from __future__ import annotations
 
+from ._collect import collect
 from ._propose import Proposal, ProposedType, propose
 from ._record import Recording, record
 from ._stats import SignalStats
 
 __all__ = ["record", "Recording", "SignalStats", "propose", "Proposal", "ProposedType"]
+__all__ += ["collect"]

@@ -203,6 +203,17 @@ class Recording:
                 out._stats[name] = m
         return out
 
+    def merge_into_self(self, other: Recording) -> Recording:
+        """Merge *other* into this recording in place (exact); returns ``self``."""
+        merged = self.merge(other)
+        with self._lock:
+            self._stats = merged._stats
+        return self
+
+    def __reduce__(self):
+        self._flush()
+        return (Recording.from_dict, (self.to_dict(),))
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, Recording):
             return NotImplemented
