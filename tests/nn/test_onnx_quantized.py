@@ -1,0 +1,119 @@
+"""Integer-only execution of quantized ONNX graphs reproduces onnxruntime's integers exactly.
+
+onnxruntime.quantization.quantize_static quantizes float models (QDQ and QOperator,
+per-tensor and per-channel, uint8 and int8 activations); fixsim loads the quantized model and
+must give the same integer tensor (the one the graph output is dequantized from) on every test
+sample, compared by equality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+import fixsim as fx
+import fixsim.nn as nn
+
+from .models import cnn, init, last_quantized_tensor, mlp_digits, ort_run, quantize, with_output
+
+CONFIGS = [(fmt, pc, act) for fmt in ("QDQ", "QOperator") for pc in (False, True)
+           for act in ("uint8", "int8")]
+
+
+@pytest.fixture(scope="module")
+def data():
+    m, (Xtr, Xte, ytr, yte) = mlp_digits()
+    return m, cnn(), Xtr, Xte, yte
+
+
+def _check(qm, X):
+    t = last_quantized_tensor(qm)
+    expected = ort_run(with_output(qm, t), X, [t])[0]
+    net = nn.load_onnx(qm)
+    got = net(X, outputs=t)
+    assert got.dtype == expected.dtype
+    assert got.shape == expected.shape
+    assert np.array_equal(got, expected), f"{(got != expected).sum()} mismatches"
+    return net
+
+
+@pytest.mark.parametrize("fmt,per_channel,act", CONFIGS)
+def test_mlp_quantize_static_bit_exact(data, tmp_path, fmt, per_channel, act):
+    m, _, Xtr, Xte, yte = data
+    qm = quantize(m, Xtr[:256], tmp_path, fmt=fmt, per_channel=per_channel, activation=act)
+    net = _check(qm, Xte)
+    assert "QGemm" in [n.op for n in net.nodes]
+    # the dequantized float output classifies as well as onnxruntime's
+    acc = (net(Xte).argmax(1) == yte).mean()
+    assert acc > 0.9
+
+
+@pytest.mark.parametrize("fmt,per_channel,act", CONFIGS)
+def test_cnn_quantize_static_bit_exact(data, tmp_path, fmt, per_channel, act):
+    _, c, Xtr, Xte, _ = data
+    qm = quantize(c, Xtr[:256].reshape(-1, 1, 8, 8), tmp_path, fmt=fmt,
+                  per_channel=per_channel, activation=act)
+    net = _check(qm, Xte.reshape(-1, 1, 8, 8))
+    assert "QLinearConv" in [n.op for n in net.nodes]
+
+
+@pytest.mark.parametrize("per_channel,act", [(False, "uint8"), (True, "int8")])
+def test_qdq_matmul_add_unfused_bit_exact(data, tmp_path, per_channel, act):
+    """Without quant_pre_process the MLP keeps MatMul -> Add: QLinearMatMul plus a float32
+    Add between DequantizeLinear and QuantizeLinear."""
+    m, _, Xtr, Xte, _ = data
+    qm = quantize(m, Xtr[:256], tmp_path, fmt="QDQ", per_channel=per_channel, activation=act,
+                  preprocess=False)
+    net = _check(qm, Xte)
+    assert "QLinearMatMul" in [n.op for n in net.nodes]
+
+
+def test_quantize_linear_ties_and_saturation():
+    x = np.array([[0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 1000.0, -1000.0, 0.0]], np.float32)
+    for dt, zp in ((TensorProto.INT8, np.int8(3)), (TensorProto.UINT8, np.uint8(128))):
+        nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"], name="q")]
+        g = helper.make_graph(nodes, "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 9])],
+                              [helper.make_tensor_value_info("y", dt, [1, 9])],
+                              [init("s", np.float32(1.0)), init("z", zp)])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+        m.ir_version = 8
+        expected = ort_run(m, x)[0]
+        got = nn.load_onnx(m)(x)
+        assert np.array_equal(got, expected)
+    # the ONNX rule by hand: round half to even, then + zp, then saturate
+    assert nn.quantize_linear([0.5, 1.5, 2.5, -2.5], 1.0, 0).tolist() == [0, 2, 2, -2]
+
+
+def _int_model(op, x_shape, w, x_zp, w_zp, out_shape, **attrs):
+    s = np.float32(0.05)
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "xz"], ["xq"], name="q"),
+             helper.make_node(op, ["xq", "w", "xz", "wz"], ["y"], name="op", **attrs)]
+    g = helper.make_graph(nodes, "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                          [helper.make_tensor_value_info("y", TensorProto.INT32, out_shape)],
+                          [init("s", s), init("xz", x_zp), init("w", w), init("wz", w_zp)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+def test_matmulinteger_and_convinteger_bit_exact():
+    rng = np.random.default_rng(5)
+    w = rng.integers(0, 256, (16, 7)).astype(np.uint8)
+    m = _int_model("MatMulInteger", [None, 16], w, np.uint8(120), np.uint8(131), [None, 7])
+    x = rng.normal(0, 3, (40, 16)).astype(np.float32)
+    assert np.array_equal(nn.load_onnx(m)(x), ort_run(m, x)[0])
+    wc = rng.integers(0, 256, (5, 3, 3, 3)).astype(np.uint8)
+    m = _int_model("ConvInteger", [None, 3, 7, 6], wc, np.uint8(100), np.uint8(128),
+                   [None, 5, None, None], pads=[1, 1, 1, 1], strides=[2, 1])
+    x = rng.normal(0, 3, (4, 3, 7, 6)).astype(np.float32)
+    assert np.array_equal(nn.load_onnx(m)(x), ort_run(m, x)[0])
+
+
+def test_types_on_quantized_network_is_an_error(data, tmp_path):
+    m, _, Xtr, Xte, _ = data
+    qm = quantize(m, Xtr[:64], tmp_path)
+    net = nn.load_onnx(qm)
+    with pytest.raises(ValueError, match="quantized operators"):
+        net(Xte, types=fx.TypeTable({'x': 'double'}))
