@@ -1,0 +1,690 @@
+"""CIC (cascaded integrator-comb) decimators and interpolators, in double and in fixed point,
+with Hogenauer's register growth, wrap arithmetic and (decimator) Hogenauer pruning."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from .._core._fi import fi, make_fi
+from .._core._interval import Interval, report_range
+from .._core._modes import Overflow, Rounding
+from .._core._numerictype import numerictype
+from .._core._quantize import storage_kind
+from .._core._typetable import TypeTable, signals_active
+from .._kernels import lazy
+from ._block import (
+    Block,
+    TypeLike,
+    as_type,
+    block_modes,
+    check_wrap_sm,
+    fi_stored,
+    named_cast,
+    pick_type,
+    probe,
+    report,
+    table_is_double,
+    width,
+)
+
+_kc = lazy("fixsim._kernels._cic")
+
+__all__ = ["CICDecimator", "CICInterpolator"]
+
+#: Widest register the int64 kernels take.
+MAX_REGISTER_BITS = 64
+
+_UNBOUNDED = ("a CIC register whose exact value grows without bound (an integrator, or a comb "
+              "before the last); the register wraps modulo 2**W by design and the output is "
+              "exact")
+
+
+# -- exact integer helpers -------------------------------------------------------------------------
+def _positive_int(value, argument: str, blk: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{blk}: {argument} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _ratio(D: int, a: int, b: int) -> list[int]:
+    """Exact coefficients of the FIR ``(1 - z**-D)**a / (1 - z**-1)**b`` (``b <= a``): the
+    binomial numerator, then ``b`` running sums (each an exact division by ``1 - z**-1``)."""
+    h = [0] * (a * D + 1)
+    for k in range(a + 1):
+        h[k * D] = (-1) ** k * math.comb(a, k)
+    for _ in range(b):
+        h = list(itertools.accumulate(h))
+    return h[:a * D + 1 - b] if b else h
+
+
+def _bits_for(num: int, den: int = 1) -> int:
+    """Smallest ``g >= 0`` with ``2**g >= num / den`` (``ceil(log2(num / den))``, exactly)."""
+    g = 0
+    while (den << g) < num:
+        g += 1
+    return g
+
+
+def _fir_range(h: list[int], up: int, lo: Fraction, hi: Fraction,
+               outputs: tuple[int, int] | None = None) -> tuple[Fraction, Fraction]:
+    """Exact extremes of ``y[n] = sum_k h[k] u[n - k]`` from a zero state, where ``u`` is an
+    input in ``[lo, hi]`` with ``up - 1`` zeros inserted after every sample, over every output
+    ``n`` (or only ``n = outputs[0] + m * outputs[1]``, ``m >= 0``; then ``up`` is 1).
+
+    Output ``n`` sees the taps ``k <= n`` with ``k = n (mod up)``; its extremes are
+    ``P lo + Q hi`` and ``P hi + Q lo`` with ``P`` (``Q``) the sum of those taps that are
+    positive (negative). The candidates are every such prefix an output sees, and the full
+    phase sums (reached by every later output).
+    """
+    L = len(h)
+    cands: set[tuple[int, int]] = set()
+    for p in range(up):
+        P = Q = 0
+        for k in range(p, L, up):
+            c = h[k]
+            if c > 0:
+                P += c
+            else:
+                Q += c
+            if outputs is None or (k >= outputs[0] and (k - outputs[0]) % outputs[1] == 0):
+                cands.add((P, Q))
+        cands.add((P, Q))
+    return (min(P * lo + Q * hi for P, Q in cands), max(P * hi + Q * lo for P, Q in cands))
+
+
+def _as_fraction(v) -> Fraction:
+    return v if isinstance(v, Fraction) else Fraction(v)
+
+
+class _CIC(Block):
+    """What the decimator and the interpolator share (see their docstrings)."""
+
+    _kind: str
+
+    def __init__(self, R, M, N, *, name, input_type, output_type, rounding, overflow,
+                 types: TypeTable | None) -> None:
+        blk = f"{type(self).__name__} {name!r}"
+        self._blk = blk
+        self.name = str(name)
+        factor = "decimation_factor" if self._kind == "decimator" else "interpolation_factor"
+        self.R = _positive_int(R, factor, blk)
+        self.M = _positive_int(M, "differential_delay", blk)
+        self.N = _positive_int(N, "num_sections", blk)
+        self.rounding, self.overflow = block_modes(rounding, overflow, blk)
+        if types is not None and not isinstance(types, TypeTable):
+            raise TypeError(f"{blk}: types must be a fixsim.TypeTable or None, got "
+                            f"{type(types).__name__}.")
+        self.types_table = types
+        self.input_type = pick_type(as_type(input_type, "input_type", blk), types,
+                                    f"{self.name}.in", blk)
+        self.output_type_arg = pick_type(as_type(output_type, "output_type", blk), types,
+                                         f"{self.name}.out", blk)
+        self._double_table = table_is_double(types, self.name)
+        RM = self.R * self.M
+        #: exact impulse response of the whole filter at the fast rate: boxcar(R M) ** N
+        self.impulse_response: list[int] = _ratio(RM, self.N, self.N)
+
+    # -- properties -----------------------------------------------------------------------------
+    @property
+    def gain(self) -> int:
+        """DC gain of the filter: ``(R M)**N`` (decimator), ``(R M)**N / R`` (interpolator)."""
+        g = (self.R * self.M) ** self.N
+        return g if self._kind == "decimator" else g // self.R
+
+    @property
+    def section_names(self) -> list[str]:
+        """Signal names of the stage registers, in the order data flows through them."""
+        ints = [f"integrator{j}" for j in range(1, self.N + 1)]
+        combs = [f"comb{j}" for j in range(1, self.N + 1)]
+        return ints + combs if self._kind == "decimator" else combs + ints
+
+    def section_types(self, input_type: TypeLike = None) -> list[numerictype]:
+        """The stage register types (in :attr:`section_names` order) for an input of type
+        *input_type* (default: the block's input type, or the one in use)."""
+        return self._section_types(self._input_type_for(input_type))
+
+    @property
+    def section_word_lengths(self) -> list[int]:
+        """Word lengths of the stage registers (needs a known input type)."""
+        return [T.word_length for T in self.section_types()]
+
+    @property
+    def section_fraction_lengths(self) -> list[int]:
+        """Fraction lengths of the stage registers (needs a known input type)."""
+        return [T.fraction_length for T in self.section_types()]
+
+    def output_type(self, input_type: TypeLike = None) -> numerictype:
+        """The output type for an input of type *input_type* (default: as
+        :meth:`section_types`)."""
+        Tin = self._input_type_for(input_type)
+        return self._output_type(Tin, self._section_types(Tin))
+
+    def _input_type_for(self, input_type: TypeLike) -> numerictype:
+        Tin = self.input_type or as_type(input_type, "input_type", self._blk) or self._tin
+        if Tin is None:
+            raise ValueError(f"{self._blk}: the input type is not known yet; pass input_type "
+                             "(here or to the constructor) or filter a fi first.")
+        return Tin
+
+    def _output_type(self, Tin: numerictype, sections: list[numerictype]) -> numerictype:
+        return self.output_type_arg or sections[-1]
+
+    def _section_types(self, Tin: numerictype) -> list[numerictype]:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- planning -------------------------------------------------------------------------------
+    def _plan(self, Tin: numerictype) -> None:
+        secs = self._section_types(Tin)
+        Tout = self._output_type(Tin, secs)
+        check_wrap_sm(Tout, self.overflow, "output", self._blk)
+        if self.input_type is not None:
+            check_wrap_sm(self.input_type, self.overflow, "input", self._blk)
+        widest = max(T.word_length for T in secs)
+        if widest > MAX_REGISTER_BITS:
+            raise ValueError(
+                f"{self._blk}: the widest stage register needs {widest} bits (input "
+                f"{Tin}, R={self.R}, M={self.M}, N={self.N}); the int64 kernels take at most "
+                f"{MAX_REGISTER_BITS}. Use a narrower input type or fewer sections.")
+        if storage_kind(Tin) != "i64":
+            raise ValueError(f"{self._blk}: the input type {Tin} is not held in int64 "
+                             "(unsigned 64-bit or wider); cast the input first.")
+        self._tin = Tin
+        self._secs = secs
+        self._tout = Tout
+        # the default output is the last register itself: nothing is quantized
+        self._full_precision_out = Tout is secs[-1]
+        self._ext = np.array([64 - T.word_length for T in secs], dtype=np.int64)
+
+    def _fixed_input(self, x: fi) -> np.ndarray:
+        Tx_in = x.numerictype
+        if self._tin is None:
+            self._plan(self.input_type or Tx_in)
+        ints = fi_stored(x)
+        if self.input_type is not None:
+            if Tx_in != self._tin:
+                ints = named_cast(ints, Tx_in, self._tin, self.rounding, self.overflow,
+                                  f"{self.name}.in")
+        elif Tx_in != self._tin:
+            raise ValueError(f"{self._blk}: the input type changed from {self._tin} to "
+                             f"{Tx_in}; cast the input, give input_type, or call reset().")
+        return np.ascontiguousarray(ints, dtype=np.int64)
+
+    def _emit_fixed(self, rec: dict[str, np.ndarray], last: np.ndarray, out: np.ndarray,
+                    counts: tuple[int, int]) -> None:
+        """Probes of the stage registers and of the output (fixed mode)."""
+        for nm, T in zip(self.section_names, self._secs, strict=True):
+            vals = rec[nm]
+            report(f"{self.name}.{nm}", T, vals.size)
+            probe(f"{self.name}.{nm}", lambda v=vals, T=T: v * 2.0 ** -T.fraction_length,
+                  make_fi(vals, T), T, "fixed")
+        Tl = self._secs[-1]
+        probe(f"{self.name}.out", lambda: last * 2.0 ** -Tl.fraction_length,
+              make_fi(out, self._tout), self._tout, "fixed", *counts)
+
+    def _cast_out(self, last: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+        Tl, Tout = self._secs[-1], self._tout
+        if self._full_precision_out:
+            report(f"{self.name}.out", Tout, last.size)
+            return last, (0, 0)
+        from .._core import _probe
+        events: list = []
+        with _probe.listening(events.append):
+            out = named_cast(last, Tl, Tout, self.rounding, self.overflow, f"{self.name}.out")
+        return out, (sum(e.overflows for e in events), sum(e.underflows for e in events))
+
+    def _known_types(self) -> tuple[list[numerictype] | None, numerictype | None]:
+        """Section and output types in double mode, when an input type is known."""
+        Tin = self.input_type or self._tin
+        if Tin is None:
+            return None, self.output_type_arg
+        secs = self._section_types(Tin)
+        return secs, self._output_type(Tin, secs)
+
+    # -- filtering ------------------------------------------------------------------------------
+    def filt(self, x):
+        """Filter the next frame *x* (1-D), keeping state.
+
+        A fi runs in fixed point (unless the block's type table sets every signal to
+        ``'double'``), anything else in double; an :class:`~fixsim._core._interval.Interval`
+        returns the worst-case output interval of the frame (and reports the derived ranges
+        of the internal signals) without changing the state.
+
+        Returns
+        -------
+        fi, numpy.ndarray or Interval
+        """
+        if isinstance(x, Interval):
+            return self._filt_interval(x)
+        if self._double_table and isinstance(x, fi):
+            x = x.data
+        return super().filt(x)
+
+    def _filt_interval(self, x: Interval) -> Interval:
+        if x.ndim != 1:
+            raise ValueError(f"{self._blk}: the input interval must be 1-D (got shape "
+                             f"{x.shape}).")
+        n_out = self._count_outputs(x.size)
+        if x.size == 0:
+            return Interval(np.zeros(n_out))
+        lo, hi = x.hull()
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            reason = f"{self._blk}: unbounded input"
+            for nm in self.section_names:
+                report_range(f"{self.name}.{nm}", -math.inf, math.inf, reason)
+            report_range(f"{self.name}.out", -math.inf, math.inf, reason)
+            return Interval(np.full(n_out, -np.inf), np.full(n_out, np.inf), reason=reason)
+        flo, fhi = Fraction(lo), Fraction(hi)
+        for nm, rng in zip(self.section_names, self._section_ranges(flo, fhi), strict=True):
+            if rng is None:
+                report_range(f"{self.name}.{nm}", -math.inf, math.inf, _UNBOUNDED)
+            else:
+                report_range(f"{self.name}.{nm}", float(rng[0]), float(rng[1]))
+        olo, ohi = self.worst_case_output_range(flo, fhi)
+        report_range(f"{self.name}.out", olo, ohi)
+        return Interval(np.full(n_out, olo), np.full(n_out, ohi))
+
+    def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
+        """Exact bounds of the output (before its cast) for inputs in ``[lo, hi]``, over every
+        output from reset: the extremes of ``sum_k h[k] x[n - k]`` over the outputs ``n`` the
+        block produces (with partial sums while the filter fills from zeros). For
+        ``lo <= 0 <= hi`` this is ``gain * [lo, hi]``.
+
+        Parameters
+        ----------
+        lo, hi : float or Fraction
+            Input bounds (real-world values).
+
+        Returns
+        -------
+        (float, float)
+        """
+        flo, fhi = _as_fraction(lo), _as_fraction(hi)
+        if flo > fhi:
+            raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
+        rlo, rhi = self._output_range(flo, fhi)
+        return float(rlo), float(rhi)
+
+    def _count_outputs(self, n: int) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _section_ranges(self, lo: Fraction, hi: Fraction):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _output_range(self, lo: Fraction, hi: Fraction):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# =================================================================================================
+class CICDecimator(_CIC):
+    """CIC decimation filter: N integrators, keep one sample in R, N combs of delay M.
+
+    Parameters
+    ----------
+    decimation_factor : int
+        R.
+    differential_delay : int
+        M (the combs subtract the sample M low-rate samples back). Default 1.
+    num_sections : int
+        N. Default 2 (as MATLAB's ``dsp.CICDecimator``).
+    name : str
+        Block name: the signals are ``"<name>.integrator1"`` ... ``integratorN``, ``comb1`` ...
+        ``combN`` (the stage registers), ``in`` (when *input_type* asks for a cast) and
+        ``out``.
+    input_type : numerictype or str, optional
+        Cast the input to this type first (default: the input fi's own type, fixed by the
+        first call).
+    output_type : numerictype or str, optional
+        Output type (default: full precision, the last comb register).
+    output_word_length : int, optional
+        Output word length with the full-precision most significant bit (MATLAB's
+        ``OutputWordLength``): the output type is ``sfix(Wout, Fin - (Wreg - Wout))``. Not
+        together with *output_type*.
+    pruning : bool, optional
+        Hogenauer pruning: every stage discards (floor) the least significant bits that
+        Hogenauer's 1981 variance rule allows for the output LSB (see Notes). Default: True
+        when *output_word_length* is given, else False. Needs an output type or word length.
+    phase : int
+        Which input sample of every R is kept: outputs are the filtered samples
+        ``n = phase, phase + R, ...`` from reset (0 <= phase < R; default 0, as
+        ``scipy.signal.upfirdn`` and MATLAB's ``downsample``).
+    rounding, overflow : str
+        Modes of the output cast (and of the input cast). Default ``'floor'`` and ``'wrap'``,
+        MATLAB's CIC modes. The stage registers always truncate (pruning) and wrap.
+    types : TypeTable, optional
+        Types of ``<name>.in`` and ``<name>.out`` (the explicit arguments win); a table whose
+        entries for this block are all ``'double'`` runs the block in double.
+
+    Notes
+    -----
+    *Register growth* (Hogenauer): with an input of ``Win`` bits (``Win + 1`` for an unsigned
+    input: the registers are signed) every register has ``Wreg = Win + ceil(N log2(R M))``
+    bits and the input's fraction length. The registers wrap (two's complement, modulo
+    ``2**Wreg``); the integrators overflow all the time, but the filter is linear with integer
+    coefficients and its output fits in ``Wreg`` bits, so the output is exact.
+
+    *Pruning*: with ``B_out = Fin - Fout`` bits discarded at the output, stage ``j`` (1..N
+    integrators, N+1..2N combs) discards ``B_j = floor(B_out - log2(F_j) - log2(2N) / 2)``
+    bits, where ``F_j**2`` is the sum of the squared impulse response from stage ``j`` to the
+    output, so that each of the 2N truncation noises adds at most ``1/(2N)`` of the output
+    truncation's variance. ``B_j`` is clamped to ``[0, Wreg - 1]`` and made non-decreasing
+    along the chain (bits discarded once are not brought back). Stage ``j`` then has
+    ``Wreg - B_j`` bits and fraction length ``Fin - B_j``.
+
+    *Double mode*: the equivalent FIR ``h = boxcar(R M)**N`` (exact integers) applied with
+    ``scipy.signal.upfirdn(h, x, down=R)`` semantics, summed per output in a fixed order so a
+    stream split into frames gives bit-identical results; the integrators are not run in
+    float (their round-off would grow without bound).
+
+    *Streaming*: the registers, the comb delay lines and the decimation phase carry over
+    between calls; frames may have any length.
+
+    Examples
+    --------
+    >>> from fixsim import fi
+    >>> from fixsim.signal import CICDecimator
+    >>> cic = CICDecimator(4, 1, 2)
+    >>> y = cic(fi([1.0] * 12, 1, 8, 6))
+    >>> str(y.numerictype)
+    'sfix12_En6'
+    >>> y.data
+    array([ 1., 13., 16.])
+    """
+
+    _kind = "decimator"
+
+    def __init__(self, decimation_factor: int, differential_delay: int = 1,
+                 num_sections: int = 2, *, name: str = "cic", input_type: TypeLike = None,
+                 output_type: TypeLike = None, output_word_length: int | None = None,
+                 pruning: bool | None = None, phase: int = 0,
+                 rounding: str | Rounding = "floor", overflow: str | Overflow = "wrap",
+                 types: TypeTable | None = None) -> None:
+        super().__init__(decimation_factor, differential_delay, num_sections, name=name,
+                         input_type=input_type, output_type=output_type, rounding=rounding,
+                         overflow=overflow, types=types)
+        blk = self._blk
+        if output_word_length is not None:
+            if self.output_type_arg is not None:
+                raise ValueError(f"{blk}: give output_type or output_word_length, not both.")
+            output_word_length = _positive_int(output_word_length, "output_word_length", blk)
+        self.output_word_length = output_word_length
+        if pruning is None:
+            pruning = output_word_length is not None
+        if not isinstance(pruning, bool):
+            raise ValueError(f"{blk}: pruning must be True or False, got {pruning!r}.")
+        if pruning and output_word_length is None and self.output_type_arg is None:
+            raise ValueError(f"{blk}: pruning=True needs the output LSB: give output_type or "
+                             "output_word_length.")
+        self.pruning = pruning
+        if isinstance(phase, bool) or not isinstance(phase, int | np.integer) or \
+                not 0 <= phase < self.R:
+            raise ValueError(f"{blk}: phase must be an integer in [0, {self.R - 1}] "
+                             f"(R={self.R}), got {phase!r}.")
+        self.phase = int(phase)
+        self.reset()
+
+    # -- types ----------------------------------------------------------------------------------
+    def register_word_length(self, input_type: TypeLike = None) -> int:
+        """``Wreg = width(input) + ceil(N log2(R M))`` (Hogenauer's growth)."""
+        Tin = self._input_type_for(input_type)
+        return width(Tin) + _bits_for((self.R * self.M) ** self.N)
+
+    def _output_type(self, Tin: numerictype, sections: list[numerictype]) -> numerictype:
+        if self.output_type_arg is not None:
+            return self.output_type_arg
+        Wreg = width(Tin) + _bits_for((self.R * self.M) ** self.N)
+        if self.output_word_length is not None:
+            Wout = self.output_word_length
+            return numerictype(True, Wout, Tin.fraction_length - (Wreg - Wout))
+        return sections[-1]
+
+    def pruned_bits(self, input_type: TypeLike = None) -> list[int]:
+        """Bits ``B_j`` discarded by each stage (Hogenauer pruning; zeros without pruning)."""
+        Tin = self._input_type_for(input_type)
+        return self._pruned_bits(Tin)
+
+    def _pruned_bits(self, Tin: numerictype) -> list[int]:
+        N = self.N
+        if not self.pruning:
+            return [0] * (2 * N)
+        Wreg = width(Tin) + _bits_for((self.R * self.M) ** N)
+        if self.output_type_arg is not None:
+            b_out = Tin.fraction_length - self.output_type_arg.fraction_length
+        else:
+            b_out = Wreg - self.output_word_length
+        RM = self.R * self.M
+        bits = []
+        for j in range(1, 2 * N + 1):
+            if j <= N:
+                # stage j to the output: (1 - z**-RM)**N / (1 - z**-1)**(N - j + 1)
+                h = _ratio(RM, N, N - j + 1)
+            else:
+                h = [math.comb(2 * N + 1 - j, k) for k in range(2 * N + 2 - j)]
+            f2 = sum(c * c for c in h)
+            # B_j = floor(b_out - log2(2 N F_j^2) / 2) = b_out - t, t the least integer with
+            # 4**t >= 2 N F_j^2
+            t = ((2 * N * f2 - 1).bit_length() + 1) // 2
+            bits.append(b_out - t)
+        out, prev = [], 0
+        for b in bits:
+            prev = min(max(b, prev, 0), Wreg - 1)
+            out.append(prev)
+        return out
+
+    def _section_types(self, Tin: numerictype) -> list[numerictype]:
+        Wreg = width(Tin) + _bits_for((self.R * self.M) ** self.N)
+        F = Tin.fraction_length
+        return [numerictype(True, Wreg - b, F - b) for b in self._pruned_bits(Tin)]
+
+    # -- state ----------------------------------------------------------------------------------
+    def _reset_state(self) -> None:
+        N, M = self.N, self.M
+        self._integ = np.zeros(N, dtype=np.int64)
+        self._comb = np.zeros((N, M), dtype=np.int64)
+        self._st = np.array([self.phase, 0], dtype=np.int64)
+        L = len(self.impulse_response)
+        self._h = np.array(self.impulse_response, dtype=np.float64)
+        self._zi = np.zeros(L - 1, dtype=np.float64)
+        self._cnt = self.phase
+        self._integ_f = np.zeros(N)
+        self._comb_f = np.zeros((N, M))
+        self._st_f = np.array([self.phase, 0], dtype=np.int64)
+
+    def _count_outputs(self, n: int) -> int:
+        c = int(self._st[0]) if self._mode == "fixed" else self._cnt
+        return 0 if c >= n else (n - 1 - c) // self.R + 1
+
+    # -- filtering ------------------------------------------------------------------------------
+    def _filt_fixed(self, x: fi) -> fi:
+        ints = self._fixed_input(x)
+        n = ints.size
+        n_out = self._count_outputs(n)
+        N = self.N
+        last = np.empty(n_out, dtype=np.int64)
+        recording = signals_active()
+        rec_i = np.empty((N, n) if recording else (0, 0), dtype=np.int64)
+        rec_c = np.empty((N, n_out) if recording else (0, 0), dtype=np.int64)
+        b = self._pruned_bits(self._tin)
+        sh = np.array([b[0]] + [b[j] - b[j - 1] for j in range(1, 2 * N)], dtype=np.int64)
+        _kc.cic_decimate(ints, self.R, sh, self._ext, self._integ, self._comb, self._st, last,
+                         rec_i, rec_c)
+        out, counts = self._cast_out(last)
+        if recording:
+            rec = {f"integrator{j + 1}": rec_i[j] for j in range(N)}
+            rec.update({f"comb{j + 1}": rec_c[j] for j in range(N)})
+            self._emit_fixed(rec, last, out, counts)
+        return make_fi(out, self._tout)
+
+    def _filt_double(self, xv: np.ndarray) -> np.ndarray:
+        n = xv.size
+        c = self._cnt
+        n_out = 0 if c >= n else (n - 1 - c) // self.R + 1
+        ext = np.concatenate([self._zi, xv])
+        y = np.empty(n_out)
+        _kc.fir_decimate_f64(ext, self._h, self.R, c, y)
+        L = self._h.size
+        if L > 1:
+            self._zi = ext[-(L - 1):].copy()
+        self._cnt = c + n_out * self.R - n if n_out else c - n
+        recording = signals_active()
+        N = self.N
+        rec_i = np.empty((N, n) if recording else (0, 0))
+        rec_c = np.empty((N, n_out) if recording else (0, 0))
+        _kc.cic_decimate_f64_stages(xv, self.R, self._integ_f, self._comb_f, self._st_f, rec_i,
+                                    rec_c)
+        if recording:
+            secs, Tout = self._known_types()
+            names = self.section_names
+            rows = [rec_i[j] for j in range(N)] + [rec_c[j] for j in range(N)]
+            for k, (nm, row) in enumerate(zip(names, rows, strict=True)):
+                probe(f"{self.name}.{nm}", row, row, secs[k] if secs else None, "double")
+            probe(f"{self.name}.out", y, y, Tout, "double")
+        return y
+
+    # -- analysis -------------------------------------------------------------------------------
+    def _output_range(self, lo: Fraction, hi: Fraction) -> tuple[Fraction, Fraction]:
+        return _fir_range(self.impulse_response, 1, lo, hi, (self.phase, self.R))
+
+    def _section_ranges(self, lo: Fraction, hi: Fraction):
+        out = [None] * (2 * self.N)
+        out[-1] = self._output_range(lo, hi)
+        return out
+
+    def __repr__(self) -> str:
+        return (f"CICDecimator(R={self.R}, M={self.M}, N={self.N}, name={self.name!r}, "
+                f"pruning={self.pruning}, phase={self.phase})")
+
+
+# =================================================================================================
+class CICInterpolator(_CIC):
+    """CIC interpolation filter: N combs of delay M, R - 1 zeros after every sample, N
+    integrators.
+
+    Parameters
+    ----------
+    interpolation_factor : int
+        R.
+    differential_delay : int
+        M. Default 1.
+    num_sections : int
+        N. Default 2.
+    name : str
+        Block name: signals ``"<name>.comb1"`` ... ``combN``, ``integrator1`` ...
+        ``integratorN``, ``in`` (when *input_type* asks for a cast) and ``out``.
+    input_type, output_type : numerictype or str, optional
+        Input cast (default: the input fi's type) and output type (default: full precision,
+        the last integrator register).
+    rounding, overflow : str
+        Modes of the output and input casts (default ``'floor'``, ``'wrap'``).
+    types : TypeTable, optional
+        Types of ``<name>.in`` and ``<name>.out``; all ``'double'`` runs the block in double.
+
+    Notes
+    -----
+    *Register growth* (Hogenauer): stage ``j`` (combs ``j = 1..N``, then integrators
+    ``j = N+1..2N``) has gain at most ``G_j = 2**j`` (combs) and
+    ``G_j = 2**(2N - j) (R M)**(j - N) / R`` (integrators), and a register of
+    ``Win + ceil(log2 G_j)`` bits at the input's fraction length (``Win + 1`` for unsigned
+    input). No register can overflow, so wrap arithmetic is exact. The full-precision output
+    has ``Win + ceil(log2((R M)**N / R))`` bits; the DC gain is ``(R M)**N / R``.
+
+    *Double mode*: ``scipy.signal.upfirdn(boxcar(R M)**N, x, up=R)`` (the first ``R len(x)``
+    samples), summed per output in a fixed order (frame splits give identical results).
+    """
+
+    _kind = "interpolator"
+
+    def __init__(self, interpolation_factor: int, differential_delay: int = 1,
+                 num_sections: int = 2, *, name: str = "cic", input_type: TypeLike = None,
+                 output_type: TypeLike = None, rounding: str | Rounding = "floor",
+                 overflow: str | Overflow = "wrap", types: TypeTable | None = None) -> None:
+        super().__init__(interpolation_factor, differential_delay, num_sections, name=name,
+                         input_type=input_type, output_type=output_type, rounding=rounding,
+                         overflow=overflow, types=types)
+        self.reset()
+
+    def _section_types(self, Tin: numerictype) -> list[numerictype]:
+        N, R, RM = self.N, self.R, self.R * self.M
+        Win, F = width(Tin), Tin.fraction_length
+        out = [numerictype(True, Win + j, F) for j in range(1, N + 1)]
+        for j in range(N + 1, 2 * N + 1):
+            g = _bits_for((1 << (2 * N - j)) * RM ** (j - N), R)
+            out.append(numerictype(True, Win + g, F))
+        return out
+
+    def _reset_state(self) -> None:
+        N, M, R = self.N, self.M, self.R
+        self._integ = np.zeros(N, dtype=np.int64)
+        self._comb = np.zeros((N, M), dtype=np.int64)
+        self._st = np.zeros(1, dtype=np.int64)
+        self._h = np.array(self.impulse_response, dtype=np.float64)
+        self._J = -(-self._h.size // R)
+        self._zi = np.zeros(self._J - 1)
+        self._integ_f = np.zeros(N)
+        self._comb_f = np.zeros((N, M))
+        self._st_f = np.zeros(1, dtype=np.int64)
+
+    def _count_outputs(self, n: int) -> int:
+        return n * self.R
+
+    def _filt_fixed(self, x: fi) -> fi:
+        ints = self._fixed_input(x)
+        n = ints.size
+        N, R = self.N, self.R
+        last = np.empty(n * R, dtype=np.int64)
+        recording = signals_active()
+        rec_c = np.empty((N, n) if recording else (0, 0), dtype=np.int64)
+        rec_i = np.empty((N, n * R) if recording else (0, 0), dtype=np.int64)
+        _kc.cic_interpolate(ints, R, self._integ, self._comb, self._st, last, rec_c, rec_i)
+        out, counts = self._cast_out(last)
+        if recording:
+            rec = {f"comb{j + 1}": rec_c[j] for j in range(N)}
+            rec.update({f"integrator{j + 1}": rec_i[j] for j in range(N)})
+            self._emit_fixed(rec, last, out, counts)
+        return make_fi(out, self._tout)
+
+    def _filt_double(self, xv: np.ndarray) -> np.ndarray:
+        n = xv.size
+        R, N, J = self.R, self.N, self._J
+        ext = np.concatenate([self._zi, xv])
+        y = np.empty(n * R)
+        _kc.fir_interpolate_f64(ext, self._h, R, J, y)
+        if J > 1:
+            self._zi = ext[-(J - 1):].copy()
+        recording = signals_active()
+        rec_c = np.empty((N, n) if recording else (0, 0))
+        rec_i = np.empty((N, n * R) if recording else (0, 0))
+        _kc.cic_interpolate_f64_stages(xv, R, self._integ_f, self._comb_f, self._st_f, rec_c,
+                                       rec_i)
+        if recording:
+            secs, Tout = self._known_types()
+            rows = [rec_c[j] for j in range(N)] + [rec_i[j] for j in range(N)]
+            for k, (nm, row) in enumerate(zip(self.section_names, rows, strict=True)):
+                probe(f"{self.name}.{nm}", row, row, secs[k] if secs else None, "double")
+            probe(f"{self.name}.out", y, y, Tout, "double")
+        return y
+
+    # -- analysis -------------------------------------------------------------------------------
+    def _stage_response(self, k: int) -> tuple[list[int], int]:
+        """Exact impulse response from the input to stage *k* (0-based, data-flow order) and
+        the up-sampling factor it sees (1 for the combs, R for the integrators)."""
+        N, M, RM = self.N, self.M, self.R * self.M
+        if k < N:
+            return _ratio(M, k + 1, 0), 1
+        return _ratio(RM, N, k - N + 1), self.R
+
+    def _section_ranges(self, lo: Fraction, hi: Fraction):
+        out = []
+        for k in range(2 * self.N):
+            h, up = self._stage_response(k)
+            out.append(_fir_range(h, up, lo, hi))
+        return out
+
+    def _output_range(self, lo: Fraction, hi: Fraction) -> tuple[Fraction, Fraction]:
+        return _fir_range(self.impulse_response, self.R, lo, hi)
+
+    def __repr__(self) -> str:
+        return f"CICInterpolator(R={self.R}, M={self.M}, N={self.N}, name={self.name!r})"
