@@ -9,7 +9,8 @@ accumulators fit int32 where the runtime needs it).
 Rounding helpers:
 
 * ``srdhm``: gemmlowp's SaturatingRoundingDoublingHighMul (ARM VQRDMULH): the high 32 bits of
-  ``2 a b``, rounded half away from zero, saturating the one overflow case.
+  ``2 a b``, rounded half *up* (gemmlowp's negative nudge ``1 - 2^30`` with C's truncating
+  division sends negative ties toward zero), saturating the one overflow case.
 * ``rdbpot``: gemmlowp's RoundingDivideByPOT: ``x / 2^e`` rounded half away from zero.
 * ``mbqm_single``: TFLite's single-rounding MultiplyByQuantizedMultiplier,
   ``(x q + 2^(t-1)) >> t`` with ``t = 31 - shift`` (round half up).

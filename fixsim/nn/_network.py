@@ -174,7 +174,7 @@ class Network:
         from .._core._typetable import TypeTable
         return TypeTable({s: default for s in self.signals()})
 
-    # -- execution ----------------------------------------------------------------------------------
+    # -- execution ------------------------------------------------------------------------------
     def __call__(self, x, **kwargs):
         return self.run(x, **kwargs)
 
@@ -246,7 +246,7 @@ class Network:
         for node in self.nodes:
             ins = [env[i] if i else None for i in node.inputs]
             res = _execute(node, ins, runtime, q)
-            for o, r in zip(node.outputs, res):
+            for o, r in zip(node.outputs, res, strict=False):
                 if o:
                     env[o] = r
         return env
@@ -396,7 +396,7 @@ _FLOAT_OPS = {
 }
 
 
-# -- integer operators ------------------------------------------------------------------------------
+# -- integer operators ---------------------------------------------------------------------------
 def _zp(v, like_dtype=np.uint8):
     """A zero point (absent: 0 of uint8, as ONNX defines)."""
     if v is None:

@@ -30,7 +30,7 @@ _EXTRA_OPS = ("Constant",)
 
 def _sanitize(names: list[str], ops: list[str]) -> list[str]:
     out, seen = [], Counter()
-    for i, (n, op) in enumerate(zip(names, ops)):
+    for i, (n, op) in enumerate(zip(names, ops, strict=True)):
         base = (n or "").strip().replace(".", "_") or f"{op}_{i}"
         seen[base] += 1
         out.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
@@ -79,7 +79,7 @@ def load_onnx(path) -> Network:
     names = _sanitize([n.name for n in g.node], [n.op_type for n in g.node])
     nodes: list[Node] = []
     supported = SUPPORTED_OPS + QUANTIZED_OPS
-    for n, name in zip(g.node, names):
+    for n, name in zip(g.node, names, strict=True):
         attrs = {}
         for at in n.attribute:
             v = helper.get_attribute_value(at)

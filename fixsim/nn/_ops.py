@@ -27,7 +27,7 @@ def windows(x: np.ndarray, kernel: list[int], strides: list[int], dilations: lis
     """Sliding windows of ``x`` (N, C, *spatial): shape (N, C, *out_spatial, *kernel)."""
     nsp = x.ndim - 2
     xp = _pad(x, pads, value)
-    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True)]
     if any(xp.shape[2 + i] < eff[i] for i in range(nsp)):
         raise ValueError(f"windows: the (padded) input {xp.shape[2:]} is smaller than the "
                          f"kernel extent {eff}.")

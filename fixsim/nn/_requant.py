@@ -144,7 +144,10 @@ def multiply_by_quantized_multiplier(x, q, shift, *, rounding: str = "single",
         *axis*), from :func:`quantize_multiplier`.
     rounding : {'single', 'double'}
         ``'single'``: ``(x q + 2^(t-1)) >> t``, ``t = 31 - shift``, ``-31 <= shift <= 30``.
-        ``'double'``: gemmlowp ``RDBPOT(SRDHM(x 2^max(shift,0), q), max(-shift,0))``.
+        ``'double'``: gemmlowp ``RDBPOT(SRDHM(x 2^max(shift,0), q), max(-shift,0))``: SRDHM
+        rounds ``x q / 2^31`` half up, RDBPOT rounds the division by ``2^right`` half away
+        from zero. ``x 2^left`` must fit int32 (C++ leaves its overflow undefined; fixsim
+        wraps).
     axis : int
         The channel axis of *x* for per-channel ``q``/``shift``.
 

@@ -40,7 +40,7 @@ def mlp_digits():
     clf.fit(Xtr, ytr)
     nodes, inits, prev = [], [], "x"
     L = len(clf.coefs_)
-    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_, strict=True)):
         inits += [init(f"W{i}", W.astype(np.float32)), init(f"b{i}", b.astype(np.float32))]
         nodes.append(helper.make_node("MatMul", [prev, f"W{i}"], [f"mm{i}"], name=f"fc{i}"))
         out = "y" if i == L - 1 else f"a{i}"
