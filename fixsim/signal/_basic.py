@@ -229,6 +229,8 @@ class SimpleBlock(Block):
 
     n_inputs: int = 1
     kind: str = "Block"
+    #: the block's signals (``"<name>.<signal>"``)
+    signal_names: tuple[str, ...] = ("out",)
 
     def _setup(self, name: str, types, rounding, overflow) -> None:
         if not isinstance(name, str) or not name or "." in name or name != name.strip():
@@ -405,6 +407,7 @@ class Gain(SimpleBlock):
     """
 
     kind = "Gain"
+    signal_names = ("gain", "out")
 
     def __init__(self, gain, *, name: str = "gain", gain_type: TypeLike = None,
                  output_type: TypeLike = None, types: TypeTable | None = None,
@@ -563,6 +566,7 @@ class Sum(SimpleBlock):
     """
 
     kind = "Sum"
+    signal_names = ("acc", "out")
 
     def __init__(self, signs: str | int = "++", *, name: str = "sum", acc_type: TypeLike = None,
                  output_type: TypeLike = None, types: TypeTable | None = None,
@@ -694,6 +698,7 @@ class Product(SimpleBlock):
     """
 
     kind = "Product"
+    signal_names = ("out",)
 
     def __init__(self, ops: str | int = "**", *, name: str = "product",
                  output_type: TypeLike = None, types: TypeTable | None = None,
@@ -840,6 +845,7 @@ class Delay(SimpleBlock):
     """
 
     kind = "Delay"
+    signal_names = ("out",)
 
     def __init__(self, delay: int = 1, *, initial=0.0, name: str = "delay",
                  types: TypeTable | None = None, rounding: str | Rounding = "nearest",
@@ -936,6 +942,7 @@ class Saturation(SimpleBlock):
     """
 
     kind = "Saturation"
+    signal_names = ("out",)
 
     def __init__(self, lower: float, upper: float, *, name: str = "saturation",
                  output_type: TypeLike = None, types: TypeTable | None = None,
@@ -1020,6 +1027,7 @@ class Convert(SimpleBlock):
     """
 
     kind = "Convert"
+    signal_names = ("out",)
 
     def __init__(self, output_type: TypeLike = None, *, name: str = "convert",
                  types: TypeTable | None = None, rounding: str | Rounding = "nearest",
@@ -1086,6 +1094,7 @@ class Downsample(SimpleBlock):
     """
 
     kind = "Downsample"
+    signal_names = ("out",)
 
     def __init__(self, factor: int, *, phase: int = 0, name: str = "downsample",
                  types: TypeTable | None = None) -> None:
@@ -1153,6 +1162,7 @@ class Upsample(SimpleBlock):
     """
 
     kind = "Upsample"
+    signal_names = ("out",)
 
     def __init__(self, factor: int, *, phase: int = 0, name: str = "upsample",
                  types: TypeTable | None = None) -> None:

@@ -81,6 +81,7 @@ class Lookup1D(SimpleBlock):
     """
 
     kind = "Lookup1D"
+    signal_names = ("table", "out")
 
     def __init__(self, breakpoints, table, *, interp: str = "linear", extrap: str = "clip",
                  name: str = "lut", table_type: TypeLike = None, output_type: TypeLike = None,
