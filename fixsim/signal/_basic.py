@@ -85,13 +85,18 @@ def neg_exact(a: np.ndarray, bits: int) -> np.ndarray:
 
 
 def cast_counted(ints: np.ndarray, src: numerictype, dst: numerictype, rounding: Rounding,
-                 overflow: Overflow, signal: str) -> tuple[np.ndarray, int, int]:
+                 overflow: Overflow, signal: str,
+                 exact: bool = False) -> tuple[np.ndarray, int, int]:
     """Requantize stored integers of *src* into *dst* as the cast named *signal*.
 
     Returns ``(ints, overflows, underflows)``; the counts are exact whenever anyone listens
     (quantization listeners or the fixed-point tool's signal probes), and are reported to the
-    quantization probe.
+    quantization probe. *exact*: *dst* is a full-precision type that holds every value, so
+    nothing is quantized and no overflow mode applies (``sat_sym`` does not move a
+    full-precision result that equals the type's minimum); only the storage is converted.
     """
+    if exact:
+        rounding, overflow = Rounding.FLOOR, Overflow.WRAP
     force = signals_active() and not _probe.active()
     ctx = _probe.listening(_ignore) if force else contextlib.nullcontext()
     with ctx, _probe.probe_name(signal):
@@ -365,7 +370,12 @@ class SimpleBlock(Block):
     def _probe_double(self, signal: str, values: np.ndarray, T: numerictype | None) -> None:
         probe(f"{self.name}.{signal}", values, values, T, "double")
 
-    def _known(self, signal: str, explicit: numerictype | None = None) -> numerictype | None:
+    def _default(self, explicit: numerictype | None, signal: str) -> bool:
+        """Whether *signal* has its full-precision default type (no explicit type, no fixed
+        table entry)."""
+        return self._pick(explicit, signal) is None
+
+    def _known(self, explicit: numerictype | None, signal: str) -> numerictype | None:
         """The fixed type of a signal when it does not depend on the input (else None)."""
         return self._pick(explicit, signal)
 
@@ -465,7 +475,8 @@ class Gain(SimpleBlock):
         else:
             prod = np.asarray(as_obj(xi) * int(gi[0]), dtype=object)
         src = exact_type(bits, Tx.fraction_length + Tg.fraction_length)
-        out, o, u = cast_counted(prod, src, Y, self.rounding, self.overflow, f"{self.name}.out")
+        out, o, u = cast_counted(prod, src, Y, self.rounding, self.overflow, f"{self.name}.out",
+                                 self._default(self.output_type_arg, "out"))
         self._probe_fixed("out", lambda: to_float(prod, src), out, Y, o, u)
         return make_fi(out, Y)
 
@@ -603,6 +614,7 @@ class Sum(SimpleBlock):
         FA = A.fraction_length
         r, o = self.rounding, self.overflow
         name = f"{self.name}.acc"
+        full = self._default(self.acc_type_arg, "acc")
         acc = None
         seen: list[tuple[np.ndarray, numerictype]] = []
         n_ovf = n_unf = 0
@@ -615,17 +627,18 @@ class Sum(SimpleBlock):
             if acc is not None:
                 # acc + term at fraction F (the term is first cast into A, as the hardware does)
                 seen.append((v, exact_type(bits, F)))
-                v, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name)
+                v, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name, full)
                 n_ovf, n_unf = n_ovf + ov, n_unf + un
                 bits = width(A) + 1
                 v = add_exact(acc, v, bits)
                 F = FA
             seen.append((v, exact_type(bits, F)))
-            acc, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name)
+            acc, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name, full)
             n_ovf, n_unf = n_ovf + ov, n_unf + un
         self._probe_fixed("acc", lambda: np.concatenate([to_float(v, T) for v, T in seen]),
                           acc, A, n_ovf, n_unf)
-        out, ov, un = cast_counted(acc, A, Y, r, o, f"{self.name}.out")
+        out, ov, un = cast_counted(acc, A, Y, r, o, f"{self.name}.out",
+                                   self._default(self.output_type_arg, "out"))
         self._probe_fixed("out", lambda: to_float(acc, A), out, Y, ov, un)
         return make_fi(out, Y)
 
@@ -778,7 +791,8 @@ class Product(SimpleBlock):
                 num, den = as_obj(num), as_obj(den)
             ints = sticky_quotient(num, den, guard)
             src = exact_type(nbits + guard + 1, Y.fraction_length + guard)
-        out, o, u = cast_counted(ints, src, Y, self.rounding, self.overflow, name)
+        out, o, u = cast_counted(ints, src, Y, self.rounding, self.overflow, name,
+                                 self._default(self.output_type_arg, "out"))
         self._probe_fixed("out", lambda: to_float(ints, src), out, Y, o, u)
         return make_fi(out, Y)
 
@@ -984,7 +998,8 @@ class Saturation(SimpleBlock):
         xi = stored(x)
         y = np.minimum(np.maximum(xi, a), b) if xi.dtype == np.int64 else \
             np.array([min(max(int(v), a), b) for v in xi], dtype=object)
-        out, o, u = cast_counted(y, T, Y, self.rounding, self.overflow, f"{self.name}.out")
+        out, o, u = cast_counted(y, T, Y, self.rounding, self.overflow, f"{self.name}.out",
+                                 self._default(self.output_type_arg, "out"))
         self._probe_fixed("out", lambda: to_float(y, T), out, Y, o, u)
         return make_fi(out, Y)
 
@@ -1048,7 +1063,8 @@ class Convert(SimpleBlock):
         T = x.numerictype
         Y = self._types_for((T,))["out"]
         xi = stored(x)
-        out, o, u = cast_counted(xi, T, Y, self.rounding, self.overflow, f"{self.name}.out")
+        out, o, u = cast_counted(xi, T, Y, self.rounding, self.overflow, f"{self.name}.out",
+                                 self._default(self.output_type_arg, "out"))
         self._probe_fixed("out", lambda: to_float(xi, T), out, Y, o, u)
         return make_fi(out, Y)
 

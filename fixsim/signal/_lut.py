@@ -216,7 +216,8 @@ class Lookup1D(SimpleBlock):
         if n == 1 or self.interp != "linear":
             j = self._index(xi, b)
             vals = tq[j] if tq.dtype == np.int64 else np.array([tq[k] for k in j], dtype=object)
-            out, o, u = cast_counted(vals, Tt, Y, self.rounding, self.overflow, name)
+            out, o, u = cast_counted(vals, Tt, Y, self.rounding, self.overflow, name,
+                                     self._default(self.output_type_arg, "out"))
             self._probe_fixed("out", lambda: to_float(vals, Tt), out, Y, o, u)
             return make_fi(out, Y)
         ints, src = self._linear(xi, Tx, b, shift, tq, Tt, Y)
