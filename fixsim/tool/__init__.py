@@ -6,7 +6,8 @@ named cast is a probe, and ``with record() as rec:`` collects each signal's stat
     record, Recording        recording probed signals
     SignalStats              mergeable per-signal statistics
     collect                  record an algorithm over frames/batches (worker processes)
-    propose, Proposal        types from recorded ranges
+    propose, Proposal        types from recorded, derived or design ranges and a policy
+    verify, Verification     fixed against double, per signal
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ._collect import collect
 from ._propose import Proposal, ProposedType, propose
 from ._record import Recording, record
 from ._stats import SignalStats
+from ._verify import SignalVerification, Verification, verify
 
 __all__ = ["record", "Recording", "SignalStats", "propose", "Proposal", "ProposedType"]
-__all__ += ["collect"]
+__all__ += ["collect", "verify", "Verification", "SignalVerification"]

@@ -1,32 +1,63 @@
-"""Proposing types from recorded ranges (the ``minmax`` policy, MATLAB's arithmetic).
+"""Proposing types from ranges: :func:`propose`, :class:`Proposal`, :class:`ProposedType`.
 
-For each signal, the simulated range ``[min, max]`` is widened by the safety margin
-(``[min, max] * (1 + margin/100)``, MATLAB's rule: a 50% margin turns ``[-8, 8]`` into
-``[-12, 12]``), and the proposed type is the best-precision type of the requested word length
-that covers it: the largest fraction length at which ``min <= lo`` and ``hi <= max`` hold
-exactly (MATLAB's ``fi`` best-precision rule, computed on exact rationals, and one bit wider
-where a value lies within an LSB below a power of two, which ``fi`` would round up past
-``max``). Signedness follows the
-widened range (signed when it holds a negative value) unless ``signed`` is given; signals
-whose recorded values are all whole numbers get fraction length ``min(best, 0)``; locked
-entries keep their type.
+**Ranges.** Per signal, the range to cover comes from one source:
+
+* ``'simulation'``: the recorded ``[min, max]`` (a :class:`Recording`);
+* ``'derived'``: the static bound from ``fx.tool.derive`` (any mapping of names to objects
+  with ``.lo``, ``.hi``, ``.bounded`` and ``.reason``); an unbounded one is an error naming the
+  signal and the reason;
+* ``'union'``: the hull of both;
+* ``'design'``: user ranges ``design={'name': (lo, hi)}``. A design range takes precedence
+  over every other source for its signal, and is used as given (no margin, no clipping).
+
+**Margin** (MATLAB's safety margin, percent): the range is widened to
+``[lo, hi] * (1 + margin/100)``: a 50% margin turns ``[-8, 8]`` into ``[-12, 12]``.
+
+**Clipping policies** (on recorded ranges only, see :mod:`fixsim.tool._policies`):
+``'minmax'`` covers the whole range, ``'percentile'`` clips it to the magnitude below which
+``percentile`` percent of the values lie, ``'kl'`` to TensorRT's entropy-calibration threshold,
+and ``'mse'`` picks the fraction length minimising the estimated clipping plus rounding error
+for the word length.
+
+**Types.** Given a word length ``W``, the proposal is the best-precision type covering the
+range: the largest fraction length ``F`` with ``T.min <= lo`` and ``hi <= T.max`` exactly
+(MATLAB's best-precision rule on exact rationals, one bit wider where a value lies within an
+LSB below a power of two). Given a fraction length, it is the smallest word length covering
+the range. Given both, that type, which must cover the range. Signedness follows the range
+(signed when it holds a negative value) unless ``signed`` is given; recorded signals whose
+values are all whole numbers get fraction length ``min(F, 0)``; locked entries keep their type.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
+import math
 import numbers
+import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
 from .._core._convert import best_fraction_length
 from .._core._numerictype import numerictype
 from .._core._typetable import TypeTable
+from . import _policies
 from ._record import Recording
+from ._stats import SignalStats
 
-__all__ = ["propose", "Proposal", "ProposedType"]
+__all__ = ["propose", "Proposal", "ProposedType", "POLICIES", "SOURCES", "PROPOSAL_SCHEMA"]
+
+POLICIES = ("minmax", "percentile", "mse", "kl")
+SOURCES = ("simulation", "derived", "design", "union")
+#: The schema tag of :meth:`Proposal.to_dict`.
+PROPOSAL_SCHEMA = "fixsim.Proposal/1"
+_OVERRIDE_KEYS = ("word_length", "fraction_length", "signed", "policy", "margin", "percentile",
+                  "type")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,22 +71,51 @@ class ProposedType:
         The type before the proposal (from the table given, else the recorded type).
     proposed : numerictype or str or None
         The proposed type (the current one for a locked signal).
-    simulated : tuple of float
-        The recorded ``(min, max)``.
+    simulated : tuple of float or None
+        The recorded ``(min, max)`` (None when not recorded).
     range_used : tuple of Fraction
-        The range the proposal covers: the simulated range times ``1 + margin/100``, exact.
+        The range the proposal covers (after clipping and margin), exact.
     locked : bool
     rationale : str
         One line saying why.
+    derived, design : tuple of float or None
+        The derived and the design range, when there is one.
+    source : str
+        Where ``range_used`` came from: ``'simulation'``, ``'derived'``, ``'union'`` or
+        ``'design'``.
+    policy : str
+        The clipping policy applied (``'minmax'`` for design and derived ranges).
+    clip_fraction : float or None
+        Fraction of the recorded finite values outside the proposed type's range (None when
+        nothing was recorded). Estimated from the fine histogram; exactly 0 when the recorded
+        extremes fit.
+    overflows, underflows : int or None
+        Expected counts on the recorded data: values outside the range, and nonzero values
+        below half an LSB (which round to zero).
+    sqnr_db : float or None
+        Estimated signal-to-quantization-noise ratio of the proposed type on the recorded
+        data, in dB (rounding noise ``LSB**2/12`` per value plus the clipping error).
+    percent_range_used : float or None
+        MATLAB's "percent of range used": ``100 * max(max/T.max, min/T.min)`` for the
+        recorded extremes (the covered range when nothing was recorded).
     """
 
     name: str
     current: numerictype | str | None
     proposed: numerictype | str | None
-    simulated: tuple[float, float]
+    simulated: tuple[float, float] | None
     range_used: tuple[Fraction, Fraction]
     locked: bool
     rationale: str
+    derived: tuple[float, float] | None = None
+    design: tuple[float, float] | None = None
+    source: str = "simulation"
+    policy: str = "minmax"
+    clip_fraction: float | None = None
+    overflows: int | None = None
+    underflows: int | None = None
+    sqnr_db: float | None = None
+    percent_range_used: float | None = None
 
     @property
     def representable(self) -> tuple[float, float] | None:
@@ -63,18 +123,116 @@ class ProposedType:
         t = self.proposed
         return (t.min, t.max) if isinstance(t, numerictype) else None
 
+    @property
+    def lsb(self) -> float | None:
+        """The proposed type's LSB (``2**-F``)."""
+        t = self.proposed
+        return t.eps if isinstance(t, numerictype) else None
+
+    def to_row(self) -> dict[str, Any]:
+        """One flat row (plain str/float/int/bool/None values) for tables and CSV."""
+        t = self.proposed
+        fixed = isinstance(t, numerictype)
+        rep = self.representable
+        return {
+            "name": self.name,
+            "current": None if self.current is None else str(self.current),
+            "proposed": None if t is None else str(t),
+            "signed": t.signed if fixed else None,
+            "word_length": t.word_length if fixed else None,
+            "fraction_length": t.fraction_length if fixed else None,
+            "sim_min": None if self.simulated is None else self.simulated[0],
+            "sim_max": None if self.simulated is None else self.simulated[1],
+            "derived_min": None if self.derived is None else self.derived[0],
+            "derived_max": None if self.derived is None else self.derived[1],
+            "design_min": None if self.design is None else self.design[0],
+            "design_max": None if self.design is None else self.design[1],
+            "range_min": float(self.range_used[0]),
+            "range_max": float(self.range_used[1]),
+            "representable_min": None if rep is None else rep[0],
+            "representable_max": None if rep is None else rep[1],
+            "lsb": self.lsb,
+            "percent_range_used": self.percent_range_used,
+            "clip_fraction": self.clip_fraction,
+            "overflows": self.overflows,
+            "underflows": self.underflows,
+            "sqnr_db": self.sqnr_db,
+            "locked": self.locked,
+            "source": self.source,
+            "policy": self.policy,
+            "rationale": self.rationale,
+        }
+
+
+# -- JSON helpers ----------------------------------------------------------------------------------
+def _type_out(t) -> str | None:
+    return None if t is None else str(t)
+
+
+def _type_in(v) -> numerictype | str | None:
+    if v is None or v in ("double", "inherit"):
+        return v
+    return numerictype.parse(v)
+
+
+def _float_out(v):
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else repr(v)  # 'inf', '-inf', 'nan'
+
+
+def _float_in(v):
+    return None if v is None else float(v)
+
+
+def _pair_out(p):
+    return None if p is None else [_float_out(p[0]), _float_out(p[1])]
+
+
+def _pair_in(p):
+    return None if p is None else (float(p[0]), float(p[1]))
+
+
+def _entry_to_dict(p: ProposedType) -> dict:
+    return {
+        "name": p.name, "current": _type_out(p.current), "proposed": _type_out(p.proposed),
+        "simulated": _pair_out(p.simulated),
+        "range_used": [str(p.range_used[0]), str(p.range_used[1])],
+        "locked": p.locked, "rationale": p.rationale, "derived": _pair_out(p.derived),
+        "design": _pair_out(p.design), "source": p.source, "policy": p.policy,
+        "clip_fraction": _float_out(p.clip_fraction), "overflows": p.overflows,
+        "underflows": p.underflows, "sqnr_db": _float_out(p.sqnr_db),
+        "percent_range_used": _float_out(p.percent_range_used),
+    }
+
+
+def _entry_from_dict(d: Mapping) -> ProposedType:
+    return ProposedType(
+        d["name"], _type_in(d["current"]), _type_in(d["proposed"]), _pair_in(d["simulated"]),
+        (Fraction(d["range_used"][0]), Fraction(d["range_used"][1])), bool(d["locked"]),
+        d["rationale"], _pair_in(d["derived"]), _pair_in(d["design"]), d["source"],
+        d["policy"], _float_in(d["clip_fraction"]), d["overflows"], d["underflows"],
+        _float_in(d["sqnr_db"]), _float_in(d["percent_range_used"]))
+
 
 class Proposal(Mapping):
     """Proposed types, by signal name (a read-only mapping of :class:`ProposedType`).
 
-    ``proposal.types`` is a :class:`~fixsim.TypeTable` with the proposed types: the table the
-    proposal was made for, with every unlocked recorded signal changed (overrides removed),
-    or a new table when none was given.
+    Attributes
+    ----------
+    types : TypeTable
+        The proposed types: the table the proposal was made for, with every unlocked
+        proposed signal changed (overrides removed), or a new table when none was given.
+    settings : dict
+        The arguments of the proposal (word length, margin, policy, source...), for reports.
     """
 
-    def __init__(self, entries: Mapping[str, ProposedType], types: TypeTable):
+    def __init__(self, entries: Mapping[str, ProposedType], types: TypeTable,
+                 settings: Mapping | None = None):
         self._entries = dict(entries)
         self.types = types
+        self.settings = dict(settings or {})
 
     def __getitem__(self, name: str) -> ProposedType:
         try:
@@ -89,20 +247,186 @@ class Proposal(Mapping):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Proposal):
+            return NotImplemented
+        return (self._entries == other._entries and self.types == other.types
+                and self.settings == other.settings)
+
+    __hash__ = None  # mutable
+
     def __repr__(self) -> str:
         lines = [f"Proposal({len(self._entries)} signals)"]
         for p in self._entries.values():
             lines.append(f"  {p.name}: {p.current} -> {p.proposed}  ({p.rationale})")
         return "\n".join(lines)
 
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One flat dict per signal (see :meth:`ProposedType.to_row`), in proposal order."""
+        return [p.to_row() for p in self._entries.values()]
 
-def _margin_factor(margin) -> Fraction:
+    # -- serialisation -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """A lossless JSON-ready dict (schema ``fixsim.Proposal/1``)."""
+        return {"schema": PROPOSAL_SCHEMA, "settings": dict(self.settings),
+                "types": self.types.to_dict(),
+                "signals": [_entry_to_dict(p) for p in self._entries.values()]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Proposal:
+        """Rebuild from :meth:`to_dict`'s output."""
+        schema = data.get("schema") if isinstance(data, Mapping) else None
+        if schema != PROPOSAL_SCHEMA:
+            raise ValueError(f"Proposal: unsupported schema {schema!r}; this version of "
+                             f"fixsim reads {PROPOSAL_SCHEMA!r}.")
+        entries = [_entry_from_dict(d) for d in data["signals"]]
+        return cls({p.name: p for p in entries}, TypeTable.from_dict(data["types"]),
+                   data.get("settings", {}))
+
+    def to_json(self, **kwargs) -> str:
+        """The proposal as JSON text (keyword arguments go to ``json.dumps``)."""
+        kwargs.setdefault("indent", 2)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> Proposal:
+        """Read :meth:`to_json`'s output."""
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the proposal as JSON atomically (a temporary file in the same folder, then
+        ``os.replace``)."""
+        _atomic_write(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Proposal:
+        """Read a proposal written by :meth:`save`."""
+        with open(path, encoding="utf-8") as f:
+            return cls.from_json(f.read())
+
+
+def _atomic_write(path, text: str) -> None:
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# -- argument checks -------------------------------------------------------------------------------
+def _margin_factor(margin, where: str = "propose") -> Fraction:
     if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
-        raise TypeError(f"propose: margin must be a number of percent, got {margin!r}.")
+        raise TypeError(f"{where}: margin must be a number of percent, got {margin!r}.")
     m = Fraction(str(margin)) if isinstance(margin, float) else Fraction(margin)
     if m < 0:
-        raise ValueError(f"propose: margin must be >= 0 percent, got {margin!r}.")
+        raise ValueError(f"{where}: margin must be >= 0 percent, got {margin!r}.")
     return 1 + m / 100
+
+
+def _check_wl(value, name: str, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or not 1 <= value <= 65535:
+        raise ValueError(f"{where}: {name} must be an integer in 1..65535, got {value!r}.")
+    return int(value)
+
+
+def _check_fl(value, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{where}: fraction_length must be an integer, got {value!r}.")
+    return int(value)
+
+
+def _check_policy(policy, where: str) -> str:
+    if not isinstance(policy, str) or policy.lower() not in POLICIES:
+        raise ValueError(f"{where}: policy {policy!r} is not valid; valid: "
+                         f"{', '.join(map(repr, POLICIES))}.")
+    return policy.lower()
+
+
+def _check_percentile(p, where: str) -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 < p <= 100:
+        raise ValueError(f"{where}: percentile must be a number in (0, 100], got {p!r}.")
+    return float(p)
+
+
+def _is_derived(obj) -> bool:
+    if not isinstance(obj, Mapping) or isinstance(obj, Recording):
+        return False
+    return all(hasattr(v, "lo") and hasattr(v, "hi") for v in obj.values())
+
+
+def _unknown(name: str, known: list[str], what: str) -> KeyError:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    return KeyError(f"propose: {what} names signal {name!r}, which is neither recorded, "
+                    f"derived nor in the type table.{hint} Known signals: "
+                    f"{', '.join(map(repr, known[:20])) or '(none)'}.")
+
+
+def _design_range(name: str, value) -> tuple[Fraction, Fraction]:
+    try:
+        lo, hi = value
+        lo_f, hi_f = Fraction(lo), Fraction(hi)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"propose: design range of signal {name!r} must be a pair of finite "
+                         f"numbers (min, max), got {value!r}.") from None
+    if lo_f > hi_f:
+        raise ValueError(f"propose: design range of signal {name!r} has min {lo!r} > max "
+                         f"{hi!r}.")
+    return lo_f, hi_f
+
+
+def _best_type(name: str, lo: Fraction, hi: Fraction, sgn: bool, W: int) -> numerictype:
+    """The best-precision W-bit type covering [lo, hi]."""
+    if sgn and W == 1 and hi > 0:
+        raise ValueError(f"propose: signal {name!r}: no signed 1-bit type holds the positive "
+                         f"values of the range [{_fmt(lo)}, {_fmt(hi)}]; use word_length >= 2 "
+                         "or signed=False.")
+    F = best_fraction_length(np.array([lo, hi], dtype=object), sgn, W, "propose")
+    # fi's best precision lets values within an LSB below the next power of two round up
+    # past max; a proposal must *cover* the range, so widen until it does
+    while not _covers(numerictype(sgn, W, F), lo, hi):
+        F -= 1
+    return numerictype(sgn, W, F)
+
+
+def _smallest_word(name: str, lo: Fraction, hi: Fraction, sgn: bool, F: int) -> numerictype:
+    """The smallest word length at fraction length F covering [lo, hi]."""
+    scale = Fraction(2) ** F
+    ilo, ihi = lo * scale, hi * scale
+    need = 1
+    if sgn:
+        # -2**(W-1) <= ilo and ihi <= 2**(W-1) - 1
+        m = max(-ilo, ihi + 1, Fraction(1))
+        need = 1 + max(0, math.ceil(math.log2(m)) - 1)
+    else:
+        m = max(ihi + 1, Fraction(1))
+        need = max(1, math.ceil(math.log2(m)) - 1)
+    W = max(1, need)
+    while not _covers(numerictype(sgn, W, F), lo, hi):
+        W += 1
+    while W > 1 and _covers(numerictype(sgn, W - 1, F), lo, hi):
+        W -= 1
+    if W > 65535:
+        raise ValueError(f"propose: signal {name!r}: covering [{_fmt(lo)}, {_fmt(hi)}] at "
+                         f"fraction length {F} needs {W} bits, above the limit 65535; use a "
+                         "smaller fraction length.")
+    return numerictype(sgn, W, F)
 
 
 def _covers(T: numerictype, lo: Fraction, hi: Fraction) -> bool:
@@ -113,24 +437,50 @@ def _fmt(v: Fraction) -> str:
     return str(v.numerator) if v.denominator == 1 else f"{float(v):.6g}"
 
 
-def propose(recording: Recording, types: TypeTable | None = None, *, word_length: int = 16,
-            margin: float = 0, signed: bool | None = None) -> Proposal:
-    """Propose a type for every recorded signal (``minmax`` policy).
+# -- propose ---------------------------------------------------------------------------------------
+def propose(ranges=None, T: TypeTable | None = None, *, word_length: int | None = None,
+            fraction_length: int | None = None, margin: float = 0, policy: str = "minmax",
+            percentile: float = 99.99, source: str | None = None, derived=None,
+            design: Mapping | None = None, signed: bool | None = None,
+            overrides: Mapping | None = None) -> Proposal:
+    """Propose a type for every signal (see the module notes for the rules).
 
     Parameters
     ----------
-    recording : Recording
-        Simulation statistics (``with fx.tool.record() as rec:``).
-    types : TypeTable, optional
+    ranges : Recording or derived ranges, optional
+        Simulation statistics (``collect`` or ``with fx.tool.record() as rec:``), or the
+        derived ranges of ``fx.tool.derive`` (a mapping of names to objects with ``.lo``,
+        ``.hi``, ``.bounded``, ``.reason``).
+    T : TypeTable, optional
         The table in use: gives the current types and the locked signals, and is the base
         of ``proposal.types``.
-    word_length : int, default 16
-        Word length of every proposed type.
+    word_length : int, optional
+        Word length of the proposed types (best precision). 16 when neither this nor
+        *fraction_length* is given.
+    fraction_length : int, optional
+        Fraction length of the proposed types: the smallest word length covering the range
+        is proposed. With *word_length* too, that exact type (it must cover the range).
     margin : float, default 0
-        Safety margin in percent: the covered range is ``[min, max] * (1 + margin/100)``.
+        Safety margin in percent: the covered range is ``[lo, hi] * (1 + margin/100)``
+        (not applied to design ranges).
+    policy : {'minmax', 'percentile', 'mse', 'kl'}, default 'minmax'
+        Clipping policy for recorded ranges (see :mod:`fixsim.tool._policies`).
+    percentile : float, default 99.99
+        The percentile of ``|x|`` kept by ``policy='percentile'``.
+    source : {'simulation', 'derived', 'design', 'union'}, optional
+        Range source. Default: ``'union'`` when both a recording and derived ranges are
+        given, else whichever is given, else ``'design'``.
+    derived : derived ranges, optional
+        Derived ranges, when *ranges* is a Recording (for ``source='union'``).
+    design : mapping, optional
+        ``{name: (min, max)}``: design ranges; they take precedence for their signals.
     signed : bool, optional
-        Force signedness; by default a signal is signed when its (widened) range holds a
-        negative value.
+        Force signedness; by default a signal is signed when its range holds a negative
+        value.
+    overrides : mapping, optional
+        Per-signal settings, ``{name: {...}}`` with keys among ``word_length``,
+        ``fraction_length``, ``signed``, ``policy``, ``margin``, ``percentile``, or
+        ``{'type': 'sfix16_En12'}`` (or the type itself) to set the type outright.
 
     Returns
     -------
@@ -139,8 +489,12 @@ def propose(recording: Recording, types: TypeTable | None = None, *, word_length
     Raises
     ------
     ValueError
-        A signal with no finite recorded values, with infinite values, or negative values
-        when ``signed=False``; the message names the signal.
+        An empty recording, a signal without finite recorded values or with infinite ones, an
+        unbounded derived range, negative values with ``signed=False``, a range that no type
+        of the given word and fraction length holds, a clipping policy without recorded data,
+        or an override of a locked signal; each message names the signal and what to do.
+    KeyError
+        A design range or override for a signal that is neither recorded, derived nor in *T*.
 
     Examples
     --------
@@ -152,62 +506,286 @@ def propose(recording: Recording, types: TypeTable | None = None, *, word_length
     >>> print(p['x'].proposed, p['x'].range_used, p.types['x'].type)
     sfix16_En11 (Fraction(-12, 1), Fraction(12, 1)) sfix16_En11
     """
-    if not isinstance(recording, Recording):
-        raise TypeError(f"propose: expected a Recording, got {type(recording).__name__}.")
-    if types is not None and not isinstance(types, TypeTable):
-        raise TypeError(f"propose: types must be a TypeTable, got {type(types).__name__}.")
-    if isinstance(word_length, bool) or not isinstance(word_length, numbers.Integral) \
-            or not 1 <= word_length <= 65535:
-        raise ValueError(f"propose: word_length must be an integer in 1..65535, got "
-                         f"{word_length!r}.")
-    W = int(word_length)
-    k = _margin_factor(margin)
-    if len(recording) == 0:
-        raise ValueError("propose: the recording is empty; run the algorithm inside "
-                         "`with fx.tool.record() as rec:` with type-table casts T.name(x).")
-    locked = types.locked if types is not None else frozenset()
-    table = types.override(None) if types is not None else TypeTable()
-    out: dict[str, ProposedType] = {}
-    for name, s in recording.items():
-        if types is not None and name in types:
-            current = types.type_of(name)
-        elif s.numerictype is not None:
-            current = numerictype.parse(s.numerictype)
+    where = "propose"
+    recording: Recording | None = None
+    if isinstance(ranges, Recording):
+        recording = ranges
+    elif ranges is not None:
+        if not _is_derived(ranges):
+            raise TypeError(f"{where}: ranges must be a Recording or derived ranges (a mapping "
+                            "of names to objects with .lo/.hi, from fx.tool.derive), got "
+                            f"{type(ranges).__name__}.")
+        if derived is not None:
+            raise ValueError(f"{where}: derived ranges were given twice (as ranges and "
+                             "derived=); pass the Recording as ranges for source='union'.")
+        derived = ranges
+    if derived is not None and not _is_derived(derived):
+        raise TypeError(f"{where}: derived must map names to objects with .lo/.hi (from "
+                        f"fx.tool.derive), got {type(derived).__name__}.")
+    if T is not None and not isinstance(T, TypeTable):
+        raise TypeError(f"{where}: T must be a TypeTable, got {type(T).__name__}.")
+    W0 = _check_wl(word_length, "word_length", where)
+    F0 = _check_fl(fraction_length, where)
+    if W0 is None and F0 is None:
+        W0 = 16
+    k0 = _margin_factor(margin)
+    policy0 = _check_policy(policy, where)
+    pct0 = _check_percentile(percentile, where)
+    if signed is not None and not isinstance(signed, bool | np.bool_):
+        raise TypeError(f"{where}: signed must be True, False or None, got {signed!r}.")
+    design = dict(design or {})
+    overrides = dict(overrides or {})
+    if source is None:
+        if recording is not None and derived is not None:
+            source = "union"
+        elif recording is not None:
+            source = "simulation"
+        elif derived is not None:
+            source = "derived"
         else:
-            current = None
-        if s.inf_count:
-            raise ValueError(f"propose: signal {name!r} recorded {s.inf_count} infinite "
-                             "value(s), which no fixed-point type holds; fix the algorithm or "
-                             "record it without them.")
-        if s.min is None:
-            raise ValueError(f"propose: signal {name!r} has no finite recorded values (count "
-                             f"{s.count}, NaN {s.nan_count}); record representative data.")
-        sim = (s.min, s.max)
-        lo, hi = Fraction(s.min) * k, Fraction(s.max) * k
-        if name in locked:
-            out[name] = ProposedType(name, current, current, sim, (lo, hi), True,
-                                     "locked: kept")
+            source = "design"
+    if not isinstance(source, str) or source not in SOURCES:
+        raise ValueError(f"{where}: source {source!r} is not valid; valid: "
+                         f"{', '.join(map(repr, SOURCES))}.")
+    if source in ("simulation", "union") and recording is None and source == "simulation":
+        raise ValueError(f"{where}: source='simulation' needs a Recording as ranges (from "
+                         "fx.tool.collect or fx.tool.record).")
+    if source == "derived" and derived is None:
+        raise ValueError(f"{where}: source='derived' needs derived ranges (fx.tool.derive).")
+    if source == "union" and (recording is None or derived is None):
+        raise ValueError(f"{where}: source='union' needs both a Recording (ranges) and "
+                         "derived ranges (derived=).")
+    if source == "design" and not design:
+        raise ValueError(f"{where}: no ranges: give a Recording, derived ranges, or design "
+                         "ranges (design={'name': (min, max)}).")
+    if recording is not None and source in ("simulation", "union") and len(recording) == 0:
+        raise ValueError(f"{where}: the recording is empty; run the algorithm inside "
+                         "`with fx.tool.record() as rec:` (or fx.tool.collect) with type-table "
+                         "casts T.name(x).")
+
+    # the signals, in order: recorded, derived, design
+    names: list[str] = []
+    if source in ("simulation", "union"):
+        names += recording.names
+    if source in ("derived", "union"):
+        names += [n for n in derived if n not in names]
+    names += [n for n in design if n not in names]
+    known = names + [n for n in (T.names if T is not None else []) if n not in names]
+    for what, mapping in (("design", design), ("overrides", overrides)):
+        for n in mapping:
+            if n not in known:
+                raise _unknown(n, known, what)
+    locked = T.locked if T is not None else frozenset()
+    for n in overrides:
+        if n in locked:
+            raise ValueError(f"{where}: signal {n!r} is locked in the type table and also has "
+                             f"an override; unlock it (T.unlock({n!r})) or drop the "
+                             "override.")
+    for n in [n for n in overrides if n not in names]:
+        names.append(n)  # a signal set outright by an override
+
+    table = T.override(None) if T is not None else TypeTable()
+    settings = {"word_length": W0, "fraction_length": F0, "margin": _float_out(margin),
+                "policy": policy0, "percentile": pct0, "source": source, "signed": signed}
+    out: dict[str, ProposedType] = {}
+    for name in names:
+        out[name] = p = _propose_one(
+            name, recording, derived, design, overrides.get(name), T, source, W0, F0, k0,
+            margin, policy0, pct0, signed, name in locked)
+        if p.locked or not isinstance(p.proposed, numerictype):
             continue
-        sgn = bool(lo < 0) if signed is None else bool(signed)
-        if lo < 0 and not sgn:
-            raise ValueError(f"propose: signal {name!r} has negative values (min {s.min!r}) "
-                             "and signed=False; an unsigned type cannot hold them. Pass "
-                             "signed=None to take signedness from the range.")
-        F = best_fraction_length(np.array([lo, hi], dtype=object), sgn, W, "propose")
-        # fi's best precision lets values within an LSB below the next power of two round up
-        # past max; a proposal must *cover* the range, so widen until it does
-        while not _covers(numerictype(sgn, W, F), lo, hi):
-            F -= 1
-        why = (f"best precision for {W} bits covering [{_fmt(lo)}, {_fmt(hi)}]"
-               + (f" (simulated [{s.min!r}, {s.max!r}] + {margin}% margin)" if k != 1 else ""))
-        if s.whole and F > 0:
-            F = 0
-            why += "; whole numbers: fraction length 0"
-        T = numerictype(sgn, W, F)
-        out[name] = ProposedType(name, current, T, sim, (lo, hi), False, why)
         if name in table:
             e = table.entry(name)
-            table[name] = {"type": T, "rounding": e.rounding, "overflow": e.overflow}
+            table[name] = {"type": p.proposed, "rounding": e.rounding, "overflow": e.overflow}
         else:
-            table[name] = T
-    return Proposal(out, table)
+            table[name] = p.proposed
+    return Proposal(out, table, settings)
+
+
+def _parse_override(name: str, ov) -> dict:
+    if ov is None:
+        return {}
+    if isinstance(ov, numerictype | str):
+        ov = {"type": ov}
+    if not isinstance(ov, Mapping):
+        raise TypeError(f"propose: override of signal {name!r} must be a dict or a type, got "
+                        f"{type(ov).__name__}.")
+    bad = set(ov) - set(_OVERRIDE_KEYS)
+    if bad:
+        raise ValueError(f"propose: override of signal {name!r} has unknown keys "
+                         f"{sorted(bad)}; valid: {', '.join(_OVERRIDE_KEYS)}.")
+    return dict(ov)
+
+
+def _recorded(name: str, recording: Recording | None) -> SignalStats | None:
+    if recording is None or name not in recording:
+        return None
+    return recording[name]
+
+
+def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, margin0,
+                 policy0, pct0, signed0, is_locked) -> ProposedType:
+    where = "propose"
+    ov = _parse_override(name, ov)
+    if T is not None and name in T:
+        current = T.type_of(name)
+    else:
+        s0 = _recorded(name, recording)
+        current = (numerictype.parse(s0.numerictype)
+                   if s0 is not None and s0.numerictype is not None else None)
+    s = _recorded(name, recording) if source in ("simulation", "union") else None
+    if s is None and recording is not None:
+        s = _recorded(name, recording)  # for metrics on design/derived proposals
+    sim = None
+    if s is not None and s.min is not None:
+        sim = (s.min, s.max)
+    der = None
+    d = derived.get(name) if derived is not None else None
+    if d is not None:
+        der = (float(np.min(d.lo)), float(np.max(d.hi)))
+    des = _design_range(name, design[name]) if name in design else None
+    des_f = None if des is None else (float(des[0]), float(des[1]))
+
+    def finish(Tp, rng, src, pol, why, locked=False):
+        m = (_policies.type_metrics(s, Tp) if s is not None and s.min is not None
+             and isinstance(Tp, numerictype) else None)
+        return ProposedType(
+            name, current, Tp, sim, rng, locked, why, der, des_f, src, pol,
+            None if m is None else m["clip_fraction"],
+            None if m is None else m["overflows"],
+            None if m is None else m["underflows"],
+            None if m is None else m["sqnr_db"],
+            _percent_used(Tp, s, rng) if isinstance(Tp, numerictype) else None)
+
+    # -- the range
+    W = _check_wl(ov.get("word_length", W0), "word_length", where)
+    F = _check_fl(ov.get("fraction_length", F0), where)
+    if "word_length" in ov and "fraction_length" not in ov:
+        F = None
+    if "fraction_length" in ov and "word_length" not in ov:
+        W = None
+    k = _margin_factor(ov["margin"]) if "margin" in ov else k0
+    margin = ov.get("margin", margin0)
+    policy = _check_policy(ov.get("policy", policy0), where)
+    pct = _check_percentile(ov.get("percentile", pct0), where)
+    sgn_forced = ov.get("signed", signed0)
+
+    if "type" in ov:
+        Tp = ov["type"] if isinstance(ov["type"], numerictype) else numerictype.parse(ov["type"])
+        rng = (Fraction(0), Fraction(0)) if sim is None else (Fraction(sim[0]), Fraction(sim[1]))
+        return finish(Tp, rng, "override", "override", f"override: {Tp}")
+
+    if des is not None:
+        lo, hi = des
+        src, pol = "design", "minmax"
+        what = f"design range [{_fmt(lo)}, {_fmt(hi)}]"
+        whole = False
+    else:
+        if source in ("simulation", "union") and s is not None:
+            if s.inf_count:
+                raise ValueError(f"propose: signal {name!r} recorded {s.inf_count} infinite "
+                                 "value(s), which no fixed-point type holds; fix the algorithm "
+                                 "or record it without them.")
+            if s.min is None:
+                raise ValueError(f"propose: signal {name!r} has no finite recorded values "
+                                 f"(count {s.count}, NaN {s.nan_count}); record "
+                                 "representative data, or give a design range "
+                                 f"(design={{{name!r}: (min, max)}}).")
+        if source in ("derived", "union") and d is not None and not _bounded(d):
+            raise ValueError(f"propose: signal {name!r} has an unbounded derived range "
+                             f"({getattr(d, 'reason', None) or 'no reason given'}); give it "
+                             f"a design range (design={{{name!r}: (min, max)}}) or use "
+                             "source='simulation'.")
+        if source == "simulation" or (source == "union" and d is None):
+            if s is None:
+                raise ValueError(f"propose: signal {name!r} was not recorded; give it a "
+                                 "design range or record it.")
+            lo, hi, src = Fraction(s.min), Fraction(s.max), "simulation"
+        elif source == "derived" or (source == "union" and sim is None):
+            if d is None:
+                raise ValueError(f"propose: signal {name!r} has no derived range; give it a "
+                                 "design range.")
+            lo, hi, src = Fraction(der[0]), Fraction(der[1]), "derived"
+        else:  # union of both
+            lo = min(Fraction(s.min), Fraction(der[0]))
+            hi = max(Fraction(s.max), Fraction(der[1]))
+            src = "union"
+        whole = src == "simulation" and s.whole
+        pol = policy
+        what = f"{src} range [{_fmt(lo)}, {_fmt(hi)}]"
+        if policy != "minmax":
+            if src != "simulation":
+                raise ValueError(f"propose: policy {policy!r} clips recorded ranges, and the "
+                                 f"range of signal {name!r} comes from {src!r}; use "
+                                 "source='simulation' or policy='minmax'.")
+            if policy in ("mse", "kl") and W is None:
+                raise ValueError(f"propose: policy {policy!r} needs a word length (signal "
+                                 f"{name!r}); give word_length.")
+            if policy == "percentile":
+                a = Fraction(_policies.percentile_threshold(s, pct))
+                what += f" clipped to |x| <= {float(a):.6g} ({pct:g}th percentile of |x|)"
+                lo, hi = max(lo, -a), min(hi, a)
+            elif policy == "kl":
+                sg = bool(lo < 0) if sgn_forced is None else bool(sgn_forced)
+                levels = 1 << (W - 1 if sg else W) if W < 62 else 1 << 61
+                a = Fraction(_policies.kl_threshold(s, levels))
+                what += f" clipped to |x| <= {float(a):.6g} (KL calibration, {levels} levels)"
+                lo, hi = max(lo, -a), min(hi, a)
+        if k != 1:
+            lo, hi = lo * k, hi * k
+            what += f" + {margin}% margin"
+    if is_locked:
+        return finish(current, (lo, hi), src, pol, "locked: kept", locked=True)
+    sgn = bool(lo < 0) if sgn_forced is None else bool(sgn_forced)
+    if lo < 0 and not sgn:
+        raise ValueError(f"propose: signal {name!r} has negative values (min {float(lo)!r}) "
+                         "and signed=False; an unsigned type cannot hold them. Pass "
+                         "signed=None to take signedness from the range.")
+    if W is not None and F is not None:
+        Tp = numerictype(sgn, W, F)
+        if not _covers(Tp, lo, hi):
+            raise ValueError(f"propose: signal {name!r}: no {W}-bit type with fraction length "
+                             f"{F} holds the {what} ({Tp} holds [{Tp.min!r}, {Tp.max!r}]); "
+                             "raise word_length or lower fraction_length.")
+        why = f"{Tp} as requested, covering [{_fmt(lo)}, {_fmt(hi)}] ({what})"
+    elif W is not None:
+        Tp = _best_type(name, lo, hi, sgn, W)
+        why = f"best precision for {W} bits covering [{_fmt(lo)}, {_fmt(hi)}] ({what})"
+        if pol == "mse":
+            Fm, _ = _policies.mse_fraction_length(s, sgn, W, Tp.fraction_length)
+            if Fm != Tp.fraction_length:
+                why = (f"minimum estimated clipping + rounding error for {W} bits: "
+                       f"{Fm - Tp.fraction_length} bit(s) finer than covering "
+                       f"[{_fmt(lo)}, {_fmt(hi)}] ({what})")
+            else:
+                why = (f"minimum estimated clipping + rounding error for {W} bits: covers "
+                       f"[{_fmt(lo)}, {_fmt(hi)}] ({what})")
+            Tp = numerictype(sgn, W, Fm)
+        if whole and Tp.fraction_length > 0:
+            Tp = numerictype(sgn, W, 0)
+            why += "; whole numbers: fraction length 0"
+    else:
+        Tp = _smallest_word(name, lo, hi, sgn, F)
+        why = (f"smallest word length at fraction length {F} covering "
+               f"[{_fmt(lo)}, {_fmt(hi)}] ({what})")
+    return finish(Tp, (lo, hi), src, pol, why)
+
+
+def _bounded(d) -> bool:
+    b = getattr(d, "bounded", None)
+    if b is None:
+        return bool(np.all(np.isfinite(d.lo)) and np.all(np.isfinite(d.hi)))
+    return bool(b)
+
+
+def _percent_used(Tp: numerictype, s: SignalStats | None, rng) -> float:
+    if s is not None and s.min is not None:
+        lo, hi = s.min, s.max
+    else:
+        lo, hi = float(rng[0]), float(rng[1])
+    used = []
+    if Tp.max > 0 and hi > 0:
+        used.append(hi / Tp.max)
+    if Tp.min < 0 and lo < 0:
+        used.append(lo / Tp.min)
+    return 100.0 * max(used) if used else 0.0
