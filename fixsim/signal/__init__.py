@@ -9,12 +9,20 @@ call), and reports the worst-case output range for an input range.
   and direct form II transposed.
 * :class:`CICDecimator`, :class:`CICInterpolator`: CIC filters with Hogenauer register growth,
   wrap arithmetic and (decimator) Hogenauer pruning.
+* :class:`Gain`, :class:`Sum`, :class:`Product`, :class:`Delay`, :class:`Saturation`,
+  :class:`Convert`, :class:`Downsample`, :class:`Upsample`, :class:`Lookup1D` (alias
+  :class:`LUT`): small blocks; :class:`Model`: named blocks wired into a block model.
 """
 
 from __future__ import annotations
 
+from ._basic import Convert, Delay, Downsample, Gain, Product, Saturation, Sum, Upsample
 from ._biquad import Biquad, SOSFilter
 from ._cic import CICDecimator, CICInterpolator
 from ._fir import FIR
+from ._lut import LUT, Lookup1D
+from ._model import Model
 
 __all__ = ["FIR", "SOSFilter", "Biquad", "CICDecimator", "CICInterpolator"]
+__all__ += ["Gain", "Sum", "Product", "Delay", "Saturation", "Convert", "Downsample", "Upsample",
+            "Lookup1D", "LUT", "Model"]
