@@ -230,3 +230,75 @@ def cic_interpolate_f64_stages(x, R, integ, comb, st, rec_c, rec_i):
                 if recording:
                     rec_i[j, m * R + r] = u
     st[0] = pos
+
+
+
+_FAST: dict[int, object] = {}
+
+
+def cic_decimate_fast(N: int):
+    """:func:`cic_decimate` without pruning or records, compiled for one ``N <= 8`` (a closure
+    constant, so every integrator lives in a local variable, a register, rather than an array:
+    no store-to-load round trip in each sample's dependency chain). Call as
+    ``cic_decimate_fast(N)(x, R, e_out, integ, comb, st, out)``; compiled once per ``N``."""
+    k = _FAST.get(N)
+    if k is None:
+        k = _FAST[N] = _make_decimate_fast(N)
+    return k
+
+
+def _make_decimate_fast(N: int):
+    NS = N  # a closure constant: the ``NS >= k`` tests below are folded at compile time
+
+    @nb.njit(cache=True)
+    def kernel(x, R, e_out, integ, comb, st, out):
+        M = comb.shape[1]
+        z = np.zeros(8, dtype=np.int64)
+        z[:NS] = integ
+        i0, i1, i2, i3, i4, i5, i6, i7 = z[0], z[1], z[2], z[3], z[4], z[5], z[6], z[7]
+        cnt = st[0]
+        pos = st[1]
+        k = 0
+        for n in range(x.shape[0]):
+            i0 += x[n]
+            v = i0
+            if NS >= 2:
+                i1 += v
+                v = i1
+            if NS >= 3:
+                i2 += v
+                v = i2
+            if NS >= 4:
+                i3 += v
+                v = i3
+            if NS >= 5:
+                i4 += v
+                v = i4
+            if NS >= 6:
+                i5 += v
+                v = i5
+            if NS >= 7:
+                i6 += v
+                v = i6
+            if NS >= 8:
+                i7 += v
+                v = i7
+            if cnt == 0:
+                for j in range(NS):
+                    u = v
+                    v = u - comb[j, pos]
+                    comb[j, pos] = u
+                pos += 1
+                if pos == M:
+                    pos = 0
+                out[k] = _sext(v, e_out)
+                k += 1
+                cnt = R - 1
+            else:
+                cnt -= 1
+        z[0], z[1], z[2], z[3], z[4], z[5], z[6], z[7] = i0, i1, i2, i3, i4, i5, i6, i7
+        integ[:] = z[:NS]
+        st[0] = cnt
+        st[1] = pos
+
+    return kernel

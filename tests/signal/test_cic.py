@@ -255,7 +255,7 @@ def test_decimator_pruning_matches_matlab_mfilt_example():
 
 
 @pytest.mark.parametrize("R,M,N,W", [(16, 1, 5, 16), (5, 2, 3, 12), (7, 1, 4, 8), (2, 3, 6, 10),
-                                     (1, 1, 3, 9), (64, 1, 4, 16)])
+                                     (1, 1, 3, 9), (64, 1, 4, 16), (2, 1, 8, 8)])
 @pytest.mark.parametrize("kind", ["min", "max", "random", "alternating"])
 def test_full_scale_input_never_overflows(R, M, N, W, kind):
     """With Hogenauer's growth the wrapped registers give the exact (unwrapped) output."""
