@@ -980,7 +980,8 @@ class Saturation(SimpleBlock):
                                "raise", None, self._blk, "lower")[0])
         b = int(quantize_array(np.array([self.upper]), T, Rounding.FLOOR, Overflow.SATURATE,
                                "raise", None, self._blk, "upper")[0])
-        if a > b:
+        if a > b or Fraction(a) * Fraction(2) ** -T.fraction_length < Fraction(self.lower) \
+                or Fraction(b) * Fraction(2) ** -T.fraction_length > Fraction(self.upper):
             raise ValueError(f"{self._blk}: no value of the input type {T} lies within "
                              f"[{self.lower}, {self.upper}].")
         return a, b
