@@ -569,12 +569,12 @@ def propose(ranges=None, T: TypeTable | None = None, *, word_length: int | None 
         names += recording.names
     if source in ("derived", "union"):
         names += [n for n in derived if n not in names]
-    names += [n for n in design if n not in names]
     known = names + [n for n in (T.names if T is not None else []) if n not in names]
     for what, mapping in (("design", design), ("overrides", overrides)):
         for n in mapping:
-            if n not in known:
+            if known and n not in known:  # (design ranges alone may name any signal)
                 raise _unknown(n, known, what)
+    names += [n for n in design if n not in names]
     locked = T.locked if T is not None else frozenset()
     for n in overrides:
         if n in locked:
