@@ -800,14 +800,18 @@ class Product(SimpleBlock):
         lo = np.ones(xs[0].shape)
         hi = np.ones(xs[0].shape)
         reason = None
+        unbounded = np.zeros(xs[0].shape, dtype=bool)
         for op, x in zip(self.ops, xs, strict=True):
             a, b = x.lo, x.hi
             if op == "/":
                 a, b, zero = iv_recip(a, b)
+                unbounded |= zero
                 if zero.any():
                     reason = (f"{self.name}: a divisor's range contains 0, so the quotient is "
                               "unbounded")
             lo, hi = iv_mul(lo, hi, a, b)
+        lo = np.where(unbounded, -np.inf, lo)
+        hi = np.where(unbounded, np.inf, hi)
         self._report_interval("out", lo, hi, reason if not np.isfinite(
             np.concatenate([lo, hi])).all() else None)
         return Interval(lo, hi, reason=reason)
