@@ -9,6 +9,8 @@ call), and reports the worst-case output range for an input range.
   and direct form II transposed.
 * :class:`CICDecimator`, :class:`CICInterpolator`: CIC filters with Hogenauer register growth,
   wrap arithmetic and (decimator) Hogenauer pruning.
+* :class:`NCO`: numerically controlled oscillator (phase accumulator, dither, phase
+  quantization, full or quarter-wave sine/cosine table).
 * :class:`Gain`, :class:`Sum`, :class:`Product`, :class:`Delay`, :class:`Saturation`,
   :class:`Convert`, :class:`Downsample`, :class:`Upsample`, :class:`Lookup1D` (alias
   :class:`LUT`): small blocks; :class:`Model`: named blocks wired into a block model.
@@ -22,7 +24,8 @@ from ._cic import CICDecimator, CICInterpolator
 from ._fir import FIR
 from ._lut import LUT, Lookup1D
 from ._model import Model
+from ._nco import NCO
 
-__all__ = ["FIR", "SOSFilter", "Biquad", "CICDecimator", "CICInterpolator"]
+__all__ = ["FIR", "SOSFilter", "Biquad", "CICDecimator", "CICInterpolator", "NCO"]
 __all__ += ["Gain", "Sum", "Product", "Delay", "Saturation", "Convert", "Downsample", "Upsample",
             "Lookup1D", "LUT", "Model"]
