@@ -1,0 +1,97 @@
+"""NCO kernels: the phase accumulator with counter-based dither, phase quantization and the
+sine/cosine table lookup, per sample, on int64 bit patterns.
+
+A phase is an unsigned W-bit integer (``W <= 64``; cycles times ``2**W``) held as an int64
+bit pattern: additions wrap modulo ``2**64`` and a mask keeps the low W bits, so the result is
+the phase modulo ``2**W`` for every ``W`` up to 64.
+
+Dither sample ``i`` (counted from reset) is the top ``D`` bits of
+``splitmix64(seed + (i + 1) * 0x9E3779B97F4A7C15)`` (Steele, Lea and Flood's SplitMix64 output
+function on a Weyl sequence): a counter-based generator, so the dither of a sample does not
+depend on how the signal is split into frames.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["nco_fixed", "nco_ideal_phase", "splitmix64_top"]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@nb.njit(inline="always", cache=True)
+def _dither(seed, i, D):
+    """Top ``D`` bits (0 <= D <= 64) of SplitMix64 at counter ``i`` (0-based)."""
+    if D == 0:
+        return np.int64(0)
+    z = seed + np.uint64(i + 1) * _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return np.int64(z >> np.uint64(64 - D))
+
+
+@nb.njit(cache=True)
+def splitmix64_top(seed, start, D, out):
+    """``out[i]`` = dither of sample ``start + i`` (for tests and the records)."""
+    for i in range(out.shape[0]):
+        out[i] = _dither(seed, start + i, D)
+
+
+@nb.njit(inline="always", cache=True)
+def _lookup(q, Q, table, quarter):
+    """Table value at phase address ``q`` (``Q`` bits). A quarter-wave table holds
+    ``2**(Q-2) + 1`` entries of the first quadrant; the other quadrants mirror and negate."""
+    if not quarter:
+        return table[q]
+    qn = np.int64(1) << (Q - 2)
+    quad = q >> (Q - 2)
+    r = q & (qn - 1)
+    if quad == 0:
+        return table[r]
+    if quad == 1:
+        return table[qn - r]
+    if quad == 2:
+        return -table[r]
+    return -table[qn - r]
+
+
+@nb.njit(cache=True)
+def nco_fixed(n, inc, off, mask, W, Q, D, seed, start, acc, table, quarter, want_sin, want_cos,
+              sin_out, cos_out, rec_phase):
+    """Run ``n`` samples; returns the accumulator after them.
+
+    Sample ``i``: ``p = (acc + off + dither(start + i)) mod 2**W``; address
+    ``q = p >> (W - Q)`` (the top Q bits: phase truncation); ``sin = T(q)`` and
+    ``cos = T((q + 2**(Q-2)) mod 2**Q)``; then ``acc = (acc + inc) mod 2**W``. ``acc``,
+    ``inc`` and ``off`` are W-bit patterns in int64; ``rec_phase`` (length n, or empty)
+    receives ``p``.
+    """
+    s = W - Q
+    qmask = (np.int64(1) << Q) - 1
+    qshift = np.int64(1) << (Q - 2)
+    recording = rec_phase.shape[0] > 0
+    for i in range(n):
+        p = (acc + off + _dither(seed, start + i, D)) & mask
+        if recording:
+            rec_phase[i] = p
+        q = (p >> s) & qmask  # & qmask: p >> s sign-extends a 64-bit pattern
+        if want_sin:
+            sin_out[i] = _lookup(q, Q, table, quarter)
+        if want_cos:
+            cos_out[i] = _lookup((q + qshift) & qmask, Q, table, quarter)
+        acc = (acc + inc) & mask
+    return acc
+
+
+@nb.njit(cache=True)
+def nco_ideal_phase(n, inc, off, mask, acc, out):
+    """``out[i] = (acc + off) mod 2**W`` before each step ``acc += inc``; returns ``acc``."""
+    for i in range(n):
+        out[i] = (acc + off) & mask
+        acc = (acc + inc) & mask
+    return acc
