@@ -440,6 +440,8 @@ class fi:  # noqa: N801 - MATLAB's name
             out = _arith._scalar("add", self, other)
             if out is not None:
                 return out
+        if _defers(other):
+            return NotImplemented
         return _arith.add(self, other)
 
     def __radd__(self, other):
@@ -450,6 +452,8 @@ class fi:  # noqa: N801 - MATLAB's name
             out = _arith._scalar("sub", self, other)
             if out is not None:
                 return out
+        if _defers(other):
+            return NotImplemented
         return _arith.subtract(self, other)
 
     def __rsub__(self, other):
@@ -460,18 +464,24 @@ class fi:  # noqa: N801 - MATLAB's name
             out = _arith._scalar("mul", self, other)
             if out is not None:
                 return out
+        if _defers(other):
+            return NotImplemented
         return _arith.multiply(self, other)
 
     def __rmul__(self, other):
         return _arith.multiply(other, self)
 
     def __truediv__(self, other):
+        if _defers(other):
+            return NotImplemented
         return _arith.rdivide(self, other)
 
     def __rtruediv__(self, other):
         return _arith.rdivide(other, self)
 
     def __matmul__(self, other):
+        if _defers(other):
+            return NotImplemented
         return _dispatch.call_function(np.matmul, (self, other), {})
 
     def __rmatmul__(self, other):
@@ -549,9 +559,13 @@ class fi:  # noqa: N801 - MATLAB's name
 
     # -- numpy protocol (see _dispatch) ------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if any(_defers(x) for x in inputs):
+            return NotImplemented
         return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if any(getattr(t, "_fi_defers", False) for t in types):
+            return NotImplemented
         return _dispatch.call_function(func, args, kwargs)
 
     # -- reductions as methods (numpy style; see fx.sum etc.) ---------------------------------
@@ -590,6 +604,12 @@ class fi:  # noqa: N801 - MATLAB's name
     def all(self, axis=None):
         """Whether every value is nonzero."""
         return np.all(self._int != 0, axis=axis)
+
+
+def _defers(other) -> bool:
+    """Whether *other* computes mixed operations with fi itself (fixsim's Interval, the value
+    domain of static range analysis, treats a fi as the point interval of its values)."""
+    return getattr(type(other), "_fi_defers", False)
 
 
 def _rebuild(ints, T, F):

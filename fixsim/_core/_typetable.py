@@ -23,6 +23,7 @@ from . import _probe
 from ._convert import as_value_array
 from ._fi import fi, make_fi
 from ._fimath import current_fimath
+from ._interval import Interval, cast_interval
 from ._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from ._numerictype import numerictype
 from ._quantize import quantize_array
@@ -547,6 +548,9 @@ class TypeTable:
             mode = "fixed" if fixed is not None else spec
         elif fixed is None:  # a 'double' or 'inherit' entry under an override: double
             mode = DOUBLE
+        if isinstance(x, Interval):  # static range analysis (fx.tool.derive): report, bound
+            r, o = self._modes(entry, None) if mode == "fixed" else (None, None)
+            return cast_interval(name, x, fixed if mode == "fixed" else None, r, o)
         hooks = _signal_hooks.get()
         o = u = 0
         if mode == "fixed":
