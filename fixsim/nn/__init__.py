@@ -11,6 +11,23 @@
 
 from __future__ import annotations
 
+from ._builder import (
+    AvgPool,
+    BatchNorm,
+    Clip,
+    Conv,
+    Dense,
+    Flatten,
+    GlobalAvgPool,
+    LeakyReLU,
+    MaxPool,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from ._fixed import LookupTable
 from ._network import (
     QUANTIZED_OPS,
     SUPPORTED_OPS,
@@ -32,5 +49,7 @@ from ._requant import (
 __all__ = [
     "load_onnx", "Network", "Node", "SUPPORTED_OPS", "QUANTIZED_OPS", "UnsupportedOperatorError",
     "RUNTIMES", "requantize", "quantize_multiplier", "multiply_by_quantized_multiplier",
-    "quantize_linear", "dequantize_linear", "qrange",
+    "quantize_linear", "dequantize_linear", "qrange", "LookupTable",
+    "Sequential", "Dense", "Conv", "ReLU", "LeakyReLU", "Clip", "Sigmoid", "Tanh", "MaxPool",
+    "AvgPool", "GlobalAvgPool", "Flatten", "Softmax", "BatchNorm",
 ]

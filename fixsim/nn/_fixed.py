@@ -1,0 +1,518 @@
+"""Fixed-point (power-of-two scaled) execution of a float network through a type table.
+
+Every layer names its signals ``"<layer>.weight"``, ``".bias"``, ``".acc"`` and ``".out"`` and
+casts them with the :class:`fixsim.TypeTable` it is given, so the casts are the tool's probes:
+``fx.tool.record`` / ``propose`` work on a network unchanged. With ``T.as_double()`` (or any
+table of ``'double'`` entries) the same code runs in float64 and records ranges.
+
+Arithmetic in fixed point:
+
+* products and accumulators are exact: ``acc = sum x w`` on the stored integers (fraction
+  ``Fx + Fw``), the bias aligned exactly, then one cast into ``.acc``; then one cast (a shift
+  with the table's rounding and overflow) into ``.out``. The integer product runs on float64
+  BLAS when ``K * max|x| * max|w| < 2**53`` (the bound from the input *type*, the actual
+  constant weights and the inner length K: every partial sum is an exactly representable
+  integer whatever the summation order), on the int64 kernel below ``2**63``, on Python ints
+  beyond;
+* ReLU, Clip (``min(max(x, lo), hi)`` exactly, then cast), MaxPool and the shape
+  operators are exact on the stored integers;
+* Sigmoid and Tanh read a :class:`LookupTable` (size and input range configurable) whose
+  entries are quantized to the ``.out`` type;
+* average pools divide the exact window sums with ``fx.divide`` into the ``.out`` type;
+* Softmax is computed in double on the input's real values and cast to ``.out`` (a reference
+  for the last layer, not a hardware algorithm).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from .._core._arith import divide
+from .._core._fi import fi, make_fi
+from .._core._modes import Overflow, Rounding
+from .._core._numerictype import numerictype
+from .._core._quantize import as_storage, quantize_array
+from . import _ops
+from ._network import Network, Node, _resolve_auto_pad, conv_params, int_matmul
+
+__all__ = ["LookupTable", "run_fixed", "signal_names"]
+
+_PASS = ("MaxPool", "Flatten", "Reshape", "Transpose", "Identity", "Dropout")
+_OUT_ONLY = ("Relu", "Clip", "Sigmoid", "Tanh", "Softmax", "AveragePool", "GlobalAveragePool",
+             "Concat")
+
+
+@dataclasses.dataclass(frozen=True)
+class LookupTable:
+    """Sigmoid/tanh lookup table of fixed mode.
+
+    The table covers ``[-input_range, input_range)`` with *size* entries; entry ``k`` holds
+    ``f`` at the centre of its cell, quantized to the layer's ``.out`` type; an input indexes
+    its cell (``floor((x + r) size / 2r)``, clamped to the table), which for powers of two is a
+    pure bit selection in hardware.
+
+    Parameters
+    ----------
+    size : int
+        Number of entries, a power of two (default 256).
+    input_range : float
+        Half-width ``r`` of the covered input interval, a power of two (default 8).
+    """
+
+    size: int = 256
+    input_range: float = 8.0
+
+    def __post_init__(self):
+        s, r = self.size, self.input_range
+        if not isinstance(s, int) or s < 2 or s & (s - 1):
+            raise ValueError(f"LookupTable: size must be a power of two >= 2, got {s!r}.")
+        if not (r > 0 and math.frexp(r)[0] == 0.5):
+            raise ValueError(f"LookupTable: input_range must be a power of two, got {r!r}.")
+
+    def index(self, x: np.ndarray) -> np.ndarray:
+        """The cell of every (float64-exact) input value."""
+        r = self.input_range
+        k = np.floor((x + r) * (self.size / (2 * r)))
+        return np.clip(k, 0, self.size - 1).astype(np.int64)
+
+    def centres(self) -> np.ndarray:
+        """The input value each entry is computed at."""
+        step = 2 * self.input_range / self.size
+        return -self.input_range + (np.arange(self.size) + 0.5) * step
+
+
+def _fn(op: str):
+    return (lambda v: 1.0 / (1.0 + np.exp(-v))) if op == "Sigmoid" else np.tanh
+
+
+def _in_name(net: Network, i: int) -> str:
+    return "input" if len(net.inputs) == 1 else f"input_{net.inputs[i].replace('.', '_')}"
+
+
+def _const(net: Network, name: str | None):
+    return None if not name else net.params.get(name)
+
+
+def _node_signals(net: Network, n: Node) -> list[str]:
+    op = n.op
+    if op in _PASS:
+        return []
+    if op in ("Gemm", "Conv"):
+        has_b = len(n.inputs) > 2 and bool(n.inputs[2])
+        return ["weight"] + (["bias"] if has_b else []) + ["acc", "out"]
+    if op == "MatMul":
+        return (["weight"] if _const(net, n.inputs[1]) is not None else []) + ["acc", "out"]
+    if op in ("Add", "Mul"):
+        c = [_const(net, i) for i in n.inputs]
+        if any(v is not None for v in c):
+            return ["bias" if op == "Add" else "weight", "out"]
+        return ["out"]
+    if op in ("LeakyRelu",):
+        return ["weight", "out"]
+    if op == "BatchNormalization":
+        return ["weight", "bias", "out"]
+    if op in _OUT_ONLY:
+        return ["out"]
+    raise ValueError(f"node {n.name!r}: operator {op!r} has no fixed-point form.")
+
+
+def signal_names(net: Network) -> list[str]:
+    """Every signal name fixed mode casts, in execution order."""
+    names = [_in_name(net, i) for i in range(len(net.inputs))]
+    for n in net.nodes:
+        names += [f"{n.name}.{s}" for s in _node_signals(net, n)]
+    return names
+
+
+# -- exact integer helpers -----------------------------------------------------------------------
+def _ints(a: fi) -> np.ndarray:
+    return a.int
+
+
+def _exact_fi(ints: np.ndarray, F: int) -> fi:
+    """A fi holding the exact integers *ints* at fraction *F* (just wide enough)."""
+    if ints.size:
+        hi = max(abs(int(ints.min())), abs(int(ints.max())))
+    else:
+        hi = 0
+    T = numerictype(True, max(2, hi.bit_length() + 1), F)
+    return make_fi(as_storage(ints, T), T)
+
+
+def _type_bound(T: numerictype) -> int:
+    return max(abs(T.int_min), abs(T.int_max))
+
+
+def _align(ints: np.ndarray, shift: int) -> np.ndarray:
+    """``ints * 2**shift`` exactly (shift >= 0), going to Python ints if int64 could overflow."""
+    if shift == 0:
+        return ints
+    if ints.dtype != object and ints.size:
+        hi = max(abs(int(ints.min())), abs(int(ints.max())))
+        if hi.bit_length() + shift < 63:
+            return ints << shift
+    return ints.astype(object) * (1 << shift)
+
+
+def _add_aligned(a: np.ndarray, Fa: int, b: np.ndarray, Fb: int):
+    F = max(Fa, Fb)
+    a2, b2 = _align(a, F - Fa), _align(b, F - Fb)
+    if a2.dtype == object or b2.dtype == object:
+        return a2.astype(object) + b2.astype(object), F
+    # both below 2**62 in magnitude after _align: the sum fits int64
+    if a2.size and b2.size and max(abs(int(a2.min())), abs(int(a2.max())),
+                                   abs(int(b2.min())), abs(int(b2.max()))) >= 1 << 62:
+        return a2.astype(object) + b2.astype(object), F
+    return a2 + b2, F
+
+
+# -- the executor ----------------------------------------------------------------------------------
+class _Run:
+    def __init__(self, net: Network, T, lut):
+        self.net = net
+        self.T = T
+        if lut is None:
+            lut = LookupTable()
+        elif isinstance(lut, dict):
+            lut = LookupTable(**lut)
+        elif not isinstance(lut, LookupTable):
+            raise TypeError(f"Network.run: lut must be a LookupTable or a dict, got "
+                            f"{type(lut).__name__}.")
+        self.lut = lut
+        self.luts: dict[str, dict] = {}
+
+    def cast(self, name: str, v):
+        return self.T[name](v)
+
+    def run(self, feeds: dict) -> dict:
+        net = self.net
+        env: dict = {}
+        for i, k in enumerate(net.inputs):
+            a = np.asarray(feeds[k], dtype=np.float64)
+            if np.isnan(a).any():
+                raise ValueError(f"Network {net.name!r}: input {k!r} contains NaN.")
+            env[k] = self.cast(_in_name(net, i), a)
+        for n in net.nodes:
+            ins = [env[i] if i in env else net.params.get(i) if i else None for i in n.inputs]
+            out = getattr(self, "op_" + n.op, None)
+            if out is None:
+                raise ValueError(f"node {n.name!r}: operator {n.op!r} has no fixed-point form.")
+            env[n.outputs[0]] = out(n, ins)
+        return env
+
+    # -- linear layers --------------------------------------------------------------------------
+    def _linear(self, n: Node, x, w, b, kind: str, conv_args=None):
+        """``acc = x (*) w + b`` exactly, cast to .acc, then to .out."""
+        L = n.name
+        wq = self.cast(f"{L}.weight", w)
+        bq = self.cast(f"{L}.bias", b) if b is not None else None
+        if isinstance(x, fi) and isinstance(wq, fi):
+            xi, wi = _ints(x), _ints(wq)
+            xm = _type_bound(x.numerictype)
+            wm = int(np.abs(wi).max()) if wi.size else 0
+            mm = lambda p, r: int_matmul(p, r, xm, wm)  # noqa: E731
+            if kind == "conv":
+                acc = self._conv(n, xi, wi, mm, conv_args)
+            else:
+                lead = xi.shape[:-1]
+                acc = mm(xi.reshape(-1, xi.shape[-1]), wi).reshape(lead + (wi.shape[1],))
+            F = x.fraction_length + wq.fraction_length
+            if bq is not None:
+                if not isinstance(bq, fi):
+                    raise TypeError(f"layer {L!r}: a fixed weight needs a fixed bias type "
+                                    f"(got {self.T[f'{L}.bias'].type}).")
+                bi = _ints(bq)
+                if kind == "conv":
+                    bi = bi.reshape((1, -1) + (1,) * (acc.ndim - 2))
+                acc, F = _add_aligned(acc, F, bi, bq.fraction_length)
+            exact = _exact_fi(acc, F)
+        else:
+            xv = np.asarray(x.data if isinstance(x, fi) else x, dtype=np.float64)
+            wv = np.asarray(wq.data if isinstance(wq, fi) else wq, dtype=np.float64)
+            if kind == "conv":
+                exact = self._conv(n, xv, wv, None, conv_args)
+            else:
+                exact = xv @ wv
+            if bq is not None:
+                bv = np.asarray(bq.data if isinstance(bq, fi) else bq, dtype=np.float64)
+                exact = exact + (bv.reshape((1, -1) + (1,) * (exact.ndim - 2))
+                                 if kind == "conv" else bv)
+        acc = self.cast(f"{L}.acc", exact)
+        return self.cast(f"{L}.out", acc)
+
+    def _conv(self, n, x, w, mm, args):
+        kernel = list(w.shape[2:])
+        strides, dil, pads, auto = conv_params(n, x.ndim, kernel)
+        pads = _resolve_auto_pad(auto, x.shape[2:], kernel, strides, dil, pads)
+        return _ops.conv(x, w, int(n.attrs.get("group", 1)), strides, dil, pads, 0, matmul=mm)
+
+    def op_Gemm(self, n, ins):  # noqa: N802
+        a = n.attrs
+        x, w = ins[0], np.asarray(ins[1], np.float64)
+        if a.get("transA", 0):
+            raise ValueError(f"node {n.name!r}: Gemm with transA=1 has no fixed-point form.")
+        if not isinstance(ins[1], np.ndarray):
+            raise ValueError(f"node {n.name!r}: fixed mode needs a constant Gemm weight.")
+        w = (w.T if a.get("transB", 0) else w) * a.get("alpha", 1.0)
+        b = None
+        if len(ins) > 2 and ins[2] is not None:
+            b = np.asarray(ins[2], np.float64) * a.get("beta", 1.0)
+        return self._linear(n, x, w, b, "gemm")
+
+    def op_Conv(self, n, ins):  # noqa: N802
+        b = np.asarray(ins[2], np.float64) if len(ins) > 2 and ins[2] is not None else None
+        return self._linear(n, ins[0], np.asarray(ins[1], np.float64), b, "conv")
+
+    def op_MatMul(self, n, ins):  # noqa: N802
+        if n.inputs[1] in self.net.params:
+            return self._linear(n, ins[0], np.asarray(ins[1], np.float64), None, "gemm")
+        a, b = ins
+        if isinstance(a, fi) and isinstance(b, fi):
+            ai, bi = _ints(a), _ints(b)
+            lead = ai.shape[:-1]
+            acc = int_matmul(ai.reshape(-1, ai.shape[-1]), bi, _type_bound(a.numerictype),
+                             _type_bound(b.numerictype)).reshape(lead + (bi.shape[-1],))
+            exact = _exact_fi(acc, a.fraction_length + b.fraction_length)
+        else:
+            exact = np.asarray(a, np.float64) @ np.asarray(b, np.float64)
+        return self.cast(f"{n.name}.out", self.cast(f"{n.name}.acc", exact))
+
+    # -- elementwise ----------------------------------------------------------------------------
+    def _binary(self, n, ins, sig: str):
+        L = n.name
+        const = [n.inputs[i] in self.net.params for i in range(2)]
+        a, b = ins
+        if const[0] and not const[1]:
+            a, b = b, a
+            const = [False, True]
+        if const[1]:
+            b = self.cast(f"{L}.{sig}", np.asarray(b, np.float64))
+        if isinstance(a, fi) and isinstance(b, fi):
+            if n.op == "Mul":
+                ints = _ints(a).astype(object) * _ints(b).astype(object) \
+                    if _type_bound(a.numerictype).bit_length() \
+                    + _type_bound(b.numerictype).bit_length() > 62 else _ints(a) * _ints(b)
+                exact = _exact_fi(ints, a.fraction_length + b.fraction_length)
+            else:
+                ai, bi = np.broadcast_arrays(_ints(a), _ints(b))
+                s, F = _add_aligned(np.array(ai), a.fraction_length, np.array(bi),
+                                    b.fraction_length)
+                exact = _exact_fi(s, F)
+        else:
+            av = np.asarray(a.data if isinstance(a, fi) else a, np.float64)
+            bv = np.asarray(b.data if isinstance(b, fi) else b, np.float64)
+            exact = av * bv if n.op == "Mul" else av + bv
+        return self.cast(f"{L}.out", exact)
+
+    def op_Add(self, n, ins):  # noqa: N802
+        return self._binary(n, ins, "bias")
+
+    def op_Mul(self, n, ins):  # noqa: N802
+        return self._binary(n, ins, "weight")
+
+    def op_Relu(self, n, ins):  # noqa: N802
+        x = ins[0]
+        if isinstance(x, fi):
+            y = make_fi(np.maximum(_ints(x), 0), x.numerictype)
+        else:
+            y = np.maximum(np.asarray(x, np.float64), 0.0)
+        return self.cast(f"{n.name}.out", y)
+
+    def op_Clip(self, n, ins):  # noqa: N802
+        x = ins[0]
+        lo = ins[1] if len(ins) > 1 and ins[1] is not None else n.attrs.get("min", -np.inf)
+        hi = ins[2] if len(ins) > 2 and ins[2] is not None else n.attrs.get("max", np.inf)
+        lo, hi = float(np.asarray(lo)), float(np.asarray(hi))
+        if isinstance(x, fi):
+            # exact: min(max(x, lo), hi), at a fraction length holding x and both bounds
+            Fx = x.fraction_length
+            fb = [Fraction(v) for v in (lo, hi) if np.isfinite(v)]
+            F = max([Fx] + [f.denominator.bit_length() - 1 for f in fb])
+            xi = _align(_ints(x), F - Fx)
+            y_i = xi
+            if np.isfinite(lo):
+                li = int(Fraction(lo) * 2 ** F)
+                y_i = np.where(xi < li, li, y_i)
+            if np.isfinite(hi):
+                hi_i = int(Fraction(hi) * 2 ** F)
+                y_i = np.where(xi > hi_i, hi_i, y_i)
+            y = _exact_fi(np.asarray(y_i, dtype=xi.dtype), F)
+        else:
+            y = np.clip(np.asarray(x, np.float64), lo, hi)
+        return self.cast(f"{n.name}.out", y)
+
+    def op_LeakyRelu(self, n, ins):  # noqa: N802
+        x = ins[0]
+        alpha = self.cast(f"{n.name}.weight", np.float64(n.attrs.get("alpha", 0.01)))
+        if isinstance(x, fi) and isinstance(alpha, fi):
+            xi = _ints(x)
+            ai = int(np.asarray(alpha.int).ravel()[0])
+            Fa = alpha.fraction_length
+            pos = _align(xi, Fa) if Fa >= 0 else None
+            if pos is None:
+                raise ValueError(f"node {n.name!r}: the LeakyRelu slope type needs a "
+                                 "fraction length >= 0.")
+            neg = xi.astype(object) * ai if xi.dtype == object else xi * ai
+            y = _exact_fi(np.where(xi >= 0, pos, neg), x.fraction_length + Fa)
+        else:
+            xv = np.asarray(x.data if isinstance(x, fi) else x, np.float64)
+            av = float(np.asarray(alpha.data if isinstance(alpha, fi) else alpha))
+            y = np.where(xv >= 0, xv, xv * av)
+        return self.cast(f"{n.name}.out", y)
+
+    def _lut(self, n, ins):
+        x = ins[0]
+        f = _fn(n.op)
+        sig = self.T[f"{n.name}.out"]
+        Tout = sig.type
+        if isinstance(x, fi) and isinstance(Tout, numerictype):
+            tab = quantize_array(f(self.lut.centres()), Tout, Rounding.NEAREST,
+                                 Overflow.SATURATE, "raise", None, f"{n.name} lookup table",
+                                 "lut")
+            y = make_fi(tab[self.lut.index(x.data)], Tout)
+            vals = tab.astype(np.float64) * 2.0 ** -Tout.fraction_length
+            grid = np.linspace(-self.lut.input_range, self.lut.input_range, 4097)
+            err = np.abs(vals[self.lut.index(grid)] - f(grid)).max()
+            self.luts[n.name] = {"function": n.op.lower(), "size": self.lut.size,
+                                 "input_range": self.lut.input_range, "type": str(Tout),
+                                 "bits": self.lut.size * Tout.word_length,
+                                 "max_abs_error": float(err)}
+        else:
+            y = f(np.asarray(x.data if isinstance(x, fi) else x, np.float64))
+        return sig(y)
+
+    op_Sigmoid = _lut  # noqa: N815
+    op_Tanh = _lut  # noqa: N815
+
+    def op_Softmax(self, n, ins):  # noqa: N802
+        x = ins[0]
+        xv = np.asarray(x.data if isinstance(x, fi) else x, np.float64)
+        return self.cast(f"{n.name}.out", _ops.softmax(xv, n.attrs.get("axis", -1)))
+
+    def op_BatchNormalization(self, n, ins):  # noqa: N802
+        g, b, m, v = (np.asarray(i, np.float64) for i in ins[1:5])
+        s = g / np.sqrt(v + n.attrs.get("epsilon", 1e-5))
+        shp = (1, -1) + (1,) * (np.ndim(ins[0]) - 2 if not isinstance(ins[0], fi)
+                                else ins[0].ndim - 2)
+        w = self.cast(f"{n.name}.weight", s.reshape(shp))
+        c = self.cast(f"{n.name}.bias", (b - m * s).reshape(shp))
+        x = ins[0]
+        if isinstance(x, fi) and isinstance(w, fi) and isinstance(c, fi):
+            p = _ints(x) * _ints(w)
+            acc, F = _add_aligned(p, x.fraction_length + w.fraction_length,
+                                  np.broadcast_to(_ints(c), p.shape).copy(), c.fraction_length)
+            y = _exact_fi(acc, F)
+        else:
+            xv = np.asarray(x.data if isinstance(x, fi) else x, np.float64)
+            y = xv * np.asarray(w.data if isinstance(w, fi) else w) \
+                + np.asarray(c.data if isinstance(c, fi) else c)
+        return self.cast(f"{n.name}.out", y)
+
+    # -- pools and shapes -------------------------------------------------------------------------
+    def _pool_args(self, n, x):
+        kernel = [int(k) for k in n.attrs["kernel_shape"]]
+        strides, dil, pads, auto = conv_params(n, x.ndim, kernel)
+        if n.attrs.get("ceil_mode", 0):
+            raise ValueError(f"node {n.name!r}: ceil_mode=1 is not supported; valid: 0.")
+        return kernel, strides, dil, _resolve_auto_pad(auto, x.shape[2:], kernel, strides,
+                                                         dil, pads)
+
+    def op_MaxPool(self, n, ins):  # noqa: N802
+        x = ins[0]
+        xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
+        kernel, strides, dil, pads = self._pool_args(n, xi)
+        y = _ops.max_pool(xi, kernel, strides, dil, pads)
+        return make_fi(y, x.numerictype) if isinstance(x, fi) else y
+
+    def _average(self, n, s, cnt, x):
+        sig = self.T[f"{n.name}.out"]
+        if isinstance(x, fi) and isinstance(sig.type, numerictype):
+            num = _exact_fi(s, x.fraction_length)
+            den = np.broadcast_to(cnt, s.shape)
+            Tc = numerictype(False, max(1, int(den.max()).bit_length()), 0)
+            q = divide(sig.type, num, make_fi(as_storage(np.array(den, np.int64), Tc), Tc))
+            return sig(q)
+        xv_sum = s.astype(np.float64) * (2.0 ** -x.fraction_length) if isinstance(x, fi) \
+            else s
+        return sig(xv_sum / cnt)
+
+    def op_AveragePool(self, n, ins):  # noqa: N802
+        x = ins[0]
+        xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
+        kernel, strides, _, pads = self._pool_args(n, xi)
+        s, cnt = _ops.avg_pool(xi, kernel, strides, pads,
+                               bool(n.attrs.get("count_include_pad", 0)))
+        return self._average(n, s, cnt, x)
+
+    def op_GlobalAveragePool(self, n, ins):  # noqa: N802
+        x = ins[0]
+        xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
+        axes = tuple(range(2, xi.ndim))
+        s = xi.sum(axis=axes, keepdims=True) if xi.dtype != object else \
+            np.array(xi.sum(axis=axes, keepdims=True), dtype=object)
+        cnt = np.array(int(np.prod(xi.shape[2:])))
+        return self._average(n, s, cnt, x)
+
+    def _shape(self, n, ins, fn):
+        x = ins[0]
+        if isinstance(x, fi):
+            return make_fi(fn(_ints(x)), x.numerictype)
+        return fn(np.asarray(x, np.float64))
+
+    def op_Flatten(self, n, ins):  # noqa: N802
+        ax = n.attrs.get("axis", 1)
+        return self._shape(n, ins, lambda a: a.reshape(int(np.prod(a.shape[:ax])), -1))
+
+    def op_Reshape(self, n, ins):  # noqa: N802
+        shape = [int(s) for s in ins[1]]
+
+        def f(a):
+            sh = shape if n.attrs.get("allowzero", 0) else \
+                [a.shape[i] if s == 0 else s for i, s in enumerate(shape)]
+            return a.reshape(sh)
+        return self._shape(n, ins, f)
+
+    def op_Transpose(self, n, ins):  # noqa: N802
+        perm = n.attrs.get("perm")
+        return self._shape(n, ins, lambda a: np.transpose(
+            a, None if perm is None else [int(p) for p in perm]))
+
+    def op_Identity(self, n, ins):  # noqa: N802
+        return ins[0]
+
+    op_Dropout = op_Identity  # noqa: N815
+
+    def op_Concat(self, n, ins):  # noqa: N802
+        sig = self.T[f"{n.name}.out"]
+        parts = [sig(v if isinstance(v, fi) or v is None else np.asarray(v, np.float64))
+                 for v in ins]
+        ax = n.attrs.get("axis", 1)
+        if all(isinstance(p, fi) for p in parts):
+            return make_fi(np.concatenate([_ints(p) for p in parts], axis=ax),
+                           parts[0].numerictype)
+        return np.concatenate([np.asarray(p.data if isinstance(p, fi) else p, np.float64)
+                               for p in parts], axis=ax)
+
+
+def run_fixed(net: Network, feeds: dict, T, lut=None) -> dict:
+    """Execute *net* with every signal cast through the type table *T*; returns the tensors.
+
+    The sigmoid/tanh tables used are reported in ``net.lookup_tables`` (layer to size, input
+    range, type, bits and maximum absolute error over the covered range)."""
+    from .._core._typetable import TypeTable
+    if not isinstance(T, TypeTable):
+        raise TypeError(f"Network.run: types must be a fixsim.TypeTable, got "
+                        f"{type(T).__name__}.")
+    missing = [s for s in signal_names(net) if s not in T]
+    if missing:
+        raise ValueError(f"Network {net.name!r}: the type table has no entry for "
+                         f"{missing[:8]}{' ...' if len(missing) > 8 else ''}; start from "
+                         "net.type_table() to name every signal.")
+    r = _Run(net, T, lut)
+    env = r.run(feeds)
+    net.lookup_tables = r.luts
+    return env
