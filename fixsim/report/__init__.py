@@ -8,8 +8,9 @@ Exports of a :class:`~fixsim.TypeTable` (standard library only)::
 Reports of a :class:`fixsim.tool.Proposal` (HTML needs the ``report`` extra: matplotlib,
 jinja2; the terminal table needs ``rich`` from the ``cli`` extra)::
 
-    Report                     the report's data (build with Report.build or Report.load)
-    write_report               every format into one folder
+    Report                     the report's data: Report.build(proposal, recording,
+                               verification, derived) or Report.load(path); renders with
+                               to_html, to_json, to_csv, to_markdown, to_terminal, write
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from ._exports import (
     export_systemverilog,
     export_vhdl,
 )
+from ._model import REPORT_SCHEMA, Report
 
 __all__ = ["export", "export_vhdl", "export_systemverilog", "export_hls", "export_c",
            "export_json", "FORMATS", "HLS_ROUNDING", "HLS_OVERFLOW", "AC_ROUNDING",
-           "AC_OVERFLOW"]
+           "AC_OVERFLOW", "Report", "REPORT_SCHEMA"]

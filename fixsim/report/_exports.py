@@ -111,6 +111,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> str:
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=folder)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
@@ -123,6 +124,12 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> str:
             pass
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _table(types, method: str) -> TypeTable:
