@@ -1,0 +1,160 @@
+"""The fixed-point tool's recording overhead, and its statistics kernel against baselines.
+
+Usage::
+
+    python benchmarks/bench_tool.py            # 2**18 samples in frames of 4096
+    python benchmarks/bench_tool.py --quick    # 2**16 samples, fewer repeats
+
+Part 1 times each simulation with and without ``with fx.tool.record():`` (every named cast
+and every block probe then feeds the statistics kernel) and prints the overhead
+``recorded / plain - 1`` (the target is at most 30%). Examples: a 32-tap FIR and a 4th-order
+biquad cascade written with type-table casts (``np.convolve`` / ``scipy.signal.lfilter``), in
+double (``T.as_double()``) and in fixed point, and, when the blocks accept ``types=``,
+``fixsim.signal.FIR`` and ``SOSFilter`` in fixed point.
+
+Part 2 times the fused statistics kernel alone (``SignalStats.update`` on 2**20 values: exact
+sums, fine histogram, min/max, zeros, whole-number flag) against a hand-written numba loop
+computing only min, max, a float sum and a float sum of squares (not exact, no histogram), and
+against the numpy calls giving the same inexact quantities plus a 64-bin ``np.histogram``.
+The peers (apytypes, fxpmath, numfi) have no range recording, so there is nothing of theirs to
+time here. Best of N ``perf_counter`` runs after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import inspect
+import os
+import time
+
+import numba as nb
+import numpy as np
+import scipy.signal as ss
+
+import fixsim as fx
+from fixsim.tool import SignalStats, record
+
+
+def best(fn, repeat: int) -> float:
+    fn()
+    gc.disable()
+    try:
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    finally:
+        gc.enable()
+    return min(times)
+
+
+def typetable_examples(x: np.ndarray, frame: int):
+    h = ss.firwin(32, 0.2)
+    sos = ss.butter(4, 0.1, output="sos")
+    frames = [x[i:i + frame] for i in range(0, x.size, frame)]
+    Tfir = fx.TypeTable({"x": "sfix16_En14", "fir.acc": "sfix40_En30", "fir.y": "sfix16_En14"})
+    Tiir = fx.TypeTable({"x": "sfix16_En14", "iir.y": "sfix24_En18", "out": "sfix16_En13"})
+
+    def fir(T):
+        def run():
+            for f in frames:
+                xq = T.x(f)
+                acc = T["fir.acc"](np.convolve(np.asarray(xq, dtype=np.float64), h)[:f.size])
+                T["fir.y"](acc)
+        return run
+
+    def iir(T):
+        def run():
+            zi = np.zeros((sos.shape[0], 2))
+            for f in frames:
+                xq = T.x(f)
+                y, zi = ss.sosfilt(sos, np.asarray(xq, dtype=np.float64), zi=zi)
+                T.out(T["iir.y"](y) * 0.5)
+        return run
+
+    yield "FIR 32 taps, TypeTable + np.convolve, double", fir(Tfir.as_double()), 3
+    yield "FIR 32 taps, TypeTable + np.convolve, fixed", fir(Tfir), 3
+    yield "biquad x2, TypeTable + sosfilt, double", iir(Tiir.as_double()), 3
+    yield "biquad x2, TypeTable + sosfilt, fixed", iir(Tiir), 3
+
+    from fixsim.signal import FIR, SOSFilter
+
+    if "types" in inspect.signature(FIR.__init__).parameters:
+        xq = fx.fi(x, 1, 16, 14)
+        fq = [xq[i:i + frame] for i in range(0, x.size, frame)]
+        Tb = fx.TypeTable({"fir.product": "sfix32_En30", "fir.acc": "sfix40_En30",
+                           "fir.output": "sfix16_En14"})
+        blk = FIR(h, name="fir", types=Tb)
+
+        def fir_block():
+            blk.reset()
+            for f in fq:
+                blk(f)
+        yield "fixsim.signal.FIR (types=), fixed", fir_block, None
+        if "types" in inspect.signature(SOSFilter.__init__).parameters:
+            sblk = SOSFilter(sos, name="sos", types=fx.TypeTable({}))
+
+            def sos_block():
+                sblk.reset()
+                for f in fq:
+                    sblk(f)
+            yield "fixsim.signal.SOSFilter (types=), fixed", sos_block, None
+    else:
+        print("(fixsim.signal.FIR has no types= yet: block rows skipped)")
+
+
+@nb.njit(cache=True)
+def _plain_loop(x):
+    mn = np.inf
+    mx = -np.inf
+    s = 0.0
+    q = 0.0
+    for i in range(x.shape[0]):
+        v = x[i]
+        mn = min(mn, v)
+        mx = max(mx, v)
+        s += v
+        q += v * v
+    return mn, mx, s, q
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    n = 1 << (16 if args.quick else 18)
+    repeat = 3 if args.quick else 7
+    frame = 4096
+    print(f"load average {os.getloadavg()[0]:.2f}; {n} samples in frames of {frame}\n")
+    x = np.random.default_rng(0).uniform(-1, 1, n)
+    print("| simulation | plain (ms) | recorded (ms) | overhead | ns / recorded value |")
+    print("|---|---:|---:|---:|---:|")
+    for title, run, _ in typetable_examples(x, frame):
+        plain = best(run, repeat)
+        holder = {}
+
+        def recorded(run=run, holder=holder):
+            with record() as rec:
+                run()
+            holder["rec"] = rec
+        rec_t = best(recorded, repeat)
+        values = sum(s.count for _, s in holder["rec"].items())
+        print(f"| {title} | {plain * 1e3:.2f} | {rec_t * 1e3:.2f} | "
+              f"{100 * (rec_t / plain - 1):+.0f}% | {(rec_t - plain) / values * 1e9:.2f} |")
+
+    print("\n| statistics of 2**20 float64 values | time (ms) | ns/value | vs fixsim |")
+    print("|---|---:|---:|---:|")
+    y = np.random.default_rng(1).standard_normal(1 << 20)
+    t_fx = best(lambda: SignalStats().update(y), repeat)
+    t_nb = best(lambda: _plain_loop(y), repeat)
+    t_np = best(lambda: (y.min(), y.max(), y.sum(), np.dot(y, y), np.histogram(y, 64)), repeat)
+    for name, t in (("fixsim SignalStats.update (exact, fused kernel)", t_fx),
+                    ("plain numba loop: min, max, float sum, sum of squares", t_nb),
+                    ("numpy: min, max, sum, dot, histogram(64)", t_np)):
+        print(f"| {name} | {t * 1e3:.2f} | {t / y.size * 1e9:.2f} | {t / t_fx:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
