@@ -60,32 +60,51 @@ def _lookup(q, Q, table, quarter):
     return -table[qn - r]
 
 
-@nb.njit(cache=True)
-def nco_fixed(n, inc, off, mask, W, Q, D, seed, start, acc, table, quarter, want_sin, want_cos,
-              sin_out, cos_out, rec_phase):
-    """Run ``n`` samples; returns the accumulator after them.
+_FIXED: dict[tuple[bool, bool, bool, bool, bool], object] = {}
+
+
+def nco_fixed(quarter: bool, want_sin: bool, want_cos: bool, dither: bool, recording: bool):
+    """The per-sample NCO kernel compiled for one combination of the flags (closure
+    constants: the branches fold away at compile time). Call as
+    ``nco_fixed(...)(n, inc, off, mask, W, Q, D, seed, start, acc, table, sin_out, cos_out,
+    rec_phase)``; it returns the accumulator after the ``n`` samples.
 
     Sample ``i``: ``p = (acc + off + dither(start + i)) mod 2**W``; address
     ``q = p >> (W - Q)`` (the top Q bits: phase truncation); ``sin = T(q)`` and
     ``cos = T((q + 2**(Q-2)) mod 2**Q)``; then ``acc = (acc + inc) mod 2**W``. ``acc``,
-    ``inc`` and ``off`` are W-bit patterns in int64; ``rec_phase`` (length n, or empty)
-    receives ``p``.
+    ``inc`` and ``off`` are W-bit patterns in int64; ``rec_phase`` receives ``p`` when
+    recording.
     """
-    s = W - Q
-    qmask = (np.int64(1) << Q) - 1
-    qshift = np.int64(1) << (Q - 2)
-    recording = rec_phase.shape[0] > 0
-    for i in range(n):
-        p = (acc + off + _dither(seed, start + i, D)) & mask
-        if recording:
-            rec_phase[i] = p
-        q = (p >> s) & qmask  # & qmask: p >> s sign-extends a 64-bit pattern
-        if want_sin:
-            sin_out[i] = _lookup(q, Q, table, quarter)
-        if want_cos:
-            cos_out[i] = _lookup((q + qshift) & qmask, Q, table, quarter)
-        acc = (acc + inc) & mask
-    return acc
+    key = (bool(quarter), bool(want_sin), bool(want_cos), bool(dither), bool(recording))
+    k = _FIXED.get(key)
+    if k is None:
+        k = _FIXED[key] = _make_fixed(*key)
+    return k
+
+
+def _make_fixed(QUARTER, WANT_SIN, WANT_COS, DITHER, RECORDING):  # noqa: N803 - constants
+    @nb.njit(cache=True)
+    def kernel(n, inc, off, mask, W, Q, D, seed, start, acc, table, sin_out, cos_out,
+               rec_phase):
+        s = W - Q
+        qmask = (np.int64(1) << Q) - 1
+        qshift = np.int64(1) << (Q - 2)
+        for i in range(n):
+            p = acc + off
+            if DITHER:
+                p += _dither(seed, start + i, D)
+            p &= mask
+            if RECORDING:
+                rec_phase[i] = p
+            q = (p >> s) & qmask  # & qmask: p >> s sign-extends a 64-bit pattern
+            if WANT_SIN:
+                sin_out[i] = _lookup(q, Q, table, QUARTER)
+            if WANT_COS:
+                cos_out[i] = _lookup((q + qshift) & qmask, Q, table, QUARTER)
+            acc = (acc + inc) & mask
+        return acc
+
+    return kernel
 
 
 @nb.njit(cache=True)

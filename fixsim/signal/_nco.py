@@ -296,11 +296,11 @@ class NCO:
         c_out = np.empty(n if want_cos else 0, dtype=np.int64)
         recording = signals_active()
         rec = np.empty(n if recording else 0, dtype=np.int64)
-        acc = _kn.nco_fixed(n, self._pattern(self.phase_increment & self._mask),
-                            self._pattern(self.phase_offset & self._mask),
-                            self._pattern(self._mask), W, Q, D, np.uint64(self.seed),
-                            self._count, self._pattern(self._acc), self._table,
-                            self.lut == "quarter", want_sin, want_cos, s_out, c_out, rec)
+        kernel = _kn.nco_fixed(self.lut == "quarter", want_sin, want_cos, D > 0, recording)
+        acc = kernel(n, self._pattern(self.phase_increment & self._mask),
+                     self._pattern(self.phase_offset & self._mask), self._pattern(self._mask),
+                     W, Q, D, np.uint64(self.seed), self._count, self._pattern(self._acc),
+                     self._table, s_out, c_out, rec)
         self._acc = int(acc) & self._mask
         self._count += n
         T = self.output_type
