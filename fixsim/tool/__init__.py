@@ -8,11 +8,14 @@ named cast is a probe, and ``with record() as rec:`` collects each signal's stat
     collect                  record an algorithm over frames/batches (worker processes)
     propose, Proposal        types from recorded, derived or design ranges and a policy
     verify, Verification     fixed against double, per signal
+    derive, DerivedRanges    static ranges by interval analysis (Interval: its value domain)
 """
 
 from __future__ import annotations
 
+from .._core._interval import Interval
 from ._collect import collect
+from ._derive import DerivedRange, DerivedRanges, derive
 from ._propose import Proposal, ProposedType, propose
 from ._record import Recording, record
 from ._stats import SignalStats
@@ -20,3 +23,4 @@ from ._verify import SignalVerification, Verification, verify
 
 __all__ = ["record", "Recording", "SignalStats", "propose", "Proposal", "ProposedType"]
 __all__ += ["collect", "verify", "Verification", "SignalVerification"]
+__all__ += ["derive", "DerivedRanges", "DerivedRange", "Interval"]
