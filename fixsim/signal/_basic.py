@@ -358,6 +358,8 @@ class SimpleBlock(Block):
 
     def _report_interval(self, signal: str, lo: np.ndarray, hi: np.ndarray,
                          reason: str | None = None) -> None:
+        if lo.size == 0:  # an empty frame bounds nothing
+            return
         a, b = hull_range(lo, hi)
         report_range(f"{self.name}.{signal}", a, b, reason)
 
@@ -1134,11 +1136,10 @@ class Downsample(SimpleBlock):
     def _reset_state(self) -> None:
         self._count = 0  # samples seen, modulo the factor
 
-    def _take(self, n: int, advance: bool = True) -> np.ndarray:
+    def _take(self, n: int) -> np.ndarray:
         first = (self.phase - self._count) % self.factor
         idx = np.arange(first, n, self.factor)
-        if advance:
-            self._count = (self._count + n) % self.factor
+        self._count = (self._count + n) % self.factor
         return idx
 
     def _filt_double(self, x: np.ndarray) -> np.ndarray:
@@ -1155,10 +1156,12 @@ class Downsample(SimpleBlock):
         return make_fi(y, T)
 
     def _filt_interval(self, x: Interval) -> Interval:
-        idx = self._take(x.size, advance=False)
-        lo, hi = x.lo[idx], x.hi[idx]
-        self._report_interval("out", lo, hi)
-        return Interval(lo, hi)
+        # a constant bound per output sample (the hull of the frame), ceil(n / M) samples
+        # whatever the phase, so that a short interval frame still bounds the next outputs
+        m = -(-x.size // self.factor)
+        lo, hi = hull_range(x.lo, x.hi)
+        self._report_interval("out", x.lo, x.hi)
+        return Interval(np.full(m, lo), np.full(m, hi))
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """The input range."""

@@ -401,6 +401,12 @@ class Model:
                 report_range(f"{name}.out", a, b)
                 return Interval(np.full(n, a), np.full(n, b))
         reason = f"block {name!r} ({type(block).__name__}) gives no interval bound ({why})"
+        labels = getattr(block, "output_names", None)
+        if labels:
+            for label in labels:
+                report_range(f"{name}.{label}", -np.inf, np.inf, reason)
+            return tuple(Interval(np.full(n, -np.inf), np.full(n, np.inf), reason=reason)
+                         for _ in labels)
         report_range(f"{name}.out", -np.inf, np.inf, reason)
         return Interval(np.full(n, -np.inf), np.full(n, np.inf), reason=reason)
 
