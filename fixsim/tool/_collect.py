@@ -226,9 +226,9 @@ def _parallel(fn, inputs, T, workers, chunksize, mp_context, rec, bar) -> None:
             pending.append((pool.submit(_run_chunk, fn, chunk, T), len(chunk)))
             while len(pending) >= 2 * workers:  # bounded memory: wait for the oldest
                 fut, n = pending.pop(0)
-                rec.merge_into_self(Recording.from_dict(fut.result()))
+                rec._merge_in(Recording.from_dict(fut.result()))
                 bar.advance(n)
         for fut, n in pending:
-            rec.merge_into_self(Recording.from_dict(fut.result()))
+            rec._merge_in(Recording.from_dict(fut.result()))
             bar.advance(n)
 

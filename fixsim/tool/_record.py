@@ -203,14 +203,16 @@ class Recording:
                 out._stats[name] = m
         return out
 
-    def merge_into_self(self, other: Recording) -> Recording:
-        """Merge *other* into this recording in place (exact); returns ``self``."""
+    def _merge_in(self, other: Recording) -> Recording:
+        """Merge *other* into this recording in place (exact); returns ``self`` (used by
+        ``collect`` to add workers' recordings as they arrive)."""
         merged = self.merge(other)
         with self._lock:
             self._stats = merged._stats
         return self
 
     def __reduce__(self):
+        """Pickle through the lossless dict (the lock and the kernel state do not pickle)."""
         self._flush()
         return (Recording.from_dict, (self.to_dict(),))
 

@@ -115,3 +115,13 @@ def test_bad_inputs_are_named():
         collect(lambda x, T: T.x(x), [np.zeros(3)], T, workers=2)
     with pytest.raises(ValueError, match="mp_context 'nope' is not available"):
         collect(fir, [np.zeros(3)], T, workers=2, mp_context="nope")
+
+
+def test_module_doctests():
+    import doctest
+
+    from fixsim.tool import _collect, _verify
+
+    for mod in (_collect, _verify):
+        result = doctest.testmod(mod)
+        assert result.failed == 0 and result.attempted > 0
