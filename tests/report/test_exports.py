@@ -345,12 +345,12 @@ def test_hls_header_compiles_against_a_stand_in_and_carries_the_modes(tmp_path, 
     for k, (name, e) in enumerate(entries.items()):
         t = e["type"]
         ident = name.replace(".", "_") + "_t"
-        W, I = t.word_length, t.word_length - t.fraction_length
+        W, IL = t.word_length, t.word_length - t.fraction_length
         q, o = HLS_Q[e["rounding"]], HLS_O[e["overflow"]]
         if flavor == "ap":
-            want = f"{'ap_fixed' if t.signed else 'ap_ufixed'}<{W}, {I}, {q}, {o}>"
+            want = f"{'ap_fixed' if t.signed else 'ap_ufixed'}<{W}, {IL}, {q}, {o}>"
         else:
-            want = (f"ac_fixed<{W}, {I}, {'true' if t.signed else 'false'}, "
+            want = (f"ac_fixed<{W}, {IL}, {'true' if t.signed else 'false'}, "
                     f"{q.replace('AP_', 'AC_')}, {o.replace('AP_', 'AC_')}>")
         asserts.append(f"static_assert(std::is_same<{ident}, {want}>::value, \"{k}\");")
     src = ('#include <type_traits>\n#include "types.h"\n' + "\n".join(asserts) + "\n")
