@@ -156,3 +156,15 @@ def test_doctests():
     import doctest
 
     assert doctest.testmod(_stats).failed == 0
+
+
+def test_kernel_columns_wrap_exactly():
+    # the largest mantissa, thousands of times in one exponent row: every int64 column of the
+    # kernel passes 2**62 many times and must count its wrap-arounds exactly
+    big = 2.0 - 2.0 ** -52
+    x = np.array([big] * 5000 + [-big] * 1234 + [big * 2.0 ** 900] * 3000)
+    s = SignalStats().update(x)
+    exact = [Fraction(v) for v in x.tolist()]
+    assert s.exact_sum == sum(exact, Fraction(0))
+    assert s.exact_sum_squares == sum((v * v for v in exact), Fraction(0))
+    assert s.log2_histogram == {1: 6234, 901: 3000}
