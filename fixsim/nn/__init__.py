@@ -35,6 +35,14 @@ from ._network import (
     Node,
     UnsupportedOperatorError,
 )
+from ._observers import (
+    EntropyObserver,
+    HistogramObserver,
+    MinMaxObserver,
+    MovingAverageMinMaxObserver,
+    PercentileObserver,
+    calculate_qparams,
+)
 from ._onnx import load_onnx
 from ._requant import (
     RUNTIMES,
@@ -52,4 +60,6 @@ __all__ = [
     "quantize_linear", "dequantize_linear", "qrange", "LookupTable",
     "Sequential", "Dense", "Conv", "ReLU", "LeakyReLU", "Clip", "Sigmoid", "Tanh", "MaxPool",
     "AvgPool", "GlobalAvgPool", "Flatten", "Softmax", "BatchNorm",
+    "MinMaxObserver", "MovingAverageMinMaxObserver", "PercentileObserver", "HistogramObserver",
+    "EntropyObserver", "calculate_qparams",
 ]
