@@ -356,7 +356,9 @@ class CICDecimator(_CIC):
         MATLAB's CIC modes. The stage registers always truncate (pruning) and wrap.
     types : TypeTable, optional
         Types of ``<name>.in`` and ``<name>.out`` (the explicit arguments win); a table whose
-        entries for this block are all ``'double'`` runs the block in double.
+        entries for this block are all ``'double'`` runs the block in double. Entries for the
+        stage registers are not used: their types follow from the growth rule (and pruning),
+        since all registers of a CIC must share their most significant bit.
 
     Notes
     -----
@@ -587,6 +589,8 @@ class CICInterpolator(_CIC):
         Modes of the output and input casts (default ``'floor'``, ``'wrap'``).
     types : TypeTable, optional
         Types of ``<name>.in`` and ``<name>.out``; all ``'double'`` runs the block in double.
+        Entries for the stage registers are not used (their types follow from the growth
+        rule).
 
     Notes
     -----

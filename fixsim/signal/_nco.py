@@ -115,8 +115,10 @@ class NCO:
         Modes of the table quantization (default nearest, saturate: +1 saturates in
         ``sfix16_En15``).
     types : TypeTable, optional
-        ``<name>.out`` gives the output type (the explicit argument wins); a table whose
-        entries for the block are all ``'double'`` runs it in double.
+        ``<name>.out`` (or ``<name>.sin`` / ``<name>.cos``, which must then agree) gives the
+        output type (the explicit argument wins); a table whose entries for the block are all
+        ``'double'`` runs it in double. ``<name>.phase`` is informational (the accumulator is
+        ``accumulator_word_length`` bits).
 
     Notes
     -----
@@ -190,8 +192,7 @@ class NCO:
             table_is_double(types, self.name)
         Tout = None if isinstance(output_type, str) and output_type == "double" else \
             as_type(output_type, "output_type", blk)
-        self.output_type = pick_type(Tout, types, f"{self.name}.out", blk) or \
-            numerictype(True, 16, 14)
+        self.output_type = self._table_output_type(Tout, types) or numerictype(True, 16, 14)
         check_wrap_sm(self.output_type, self.overflow, "output", blk)
         if storage_kind(self.output_type) != "i64" or self.output_type.word_length > 62:
             raise ValueError(f"{blk}: output_type {self.output_type} is too wide; the table "
@@ -199,6 +200,24 @@ class NCO:
         self._mask = (1 << W) - 1
         self._build_table()
         self.reset()
+
+    def _table_output_type(self, explicit: numerictype | None,
+                           types: TypeTable | None) -> numerictype | None:
+        """The output type: the argument, else the table's ``<name>.out``, else its
+        ``<name>.sin`` / ``<name>.cos`` (the names the block probes; one table serves both, so
+        they must agree)."""
+        T = pick_type(explicit, types, f"{self.name}.out", self._blk)
+        if T is not None:
+            return T
+        ts = {nm: pick_type(None, types, f"{self.name}.{nm}", self._blk)
+              for nm in ("sin", "cos")}
+        given = {nm: t for nm, t in ts.items() if t is not None}
+        if len(set(given.values())) > 1:
+            raise ValueError(f"{self._blk}: the type table gives {self.name}.sin "
+                             f"{given['sin']} and {self.name}.cos {given['cos']}; one sine "
+                             "table serves both outputs, so give them the same type (or "
+                             f"give {self.name}.out).")
+        return next(iter(given.values()), None)
 
     # -- the table ------------------------------------------------------------------------------
     def _build_table(self) -> None:

@@ -280,6 +280,11 @@ def test_type_table():
     assert NCO(5, name="o", types=T)(3).numerictype == numerictype(True, 12, 10)
     d = NCO(5, name="o", types=T.as_double())(3)
     assert isinstance(d, np.ndarray) and d.dtype == np.float64
+    # the probed names work too (a table proposed by the tool names sin and cos)
+    T2 = fx.TypeTable({"o.sin": "sfix10_En8", "o.cos": "sfix10_En8", "o.phase": "ufix16_En16"})
+    assert NCO(5, name="o", types=T2, waveform="cos")(3).numerictype == numerictype(True, 10, 8)
+    with pytest.raises(ValueError, match="o.sin sfix10_En8 and o.cos sfix12_En8"):
+        NCO(5, name="o", types=fx.TypeTable({"o.sin": "sfix10_En8", "o.cos": "sfix12_En8"}))
 
 
 def test_bad_arguments_are_named():
