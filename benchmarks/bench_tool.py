@@ -84,8 +84,8 @@ def typetable_examples(x: np.ndarray, frame: int):
     if "types" in inspect.signature(FIR.__init__).parameters:
         xq = fx.fi(x, 1, 16, 14)
         fq = [xq[i:i + frame] for i in range(0, x.size, frame)]
-        Tb = fx.TypeTable({"fir.product": "sfix32_En30", "fir.acc": "sfix40_En30",
-                           "fir.output": "sfix16_En14"})
+        Tb = fx.TypeTable({"fir.in": "sfix16_En14", "fir.product": "sfix32_En30",
+                           "fir.acc": "sfix40_En30", "fir.out": "sfix16_En14"})
         blk = FIR(h, name="fir", types=Tb)
 
         def fir_block():

@@ -408,24 +408,22 @@ def _best_type(name: str, lo: Fraction, hi: Fraction, sgn: bool, W: int) -> nume
 def _smallest_word(name: str, lo: Fraction, hi: Fraction, sgn: bool, F: int) -> numerictype:
     """The smallest word length at fraction length F covering [lo, hi]."""
     scale = Fraction(2) ** F
-    ilo, ihi = lo * scale, hi * scale
-    need = 1
-    if sgn:
-        # -2**(W-1) <= ilo and ihi <= 2**(W-1) - 1
-        m = max(-ilo, ihi + 1, Fraction(1))
-        need = 1 + max(0, math.ceil(math.log2(m)) - 1)
-    else:
-        m = max(ihi + 1, Fraction(1))
-        need = max(1, math.ceil(math.log2(m)) - 1)
-    W = max(1, need)
-    while not _covers(numerictype(sgn, W, F), lo, hi):
+    # magnitude bits of the stored integers needed: an estimate within a bit, then exact
+    m = max(-lo * scale, hi * scale, Fraction(1))
+    est = max(1, math.ceil(m).bit_length() + (1 if sgn else 0) - 1)
+    if est > 65536:
+        raise ValueError(f"propose: signal {name!r}: covering [{_fmt(lo)}, {_fmt(hi)}] at "
+                         f"fraction length {F} needs about {est} bits, above the limit 65535; "
+                         "use a smaller fraction length.")
+    W = est
+    while W <= 65535 and not _covers(numerictype(sgn, W, F), lo, hi):
         W += 1
-    while W > 1 and _covers(numerictype(sgn, W - 1, F), lo, hi):
-        W -= 1
     if W > 65535:
         raise ValueError(f"propose: signal {name!r}: covering [{_fmt(lo)}, {_fmt(hi)}] at "
-                         f"fraction length {F} needs {W} bits, above the limit 65535; use a "
-                         "smaller fraction length.")
+                         f"fraction length {F} needs more than 65535 bits; use a smaller "
+                         "fraction length.")
+    while W > 1 and _covers(numerictype(sgn, W - 1, F), lo, hi):
+        W -= 1
     return numerictype(sgn, W, F)
 
 

@@ -277,3 +277,9 @@ def test_json_round_trip_and_rows(tmp_path):
     assert all(isinstance(v, str | int | float | bool | type(None)) for v in r.values())
     with pytest.raises(ValueError, match="unsupported schema"):
         Proposal.from_json('{"schema": "fixsim.Proposal/0"}')
+
+
+def test_fraction_length_too_fine_for_any_word():
+    with pytest.raises(ValueError, match=r"signal 'x': covering \[-3, 5\] at fraction length "
+                                         r"70000 needs about 70003 bits, above the limit"):
+        propose(_rec(x=[-3.0, 5.0, 0.5]), fraction_length=70000)
