@@ -13,9 +13,9 @@ One iteration ``i`` (``d = +1`` or ``-1``; ``>>`` is the arithmetic shift, i.e. 
     y' = cast(y + d * (x >> i))
     z' = z - d * atan_i
 
-Rotation mode takes ``d = +1`` when ``z >= 0`` (drives ``z`` to 0); vectoring mode takes
-``d = +1`` when ``y < 0`` (drives ``y`` to 0). ``cast`` only applies the overflow mode (the
-sums are integers at the register's own fraction length). Overflow counts go to ``cnt[0]``
+Rotation mode takes ``d = +1`` when ``z > 0`` (else -1; drives ``z`` to 0); vectoring mode
+takes ``d = +1`` when ``y < 0`` (else -1; drives ``y`` to 0). ``cast`` only applies the
+overflow mode (the sums are integers at the register's own fraction length). Overflow counts go to ``cnt[0]``
 (``x``) and ``cnt[1]`` (``y``).
 """
 
@@ -49,7 +49,7 @@ def rotate_i64(x, y, z, atan, niters, tp, omode, cnt):
         for i in range(niters):
             sx = xk >> i
             sy = yk >> i
-            if zk >= 0:
+            if zk > 0:
                 xn, o1 = _reg(xk - sy, tp, omode)
                 yn, o2 = _reg(yk + sx, tp, omode)
                 zk = zk - atan[i]
@@ -104,7 +104,7 @@ def rotate_f64(x, y, z, atan, niters):
         for i in range(niters):
             sx = xk * s
             sy = yk * s
-            if zk >= 0:
+            if zk > 0:
                 xk, yk, zk = xk - sy, yk + sx, zk - atan[i]
             else:
                 xk, yk, zk = xk + sy, yk - sx, zk + atan[i]

@@ -287,16 +287,20 @@ def _const_int(c: Fraction, F: int) -> int:
 
 
 def _reduce_angle(z: np.ndarray, Fz: int) -> np.ndarray:
-    """Bring ``z`` (stored, fraction Fz, in [-2 pi, 2 pi)) into [-pi/2, pi/2] in place, with
-    the constants pi, 2 pi and pi/2 rounded to nearest at Fz; returns the mask of the angles
-    moved by pi (whose rotated results are negated)."""
+    """Bring ``z`` (stored, fraction Fz, in [-2 pi, 2 pi)) into [-pi/2, pi/2] in place;
+    returns the mask of the angles moved by pi (whose rotated results are negated).
+
+    The comparisons with pi and pi/2 are exact; the corrections subtract or add 2 pi and pi
+    rounded to nearest at Fz (this reproduces MATLAB's documented ``cordicsincos`` table)."""
     pi_ = _const_int(pi_proxy(Fz), Fz)
     two_pi = _const_int(pi_proxy(Fz, Fraction(2)), Fz)
-    half_pi = _const_int(pi_proxy(Fz, Fraction(1, 2)), Fz)
-    z[z > pi_] -= two_pi
-    z[z < -pi_] += two_pi
-    up = z > half_pi
-    down = z < -half_pi
+    # floor(c 2**Fz) of an irrational c: z > c <=> z > floor; z < -c <=> z < -floor
+    pi_fl = math.floor(pi_proxy(Fz) * Fraction(2) ** Fz)
+    half_fl = math.floor(pi_proxy(Fz, Fraction(1, 2)) * Fraction(2) ** Fz)
+    z[z > pi_fl] -= two_pi
+    z[z < -pi_fl] += two_pi
+    up = z > half_fl
+    down = z < -half_fl
     z[up] -= pi_
     z[down] += pi_
     return up | down
@@ -324,14 +328,19 @@ def _gain_multiply(v: np.ndarray, D: numerictype, G: numerictype, Y: numerictype
                    rounding, overflow, name: str) -> np.ndarray:
     """``cast(v * g)`` into Y: registers *v* (type D) times the stored gain *g* (type G)."""
     P = numerictype(True, D.word_length + G.word_length, D.fraction_length + G.fraction_length)
-    prod = v * np.int64(g)
-    probe(f"{name}.out", lambda: prod * 2.0 ** -P.fraction_length, None, Y, "fixed")
+    if P.word_length <= 63:
+        prod = v * np.int64(g)
+    else:  # exact in Python ints
+        prod = np.array([int(a) * g for a in v], dtype=object)
+    probe(f"{name}.out", lambda: np.asarray(prod, dtype=np.float64) * 2.0 ** -P.fraction_length,
+          None, Y, "fixed")
     return np.asarray(named_cast(prod, P, Y, rounding, overflow, f"{name}.out"),
                       dtype=np.int64)
 
 
-def _default_gain_type(D: numerictype) -> numerictype:
-    return numerictype(True, D.word_length, D.word_length - 1)
+def _default_gain_type(W: int) -> numerictype:
+    """MATLAB: ``1/A_n`` as a fi of the input's word length, best precision (``F = W - 1``)."""
+    return numerictype(True, max(W, 2), max(W, 2) - 1)
 
 
 def _fixed_result(ints: np.ndarray, T: numerictype, shape) -> fi:
@@ -340,8 +349,8 @@ def _fixed_result(ints: np.ndarray, T: numerictype, shape) -> fi:
 
 # -- rotation mode -----------------------------------------------------------------------------
 def cordic_sincos(theta, niters: int | None = None, *, data_type: TypeLike = None,
-                  angle_type: TypeLike = None, rounding: str | Rounding = "nearest",
-                  overflow: str | Overflow = "saturate", name: str = "cordic",
+                  angle_type: TypeLike = None, rounding: str | Rounding = "floor",
+                  overflow: str | Overflow = "wrap", name: str = "cordic",
                   types: TypeTable | None = None):
     """Sine and cosine of *theta* by CORDIC rotation (MATLAB ``cordicsincos``).
 
@@ -363,7 +372,9 @@ def cordic_sincos(theta, niters: int | None = None, *, data_type: TypeLike = Non
     rounding, overflow : str
         ``rounding`` applies to the cast of theta into *angle_type*; ``overflow`` to that cast,
         to every register update and to the final negation. Constants (the table, pi, the
-        initial ``x = 1/A_n``) are always rounded to nearest; the shifts are floors.
+        initial ``x = 1/A_n``) are always rounded to nearest; the shifts are floors. The
+        defaults, ``'floor'`` and ``'wrap'``, are those of MATLAB's CORDIC kernels (with them
+        the documented MATLAB examples are reproduced bit for bit).
     name : str
         Signal names: ``"<name>.x"`` (cosine register) and ``"<name>.y"`` (sine register).
     types : TypeTable, optional
@@ -378,11 +389,13 @@ def cordic_sincos(theta, niters: int | None = None, *, data_type: TypeLike = Non
 
     Notes
     -----
-    The angle is first reduced to ``[-pi/2, pi/2]`` (``2 pi``, ``pi`` and ``pi/2`` rounded to
-    nearest at the angle fraction length; angles moved by ``pi`` negate the outputs). Then
+    The angle is first reduced to ``[-pi/2, pi/2]``: an angle above pi (below -pi) loses
+    (gains) ``2 pi``, then one above pi/2 (below -pi/2) loses (gains) ``pi``, which negates
+    the outputs (exact comparisons; ``2 pi`` and ``pi`` rounded to nearest at the angle
+    fraction length). Then
     ``x = 1/A_n`` (rounded to nearest into *data_type*), ``y = 0``, ``z = theta`` and
     ``niters`` rotation-mode iterations ``x' = x - d (y >> i)``, ``y' = y + d (x >> i)``,
-    ``z' = z - d atan(2**-i)`` with ``d = sign(z)`` (``+1`` at ``z = 0``). The gain ``A_n``
+    ``z' = z - d atan(2**-i)`` with ``d = +1`` when ``z > 0``, else ``-1``. The gain ``A_n``
     is compensated by the initial value, so ``cos`` and ``sin`` come out unscaled.
     """
     fn = "cordic_sincos"
@@ -450,7 +463,7 @@ def _sincos_fixed(theta: fi, niters, D, A, r, o, name: str):
 def cordic_rotate(theta, u, niters: int | None = None, *, scale_output: bool = True,
                   data_type: TypeLike = None, angle_type: TypeLike = None,
                   gain_type: TypeLike = None, output_type: TypeLike = None,
-                  rounding: str | Rounding = "nearest", overflow: str | Overflow = "saturate",
+                  rounding: str | Rounding = "floor", overflow: str | Overflow = "wrap",
                   name: str = "cordic", types: TypeTable | None = None):
     """Rotate the vectors *u* by the angles *theta* (``u * exp(1j theta)``) by CORDIC
     (MATLAB ``cordicrotate``).
@@ -473,8 +486,8 @@ def cordic_rotate(theta, u, niters: int | None = None, *, scale_output: bool = T
     angle_type : optional
         Angle register and table type; default theta's type.
     gain_type, output_type : optional
-        Type of the stored ``1/A_n`` (default: signed, data word length, fraction ``W - 1``)
-        and of the result (default: the data type).
+        Type of the stored ``1/A_n`` (default, as MATLAB: signed, u's word length, fraction
+        ``W - 1``) and of the result (default: the data type).
     rounding, overflow, name, types
         As in :func:`cordic_sincos`; ``rounding`` also decides the cast of the gain product
         into *output_type* (``"<name>.out"``). Table entries: ``"<name>.x"``, ``"<name>.z"``,
@@ -547,7 +560,7 @@ def _rotate_fixed(theta: fi, ure: fi, uim: fi | None, niters, scale_output, D, A
     report(f"{name}.x", D, x.size * n, int(cnt[0]) + ox)
     report(f"{name}.y", D, y.size * n, int(cnt[1]) + oy)
     if scale_output:
-        G = G or _default_gain_type(D)
+        G = G or _default_gain_type(Tu.word_length)
         Y = Y or D
         _check_gain(D, G, Y, fn)
         g = int(quantize_proxies([inverse_gain_proxy(n, G.fraction_length)], G)[0])
@@ -562,9 +575,9 @@ def _rotate_fixed(theta: fi, ure: fi, uim: fi | None, niters, scale_output, D, A
 
 
 def _check_gain(D: numerictype, G: numerictype, Y: numerictype, fn: str) -> None:
-    if D.word_length + G.word_length > 63 or Y.word_length > 63:
-        raise ValueError(f"{fn}: the gain product needs data + gain word lengths <= 63 and an "
-                         f"output of at most 63 bits (got {D}, {G}, {Y}).")
+    if not G.signed or G.word_length > 62 or not 1 < Y.word_length <= 63:
+        raise ValueError(f"{fn}: gain_type must be signed with at most 62 bits and "
+                         f"output_type at most 63 bits wide (got {G} and {Y}).")
 
 
 # -- vectoring mode ----------------------------------------------------------------------------
@@ -610,8 +623,8 @@ def _vector_f64(yv, xv, niters, fn: str):
 
 
 def cordic_atan2(y, x, niters: int | None = None, *, data_type: TypeLike = None,
-                 angle_type: TypeLike = None, rounding: str | Rounding = "nearest",
-                 overflow: str | Overflow = "saturate", name: str = "cordic",
+                 angle_type: TypeLike = None, rounding: str | Rounding = "floor",
+                 overflow: str | Overflow = "wrap", name: str = "cordic",
                  types: TypeTable | None = None):
     """Four-quadrant arctangent ``atan2(y, x)`` by CORDIC vectoring (MATLAB ``cordicatan2``).
 
@@ -670,8 +683,8 @@ def cordic_atan2(y, x, niters: int | None = None, *, data_type: TypeLike = None,
 
 def cordic_abs(u, niters: int | None = None, *, scale_output: bool = True,
                data_type: TypeLike = None, gain_type: TypeLike = None,
-               output_type: TypeLike = None, rounding: str | Rounding = "nearest",
-               overflow: str | Overflow = "saturate", name: str = "cordic",
+               output_type: TypeLike = None, rounding: str | Rounding = "floor",
+               overflow: str | Overflow = "wrap", name: str = "cordic",
                types: TypeTable | None = None):
     """Magnitude ``|u|`` by CORDIC vectoring (MATLAB ``cordicabs``).
 
@@ -708,7 +721,7 @@ def cordic_abs(u, niters: int | None = None, *, scale_output: bool = True,
         probe(f"{name}.x", lambda: x * 2.0 ** -D.fraction_length, None, D, "fixed",
               int(cnt[0]))
         if scale_output:
-            G = G or _default_gain_type(D)
+            G = G or _default_gain_type(ure.word_length)
             Y = Y or D
             _check_gain(D, G, Y, fn)
             g = int(quantize_proxies([inverse_gain_proxy(n, G.fraction_length)], G)[0])
