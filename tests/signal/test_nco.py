@@ -304,3 +304,20 @@ def test_bad_arguments_are_named():
         NCO(1)(-3)
     with pytest.raises(ValueError, match="wrap_sm"):
         NCO(1, output_type="ufix16_En15", overflow="wrap_sm")
+
+
+@pytest.mark.parametrize("lut", ["quarter", "full"])
+def test_table_wider_than_float64_is_still_exact(lut):
+    """A 58-bit fraction is beyond float64's 53-bit sines: every entry is re-evaluated (55
+    digits) and still equals the correctly quantized exact sine in every rounding mode."""
+    T = numerictype(True, 60, 58)
+    Q = 8
+    size = 2 ** (Q - 2) + 1 if lut == "quarter" else 2 ** Q
+    float_table = np.sin(2 * np.pi * np.arange(size) / 2 ** Q)
+    for rounding in ("floor", "nearest", "convergent", "ceil"):
+        nco = NCO(1, accumulator_word_length=Q, quantizer_bits=Q, lut=lut, output_type=T,
+                  rounding=rounding)
+        want = [qsin(k, Q, T, rounding, "saturate") for k in range(size)]
+        assert ints(nco.table) == want, rounding
+        naive = [int(v) for v in fx.fi(float_table, T, rounding=rounding).int]
+        assert naive != want  # float64 sines alone would have been wrong here
