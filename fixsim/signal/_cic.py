@@ -163,6 +163,14 @@ class _CIC(Block):
         Tin = self._input_type_for(input_type)
         return self._output_type(Tin, self._section_types(Tin))
 
+    def types(self, input_type: TypeLike = None) -> dict[str, numerictype]:
+        """Every signal's type for an input of type *input_type* (default: as
+        :meth:`section_types`): ``{'input', <section names>..., 'out'}`` to numerictype."""
+        Tin = self._input_type_for(input_type)
+        secs = self._section_types(Tin)
+        return {"input": Tin, **dict(zip(self.section_names, secs, strict=True)),
+                "out": self._output_type(Tin, secs)}
+
     def _input_type_for(self, input_type: TypeLike) -> numerictype:
         Tin = self.input_type or as_type(input_type, "input_type", self._blk) or self._tin
         if Tin is None:

@@ -252,6 +252,9 @@ def test_decimator_pruning_matches_matlab_mfilt_example():
     assert cic.section_fraction_lengths == [14, 10, 9, 8]
     assert cic.output_type() == numerictype(True, 16, 6)
     assert cic.register_word_length() == 25
+    t = cic.types()
+    assert list(t) == ["input", "integrator1", "integrator2", "comb1", "comb2", "out"]
+    assert t["comb1"] == numerictype(True, 19, 9) and t["out"] == numerictype(True, 16, 6)
 
 
 @pytest.mark.parametrize("R,M,N,W", [(16, 1, 5, 16), (5, 2, 3, 12), (7, 1, 4, 8), (2, 3, 6, 10),
