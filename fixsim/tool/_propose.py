@@ -81,8 +81,8 @@ class ProposedType:
     derived, design : tuple of float or None
         The derived and the design range, when there is one.
     source : str
-        Where ``range_used`` came from: ``'simulation'``, ``'derived'``, ``'union'`` or
-        ``'design'``.
+        Where ``range_used`` came from: ``'simulation'``, ``'derived'``, ``'union'``,
+        ``'design'``, or ``'override'`` (a type set outright by ``overrides``).
     policy : str
         The clipping policy applied (``'minmax'`` for design and derived ranges).
     clip_fraction : float or None

@@ -12,6 +12,11 @@ recorded in one pass, in frames, or in worker processes whose recordings are mer
   one a multiple of ``2**-2148``), so ``mean``, ``var`` and ``std`` are computed from exact
   rationals and rounded once.
 
+The values go through one fused compiled pass (:mod:`fixsim._kernels._stats`): counts,
+extremes, the whole-number flag, the fine histogram and the exact sums (integer mantissas per
+binary exponent, in int64 columns that count their own wrap-arounds) in a single loop, read
+out into Python integers when the statistics are needed.
+
 Histogram conventions (``x = m * 2**e`` with ``0.5 <= |m| < 1``, as ``numpy.frexp`` gives):
 
 * **log2 histogram** (MATLAB's bit histogram): bin ``k`` counts the finite nonzero values with
