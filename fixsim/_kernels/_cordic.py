@@ -15,8 +15,8 @@ One iteration ``i`` (``d = +1`` or ``-1``; ``>>`` is the arithmetic shift, i.e. 
 
 Rotation mode takes ``d = +1`` when ``z > 0`` (else -1; drives ``z`` to 0); vectoring mode
 takes ``d = +1`` when ``y < 0`` (else -1; drives ``y`` to 0). ``cast`` only applies the
-overflow mode (the sums are integers at the register's own fraction length). Overflow counts go to ``cnt[0]``
-(``x``) and ``cnt[1]`` (``y``).
+overflow mode (the sums are integers at the register's own fraction length). Overflow
+counts go to ``cnt[0]`` (``x``) and ``cnt[1]`` (``y``).
 """
 
 from __future__ import annotations
