@@ -144,8 +144,8 @@ class NCO:
 
     *Spurs*: phase truncation puts spurs at about ``-6.02 Q + 3.92`` dBc (SFDR about
     ``6.02 Q - 3.92`` dB, for a frequency that does not divide the table evenly); dither of
-    ``D = W - Q`` bits spreads them into a noise floor; table quantization adds spurs near
-    ``-6.02 Wout`` dBc.
+    ``D = W - Q`` bits spreads them into a noise floor (MATLAB estimates ``6 Q`` dB without
+    dither, ``6 Q + 12`` dB with it); table quantization adds spurs near ``-6.02 Wout`` dBc.
     """
 
     def __init__(self, phase_increment: int, *, phase_offset: int = 0,
