@@ -36,7 +36,10 @@ from ._collect import _Bar, _check_inputs, _check_int
 from ._record import Recording, record
 from ._stats import SignalStats
 
-__all__ = ["verify", "Verification", "SignalVerification"]
+__all__ = ["verify", "Verification", "SignalVerification", "VERIFICATION_SCHEMA"]
+
+#: The schema tag of :meth:`Verification.to_dict`.
+VERIFICATION_SCHEMA = "fixsim.Verification/1"
 
 
 @dataclasses.dataclass
@@ -163,6 +166,18 @@ class Verification(Mapping):
         rows = [{"kind": "signal", **v.to_row()} for v in self._signals.values()]
         rows += [{"kind": "output", **v.to_row()} for v in self.outputs.values()]
         return rows
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (schema ``fixsim.Verification/1``): the rows of
+        :meth:`to_rows` (non-finite SQNRs as the strings ``'inf'``/``'nan'``), each signal's
+        kept errors, and both recordings (``Recording.from_dict`` reads them back)."""
+        def clean(row):
+            return {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v)
+                    for k, v in row.items()}
+        every = [*self._signals.values(), *self.outputs.values()]
+        return {"schema": VERIFICATION_SCHEMA, "rows": [clean(r) for r in self.to_rows()],
+                "errors": {v.name: v.error.tolist() for v in every},
+                "fixed": self.fixed.to_dict(), "double": self.double.to_dict()}
 
     def __repr__(self) -> str:
         lines = [f"Verification({len(self._signals)} signals, {self.overflows} overflows, "

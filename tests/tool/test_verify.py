@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from fractions import Fraction
 
@@ -11,7 +12,7 @@ import scipy.signal as ss
 
 from fixsim import fi, numerictype
 from fixsim._core._typetable import TypeTable
-from fixsim.tool import Verification, collect, propose, verify
+from fixsim.tool import Recording, Verification, collect, propose, verify
 
 H = ss.firwin(31, 0.2)
 B, A = ss.butter(2, 0.1)
@@ -90,6 +91,10 @@ def test_overflow_counts_and_first_sample():
     assert [r["name"] for r in rows] == ["x", "y", "output"]
     assert rows[0]["overflows"] == 3 and rows[2]["kind"] == "output"
     assert "3 overflows" in repr(v)
+    d = json.loads(json.dumps(v.to_dict()))
+    assert d["schema"] == "fixsim.Verification/1" and d["rows"][0]["overflows"] == 3
+    assert d["errors"]["x"] == v["x"].error.tolist()
+    assert Recording.from_dict(d["fixed"]) == v.fixed
 
 
 def test_mismatched_runs_and_bad_inputs():
