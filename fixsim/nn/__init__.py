@@ -44,6 +44,7 @@ from ._observers import (
     calculate_qparams,
 )
 from ._onnx import load_onnx
+from ._ptq import OBSERVERS, quantize
 from ._requant import (
     RUNTIMES,
     dequantize_linear,
@@ -61,5 +62,5 @@ __all__ = [
     "Sequential", "Dense", "Conv", "ReLU", "LeakyReLU", "Clip", "Sigmoid", "Tanh", "MaxPool",
     "AvgPool", "GlobalAvgPool", "Flatten", "Softmax", "BatchNorm",
     "MinMaxObserver", "MovingAverageMinMaxObserver", "PercentileObserver", "HistogramObserver",
-    "EntropyObserver", "calculate_qparams",
+    "EntropyObserver", "calculate_qparams", "quantize", "OBSERVERS",
 ]

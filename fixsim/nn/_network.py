@@ -445,6 +445,10 @@ def _centered(v, zp, axis=None):
 def _requant(node, acc, axis, bias, xs, ws, ys, yzp, runtime):
     yzp = _zp(yzp)
     dt = _out_dtype(yzp)
+    if bias is not None and runtime.startswith("pytorch"):
+        # PyTorch stores float biases: the graph's int32 bias in real units, b s_x s_w[c]
+        prod = (np.float32(xs) * np.asarray(ws, np.float32).ravel()).astype(np.float32)
+        bias = (np.asarray(bias, np.float32) * prod).astype(np.float32)
     return requantize(acc, zero_point=int(np.asarray(yzp).ravel()[0]), runtime=runtime,
                       dtype=dt.name, axis=axis, bias=bias, input_scale=float(np.float32(xs)),
                       weight_scale=np.asarray(ws, np.float32).ravel(),

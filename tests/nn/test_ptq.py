@@ -1,0 +1,94 @@
+"""fixsim's own post-training quantization: the integer network it builds, written out as an
+ONNX graph (QuantizeLinear, QLinearConv, com.microsoft QGemm, ...) and run by onnxruntime,
+gives exactly fixsim's integers; and every runtime's mode classifies like double."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+
+import fixsim.nn as nn
+
+from .models import cnn, mlp_digits, ort_run
+
+
+def to_onnx(net: nn.Network, out: str) -> onnx.ModelProto:
+    """The quantized network's nodes as an ONNX graph whose output is the integer tensor."""
+    nodes = []
+    for n in net.nodes:
+        if n.op == "DequantizeLinear" and n.outputs == net.outputs:
+            continue
+        dom = "com.microsoft" if n.op == "QGemm" else ""
+        nodes.append(helper.make_node(n.op, n.inputs, n.outputs, name=n.name, domain=dom,
+                                      **n.attrs))
+    used = {i for n in nodes for i in n.input}
+    inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in net.params.items()
+             if k in used]
+    g = helper.make_graph(nodes, "q", [helper.make_tensor_value_info(
+        net.inputs[0], onnx.TensorProto.FLOAT, None)],
+        [helper.make_empty_tensor_value_info(out)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                            helper.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    return m
+
+
+@pytest.fixture(scope="module")
+def data():
+    m, (Xtr, Xte, ytr, yte) = mlp_digits()
+    return nn.load_onnx(m), nn.load_onnx(cnn()), Xtr, Xte, yte
+
+
+@pytest.mark.parametrize("which", ["mlp", "cnn"])
+@pytest.mark.parametrize("per_channel,acts", [(True, "int8"), (False, "uint8")])
+def test_fixsim_quantized_network_runs_bit_exact_in_onnxruntime(data, which, per_channel,
+                                                                acts):
+    mlp, c, Xtr, Xte, _ = data
+    net, X, C = (mlp, Xte, Xtr) if which == "mlp" else \
+        (c, Xte.reshape(-1, 1, 8, 8), Xtr.reshape(-1, 1, 8, 8))
+    q = nn.quantize(net, C[:300], per_channel=per_channel, activations=acts)
+    last = [n for n in q.nodes if n.outputs == q.outputs][0].inputs[0]
+    got = q(X, outputs=last)
+    exp = ort_run(to_onnx(q, last), X)[0]
+    assert got.dtype == exp.dtype
+    assert np.array_equal(got, exp)
+
+
+@pytest.mark.parametrize("observer", sorted(nn.OBSERVERS))
+def test_every_runtime_and_observer_classifies_like_double(data, observer):
+    mlp, _, Xtr, Xte, yte = data
+    y0 = mlp(Xte).argmax(1)
+    q = nn.quantize(mlp, Xtr, observer=observer)
+    for rt in nn.RUNTIMES:
+        y = q(Xte, runtime=rt)
+        assert (y.argmax(1) == y0).mean() > 0.95, rt
+
+
+def test_runtimes_differ_where_their_rounding_differs(data):
+    """The five requantizers are really different: on the CNN's int8 outputs at least two of
+    them disagree somewhere (a mode that silently fell back to another would not)."""
+    _, c, Xtr, Xte, _ = data
+    q = nn.quantize(c, Xtr.reshape(-1, 1, 8, 8)[:300])
+    last = [n for n in q.nodes if n.outputs == q.outputs][0].inputs[0]
+    X = Xte.reshape(-1, 1, 8, 8)
+    outs = {rt: q(X, outputs=last, runtime=rt) for rt in nn.RUNTIMES}
+    assert not np.array_equal(outs["tflite"], outs["tflite-double-rounding"])
+    for rt, o in outs.items():
+        assert np.abs(o.astype(int) - outs["onnxruntime"].astype(int)).max() <= 2, rt
+
+
+def test_explicit_qparams_and_errors(data):
+    mlp, _, Xtr, Xte, _ = data
+    q = nn.quantize(mlp, Xtr[:100], qparams={"x": (1 / 255, -128)})
+    assert float(q.params["x:scale"]) == np.float32(1 / 255)
+    assert int(q.params["x:zp"]) == -128
+    with pytest.raises(ValueError, match="observer='kl'"):
+        nn.quantize(mlp, Xtr, observer="kl")
+    with pytest.raises(ValueError, match="activations='int4'"):
+        nn.quantize(mlp, Xtr, activations="int4")
+    with pytest.raises(ValueError, match="already quantized"):
+        nn.quantize(q, Xtr)
+    with pytest.raises(ValueError, match="empty"):
+        nn.quantize(mlp, Xtr[:0])
