@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._core import _probe
 from .._core._fi import fi, make_fi
 from .._core._interval import Interval, report_range
 from .._core._modes import Overflow, Rounding
@@ -214,8 +215,9 @@ class _CIC(Block):
         ints = fi_stored(x)
         if self.input_type is not None:
             if Tx_in != self._tin:
-                ints = named_cast(ints, Tx_in, self._tin, self.rounding, self.overflow,
-                                  f"{self.name}.in")
+                ints, counts = self._counted_cast(ints, Tx_in, self._tin, "in")
+                probe(f"{self.name}.in", lambda: x.data, make_fi(ints, self._tin), self._tin,
+                      "fixed", *counts)
         elif Tx_in != self._tin:
             raise ValueError(f"{self._blk}: the input type changed from {self._tin} to "
                              f"{Tx_in}; cast the input, give input_type, or call reset().")
@@ -238,10 +240,15 @@ class _CIC(Block):
         if self._full_precision_out:
             report(f"{self.name}.out", Tout, last.size)
             return last, (0, 0)
-        from .._core import _probe
+        return self._counted_cast(last, Tl, Tout, "out")
+
+    def _counted_cast(self, ints: np.ndarray, src: numerictype, dst: numerictype,
+                      signal: str) -> tuple[np.ndarray, tuple[int, int]]:
+        """The named cast ``<name>.<signal>`` and its (overflow, underflow) counts."""
         events: list = []
         with _probe.listening(events.append):
-            out = named_cast(last, Tl, Tout, self.rounding, self.overflow, f"{self.name}.out")
+            out = named_cast(ints, src, dst, self.rounding, self.overflow,
+                             f"{self.name}.{signal}")
         return out, (sum(e.overflows for e in events), sum(e.underflows for e in events))
 
     def _known_types(self) -> tuple[list[numerictype] | None, numerictype | None]:
@@ -553,6 +560,8 @@ class CICDecimator(_CIC):
                                     rec_c)
         if recording:
             secs, Tout = self._known_types()
+            if self.input_type is not None:
+                probe(f"{self.name}.in", xv, xv, self.input_type, "double")
             names = self.section_names
             rows = [rec_i[j] for j in range(N)] + [rec_c[j] for j in range(N)]
             for k, (nm, row) in enumerate(zip(names, rows, strict=True)):
@@ -679,6 +688,8 @@ class CICInterpolator(_CIC):
                                        rec_i)
         if recording:
             secs, Tout = self._known_types()
+            if self.input_type is not None:
+                probe(f"{self.name}.in", xv, xv, self.input_type, "double")
             rows = [rec_c[j] for j in range(N)] + [rec_i[j] for j in range(N)]
             for k, (nm, row) in enumerate(zip(self.section_names, rows, strict=True)):
                 probe(f"{self.name}.{nm}", row, row, secs[k] if secs else None, "double")

@@ -452,3 +452,18 @@ def test_bad_arguments_are_named():
         cic(np.ones(4))
     with pytest.raises(ValueError, match="input type is not known"):
         CICDecimator(4).section_word_lengths  # noqa: B018
+
+
+def test_input_type_casts_first_and_is_probed():
+    T = numerictype(True, 16, 15)
+    rng = np.random.default_rng(5)
+    x = fi.from_int(rng.integers(T.int_min, T.int_max + 1, 300), T)
+    cast_first = x.cast(numerictype(True, 12, 10), rounding="nearest", overflow="saturate")
+    want = CICDecimator(5, 2, 3)(cast_first)
+    cic = CICDecimator(5, 2, 3, name="c", input_type="sfix12_En10", rounding="nearest",
+                       overflow="saturate")
+    with fx.tool.record() as rec:
+        got = cic(x)
+    assert [int(v) for v in got.int] == [int(v) for v in want.int]
+    assert got.numerictype == numerictype(True, 12 + 10, 10)  # 12 + ceil(3 log2(10)) bits
+    assert rec["c.in"].count == 300 and rec["c.in"].max == float(np.max(x.data))
