@@ -33,6 +33,10 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(".signal", __name__)
+    if name == "nn":  # fixsim.nn: networks (imports onnx only when a model is loaded)
+        import importlib
+
+        return importlib.import_module(".nn", __name__)
     raise AttributeError(f"module 'fixsim' has no attribute {name!r}")
 
 __all__ = [

@@ -28,6 +28,7 @@ from ._builder import (
     Tanh,
 )
 from ._fixed import LookupTable
+from ._metrics import accuracy, layer_sqnr, sqnr
 from ._network import (
     QUANTIZED_OPS,
     SUPPORTED_OPS,
@@ -63,4 +64,5 @@ __all__ = [
     "AvgPool", "GlobalAvgPool", "Flatten", "Softmax", "BatchNorm",
     "MinMaxObserver", "MovingAverageMinMaxObserver", "PercentileObserver", "HistogramObserver",
     "EntropyObserver", "calculate_qparams", "quantize", "OBSERVERS",
+    "accuracy", "sqnr", "layer_sqnr",
 ]
