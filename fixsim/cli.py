@@ -1,18 +1,424 @@
 """The ``fixsim`` command line (also ``python -m fixsim``).
 
-Only ``demo`` exists so far: a short bit-exact tour of the numeric core. The range-proposal
-flow (``propose``, ``report``, ``verify``) is planned (see the design).
+Commands::
+
+    fixsim demo [--example ddc|eq] [--out DIR]        the whole flow on a bundled example
+    fixsim propose MODULE:FUNCTION --inputs FILE ...  the whole flow on your algorithm
+    fixsim report FILE.json [--out DIR]               re-render a saved report, proposal or
+                                                      recording without re-simulating
+    fixsim verify MODULE:FUNCTION --inputs FILE --types TYPES.json
+    fixsim export TYPES.json --format vhdl ...        type declarations from a type table
+    fixsim tour                                       a short bit-exact tour of fi
+
+Exit codes: 0 success, 1 failure (bad data, a failed verification, an error in the
+algorithm), 2 usage (unknown options, missing arguments). ``--help`` works everywhere.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
+import json
+import os
 import sys
+import traceback
+from collections.abc import Callable
 
-__all__ = ["main"]
+__all__ = ["main", "CLIError"]
+
+REPORT_FORMATS = ("html", "json", "csv", "md")
+EXPORT_FORMATS = ("vhdl", "systemverilog", "hls", "ac", "c", "types")
+ALL_FORMATS = REPORT_FORMATS + EXPORT_FORMATS
+DEFAULT_FORMATS = ("html", "json", "csv", "md", "vhdl", "systemverilog", "hls", "c", "types")
 
 
-def _demo(_args: argparse.Namespace) -> int:
+class CLIError(Exception):
+    """A failure the command line reports as ``fixsim: error: ...`` with exit code 1."""
+
+
+class _UsageError(Exception):
+    """Bad usage found after parsing (exit code 2)."""
+
+
+# -- output --------------------------------------------------------------------------------------
+def _console(args):
+    try:
+        from rich.console import Console
+    except ImportError:  # pragma: no cover - rich is in the cli extra
+        return None
+    width = getattr(args, "width", None)
+    if width is None and not sys.stdout.isatty():
+        width = 150  # a file or a pipe: wide enough for the table
+    return Console(width=width, soft_wrap=False, highlight=False)
+
+
+def _say(args, text: str) -> None:
+    if getattr(args, "quiet", False):
+        return
+    print(text, flush=True)
+
+
+def _progress(args) -> bool:
+    p = getattr(args, "progress", None)
+    return sys.stderr.isatty() if p is None else p
+
+
+# -- argument helpers ----------------------------------------------------------------------------
+def _formats(text: str | None) -> tuple[list[str], list[str]]:
+    """Split ``--format html,vhdl,...`` into report and export formats."""
+    if text is None:
+        chosen = list(DEFAULT_FORMATS)
+    else:
+        chosen = [f.strip().lower() for f in text.split(",") if f.strip()]
+        aliases = {"sv": "systemverilog", "verilog": "systemverilog", "vhd": "vhdl",
+                   "markdown": "md", "ap_fixed": "hls", "ac_fixed": "ac", "type-json": "types",
+                   "all": None}
+        out = []
+        for f in chosen:
+            f = aliases.get(f, f)
+            if f is None:
+                out += [g for g in ALL_FORMATS if g != "ac"]
+            elif f not in ALL_FORMATS:
+                raise _UsageError(f"--format: {f!r} is not a format; valid: "
+                                  f"{', '.join(ALL_FORMATS)} (comma-separated), or 'all'.")
+            else:
+                out.append(f)
+        chosen = list(dict.fromkeys(out))
+    report = [f for f in chosen if f in REPORT_FORMATS]
+    exports = ["json" if f == "types" else f for f in chosen if f in EXPORT_FORMATS]
+    return report, exports
+
+
+def _load_target(target: str) -> Callable:
+    """``module:function`` or ``path/to/file.py:function`` -> the callable."""
+    if ":" not in target:
+        raise _UsageError(f"TARGET {target!r} must be 'module:function' or "
+                          "'path/to/file.py:function'.")
+    mod_name, _, attr = target.rpartition(":")
+    if not mod_name or not attr:
+        raise _UsageError(f"TARGET {target!r} must be 'module:function' or "
+                          "'path/to/file.py:function'.")
+    module = _import(mod_name)
+    obj = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise CLIError(f"{mod_name!r} has no attribute {attr!r} (from TARGET "
+                           f"{target!r}).") from None
+    return obj
+
+
+def _import(mod_name: str):
+    if mod_name.endswith(".py") or os.sep in mod_name or "/" in mod_name:
+        path = os.path.abspath(mod_name)
+        if not os.path.isfile(path):
+            raise CLIError(f"TARGET file {mod_name!r} does not exist.")
+        name = "_fixsim_target_" + os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        folder = os.path.dirname(path)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        spec.loader.exec_module(module)
+        return module
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like python -m: the current folder is importable
+    try:
+        return importlib.import_module(mod_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and mod_name.startswith(exc.name):
+            raise CLIError(f"cannot import module {mod_name!r}: {exc}. Run from the folder "
+                           "that holds it, or give a file path (path/to/file.py:function).") \
+                from None
+        raise
+
+
+def _load_inputs(path: str) -> list:
+    """Frames from ``.npy`` (1-D: one frame; N-D: rows are frames) or ``.npz`` (each array a
+    frame, in file order)."""
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise CLIError(f"--inputs: file {path!r} does not exist.")
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext == ".npy":
+            a = np.load(path, allow_pickle=False)
+            return [a] if a.ndim <= 1 else list(a)
+        if ext == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                frames = [z[k] for k in z.files]
+            if not frames:
+                raise CLIError(f"--inputs: {path!r} holds no arrays.")
+            return frames
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"--inputs: cannot read {path!r}: {exc}") from None
+    raise CLIError(f"--inputs: {path!r} must be a .npy or .npz file (numpy.save / "
+                   "numpy.savez), got extension {ext!r}.")
+
+
+def _load_table(spec: str, what: str):
+    """A TypeTable from a JSON file or ``module:NAME``."""
+    from ._core._typetable import TypeTable
+
+    if os.path.isfile(spec):
+        try:
+            with open(spec, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CLIError(f"{what}: cannot read {spec!r}: {exc}") from None
+        if isinstance(data, dict) and data.get("schema") is None and "signals" not in data:
+            # a plain {name: type} mapping is accepted too
+            try:
+                return TypeTable(data)
+            except (TypeError, ValueError) as exc:
+                raise CLIError(f"{what}: {spec!r}: {exc}") from None
+        try:
+            return TypeTable.from_dict(data)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CLIError(f"{what}: {spec!r} is not a type table: {exc}") from None
+    if ":" in spec and not spec.lower().endswith(".json"):
+        obj = _load_target(spec)
+        if not isinstance(obj, TypeTable):
+            raise CLIError(f"{what}: {spec!r} is a {type(obj).__name__}, not a TypeTable.")
+        return obj.copy()
+    raise CLIError(f"{what}: {spec!r} is neither an existing JSON file nor 'module:NAME'.")
+
+
+def _default_table(fn, target: str):
+    from ._core._typetable import TypeTable
+
+    module = sys.modules.get(getattr(fn, "__module__", ""), None)
+    for name in ("T", "TYPES"):
+        t = getattr(module, name, None)
+        if isinstance(t, TypeTable):
+            return t.copy()
+    raise _UsageError(f"no type table for {target!r}: pass --types TYPES.json (or "
+                      "module:NAME), or define a TypeTable named T in the module.")
+
+
+def _apply_locks(T, spec: str | None):
+    if spec is None:
+        return T
+    locks = _load_table(spec, "--locks")
+    for name in locks.names:
+        T.update({name: locks.entry(name)}, force=True)
+        T.lock(name)
+    return T
+
+
+def _design(spec: str | None):
+    if spec is None:
+        return None
+    try:
+        with open(spec, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CLIError(f"--design: cannot read {spec!r}: {exc}") from None
+    if not isinstance(data, dict) or not all(
+            isinstance(v, list | tuple) and len(v) == 2 for v in data.values()):
+        raise CLIError(f"--design: {spec!r} must hold {{\"signal\": [min, max], ...}}.")
+    return {k: (float(v[0]), float(v[1])) for k, v in data.items()}
+
+
+def _run_flow(args, fn, inputs, T, title, input_range, overrides, design=None):
+    from ._demo import run_flow
+
+    report_formats, export_formats = _formats(args.format)
+    source = args.source
+    if source is None:
+        source = "union" if input_range is not None else "simulation"
+    if input_range is None and source in ("derived", "union"):
+        raise _UsageError(f"--source {source} needs --input-range LO HI (the design range "
+                          "of the input, for static range analysis).")
+    if source == "design" and not design:
+        raise _UsageError("--source design needs --design RANGES.json.")
+    return run_flow(fn, inputs, T, args.out, title=title, word_length=args.word_length,
+                    fraction_length=args.fraction_length, margin=args.margin,
+                    policy=args.policy, percentile=args.percentile, source=source,
+                    design=design,
+                    input_range=input_range, overrides=overrides,
+                    verify=not args.no_verify, progress=_progress(args),
+                    report_formats=report_formats, export_formats=export_formats,
+                    log=lambda s: _say(args, s))
+
+
+def _finish(args, result) -> int:
+    if not args.quiet:
+        result.report.to_terminal(_console(args))
+    _say(args, "")
+    for key, path in result.files.items():
+        _say(args, f"  {key:<16} {path}")
+    html = result.files.get("report.html")
+    if html:
+        _say(args, f"\nReport: {os.path.abspath(html)}")
+        _say(args, f"Open it in a browser: file://{os.path.abspath(html)}")
+    return 0
+
+
+# -- commands ------------------------------------------------------------------------------------
+def _cmd_demo(args) -> int:
+    from ._demo import EXAMPLES
+
+    ex = EXAMPLES[args.example]
+    out = args.out or os.path.join(os.getcwd(), f"fixsim-demo-{ex.name}")
+    args.out = out
+    _say(args, f"fixsim demo: {ex.title}\nwriting to {os.path.abspath(out)}")
+    inputs = ex.inputs(frames=args.frames)
+    result = _run_flow(args, ex.fn, inputs, ex.types(), ex.title,
+                       args.input_range or ex.input_range, ex.overrides)
+    return _finish(args, result)
+
+
+def _cmd_propose(args) -> int:
+    fn = _load_target(args.target)
+    if not callable(fn):
+        raise CLIError(f"TARGET {args.target!r} is a {type(fn).__name__}, not a function.")
+    inputs = _load_inputs(args.inputs)
+    T = _load_table(args.types, "--types") if args.types else _default_table(fn, args.target)
+    T = _apply_locks(T, args.locks)
+    design = _design(args.design)
+    overrides = None
+    if args.overrides:
+        try:
+            with open(args.overrides, encoding="utf-8") as f:
+                overrides = json.load(f)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CLIError(f"--overrides: cannot read {args.overrides!r}: {exc}") from None
+    args.out = args.out or os.path.join(os.getcwd(), "fixsim-report")
+    title = args.title or f"Range proposal for {args.target}"
+    result = _run_flow(args, fn, inputs, T, title, args.input_range, overrides, design)
+    return _finish(args, result)
+
+
+def _cmd_report(args) -> int:
+    from .report import Report
+
+    path = args.file
+    if not os.path.isfile(path):
+        raise CLIError(f"report: file {path!r} does not exist.")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CLIError(f"report: cannot read {path!r} as JSON: {exc}") from None
+    schema = data.get("schema") if isinstance(data, dict) else None
+    report_formats, export_formats = _formats(args.format)
+    if schema == "fixsim.Report/1":
+        report = Report(data)
+        types = report.types
+    elif schema in ("fixsim.Proposal/1", "fixsim.Recording/1"):
+        from . import tool
+
+        rec = None
+        if schema == "fixsim.Proposal/1":
+            proposal = tool.Proposal.from_dict(data)
+            if args.recording:
+                rec = tool.Recording.load(args.recording)
+        else:
+            rec = tool.Recording.from_dict(data)
+            T = _load_table(args.types, "--types") if args.types else None
+            T = _apply_locks(T, args.locks) if T is not None else None
+            proposal = tool.propose(rec, T, word_length=args.word_length,
+                                    fraction_length=args.fraction_length, margin=args.margin,
+                                    policy=args.policy, percentile=args.percentile)
+        derived = None
+        if args.derived:
+            from .tool._derive import DerivedRanges
+
+            derived = DerivedRanges.load(args.derived)
+        report = Report.build(proposal, rec, None, derived,
+                              title=args.title or f"Range proposal ({os.path.basename(path)})")
+        types = proposal.types
+    else:
+        raise CLIError(f"report: {path!r} has schema {schema!r}; expected a saved report "
+                       "(fixsim.Report/1, report.json), a proposal (fixsim.Proposal/1) or a "
+                       "recording (fixsim.Recording/1).")
+    from ._demo import EXPORT_FILES
+    from .report import export
+
+    out = args.out or os.path.dirname(os.path.abspath(path))
+    os.makedirs(out, exist_ok=True)
+    stem = "report"
+    if schema == "fixsim.Report/1" and os.path.abspath(out) == os.path.dirname(
+            os.path.abspath(path)) and os.path.basename(path) == "report.json":
+        report_formats = [f for f in report_formats if f != "json"]  # don't rewrite the input
+    files = {f"report.{k}": v for k, v in report.write(out, report_formats, stem=stem).items()}
+    for fmt in export_formats:
+        p = os.path.join(out, EXPORT_FILES[fmt])
+        export(types, fmt, p)
+        files["types" if fmt == "json" else fmt] = p
+
+    class _R:  # what _finish reads
+        pass
+
+    r = _R()
+    r.report, r.files = report, files
+    return _finish(args, r)
+
+
+def _cmd_verify(args) -> int:
+    from . import tool
+
+    fn = _load_target(args.target)
+    inputs = _load_inputs(args.inputs)
+    T = _load_table(args.types, "--types")
+    v = tool.verify(fn, inputs, T, progress=_progress(args))
+    console = _console(args)
+    rows = v.to_rows()
+    if console is not None and not args.quiet:
+        from rich.table import Table
+
+        table = Table(title=f"verify {args.target}: fixed against double")
+        for c in ("signal", "type", "values", "overflows", "underflows", "max |error|",
+                  "SQNR dB"):
+            table.add_column(c, justify="left" if c in ("signal", "type") else "right")
+        for r in rows:
+            table.add_row(r["name"], r["numerictype"] or r["kind"], str(r["count"]),
+                          str(r["overflows"]), str(r["underflows"]),
+                          f"{r['max_abs_error']:.4g}", f"{r['sqnr_db']:.2f}",
+                          style="red" if r["overflows"] else None)
+        console.print(table)
+    if args.json:
+        from .report._exports import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps(
+            {"schema": "fixsim.VerificationRows/1", "rows": rows}, indent=1,
+            default=lambda o: repr(o)) + "\n")
+        _say(args, f"rows written to {args.json}")
+    failures = []
+    if v.overflows and not args.allow_overflow:
+        bad = [r["name"] for r in rows if r["overflows"]]
+        failures.append(f"{v.overflows} overflow(s) in {', '.join(bad)}")
+    if args.min_sqnr is not None:
+        low = [r["name"] for r in rows if r["sqnr_db"] < args.min_sqnr]
+        if low:
+            failures.append(f"SQNR below {args.min_sqnr} dB in {', '.join(low)}")
+    if failures:
+        raise CLIError("verification failed: " + "; ".join(failures) + ".")
+    _say(args, f"verification passed ({len(v)} signals, {len(v.outputs)} output(s)).")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from ._demo import EXPORT_FILES
+    from .report import export
+
+    T = _load_table(args.types, "TYPES")
+    _, exports = _formats(args.format or "vhdl,systemverilog,hls,c")
+    out = args.out or os.getcwd()
+    os.makedirs(out, exist_ok=True)
+    for fmt in exports:
+        p = os.path.join(out, EXPORT_FILES[fmt])
+        export(T, fmt, p)
+        _say(args, f"  {fmt:<14} {p}")
+    return 0
+
+
+def _cmd_tour(_args) -> int:
     import numpy as np
 
     import fixsim as fx
@@ -36,21 +442,186 @@ def _demo(_args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+# -- the parser ----------------------------------------------------------------------------------
+def _range_arg(parser):
+    parser.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
+                        help="design range of the input, for derived ranges (static "
+                             "analysis with fx.tool.derive)")
+
+
+def _proposal_args(parser, *, with_source=True):
+    g = parser.add_argument_group("proposal")
+    g.add_argument("--word-length", "-w", type=int, default=None, metavar="W",
+                   help="word length of the proposed types (default 16; with "
+                        "--fraction-length: that exact type)")
+    g.add_argument("--fraction-length", "-f", type=int, default=None, metavar="F",
+                   help="fraction length of the proposed types (the smallest covering word "
+                        "length is proposed)")
+    g.add_argument("--margin", "-m", type=float, default=0.0, metavar="PCT",
+                   help="safety margin in percent (MATLAB's: 50 turns [-8, 8] into "
+                        "[-12, 12]); default 0")
+    g.add_argument("--policy", "-p", choices=("minmax", "percentile", "mse", "kl"),
+                   default="minmax", help="clipping policy (default minmax)")
+    g.add_argument("--percentile", type=float, default=99.99,
+                   help="the percentile kept by --policy percentile (default 99.99)")
+    if with_source:
+        g.add_argument("--source", choices=("simulation", "derived", "union", "design"),
+                       default=None, help="range source (default: union when --input-range "
+                                          "is given, else simulation)")
+    g.add_argument("--locks", metavar="TYPES.json",
+                   help="a JSON type table whose signals keep exactly these types (locked)")
+
+
+def _output_args(parser, default_out: str):
+    g = parser.add_argument_group("output")
+    g.add_argument("--out", "-o", metavar="DIR", default=None,
+                   help=f"output folder (created; default {default_out})")
+    g.add_argument("--format", "--formats", dest="format", metavar="LIST", default=None,
+                   help="comma-separated formats: report " + ", ".join(REPORT_FORMATS)
+                        + "; exports " + ", ".join(EXPORT_FORMATS)
+                        + " ('types' is the JSON type table); 'all'. Default: all but ac")
+    g.add_argument("--title", default=None, help="report title")
+
+
+def _common(parser):
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="print only errors and the output paths")
+    parser.add_argument("--progress", dest="progress", action="store_true", default=None,
+                        help="show progress bars (default: when stderr is a terminal)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false")
+    parser.add_argument("--width", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--traceback", action="store_true",
+                        help="on an error, print the full Python traceback")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
     from fixsim import __version__
 
-    parser = argparse.ArgumentParser(prog="fixsim",
-                                     description="Bit-accurate fixed-point simulation.")
+    parser = argparse.ArgumentParser(
+        prog="fixsim", description="Bit-accurate fixed-point simulation: propose fixed-point "
+        "types for an algorithm from simulated and derived ranges, verify them against double, "
+        "and write a report and type declarations (VHDL, SystemVerilog, HLS C++, C).",
+        epilog="Exit codes: 0 success, 1 failure, 2 usage. 'fixsim COMMAND --help' for more.")
     parser.add_argument("--version", action="version", version=f"fixsim {__version__}")
-    sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser("demo", help="a short bit-exact tour of fi")
-    demo.set_defaults(func=_demo)
-    args = parser.parse_args(argv)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run the whole flow on a bundled example and write a report",
+                       description="Record, derive, propose, verify, report and export on a "
+                       "bundled example; prints where the report is.")
+    p.add_argument("--example", "-e", choices=("ddc", "eq"), default="ddc",
+                   help="ddc: digital down-converter (NCO, CIC, FIR); eq: three-band FIR "
+                        "equaliser (default ddc)")
+    p.add_argument("--frames", type=int, default=8, help="input frames to simulate (8)")
+    _range_arg(p)
+    _proposal_args(p)
+    p.add_argument("--no-verify", action="store_true", help="skip the verification")
+    _output_args(p, "./fixsim-demo-EXAMPLE")
+    _common(p)
+    p.set_defaults(func=_cmd_demo, word_length=None, source=None)
+
+    p = sub.add_parser("propose", help="propose types for your algorithm (module:function)",
+                       description="Run MODULE:FUNCTION(x, T) on every input frame, record "
+                       "each named signal, propose types, verify them against double and "
+                       "write the report and type exports.")
+    p.add_argument("target", metavar="TARGET",
+                   help="the algorithm: 'package.module:function' or 'file.py:function', "
+                        "called as function(frame, T)")
+    p.add_argument("--inputs", "-i", required=True, metavar="FILE",
+                   help=".npy (1-D: one frame; N-D: rows are frames) or .npz (each array a "
+                        "frame)")
+    p.add_argument("--types", "-t", metavar="TYPES.json|module:NAME",
+                   help="the starting type table (default: a TypeTable named T in the "
+                        "target's module)")
+    p.add_argument("--design", metavar="RANGES.json",
+                   help="design ranges {\"signal\": [min, max]}: they take precedence")
+    p.add_argument("--overrides", metavar="OVERRIDES.json",
+                   help="per-signal proposal settings {\"signal\": {\"word_length\": 32}}")
+    _range_arg(p)
+    _proposal_args(p)
+    p.add_argument("--no-verify", action="store_true", help="skip the verification")
+    _output_args(p, "./fixsim-report")
+    _common(p)
+    p.set_defaults(func=_cmd_propose)
+
+    p = sub.add_parser("report", help="re-render a saved report, proposal or recording",
+                       description="Re-render from saved data without re-simulating: a "
+                       "report.json (fixsim.Report/1), a saved Proposal (with --recording for "
+                       "histograms) or a saved Recording (proposes first, with the proposal "
+                       "options).")
+    p.add_argument("file", metavar="FILE.json")
+    p.add_argument("--recording", metavar="RECORDING.json",
+                   help="the recording of a saved proposal (histograms)")
+    p.add_argument("--derived", metavar="DERIVED.json", help="saved derived ranges")
+    p.add_argument("--types", "-t", metavar="TYPES.json",
+                   help="the table in use, for a saved recording")
+    _proposal_args(p, with_source=False)
+    _output_args(p, "the input file's folder")
+    _common(p)
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("verify", help="run fixed against double and check the result",
+                       description="Run MODULE:FUNCTION(x, T) with the fixed types and in "
+                       "double on every input frame and compare each signal. Fails (exit 1) "
+                       "on overflows (unless --allow-overflow) or on an SQNR below "
+                       "--min-sqnr.")
+    p.add_argument("target", metavar="TARGET")
+    p.add_argument("--inputs", "-i", required=True, metavar="FILE")
+    p.add_argument("--types", "-t", required=True, metavar="TYPES.json|module:NAME",
+                   help="the fixed-point type table to verify")
+    p.add_argument("--min-sqnr", type=float, default=None, metavar="DB",
+                   help="fail when a signal's SQNR is below this")
+    p.add_argument("--allow-overflow", action="store_true",
+                   help="do not fail on overflows")
+    p.add_argument("--json", metavar="FILE", help="write the per-signal rows as JSON")
+    _common(p)
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("export", help="type declarations from a JSON type table",
+                       description="Write VHDL, SystemVerilog, HLS C++ or C declarations of "
+                       "a type table (types.json, TypeTable.to_json).")
+    p.add_argument("types", metavar="TYPES.json")
+    p.add_argument("--format", "--formats", dest="format", metavar="LIST", default=None,
+                   help="comma-separated: " + ", ".join(EXPORT_FORMATS)
+                        + " (default vhdl,systemverilog,hls,c)")
+    p.add_argument("--out", "-o", metavar="DIR", default=None,
+                   help="output folder (default: the current folder)")
+    _common(p)
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("tour", help="a short bit-exact tour of fi",
+                       description="Print a few fi results (rounding ties, casts, overflow "
+                       "counts).")
+    p.set_defaults(func=_cmd_tour)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) and usage errors (2)
+        return int(exc.code or 0)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except _UsageError as exc:
+        print(f"fixsim {args.command}: usage error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fixsim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the command line reports every failure
+        if getattr(args, "traceback", False):
+            traceback.print_exc()
+        kind = "" if isinstance(exc, CLIError) else f"{type(exc).__name__}: "
+        print(f"fixsim {args.command}: error: {kind}{exc}", file=sys.stderr)
+        if not isinstance(exc, CLIError) and not getattr(args, "traceback", False):
+            print("(run with --traceback for the full Python traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,227 @@
+"""The bundled examples of ``fixsim demo``, and the whole flow they run.
+
+Two algorithms written once, with type-table casts, so that the same code runs in double, in
+fixed point and on intervals:
+
+* ``ddc``: a digital down-converter. A real IF input is mixed to baseband by an NCO's cosine
+  and sine (a 64-entry table), each branch is decimated by a 3-stage CIC (written as three
+  8-sample moving sums followed by decimation by 8; the CIC gain ``8**3`` is removed by a
+  shift), then a 15-tap compensation FIR. Signals: ``adc.x``, ``nco.cos``, ``nco.sin``,
+  ``mix.i``, ``mix.q``, ``cic.i1..3``, ``cic.q1..3``, ``cic.i``, ``cic.q``, ``cfir.acc_i``,
+  ``cfir.acc_q``, ``out.i``, ``out.q``.
+* ``eq``: a three-band FIR equaliser: low, band and high pass FIRs (31 taps), a gain per band,
+  and their sum. Signals: ``in.x``, ``band<k>.acc``, ``band<k>.y``, ``band<k>.g``,
+  ``mix.acc``, ``out.y``.
+
+Each frame is processed on its own (the filters start at rest), so frames may be recorded and
+verified in any order. The starting types are a designer's first guess (16 bits, mostly
+``sfix16_En15``): some overflow, which the report shows.
+
+:func:`run_flow` runs record (with a ``scaled_double`` override, so the recording also counts
+the overflows of the starting types), derive, propose, verify, then writes the report and the
+type exports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ._core._typetable import TypeTable
+
+__all__ = ["EXAMPLES", "Example", "run_flow", "FlowResult"]
+
+_FRAME = 2048
+
+
+# -- ddc -------------------------------------------------------------------------------------------
+_R, _STAGES, _L, _K = 8, 3, 64, 13  # decimation, CIC stages, NCO table length and step
+_NCO_COS = np.cos(2 * np.pi * np.arange(_L) / _L)
+_NCO_SIN = -np.sin(2 * np.pi * np.arange(_L) / _L)
+_BOX = np.ones(_R)
+_CFIR = np.array([-0.0078125, 0.0234375, -0.046875, 0.0546875, -0.0390625, -0.09375,
+                  0.296875, 0.625, 0.296875, -0.09375, -0.0390625, 0.0546875, -0.046875,
+                  0.0234375, -0.0078125])  # a CIC droop compensator, coefficients in Q0.7
+
+
+def ddc(x, T):
+    """Digital down-converter: NCO mixer, 3-stage CIC decimating by 8, compensation FIR."""
+    x = T["adc.x"](x)
+    phase = (np.arange(len(x)) * _K) % _L
+    c = T["nco.cos"](_NCO_COS[phase])
+    s = T["nco.sin"](_NCO_SIN[phase])
+    out = []
+    for b, lo in (("i", c), ("q", s)):
+        v = T[f"mix.{b}"](x * lo)
+        for k in range(1, _STAGES + 1):
+            v = T[f"cic.{b}{k}"](np.convolve(v, _BOX)[: len(x)])
+        v = T[f"cic.{b}"](v[_R - 1:: _R] * (1.0 / _R ** _STAGES))
+        acc = T[f"cfir.acc_{b}"](np.convolve(v, _CFIR)[: len(v)])
+        out.append(T[f"out.{b}"](acc))
+    return out[0], out[1]
+
+
+def ddc_types() -> TypeTable:
+    t = {"adc.x": "sfix16_En15", "nco.cos": "sfix16_En15", "nco.sin": "sfix16_En15",
+         "mix.i": "sfix16_En15", "mix.q": "sfix16_En15"}
+    for b in "iq":
+        for k in range(1, _STAGES + 1):
+            t[f"cic.{b}{k}"] = "sfix16_En12"
+        t[f"cic.{b}"] = "sfix16_En15"
+        t[f"cfir.acc_{b}"] = "sfix32_En30"
+        t[f"out.{b}"] = "sfix16_En15"
+    return TypeTable(t, rounding="nearest", overflow="saturate")
+
+
+def ddc_inputs(frames: int = 8, seed: int = 1) -> list[np.ndarray]:
+    """An IF tone near the NCO frequency, a weaker interferer and noise, 0.9 full scale."""
+    rng = np.random.default_rng(seed)
+    n = np.arange(frames * _FRAME)
+    f0 = _K / _L + 0.0021
+    x = (0.6 * np.cos(2 * np.pi * f0 * n + 0.3) + 0.2 * np.cos(2 * np.pi * 0.31 * n)
+         + 0.05 * rng.standard_normal(n.size))
+    x = np.clip(x, -0.95, 0.95)
+    return [x[i * _FRAME:(i + 1) * _FRAME] for i in range(frames)]
+
+
+# -- eq --------------------------------------------------------------------------------------------
+def _eq_bands() -> list[np.ndarray]:
+    from scipy.signal import firwin
+
+    return [firwin(31, 0.15), firwin(31, [0.15, 0.4], pass_zero=False),
+            firwin(31, 0.4, pass_zero=False)]
+
+
+_EQ_BANDS = None
+_EQ_GAINS = (1.8, 0.6, 1.3)
+
+
+def eq(x, T):
+    """Three-band FIR equaliser: low/band/high pass, a gain per band, summed."""
+    global _EQ_BANDS
+    if _EQ_BANDS is None:
+        _EQ_BANDS = _eq_bands()
+    x = T["in.x"](x)
+    total = None
+    for k, (h, g) in enumerate(zip(_EQ_BANDS, _EQ_GAINS, strict=True)):
+        acc = T[f"band{k}.acc"](np.convolve(x, h)[: len(x)])
+        y = T[f"band{k}.y"](acc)
+        yg = T[f"band{k}.g"](y * g)
+        total = yg if total is None else total + yg
+    return T["out.y"](T["mix.acc"](total))
+
+
+def eq_types() -> TypeTable:
+    t = {"in.x": "sfix16_En15", "mix.acc": "sfix16_En14", "out.y": "sfix16_En15"}
+    for k in range(3):
+        t[f"band{k}.acc"] = "sfix32_En30"
+        t[f"band{k}.y"] = "sfix16_En15"
+        t[f"band{k}.g"] = "sfix16_En15"
+    return TypeTable(t, rounding="nearest", overflow="saturate")
+
+
+def eq_inputs(frames: int = 8, seed: int = 2) -> list[np.ndarray]:
+    """Music-like test frames: a chirp, tones and noise at 0.8 full scale."""
+    rng = np.random.default_rng(seed)
+    n = np.arange(_FRAME)
+    out = []
+    for i in range(frames):
+        chirp = np.cos(2 * np.pi * (0.01 + 0.2 * i / frames) * n * (1 + n / (4 * _FRAME)))
+        tones = 0.3 * np.sin(2 * np.pi * 0.05 * n) + 0.2 * np.sin(2 * np.pi * 0.3 * n + i)
+        x = 0.5 * chirp + tones + 0.05 * rng.standard_normal(n.size)
+        out.append(np.clip(0.8 * x / np.max(np.abs(x)), -0.8, 0.8))
+    return out
+
+
+# -- the flow --------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """A bundled example: the algorithm, its starting types, inputs and proposal options."""
+
+    name: str
+    title: str
+    fn: Callable
+    types: Callable[[], TypeTable]
+    inputs: Callable[..., list]
+    input_range: tuple[float, float]
+    overrides: dict
+
+
+EXAMPLES = {
+    "ddc": Example("ddc", "Digital down-converter (NCO mixer, CIC decimator, compensation FIR)",
+                   ddc, ddc_types, ddc_inputs, (-0.95, 0.95),
+                   {"cfir.acc_i": {"word_length": 32}, "cfir.acc_q": {"word_length": 32}}),
+    "eq": Example("eq", "Three-band FIR equaliser", eq, eq_types, eq_inputs, (-0.8, 0.8),
+                  {f"band{k}.acc": {"word_length": 32} for k in range(3)}),
+}
+
+
+@dataclasses.dataclass
+class FlowResult:
+    """What :func:`run_flow` produced."""
+
+    recording: object
+    derived: object
+    proposal: object
+    verification: object
+    report: object
+    files: dict[str, str]
+
+
+#: Export formats written by the flow: format -> file name.
+EXPORT_FILES = {"vhdl": "fixsim_types.vhd", "systemverilog": "fixsim_types.sv",
+                "hls": "fixsim_types_hls.h", "ac": "fixsim_types_ac.h", "c": "fixsim_types.h",
+                "json": "types.json"}
+DEFAULT_EXPORTS = ("vhdl", "systemverilog", "hls", "c", "json")
+
+
+def run_flow(fn: Callable, inputs: Sequence, T: TypeTable, out: str | os.PathLike, *,
+             title: str, word_length: int | None = 16, fraction_length: int | None = None,
+             margin: float = 0, policy: str = "minmax", percentile: float = 99.99,
+             source: str | None = None, input_range: tuple[float, float] | None = None,
+             design: dict | None = None,
+             overrides: dict | None = None, verify: bool = True, progress: bool = False,
+             report_formats: Sequence[str] = ("html", "json", "csv", "md"),
+             export_formats: Sequence[str] = DEFAULT_EXPORTS,
+             log: Callable[[str], None] = print) -> FlowResult:
+    """Record, derive, propose, verify, report and export.
+
+    *T* holds the starting types (its locked signals are kept). The recording runs under a
+    ``scaled_double`` override: values are recorded in double and the overflows of *T*'s
+    fixed types are counted. Derived ranges are computed when *input_range* is given
+    (``fx.tool.derive`` on the first input's shape). *design* maps signal names to
+    ``(min, max)`` design ranges (they take precedence). Files go to *out* (created).
+    """
+    from . import tool
+    from .report import Report, export
+
+    os.makedirs(out, exist_ok=True)
+    inputs = list(inputs)
+    log(f"recording {len(inputs)} frame(s) ...")
+    rec = tool.collect(fn, inputs, T.override("scaled_double"), progress=progress)
+    derived = None
+    if input_range is not None:
+        log(f"deriving ranges for inputs in [{input_range[0]}, {input_range[1]}] ...")
+        derived = tool.derive(fn, tuple(input_range), T.as_double(), like=inputs[0])
+    if source is None:
+        source = "simulation"
+    log(f"proposing types (word length {word_length}, margin {margin}%, policy {policy}, "
+        f"source {source}) ...")
+    proposal = tool.propose(rec, T, word_length=word_length, fraction_length=fraction_length,
+                            margin=margin, policy=policy, percentile=percentile,
+                            source=source, derived=derived, design=design or None,
+                            overrides=overrides or None)
+    verification = None
+    if verify:
+        log("verifying the proposed types against double ...")
+        verification = tool.verify(fn, inputs, proposal.types, progress=progress)
+    report = Report.build(proposal, rec, verification, derived, title=title, current=T)
+    files = {f"report.{k}": v for k, v in report.write(out, report_formats).items()}
+    for fmt in export_formats:
+        path = os.path.join(os.fspath(out), EXPORT_FILES[fmt])
+        export(proposal.types, fmt, path)
+        files["types" if fmt == "json" else fmt] = path
+    return FlowResult(rec, derived, proposal, verification, report, files)
