@@ -93,12 +93,16 @@ class Model:
         input). Sources may name blocks added later; the wiring is checked when the model
         first runs (or by :meth:`check`). Returns the block."""
         name = getattr(block, "name", None)
-        if not callable(getattr(block, "filt", None)) or not isinstance(name, str):
-            raise TypeError(f"Model.add: a block needs a str name and a filt method, got "
+        runs = callable(getattr(block, "filt", None)) or callable(getattr(block, "step", None))
+        if not runs or not isinstance(name, str):
+            raise TypeError(f"Model.add: a block needs a str name and a filt method (or, for a "
+                            f"source such as an NCO, a step method), got "
                             f"{type(block).__name__}.")
         _check_name(name, "block")
         self._check_free(name)
-        if inputs is None:
+        if inputs is None and self._n_inputs(block) == 0:
+            sources = []
+        elif inputs is None:
             if len(self._inputs) != 1:
                 raise ValueError(f"Model.add: give the inputs of block {name!r} (the model has "
                                  f"{len(self._inputs)} inputs).")
@@ -137,7 +141,11 @@ class Model:
 
     @staticmethod
     def _n_inputs(block) -> int:
-        n = getattr(block, "n_inputs", 1)
+        """Number of inputs: ``n_inputs``, else 0 for a source (``step(n)``, no ``filt``),
+        else 1."""
+        n = getattr(block, "n_inputs", None)
+        if n is None:
+            n = 0 if not callable(getattr(block, "filt", None)) else 1
         return int(n)
 
     # -- structure ----------------------------------------------------------------------------
@@ -280,8 +288,8 @@ class Model:
                              "name -> signal.")
         return {self._inputs[0]: inputs}
 
-    def run(self, inputs, *, types: TypeTable | None = None, frame: int | None = None,
-            ) -> dict[str, Any]:
+    def run(self, inputs=None, *, types: TypeTable | None = None, frame: int | None = None,
+            length: int | None = None) -> dict[str, Any]:
         """Simulate the model on the next samples of its inputs, keeping state.
 
         Parameters
@@ -301,6 +309,9 @@ class Model:
         frame : int, optional
             Frame length: the inputs are fed in frames of this many samples (state carries
             across frames) and the outputs concatenated. Default: one frame.
+        length : int, optional
+            Samples to make, for a model without inputs (only source blocks such as an NCO,
+            which make as many samples per frame as the model inputs have otherwise).
 
         Returns
         -------
@@ -314,15 +325,15 @@ class Model:
                              "model.output(name, source).")
         if types is not None:
             self._bind(types)
-        sig = self._inputs_dict(inputs)
+        sig = {} if (not self._inputs and not inputs) else self._inputs_dict(inputs)
         for n, x in sig.items():
             if types is not None and n in types and not isinstance(x, Interval):
                 sig[n] = types[n](x)
         if frame is None or any(isinstance(x, Interval) for x in sig.values()):
-            return self._run_frame(sig, order, types)
+            return self._run_frame(sig, order, types, length)
         if isinstance(frame, bool) or not isinstance(frame, int | np.integer) or frame < 1:
             raise ValueError(f"Model.run: frame must be an int >= 1, got {frame!r}.")
-        lengths = {len(x) for x in sig.values()}
+        lengths = {len(x) for x in sig.values()} | ({int(length)} if length is not None else set())
         if len(lengths) != 1:
             raise ValueError(f"Model.run: framed inputs must have equal lengths, got "
                              f"{sorted(lengths)}.")
@@ -330,13 +341,13 @@ class Model:
         parts: dict[str, list] = {k: [] for k in self._outputs}
         for start in range(0, max(n, 1), frame):
             chunk = {k: v[start:start + frame] for k, v in sig.items()}
-            out = self._run_frame(chunk, order, types)
+            out = self._run_frame(chunk, order, types, min(frame, n - start))
             for k, v in out.items():
                 parts[k].append(v)
         return {k: _concat(v, k) for k, v in parts.items()}
 
     def _run_frame(self, sig: dict[str, Any], order: list[str],
-                   types: TypeTable | None) -> dict[str, Any]:
+                   types: TypeTable | None, length: int | None = None) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for n, x in sig.items():
             if isinstance(x, Interval):
@@ -347,6 +358,9 @@ class Model:
             values[n] = x
         for name in order:
             node = self._nodes[name]
+            if not node.sources:  # a source block: as many samples as the inputs' frame
+                values[name] = self._source_step(name, node.block, values, sig, length)
+                continue
             args = [self._value(values, s, name) for s in node.sources]
             if self._feed_double(name, types):
                 args = [a.data if isinstance(a, fi) else a for a in args]
@@ -355,6 +369,21 @@ class Model:
             else:
                 values[name] = node.block.filt(*args)
         return {k: self._value(values, s, f"output {k!r}") for k, s in self._outputs.items()}
+
+    def _source_step(self, name: str, block, values, sig, length: int | None):
+        sizes = {(x.size if isinstance(x, Interval) else len(x)) for x in sig.values()}
+        if length is not None:
+            sizes.add(int(length))
+        if len(sizes) != 1:
+            raise ValueError(f"Model: source block {name!r} makes as many samples as the model "
+                             f"inputs' frame, but the inputs have lengths {sorted(sizes)} (a "
+                             "model without inputs needs run(..., length=n)).")
+        (n,) = sizes
+        interval = any(isinstance(x, Interval) for x in sig.values())
+        arg = Interval(np.zeros(n)) if interval else n
+        step = getattr(block, "step", None)
+        fn = step if callable(step) else block.filt
+        return fn(arg)
 
     def _value(self, values: dict[str, Any], source: str, user: str):
         base, port = self._split(source)

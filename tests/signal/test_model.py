@@ -278,3 +278,38 @@ def test_unbounded_reason_for_blocks_without_interval_support():
         m.run(Interval([-1.0], [1.0]))
     assert "no interval bound" in reasons["sq.out"]
     np.testing.assert_array_equal(m.run(np.array([3.0, -2.0]))["y"], [18.0, 8.0])
+
+
+def test_source_blocks_stream_with_the_inputs_frames():
+    """An NCO (a source: step(n), no input) makes as many samples as the inputs' frame; a
+    mixer multiplies; framed runs equal one run and the fixed mixer is exact."""
+    from fixsim.signal import NCO
+
+    def build_mixer():
+        m = Model("mixer")
+        m.input("x")
+        m.add(NCO(3001, accumulator_word_length=16, waveform="sincos", name="lo"))
+        m.add(Product("**", name="i"), ["x", "lo:1"])
+        m.add(Product("**", name="q"), ["x", "lo:0"])
+        m.output("i", "i")
+        m.output("q", "q")
+        return m
+
+    x = fi(np.random.default_rng(8).uniform(-1, 1, 300), 1, 12, 10)
+    whole = build_mixer().run(x)
+    framed = build_mixer().run(x, frame=37)
+    for k in ("i", "q"):
+        fx.testing.assert_fi_identical(framed[k], whole[k])
+    lo = NCO(3001, accumulator_word_length=16, waveform="sincos", name="lo")
+    sin, cos = lo.step(300)
+    assert [int(v) for v in whole["i"].int] == [int(a) * int(b) for a, b in zip(
+        x.int, cos.int, strict=True)]
+    assert [int(v) for v in whole["q"].int] == [int(a) * int(b) for a, b in zip(
+        x.int, sin.int, strict=True)]
+    sig = build_mixer().signals({"x": "sfix12_En10"})
+    assert sig["i.out"] == numerictype(True, 28, 24)
+    src = Model("osc")
+    src.add(NCO(3001, name="lo"))
+    src.output("y", "lo")
+    np.testing.assert_array_equal(src.run(length=10)["y"].int,
+                                  NCO(3001, name="lo").step(10).int)
