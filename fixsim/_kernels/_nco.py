@@ -60,10 +60,11 @@ def _lookup(q, Q, table, quarter):
     return -table[qn - r]
 
 
-_FIXED: dict[tuple[bool, bool, bool, bool, bool], object] = {}
+_FIXED: dict[tuple[bool, ...], object] = {}
 
 
-def nco_fixed(quarter: bool, want_sin: bool, want_cos: bool, dither: bool, recording: bool):
+def nco_fixed(quarter: bool, want_sin: bool, want_cos: bool, dither: bool, recording: bool,
+              per_sample: bool = False):
     """The per-sample NCO kernel compiled for one combination of the flags (closure
     constants: the branches fold away at compile time). Call as
     ``nco_fixed(...)(n, inc, off, mask, W, Q, D, seed, start, acc, table, sin_out, cos_out,
@@ -71,24 +72,26 @@ def nco_fixed(quarter: bool, want_sin: bool, want_cos: bool, dither: bool, recor
 
     Sample ``i``: ``p = (acc + off + dither(start + i)) mod 2**W``; address
     ``q = p >> (W - Q)`` (the top Q bits: phase truncation); ``sin = T(q)`` and
-    ``cos = T((q + 2**(Q-2)) mod 2**Q)``; then ``acc = (acc + inc) mod 2**W``. ``acc``,
-    ``inc`` and ``off`` are W-bit patterns in int64; ``rec_phase`` receives ``p`` when
-    recording.
+    ``cos = T((q + 2**(Q-2)) mod 2**Q)``; then ``acc = (acc + inc[i]) mod 2**W``
+    (``inc[0]`` for every sample unless *per_sample*). ``acc``, ``inc`` and ``off`` are W-bit
+    patterns in int64; ``rec_phase`` receives ``p`` when recording.
     """
-    key = (bool(quarter), bool(want_sin), bool(want_cos), bool(dither), bool(recording))
+    key = (bool(quarter), bool(want_sin), bool(want_cos), bool(dither), bool(recording),
+           bool(per_sample))
     k = _FIXED.get(key)
     if k is None:
         k = _FIXED[key] = _make_fixed(*key)
     return k
 
 
-def _make_fixed(QUARTER, WANT_SIN, WANT_COS, DITHER, RECORDING):  # noqa: N803 - constants
+def _make_fixed(QUARTER, WANT_SIN, WANT_COS, DITHER, RECORDING, PER_SAMPLE):  # noqa: N803
     @nb.njit(cache=True)
     def kernel(n, inc, off, mask, W, Q, D, seed, start, acc, table, sin_out, cos_out,
                rec_phase):
         s = W - Q
         qmask = (np.int64(1) << Q) - 1
         qshift = np.int64(1) << (Q - 2)
+        step = inc[0]
         for i in range(n):
             p = acc + off
             if DITHER:
@@ -101,7 +104,9 @@ def _make_fixed(QUARTER, WANT_SIN, WANT_COS, DITHER, RECORDING):  # noqa: N803 -
                 sin_out[i] = _lookup(q, Q, table, QUARTER)
             if WANT_COS:
                 cos_out[i] = _lookup((q + qshift) & qmask, Q, table, QUARTER)
-            acc = (acc + inc) & mask
+            if PER_SAMPLE:
+                step = inc[i]
+            acc = (acc + step) & mask
         return acc
 
     return kernel
@@ -109,8 +114,10 @@ def _make_fixed(QUARTER, WANT_SIN, WANT_COS, DITHER, RECORDING):  # noqa: N803 -
 
 @nb.njit(cache=True)
 def nco_ideal_phase(n, inc, off, mask, acc, out):
-    """``out[i] = (acc + off) mod 2**W`` before each step ``acc += inc``; returns ``acc``."""
+    """``out[i] = (acc + off) mod 2**W`` before each step ``acc += inc[i]`` (``inc[0]`` for
+    every sample when ``inc`` has one entry); returns ``acc``."""
+    per_sample = inc.shape[0] > 1
     for i in range(n):
         out[i] = (acc + off) & mask
-        acc = (acc + inc) & mask
+        acc = (acc + (inc[i] if per_sample else inc[0])) & mask
     return acc

@@ -288,8 +288,11 @@ class NCO:
         return self.step(n)
 
     def step(self, n):
-        """The next *n* samples (or, for an :class:`Interval` of length n, their worst-case
-        range, with the derived ranges reported; the state does not move).
+        """The next *n* samples. Given a 1-D integer array (or a fi of fraction length 0)
+        instead, one sample per entry, each entry being that sample's phase increment
+        (frequency or phase modulation: sample ``i`` is produced, then ``acc += inc[i]``).
+        Given an :class:`Interval` of length n, the worst-case range of n samples, with the
+        derived ranges reported (the state does not move).
 
         Returns
         -------
@@ -300,13 +303,40 @@ class NCO:
         """
         if isinstance(n, Interval):
             return self._interval(n.size)
+        if isinstance(n, fi | np.ndarray | list | tuple):
+            incs = self._increments(n)
+            size = incs.size
+            if size == 0:  # the kernels read inc[0]
+                incs = np.zeros(1, dtype=np.int64)
+            return self._double(size, incs) if self.double else self._fixed(size, incs)
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise ValueError(f"{self._blk}: the number of samples must be a non-negative "
                              f"integer, got {n!r}.")
         n = int(n)
-        return self._double(n) if self.double else self._fixed(n)
+        inc = np.array([self._pattern(self.phase_increment & self._mask)], dtype=np.int64)
+        return self._double(n, inc) if self.double else self._fixed(n, inc)
 
-    def _fixed(self, n: int):
+    def _increments(self, x) -> np.ndarray:
+        """Per-sample phase increments (integers, or a fi with fraction length 0) as W-bit
+        patterns in int64."""
+        if isinstance(x, fi):
+            if x.fraction_length != 0:
+                raise ValueError(f"{self._blk}: a phase-increment input must have fraction "
+                                 f"length 0 (units of 2**-W cycles), got {x.numerictype}.")
+            vals = np.asarray(x.int).reshape(-1)
+        else:
+            vals = np.asarray(x)
+            if vals.size == 0 and vals.ndim == 1:
+                return np.zeros(0, dtype=np.int64)
+            if vals.dtype.kind not in "iuO" or vals.ndim != 1:
+                raise ValueError(f"{self._blk}: a phase-increment input must be a 1-D array of "
+                                 f"integers (got dtype {vals.dtype}, shape {vals.shape}); call "
+                                 "nco(n) for n samples at the fixed phase_increment.")
+        return np.array([self._pattern(int(v) & self._mask) for v in vals], dtype=np.int64) \
+            if vals.dtype.kind in "uO" else (vals.astype(np.int64) & np.int64(
+                self._pattern(self._mask)))
+
+    def _fixed(self, n: int, inc: np.ndarray):
         W, Q, D = self.accumulator_word_length, self.quantizer_bits, self.dither_bits
         wf = self.waveform
         want_sin = wf != "cos"
@@ -315,9 +345,10 @@ class NCO:
         c_out = np.empty(n if want_cos else 0, dtype=np.int64)
         recording = signals_active()
         rec = np.empty(n if recording else 0, dtype=np.int64)
-        kernel = _kn.nco_fixed(self.lut == "quarter", want_sin, want_cos, D > 0, recording)
-        acc = kernel(n, self._pattern(self.phase_increment & self._mask),
-                     self._pattern(self.phase_offset & self._mask), self._pattern(self._mask),
+        kernel = _kn.nco_fixed(self.lut == "quarter", want_sin, want_cos, D > 0, recording,
+                               inc.size > 1)
+        acc = kernel(n, inc, self._pattern(self.phase_offset & self._mask),
+                     self._pattern(self._mask),
                      W, Q, D, np.uint64(self.seed), self._count, self._pattern(self._acc),
                      self._table, s_out, c_out, rec)
         self._acc = int(acc) & self._mask
@@ -340,11 +371,10 @@ class NCO:
                           "fixed")
         return self._shape(outs)
 
-    def _double(self, n: int):
+    def _double(self, n: int, inc: np.ndarray):
         W = self.accumulator_word_length
         ph = np.empty(n, dtype=np.int64)
-        acc = _kn.nco_ideal_phase(n, self._pattern(self.phase_increment & self._mask),
-                                  self._pattern(self.phase_offset & self._mask),
+        acc = _kn.nco_ideal_phase(n, inc, self._pattern(self.phase_offset & self._mask),
                                   self._pattern(self._mask), self._pattern(self._acc), ph)
         self._acc = int(acc) & self._mask
         self._count += n

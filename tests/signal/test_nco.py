@@ -83,6 +83,18 @@ def nco_reference(n, inc, off, W, Q, D, seed, T, rounding, overflow, lut):
     return s_out, c_out
 
 
+def nco_reference_fm(incs, off, W, Q, D, seed, T, rounding, overflow, lut):
+    """(sin, cos) with a per-sample increment: sample i is produced, then acc += incs[i]."""
+    s_out, c_out, acc = [], [], 0
+    for i, inc in enumerate(incs):
+        p = (acc + off + splitmix_dither(seed, i, D)) % 2 ** W
+        q = p >> (W - Q)
+        s_out.append(table_entry(q, Q, T, rounding, overflow, lut))
+        c_out.append(table_entry((q + 2 ** (Q - 2)) % 2 ** Q, Q, T, rounding, overflow, lut))
+        acc = (acc + inc) % 2 ** W
+    return s_out, c_out
+
+
 def ideal_phase(n, inc, off, W):
     return [((i * inc) + off) % 2 ** W for i in range(n)]
 
@@ -321,3 +333,38 @@ def test_table_wider_than_float64_is_still_exact(lut):
         assert ints(nco.table) == want, rounding
         naive = [int(v) for v in fx.fi(float_table, T, rounding=rounding).int]
         assert naive != want  # float64 sines alone would have been wrong here
+
+
+@given(nco_cases(), st.data())
+def test_per_sample_increments_match_reference(c, data):
+    """Frequency modulation: an integer array gives each sample's phase increment."""
+    W = c["W"]
+    incs = data.draw(st.lists(st.integers(-2 ** W, 2 ** W - 1), min_size=c["n"],
+                              max_size=c["n"]))
+    nco = NCO(c["inc"], phase_offset=c["off"], accumulator_word_length=W,
+              quantizer_bits=c["Q"], dither_bits=c["D"], seed=c["seed"], lut=c["lut"],
+              waveform="sincos", output_type=c["T"], rounding=c["rounding"],
+              overflow=c["overflow"])
+    edges = [0, *sorted(c["cuts"]), c["n"]]
+    parts = [nco(np.array(incs[a:b], dtype=object)) for a, b in itertools.pairwise(edges)]
+    want_s, want_c = nco_reference_fm(incs, c["off"] % 2 ** W, W, c["Q"], c["D"], c["seed"],
+                                      c["T"], c["rounding"], c["overflow"], c["lut"])
+    assert sum((ints(p[0]) for p in parts), []) == want_s
+    assert sum((ints(p[1]) for p in parts), []) == want_c
+
+
+def test_per_sample_increments_int64_fi_and_double():
+    rng = np.random.default_rng(2)
+    incs = rng.integers(-3000, 3000, 500)
+    a = NCO(0, accumulator_word_length=16, quantizer_bits=10, waveform="sin")
+    b = NCO(0, accumulator_word_length=16, quantizer_bits=10, waveform="sin")
+    via_fi = b(fx.fi.from_int(incs, numerictype(True, 16, 0)))
+    assert ints(a(incs)) == ints(via_fi)
+    d = NCO(0, accumulator_word_length=16, output_type="double")
+    phi = np.concatenate([[0], np.cumsum(incs)[:-1]]) % 2 ** 16
+    np.testing.assert_allclose(d(incs), np.sin(2 * np.pi * phi / 2 ** 16), rtol=0, atol=1e-13)
+    with pytest.raises(ValueError, match="fraction length 0"):
+        a(fx.fi([1.5], 1, 16, 4))
+    with pytest.raises(ValueError, match="1-D array of integers"):
+        a(np.array([0.5, 1.0]))
+    assert a(np.array([], dtype=np.int64)).size == 0
