@@ -51,7 +51,6 @@ _M52 = (1 << 52) - 1
 
 _MANT = (1 << 52) - 1
 _HIDDEN = 1 << 52
-_ABS = (1 << 63) - 1
 
 
 def new_state() -> tuple[np.ndarray, np.ndarray]:
@@ -66,9 +65,12 @@ def accumulate(x, st, mm):
     """Add the values of the 1-D float64 array *x* into ``(st, mm)``.
 
     The caller keeps ``st[0, H_PENDING] + x.size <= FOLD_LIMIT`` (fold first, split *x*).
+    The loop works on the bit patterns as uint64 and indexes the flat state with unsigned
+    offsets (no negative-index handling in the hot loop).
     """
-    xi = x.view(np.int64)
+    xi = x.view(np.uint64)
     n = x.shape[0]
+    flat = st.reshape(-1)
     nan = 0
     inf = 0
     zeros = 0
@@ -77,72 +79,76 @@ def accumulate(x, st, mm):
     rhi = st[0, H_HI]
     mn = mm[0]
     mx = mm[1]
+    mant = np.uint64(_MANT)
+    hidden = np.uint64(_HIDDEN)
+    wrap = np.uint64(_WRAP)
+    cols = np.uint64(COLS)
     for i in range(n):
         b = xi[i]
-        eb = (b >> 52) & 0x7FF
-        if eb == 0x7FF:
-            if (b & _MANT) != 0:
+        eb = (b >> np.uint64(52)) & np.uint64(0x7FF)
+        if eb == np.uint64(0x7FF):
+            if (b & mant) != np.uint64(0):
                 nan += 1
             else:
                 inf += 1
             continue
         v = x[i]
-        if v < mn:
-            mn = v
-        if v > mx:
-            mx = v
-        if eb == 0:
-            if (b & _ABS) == 0:
+        mn = min(mn, v)
+        mx = max(mx, v)
+        if eb == np.uint64(0):
+            if (b << np.uint64(1)) == np.uint64(0):
                 zeros += 1
                 continue
             # subnormal: normalise the mantissa into [2**52, 2**53)
-            u = b & _MANT
-            s = 0
-            while u < _HIDDEN:
-                u <<= 1
-                s += 1
-            e = -1021 - s
+            u = b & mant
+            sh = np.uint64(0)
+            while u < hidden:
+                u <<= np.uint64(1)
+                sh += np.uint64(1)
+            row = np.uint64(53) - sh  # e + EXP_BIAS with e = -1021 - sh
             notwhole = 1
         else:
-            u = (b & _MANT) | _HIDDEN
-            e = eb - 1022
+            u = (b & mant) | hidden
+            row = eb + np.uint64(EXP_BIAS - 1022)
             if notwhole == 0:
+                e = np.int64(eb) - 1022
                 if e <= 0:
                     notwhole = 1
-                elif e < 53 and (u & ((1 << (53 - e)) - 1)) != 0:
+                elif e < 53 and (np.int64(u) & ((1 << (53 - e)) - 1)) != 0:
                     notwhole = 1
-        row = e + EXP_BIAS
-        if row < rlo:
-            rlo = row
-        if row > rhi:
-            rhi = row
-        j = (u >> 48) & 15
-        neg = (b >> 63) & 1  # branch-free: signs are unpredictable
-        st[row, j + (neg << 4)] += 1
+        ri = np.int64(row)
+        rlo = min(rlo, ri)
+        rhi = max(rhi, ri)
+        base = row * cols
+        neg = b >> np.uint64(63)  # branch-free: signs are unpredictable
+        j = (u >> np.uint64(48)) & np.uint64(15)
+        flat[base + j + (neg << np.uint64(4))] += 1
         # exact sum: U into the column of its sign
-        c = C_SUM + neg
-        t = st[row, c] + u
-        if t >= _WRAP:
-            t -= _WRAP
-            st[row, c + 4] += 1
-        st[row, c] = t
+        c = base + np.uint64(C_SUM) + neg
+        t = np.uint64(flat[c]) + u
+        if t >= wrap:
+            t -= wrap
+            flat[c + np.uint64(4)] += 1
+        flat[c] = np.int64(t)
         # exact sum of squares: U**2 = a**2 * 2**52 + 2ab * 2**26 + b**2 as hi * 2**52 + lo
-        a = u >> 26
-        bb = u & 0x3FFFFFF
-        ab2 = 2 * a * bb
-        lo = bb * bb + ((ab2 & 0x3FFFFFF) << 26)
-        hi = a * a + (ab2 >> 26) + (lo >> 52)
-        lo &= _M52
-        t = st[row, C_SQ_LO] + lo
-        if t >= _WRAP:
-            t -= _WRAP
-            st[row, C_SQ_LO + 4] += 1
-        st[row, C_SQ_LO] = t
-        t = st[row, C_SQ_HI] + hi
-        if t >= _WRAP:
-            t -= _WRAP
-            st[row, C_SQ_HI + 4] += 1
-        st[row, C_SQ_HI] = t
+        a = u >> np.uint64(26)
+        bb = u & np.uint64(0x3FFFFFF)
+        ab2 = np.uint64(2) * a * bb
+        lo = bb * bb + ((ab2 & np.uint64(0x3FFFFFF)) << np.uint64(26))
+        hi = a * a + (ab2 >> np.uint64(26)) + (lo >> np.uint64(52))
+        lo &= np.uint64(_M52)
+        c = base + np.uint64(C_SQ_LO)
+        t = np.uint64(flat[c]) + lo
+        if t >= wrap:
+            t -= wrap
+            flat[c + np.uint64(4)] += 1
+        flat[c] = np.int64(t)
+        c = base + np.uint64(C_SQ_HI)
+        t = np.uint64(flat[c]) + hi
+        if t >= wrap:
+            t -= wrap
+            flat[c + np.uint64(4)] += 1
+        flat[c] = np.int64(t)
     st[0, H_COUNT] += n
     st[0, H_NAN] += nan
     st[0, H_INF] += inf
