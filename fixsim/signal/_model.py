@@ -240,7 +240,8 @@ class Model:
 
     def _bind(self, types: TypeTable) -> None:
         """Hand the table to every block (``set_types``); a changed table starts a new
-        simulation."""
+        simulation. A block without ``set_types`` must have been built with the table: when
+        it shows the table it was built with (``type_table``), the entries are compared."""
         if not isinstance(types, TypeTable):
             raise TypeError(f"Model.run: types must be a fixsim.TypeTable or None, got "
                             f"{type(types).__name__}.")
@@ -252,10 +253,13 @@ class Model:
             if callable(setter):
                 setter(types)
                 continue
-            if not table_is_double(types, name):
+            held = getattr(blk, "type_table", None)
+            if not isinstance(held, TypeTable):
+                held = getattr(blk, "_types", None)
+            if isinstance(held, TypeTable) and not table_is_double(types, name):
+                # the block shows the table it was built with: it must agree with this one
                 mine = _entries(types, name)
-                held = getattr(blk, "type_table", None)
-                theirs = _entries(held, name) if isinstance(held, TypeTable) else {}
+                theirs = _entries(held, name)
                 fixed = {n: t for n, t in mine.items() if isinstance(t, numerictype)}
                 if fixed and {n: theirs.get(n) for n in fixed} != fixed:
                     raise ValueError(

@@ -241,10 +241,18 @@ def test_multi_output_ports_and_protocol_only_blocks():
     bad.output("y", "split")
     with pytest.raises(ValueError, match="has 2 outputs"):
         bad.run(x)
-    # a protocol-only block cannot take a fixed table entry: a clear error
+    # a block built with one table cannot run under another: a clear error
     T = fx.TypeTable({"split.out": "sfix8_En4", "s.out": "sfix8_En4"})
-    with pytest.raises(ValueError, match="no set_types"):
-        m.run(x, types=T)
+    built = Split()
+    built.type_table = fx.TypeTable({"split.out": "sfix6_En2"})
+    m2 = Model()
+    m2.input("x")
+    m2.add(built, "x")
+    m2.output("y", "split:0")
+    with pytest.raises(ValueError, match="reads its types when it is built"):
+        m2.run(x, types=T)
+    built.type_table = T  # built with this very table: fine
+    np.testing.assert_array_equal(m2.run(x, types=T)["y"], np.minimum(x, 0))
 
 
 class Square:
