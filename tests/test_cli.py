@@ -1,17 +1,217 @@
-"""The command line runs as a new user would run it."""
+"""The command line runs as a new user would run it: in a subprocess and in-process."""
 
+from __future__ import annotations
+
+import json
+import os
 import subprocess
 import sys
+import textwrap
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import fixsim as fx
+from fixsim.cli import main
+
+ALG = textwrap.dedent("""\
+    import numpy as np
+    import fixsim as fx
+
+    T = fx.TypeTable({"x": "sfix16_En15", "blk.y": "sfix16_En15"})
+
+    def gain(x, T):
+        return T["blk.y"](T.x(x) * 3)
+    """)
 
 
-def test_demo_runs_and_prints_the_bits():
-    out = subprocess.run([sys.executable, "-m", "fixsim", "demo"], capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert "stored 25736" in out.stdout and "0110010010001000" in out.stdout
+def run_cli(*args, cwd=None, timeout=600):
+    return subprocess.run([sys.executable, "-m", "fixsim", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd)
+
+
+@pytest.fixture()
+def user_alg(tmp_path):
+    (tmp_path / "alg.py").write_text(ALG)
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-0.5, 0.5, (3, 200))
+    np.save(tmp_path / "x.npy", x)
+    (tmp_path / "types.json").write_text(
+        fx.TypeTable({"x": "sfix16_En15", "blk.y": "sfix16_En15"}).to_json())
+    return tmp_path, x
+
+
+def best_type(lo: float, hi: float, W: int = 16) -> str:
+    """The best-precision signed W-bit type covering [lo, hi], by exhaustive search."""
+    for F in range(60, -60, -1):
+        if Fraction(-(2 ** (W - 1)), 2 ** F) <= Fraction(lo) and \
+                Fraction(hi) <= Fraction(2 ** (W - 1) - 1, 2 ** F):
+            return str(fx.numerictype(True, W, F))
+    raise AssertionError
+
+
+def test_demo_runs_the_whole_flow_in_a_subprocess(tmp_path):
+    out = tmp_path / "demo"
+    r = run_cli("demo", "--example", "eq", "--out", str(out), "--frames", "2", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    html = out / "report.html"
+    assert f"Report: {html}" in r.stdout
+    for name in ("report.html", "report.json", "report.csv", "report.md", "fixsim_types.vhd",
+                 "fixsim_types.sv", "fixsim_types_hls.h", "fixsim_types.h", "types.json"):
+        assert (out / name).is_file(), name
+    data = json.loads((out / "report.json").read_text())
+    assert data["has_verification"] and data["has_derived"] and data["has_recording"]
+    T = fx.TypeTable.from_json((out / "types.json").read_text())
+    assert {s["name"]: s["proposed"]["name"] for s in data["signals"]} == \
+        {n: str(T.type_of(n)) for n in T.names}
+    # the exports are what the hardware tools accept
+    sub = subprocess.run(["ghdl", "-a", "--std=08", "fixsim_types.vhd"], cwd=out,
+                         capture_output=True, text=True)
+    assert sub.returncode == 0, sub.stderr
+
+
+def test_python_dash_m_and_the_console_script_are_the_same_cli():
+    r = run_cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"fixsim {fx.__version__}"
+
+
+def test_tour_prints_the_bits():
+    r = run_cli("tour")
+    assert r.returncode == 0, r.stderr
+    assert "stored 25736" in r.stdout and "0110010010001000" in r.stdout
 
 
 def test_no_command_prints_help_and_fails():
-    out = subprocess.run([sys.executable, "-m", "fixsim"], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 2 and "demo" in out.stdout
+    r = run_cli()
+    assert r.returncode == 2 and "demo" in r.stdout and "propose" in r.stdout
+
+
+@pytest.mark.parametrize("cmd", [[], ["demo"], ["propose"], ["report"], ["verify"], ["export"],
+                                 ["tour"]])
+def test_help_everywhere(cmd, capsys):
+    assert main([*cmd, "--help"]) == 0
+    assert "usage: fixsim" in capsys.readouterr().out
+
+
+def test_propose_on_a_user_function_in_process(user_alg, capsys):
+    d, x = user_alg
+    out = d / "out"
+    rc = main(["propose", f"{d / 'alg.py'}:gain", "--inputs", str(d / "x.npy"), "--types",
+               str(d / "types.json"), "--out", str(out), "--no-progress", "--format",
+               "json,md,vhdl,c,types"])
+    assert rc == 0, capsys.readouterr().err
+    data = json.loads((out / "report.json").read_text())
+    rows = {s["name"]: s for s in data["signals"]}
+    # simulated ranges and proposed types recomputed here from the raw inputs
+    assert rows["x"]["sim_min"] == x.min() and rows["x"]["sim_max"] == x.max()
+    y = x * 3
+    assert rows["blk.y"]["sim_min"] == y.min() and rows["blk.y"]["sim_max"] == y.max()
+    assert rows["x"]["proposed"]["name"] == best_type(x.min(), x.max())
+    assert rows["blk.y"]["proposed"]["name"] == best_type(y.min(), y.max())
+    # the current type sfix16_En15 cannot hold 3x: recorded overflows are counted
+    want = int(np.sum((y > 1 - 2 ** -15) | (y < -1)))
+    assert want > 0 and rows["blk.y"]["overflows_recorded"] == want
+    assert sorted(os.listdir(out)) == ["fixsim_types.h", "fixsim_types.vhd", "report.json",
+                                       "report.md", "types.json"]
+    text = capsys.readouterr().out
+    assert "blk.y" in text and "Worst SQNR" in text
+
+
+def test_propose_module_target_with_default_table_and_locks(user_alg, monkeypatch):
+    d, _ = user_alg
+    monkeypatch.chdir(d)
+    (d / "locks.json").write_text(fx.TypeTable({"x": "sfix16_En14"}).to_json())
+    r = run_cli("propose", "alg:gain", "--inputs", "x.npy", "--locks", "locks.json",
+                "--format", "json", "--margin", "50", "--no-progress", cwd=d)
+    assert r.returncode == 0, r.stderr
+    rows = {s["name"]: s for s in json.loads((d / "fixsim-report" / "report.json").read_text())
+            ["signals"]}
+    assert rows["x"]["locked"] and rows["x"]["proposed"]["name"] == "sfix16_En14"
+    assert rows["blk.y"]["range_max"] == float(Fraction(rows["blk.y"]["sim_max"]) * Fraction(3, 2))
+
+
+def test_usage_errors_exit_2(user_alg, capsys):
+    d, _ = user_alg
+    assert main(["propose", f"{d / 'alg.py'}:gain"]) == 2  # no --inputs
+    assert main(["demo", "--example", "radar"]) == 2
+    assert main(["propose", f"{d / 'alg.py'}:gain", "--inputs", str(d / "x.npy"), "--format",
+                 "pdf"]) == 2
+    assert "'pdf' is not a format" in capsys.readouterr().err
+    assert main(["propose", f"{d / 'alg.py'}:gain", "--inputs", str(d / "x.npy"), "--source",
+                 "derived"]) == 2
+    assert "--input-range" in capsys.readouterr().err
+    assert main(["propose", "nocolon", "--inputs", str(d / "x.npy")]) == 2
+
+
+def test_failures_exit_1_with_a_clear_message(user_alg, capsys):
+    d, _ = user_alg
+    assert main(["propose", "no_such_module_xyz:f", "--inputs", str(d / "x.npy")]) == 1
+    assert "cannot import module 'no_such_module_xyz'" in capsys.readouterr().err
+    assert main(["propose", f"{d / 'alg.py'}:nope", "--inputs", str(d / "x.npy")]) == 1
+    assert "has no attribute 'nope'" in capsys.readouterr().err
+    (d / "x.txt").write_text("1 2 3")
+    assert main(["propose", f"{d / 'alg.py'}:gain", "--inputs", str(d / "x.txt")]) == 1
+    assert "must be a .npy or .npz" in capsys.readouterr().err
+    assert main(["propose", f"{d / 'alg.py'}:gain", "--inputs", str(d / "missing.npy")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    # an error inside the user's algorithm names its type
+    (d / "bad.py").write_text("def f(x, T):\n    return T.nosuch(x)\n")
+    assert main(["propose", f"{d / 'bad.py'}:f", "--inputs", str(d / "x.npy"), "--types",
+                 str(d / "types.json"), "--out", str(d / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "UnknownSignalError" in err and "nosuch" in err and "--traceback" in err
+
+
+def test_report_rerenders_without_resimulating(user_alg, capsys):
+    d, _ = user_alg
+    out = d / "out"
+    assert main(["propose", f"{d / 'alg.py'}:gain", "--inputs", str(d / "x.npy"), "--types",
+                 str(d / "types.json"), "--out", str(out), "-q", "--format", "json"]) == 0
+    before = json.loads((out / "report.json").read_text())
+    out2 = d / "again"
+    assert main(["report", str(out / "report.json"), "--out", str(out2), "--format",
+                 "html,json,csv,sv"]) == 0
+    assert json.loads((out2 / "report.json").read_text()) == before
+    assert (out2 / "report.html").read_text().count('class="plot hist"') == 2
+    assert "typedef logic signed [15:0] blk_y_t;" in (out2 / "fixsim_types.sv").read_text()
+    assert "Report:" in capsys.readouterr().out
+
+
+def test_report_from_a_saved_recording_proposes_first(user_alg):
+    d, x = user_alg
+    T = fx.TypeTable.from_json((d / "types.json").read_text())
+    with fx.tool.record() as rec:
+        for frame in x:
+            T["blk.y"](T.x(frame) * 3)
+    rec.save(d / "rec.json")
+    assert main(["report", str(d / "rec.json"), "--types", str(d / "types.json"), "-w", "12",
+                 "--format", "json", "-q"]) == 0
+    rows = {s["name"]: s for s in json.loads((d / "report.json").read_text())["signals"]}
+    assert rows["x"]["proposed"]["name"] == best_type(x.min(), x.max(), 12)
+    assert main(["report", str(d / "types.json")]) == 1  # a type table is not a report
+
+
+def test_verify_passes_and_fails(user_alg, capsys):
+    d, _ = user_alg
+    good = fx.TypeTable({"x": "sfix16_En15", "blk.y": "sfix16_En14"})
+    (d / "good.json").write_text(good.to_json())
+    args = ["verify", f"{d / 'alg.py'}:gain", "--inputs", str(d / "x.npy"), "--types"]
+    assert main([*args, str(d / "good.json"), "--json", str(d / "v.json")]) == 0
+    rows = json.loads((d / "v.json").read_text())["rows"]
+    assert {r["name"] for r in rows} >= {"x", "blk.y"}
+    assert "verification passed" in capsys.readouterr().out
+    assert main([*args, str(d / "types.json")]) == 1  # sfix16_En15 cannot hold 3x: overflows
+    assert "verification failed" in capsys.readouterr().err
+    assert main([*args, str(d / "types.json"), "--allow-overflow"]) == 0
+    assert main([*args, str(d / "good.json"), "--min-sqnr", "200"]) == 1
+    assert "SQNR below 200" in capsys.readouterr().err
+
+
+def test_export_command(user_alg):
+    d, _ = user_alg
+    assert main(["export", str(d / "types.json"), "--format", "vhdl,c,ac", "--out",
+                 str(d / "e"), "-q"]) == 0
+    assert sorted(os.listdir(d / "e")) == ["fixsim_types.h", "fixsim_types.vhd",
+                                           "fixsim_types_ac.h"]
+    assert "sfixed(0 downto -15)" in (d / "e" / "fixsim_types.vhd").read_text()
