@@ -89,11 +89,14 @@ class _Bar:
 
 
 def _check_inputs(inputs, where: str) -> Iterable:
-    if isinstance(inputs, np.ndarray) and inputs.ndim < 2:
-        raise ValueError(
-            f"{where}: inputs is a {inputs.ndim}-D array of shape {inputs.shape}; inputs is "
-            "iterated item by item (frames or batches), so a 1-D signal would run sample by "
-            "sample. Pass [x] for one frame, or np.array_split(x, n) for n frames.")
+    """The items to run: a 1-D array is one frame; other iterables are iterated."""
+    if isinstance(inputs, np.ndarray):
+        if inputs.ndim == 0:
+            raise ValueError(f"{where}: inputs is a 0-D array ({inputs!r}); pass an iterable of "
+                             "frames or batches, e.g. [x] for one frame or "
+                             "np.array_split(x, n) for n frames.")
+        if inputs.ndim == 1:
+            return [inputs]  # one frame (iterating would run sample by sample)
     if isinstance(inputs, str | bytes) or not isinstance(inputs, Iterable):
         raise TypeError(f"{where}: inputs must be an iterable of frames or batches (a list, "
                         f"a generator, a 2-D array of rows), got {type(inputs).__name__}.")
@@ -133,7 +136,8 @@ def collect(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T: TypeTable 
         ``functools.partial`` of one, or a picklable object with ``__call__``), as must the
         items and *T*.
     inputs : iterable
-        Frames or batches (a list, a generator, a 2-D array whose rows are frames). State
+        Frames or batches (a list, a generator, a 2-D array whose rows are frames); a 1-D
+        array is a single frame. State
         kept by *fn* across calls (a streaming filter) is only meaningful with
         ``workers=1``, which runs the items in order.
     T : TypeTable or None

@@ -277,9 +277,10 @@ def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeT
         The algorithm, called as ``fn(item, T)``; it names its signals through the type
         table or through blocks that report them.
     inputs : iterable
-        Frames or batches (as for :func:`collect`); each item runs in both modes before the
-        next one, so a generator is consumed once. A stateful *fn* (streaming blocks) should
-        keep its state per table, since both runs alternate item by item.
+        Frames or batches (as for :func:`collect`; a 1-D array is one frame); each item
+        runs in both modes before the next one, so a generator is consumed once. A stateful
+        *fn* (streaming blocks) should keep its state per table, since both runs alternate
+        item by item.
     T_fixed : TypeTable
         The fixed-point types to verify.
     T_double : TypeTable, optional

@@ -64,6 +64,12 @@ def test_workers_take_generators_partials_and_2d_arrays():
     assert one == two and one["y"].count == frames.size
 
 
+def test_a_1d_array_is_one_frame():
+    x = np.random.default_rng(9).uniform(-1, 1, 50)
+    assert collect(fir, x, T) == collect(fir, [x], T)
+    assert collect(fir, x, T)["x"].count == 50
+
+
 def test_collect_adds_to_an_existing_recording():
     frames = _frames(n=4)
     rec = collect(fir, frames[:2], T.as_double())
@@ -101,8 +107,8 @@ def test_progress_bar_plain_without_rich(monkeypatch, capsys):
 
 
 def test_bad_inputs_are_named():
-    with pytest.raises(ValueError, match=r"inputs is a 1-D array of shape \(5,\).*Pass \[x\]"):
-        collect(fir, np.zeros(5), T)
+    with pytest.raises(ValueError, match=r"inputs is a 0-D array.*\[x\] for one frame"):
+        collect(fir, np.array(3.0), T)
     with pytest.raises(TypeError, match="inputs must be an iterable of frames"):
         collect(fir, 3, T)
     with pytest.raises(TypeError, match="fn must be callable"):

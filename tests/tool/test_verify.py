@@ -106,8 +106,8 @@ def test_mismatched_runs_and_bad_inputs():
 
     with pytest.raises(ValueError, match="signal 'y' was probed only in the fixed run"):
         verify(only_fixed, [np.zeros(3)], T)
-    with pytest.raises(ValueError, match="inputs is a 1-D array"):
-        verify(chain, np.zeros(4), T)
+    with pytest.raises(ValueError, match="inputs is a 0-D array"):
+        verify(chain, np.array(1.0), T)
     with pytest.raises(TypeError, match="T_fixed must be a TypeTable"):
         verify(chain, [np.zeros(4)], None)
     with pytest.raises(TypeError, match="fn must be callable"):
