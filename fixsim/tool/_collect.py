@@ -47,10 +47,11 @@ class _Bar:
         if not enabled:
             return
         try:
+            from rich.console import Console
             from rich.progress import Progress
         except ImportError:  # the cli extra is not installed: plain bar
             return
-        self._rich = Progress(transient=False)
+        self._rich = Progress(console=Console(stderr=True), transient=False)
         self._rich.start()
         self._task = self._rich.add_task(label, total=total)
 
