@@ -50,7 +50,8 @@ def exact_stored(value: Fraction, T: numerictype) -> int:
 
 
 def make(ints, T: numerictype) -> fi:
-    return fi.from_int(np.array(ints, dtype=np.int64), T)
+    wide = T.word_length > 63
+    return fi.from_int(np.array([int(v) for v in ints], dtype=object if wide else np.int64), T)
 
 
 def bounds_of(n: int, cuts) -> list[tuple[int, int]]:
@@ -487,3 +488,30 @@ def test_clear_errors():
         Gain(0.5, name="g", output_type="ufix8_En4", overflow="wrap_sm")(fi([1.0], 1, 8, 4))
     with pytest.raises(TypeError, match="TypeTable"):
         Gain(0.5, name="g", types={"g.out": "sfix8_En4"})
+
+
+# -- wide words (Python-int paths) ----------------------------------------------------------------
+@given(st.data())
+def test_wide_words_are_exact(data):
+    """Types past 64 bits take the Python-int paths: still exact, never wrong bits."""
+    draw = data.draw
+    rounding, overflow, signed = draw(modes())
+    Ta = draw(ntypes(40, 90, signed=signed, fmin=-5, fextra=10))
+    Tb = draw(ntypes(40, 90, signed=signed, fmin=-5, fextra=10))
+    Y = draw(ntypes(30, 100, signed=signed, fmin=-5, fextra=10))
+    n = draw(st.integers(0, 8))
+    a, b = draw(ints_of(Ta, n)), draw(ints_of(Tb, n))
+    xa, xb = make(a, Ta), make(b, Tb)
+    s = Sum("+-", name="s", output_type=Y, rounding=rounding, overflow=overflow)(xa, xb)
+    assert ints_list(s) == [q(val(u, Ta) - val(v, Tb), Y, rounding, overflow)
+                            for u, v in zip(a, b, strict=True)]
+    p = Product("**", name="p", output_type=Y, rounding=rounding, overflow=overflow)(xa, xb)
+    assert ints_list(p) == [q(val(u, Ta) * val(v, Tb), Y, rounding, overflow)
+                            for u, v in zip(a, b, strict=True)]
+    c = Convert(Y, name="c", rounding=rounding, overflow=overflow)(xa)
+    assert ints_list(c) == [q(val(u, Ta), Y, rounding, overflow) for u in a]
+    d = Delay(1, name="d")(xa)
+    assert ints_list(d) == ([0] + a)[:n]
+    g = Gain(-1.25, name="g", gain_type="sfix8_En4", output_type=Y, rounding=rounding,
+             overflow=overflow)(xa)
+    assert ints_list(g) == [q(val(u, Ta) * Fraction(-5, 4), Y, rounding, overflow) for u in a]
