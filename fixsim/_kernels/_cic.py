@@ -233,59 +233,68 @@ def cic_interpolate_f64_stages(x, R, integ, comb, st, rec_c, rec_i):
 
 
 
-_FAST: dict[int, object] = {}
+_FAST: dict[tuple[int, bool], object] = {}
 
 
-def cic_decimate_fast(N: int):
-    """:func:`cic_decimate` without pruning or records, compiled for one ``N <= 8`` (a closure
-    constant, so every integrator lives in a local variable, a register, rather than an array:
-    no store-to-load round trip in each sample's dependency chain). Call as
-    ``cic_decimate_fast(N)(x, R, e_out, integ, comb, st, out)``; compiled once per ``N``."""
-    k = _FAST.get(N)
+def cic_decimate_fast(N: int, pruned: bool = False):
+    """:func:`cic_decimate` without records, compiled for one ``N <= 8`` (a closure constant,
+    so every integrator lives in a local variable, a register, rather than an array: no
+    store-to-load round trip in each sample's dependency chain), with or without the pruning
+    shifts. Call as ``cic_decimate_fast(N, pruned)(x, R, sh, e_out, integ, comb, st, out)``;
+    compiled once per ``(N, pruned)``."""
+    k = _FAST.get((N, pruned))
     if k is None:
-        k = _FAST[N] = _make_decimate_fast(N)
+        k = _FAST[(N, pruned)] = _make_decimate_fast(N, pruned)
     return k
 
 
-def _make_decimate_fast(N: int):
-    NS = N  # a closure constant: the ``NS >= k`` tests below are folded at compile time
+def _make_decimate_fast(N: int, pruned: bool):
+    NS = N  # closure constants: the ``NS >= k`` and ``PR`` tests fold at compile time
+    PR = pruned
 
     @nb.njit(cache=True)
-    def kernel(x, R, e_out, integ, comb, st, out):
+    def kernel(x, R, sh, e_out, integ, comb, st, out):
         M = comb.shape[1]
         z = np.zeros(8, dtype=np.int64)
         z[:NS] = integ
         i0, i1, i2, i3, i4, i5, i6, i7 = z[0], z[1], z[2], z[3], z[4], z[5], z[6], z[7]
+        t = np.zeros(8, dtype=np.int64)
+        if PR:
+            t[:NS] = sh[:NS]
+        s0, s1, s2, s3, s4, s5, s6, s7 = t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]
         cnt = st[0]
         pos = st[1]
         k = 0
         for n in range(x.shape[0]):
-            i0 += x[n]
+            if PR:
+                i0 += x[n] >> s0
+            else:
+                i0 += x[n]
             v = i0
             if NS >= 2:
-                i1 += v
+                i1 += (v >> s1) if PR else v
                 v = i1
             if NS >= 3:
-                i2 += v
+                i2 += (v >> s2) if PR else v
                 v = i2
             if NS >= 4:
-                i3 += v
+                i3 += (v >> s3) if PR else v
                 v = i3
             if NS >= 5:
-                i4 += v
+                i4 += (v >> s4) if PR else v
                 v = i4
             if NS >= 6:
-                i5 += v
+                i5 += (v >> s5) if PR else v
                 v = i5
             if NS >= 7:
-                i6 += v
+                i6 += (v >> s6) if PR else v
                 v = i6
             if NS >= 8:
-                i7 += v
+                i7 += (v >> s7) if PR else v
                 v = i7
             if cnt == 0:
                 for j in range(NS):
-                    u = v
+                    u = (v >> sh[NS + j]) if PR else v
                     v = u - comb[j, pos]
                     comb[j, pos] = u
                 pos += 1

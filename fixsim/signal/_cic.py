@@ -525,13 +525,12 @@ class CICDecimator(_CIC):
         rec_i = np.empty((N, n) if recording else (0, 0), dtype=np.int64)
         rec_c = np.empty((N, n_out) if recording else (0, 0), dtype=np.int64)
         b = self._pruned_bits(self._tin)
-        if not recording and not any(b) and N <= 8:
+        sh = np.array([b[0]] + [b[j] - b[j - 1] for j in range(1, 2 * N)], dtype=np.int64)
+        if not recording and N <= 8:
             # the same arithmetic with the integrators in registers (see the kernel)
-            _kc.cic_decimate_fast(N)(ints, self.R, int(self._ext[-1]), self._integ,
-                                     self._comb, self._st, last)
+            _kc.cic_decimate_fast(N, any(b))(ints, self.R, sh, int(self._ext[-1]),
+                                             self._integ, self._comb, self._st, last)
         else:
-            sh = np.array([b[0]] + [b[j] - b[j - 1] for j in range(1, 2 * N)],
-                          dtype=np.int64)
             _kc.cic_decimate(ints, self.R, sh, self._ext, self._integ, self._comb, self._st,
                              last, rec_i, rec_c)
         out, counts = self._cast_out(last)
