@@ -164,6 +164,24 @@ class _CIC(Block):
         Tin = self._input_type_for(input_type)
         return self._output_type(Tin, self._section_types(Tin))
 
+    def freqz(self, worN=512, *, fs: float = 2 * np.pi,
+              normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Frequency response of ``boxcar(R M) ** N`` at the fast rate (the decimator's
+        input, the interpolator's output), via ``scipy.signal.freqz``:
+        ``|H(f)| = |sin(pi f R M) / sin(pi f)| ** N`` (``f`` in cycles per fast sample),
+        divided by ``(R M) ** N`` when *normalize* (unit gain at DC).
+
+        Returns
+        -------
+        (w, h) : numpy.ndarray
+        """
+        from scipy import signal as sps
+
+        h = np.array(self.impulse_response, dtype=np.float64)
+        if normalize:
+            h = h / float((self.R * self.M) ** self.N)
+        return sps.freqz(h, 1.0, worN=worN, fs=fs)
+
     def types(self, input_type: TypeLike = None) -> dict[str, numerictype]:
         """Every signal's type for an input of type *input_type* (default: as
         :meth:`section_types`): ``{'input', <section names>..., 'out'}`` to numerictype."""

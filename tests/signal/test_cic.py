@@ -472,3 +472,14 @@ def test_input_type_casts_first_and_is_probed():
     assert [int(v) for v in got.int] == [int(v) for v in want.int]
     assert got.numerictype == numerictype(True, 12 + 10, 10)  # 12 + ceil(3 log2(10)) bits
     assert rec["c.in"].count == 300 and rec["c.in"].max == float(np.max(x.data))
+
+
+@pytest.mark.parametrize("R,M,N", [(4, 1, 2), (5, 2, 3), (16, 1, 5)])
+def test_freqz_is_the_sinc_power(R, M, N):
+    f = np.linspace(0.001, 0.499, 97)  # cycles per fast sample, away from DC
+    for blk in (CICDecimator(R, M, N), CICInterpolator(R, M, N)):
+        w, h = blk.freqz(f, fs=1.0)
+        want = np.abs(np.sin(np.pi * f * R * M) / np.sin(np.pi * f)) ** N / (R * M) ** N
+        np.testing.assert_allclose(np.abs(h), want, rtol=1e-9, atol=1e-12)
+        w, h = blk.freqz([0.0], fs=1.0, normalize=False)
+        assert abs(h[0] - (R * M) ** N) < 1e-9 * (R * M) ** N
