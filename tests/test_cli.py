@@ -112,6 +112,10 @@ def test_propose_on_a_user_function_in_process(user_alg, capsys):
     # the current type sfix16_En15 cannot hold 3x: recorded overflows are counted
     want = int(np.sum((y > 1 - 2 ** -15) | (y < -1)))
     assert want > 0 and rows["blk.y"]["overflows_recorded"] == want
+    kinds = {(w["kind"], w["signal"]) for w in data["warnings"]}
+    assert ("current_saturates", "blk.y") in kinds
+    # the proposed type holds the range: not an overflow risk of the proposal
+    assert rows["blk.y"]["overflows"] == 0 and data["summary"]["overflow_risks"] == 0
     assert sorted(os.listdir(out)) == ["fixsim_types.h", "fixsim_types.vhd", "report.json",
                                        "report.md", "types.json"]
     text = capsys.readouterr().out

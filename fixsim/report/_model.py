@@ -428,8 +428,8 @@ def _warnings(data: dict) -> list[dict]:
                  "or wrap.")
         if s["overflows_recorded"]:
             cur = s["recorded_type"] or (s["current"] or {}).get("name", "?")
-            warn("saturating", n, f"{n}: {s['overflows_recorded']} value(s) overflowed the "
-                 f"current type {cur} during recording.")
+            warn("current_saturates", n, f"{n}: {s['overflows_recorded']} value(s) "
+                 f"overflowed the current type {cur} during recording.")
         uf = s["underflows"]
         if uf:
             warn("underflow", n, f"{n}: {uf} nonzero value(s) round to zero in the proposed "
