@@ -59,11 +59,13 @@ _CHUNK = 1 << 22      # elements per block of term products (memory bound of @ a
 
 # == directed rounding by error-free transformations =============================================
 def _dn(x):
-    return np.nextafter(x, -_INF)
+    with np.errstate(over="ignore"):
+        return np.nextafter(x, -_INF)
 
 
 def _up(x):
-    return np.nextafter(x, _INF)
+    with np.errstate(over="ignore"):
+        return np.nextafter(x, _INF)
 
 
 def _lower(v, err):
@@ -109,7 +111,8 @@ def _mul_err(a, b):
     p, err = _mul_raw(a, b)
     aa, ab = np.abs(a), np.abs(b)
     with np.errstate(invalid="ignore"):
-        safe = (aa <= _BIG) & (ab <= _BIG) & (np.abs(p) >= _TINY) & np.isfinite(p)
+        ap = np.abs(p)
+        safe = (aa <= _BIG) & (ab <= _BIG) & (ap >= _TINY) & (ap <= _BIG)
     err = np.where(safe, err, np.nan)
     zero = (a == 0) | (b == 0)
     return np.where(zero, 0.0, p), np.where(zero, 0.0, err)
@@ -128,7 +131,7 @@ def _div_err(a, b):
         r = (a - p) - e
         aq, ab, aa = np.abs(q), np.abs(b), np.abs(a)
         safe = ((aq >= _TINY) & (aq <= _BIG) & (ab >= _TINY) & (ab <= _BIG) & (aa >= _TINY)
-                & np.isfinite(a) & np.isfinite(p))
+                & (np.abs(p) <= _BIG))
         err = np.where(safe, r * np.sign(b), np.nan)
     exact0 = (a == 0) | (np.isinf(b) & np.isfinite(a))
     return np.where(exact0, 0.0, q), np.where(exact0, 0.0, err)
