@@ -3,6 +3,7 @@ with Hogenauer's register growth, wrap arithmetic and (decimator) Hogenauer prun
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from fractions import Fraction
@@ -282,7 +283,8 @@ class _CIC(Block):
         """Filter the next frame *x* (1-D), keeping state.
 
         A fi runs in fixed point (unless the block's type table sets every signal to
-        ``'double'``), anything else in double; an :class:`~fixsim._core._interval.Interval`
+        ``'double'``), anything else in double (complex input too: the real and imaginary
+        rails run through two identical filters); an :class:`~fixsim._core._interval.Interval`
         returns the worst-case output interval of the frame (and reports the derived ranges
         of the internal signals) without changing the state.
 
@@ -294,6 +296,22 @@ class _CIC(Block):
             return self._filt_interval(x)
         if self._double_table and isinstance(x, fi):
             x = x.data
+        cplx = not isinstance(x, fi) and np.iscomplexobj(x)
+        if self._mode is not None and cplx != self._complex:
+            raise ValueError(f"{self._blk}: this filter is running on "
+                             f"{'complex' if self._complex else 'real'} input; call reset() "
+                             f"before feeding a {'complex' if cplx else 'real'} signal.")
+        if cplx:
+            # I and Q through two identical filters (the imaginary one is a twin with its
+            # own state); the probes see both rails under the same names, as in hardware
+            xc = np.atleast_1d(np.asarray(x, dtype=np.complex128))
+            if self._imag is None:
+                self._imag = copy.copy(self)
+                self._imag._imag = None
+                self._imag.reset()
+            re = super().filt(xc.real)
+            self._complex = True
+            return re + 1j * self._imag.filt(xc.imag)
         return super().filt(x)
 
     def _filt_interval(self, x: Interval) -> Interval:
@@ -516,6 +534,8 @@ class CICDecimator(_CIC):
 
     # -- state ----------------------------------------------------------------------------------
     def _reset_state(self) -> None:
+        self._complex = False
+        self._imag: _CIC | None = None
         N, M = self.N, self.M
         self._integ = np.zeros(N, dtype=np.int64)
         self._comb = np.zeros((N, M), dtype=np.int64)
@@ -660,6 +680,8 @@ class CICInterpolator(_CIC):
         return out
 
     def _reset_state(self) -> None:
+        self._complex = False
+        self._imag: _CIC | None = None
         N, M, R = self.N, self.M, self.R
         self._integ = np.zeros(N, dtype=np.int64)
         self._comb = np.zeros((N, M), dtype=np.int64)

@@ -483,3 +483,18 @@ def test_freqz_is_the_sinc_power(R, M, N):
         np.testing.assert_allclose(np.abs(h), want, rtol=1e-9, atol=1e-12)
         w, h = blk.freqz([0.0], fs=1.0, normalize=False)
         assert abs(h[0] - (R * M) ** N) < 1e-9 * (R * M) ** N
+
+
+def test_complex_double_input_filters_both_rails():
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(999) + 1j * rng.standard_normal(999)
+    for make in (lambda: CICDecimator(7, 2, 3, phase=3), lambda: CICInterpolator(3, 1, 4)):
+        blk = make()
+        parts = [blk(x[a:b]) for a, b in itertools.pairwise([0, 5, 6, 500, 999])]
+        y = np.concatenate(parts)
+        re, im = make(), make()
+        assert np.array_equal(y.real, re(x.real)) and np.array_equal(y.imag, im(x.imag))
+        with pytest.raises(ValueError, match="complex input"):
+            blk(x.real)
+        blk.reset()
+        assert np.array_equal(blk(x.real), re.reset() or re(x.real))
