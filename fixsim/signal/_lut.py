@@ -285,12 +285,14 @@ class Lookup1D(SimpleBlock):
         k = Y.fraction_length - Tt.fraction_length
         guard = 2
         nbits = width(Tt) + width(Tx) + 3
-        if k >= 0:
-            num = (as_obj(num) << k) if k else num
+        dbits = width(Tx) + 1 + max(-k, 0)
+        small = not wide and nbits + max(k, 0) + guard <= 61 and dbits <= 61
+        if k > 0:
+            num = num << k if small else as_obj(num) << k
             nbits += k
-        else:
-            d = as_obj(d) << -k
-        if nbits + guard > 61 or width(Tx) + 1 + max(-k, 0) > 61:
+        elif k < 0:
+            d = d << -k if small else as_obj(d) << -k
+        if not small:
             num, d = as_obj(num), as_obj(d)
         else:
             num, d = num.astype(np.int64), d.astype(np.int64)
