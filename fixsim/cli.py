@@ -250,11 +250,11 @@ def _finish(args, result) -> int:
     if not args.quiet:
         result.report.to_terminal(_console(args))
     _say(args, "")
-    for key, path in result.files.items():
-        _say(args, f"  {key:<16} {path}")
+    for key, path in result.files.items():  # the output paths, even with --quiet
+        print(f"  {key:<16} {path}")
     html = result.files.get("report.html")
     if html:
-        _say(args, f"\nReport: {os.path.abspath(html)}")
+        print(f"\nReport: {os.path.abspath(html)}")
         _say(args, f"Open it in a browser: file://{os.path.abspath(html)}")
     return 0
 
@@ -414,7 +414,7 @@ def _cmd_export(args) -> int:
     for fmt in exports:
         p = os.path.join(out, EXPORT_FILES[fmt])
         export(T, fmt, p)
-        _say(args, f"  {fmt:<14} {p}")
+        print(f"  {fmt:<14} {p}")
     return 0
 
 
