@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["srdhm", "rdbpot", "mbqm_double", "mbqm_single", "requant_tflite",
+__all__ = ["srdhm", "rdbpot", "mbqm_double", "mbqm_single", "requant_tflite", "gemm_i64",
            "requant_float32", "requant_fbgemm", "quantize_float32"]
 
 INT32_MIN = -(1 << 31)
@@ -175,3 +175,20 @@ def quantize_float32(x, scale, zp, qmin, qmax, mode, out):
             elif t > hi:
                 t = hi
             out[r, c] = np.int64(t) + z
+
+
+@nb.njit(cache=True)
+def gemm_i64(a, b, out):
+    """``out = a @ b`` for int64 (M, K) and (K, N); row-major loops (i, k, j) so the inner loop
+    over N vectorises. The caller guarantees ``K max|a| max|b| < 2**63``. (Called with
+    float64 arrays it compiles a float64 version: the small-product path of double mode.)"""
+    m, k = a.shape
+    n = b.shape[1]
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = 0
+        for p in range(k):
+            aip = a[i, p]
+            if aip != 0:
+                for j in range(n):
+                    out[i, j] += aip * b[p, j]

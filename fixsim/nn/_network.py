@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .._kernels import lazy
 from . import _ops
 from ._requant import check_runtime, dequantize_linear, quantize_linear, requantize
 
@@ -35,6 +36,10 @@ QUANTIZED_OPS = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMa
 # and product is an integer float64 represents exactly, whatever BLAS's summation order)
 _FLOAT_EXACT = 1 << 53
 _INT64_LIMIT = 1 << 63
+# below this many multiply-adds the int64 kernel beats a BLAS call (measured on int8 CNN shapes)
+_BLAS_MIN_WORK = 1 << 26
+
+_kn = lazy("fixsim._kernels._nn")
 
 
 class UnsupportedOperatorError(ValueError):
@@ -54,24 +59,41 @@ class Node:
 
 def int_matmul(a: np.ndarray, b: np.ndarray, amax: int | None = None,
                bmax: int | None = None) -> np.ndarray:
-    """Exact integer product ``a @ b`` of 2-D integer arrays, as int64.
+    """Exact integer product ``a @ b`` of 2-D integer arrays, as int64 (or Python ints).
 
-    The bound ``|partial sum| <= K max|a| max|b|`` chooses the path: float64 BLAS when it is
-    below 2**53 (every partial sum exact), the numba int64 kernel when it is below 2**63,
-    Python ints beyond."""
+    The bound ``|partial sum| <= K max|a| max|b|`` (*amax*/*bmax* default to the operands'
+    own maxima; callers pass type bounds) chooses the path:
+
+    * below 2**53 and at least 2**26 multiply-adds: float64 BLAS (every partial sum is an
+      integer float64 holds exactly, whatever BLAS's summation order);
+    * below 2**63: the numba int64 kernel (``fixsim._kernels._nn.gemm_i64``); it also serves
+      small exact products, where it beats a (threaded) BLAS call on skinny int8 shapes;
+    * beyond: Python ints (object arrays).
+    """
     K = a.shape[-1]
-    am = int(np.abs(a).max()) if amax is None and a.size else (amax or 0)
-    bm = int(np.abs(b).max()) if bmax is None and b.size else (bmax or 0)
+    am = (int(np.abs(a).max()) if a.size else 0) if amax is None else amax
+    bm = (int(np.abs(b).max()) if b.size else 0) if bmax is None else bmax
     bound = K * am * bm
-    if bound < _FLOAT_EXACT:
+    if bound < _FLOAT_EXACT and a.shape[0] * K * b.shape[1] >= _BLAS_MIN_WORK:
         return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
     if bound < _INT64_LIMIT:
-        from .._kernels._linalg import matmul_i64
-        out = np.empty((1, a.shape[0], b.shape[1]), dtype=np.int64)
-        matmul_i64(np.ascontiguousarray(a, dtype=np.int64)[None],
-                   np.ascontiguousarray(b, dtype=np.int64)[None], out)
-        return out[0]
+        out = np.empty((a.shape[0], b.shape[1]), dtype=np.int64)
+        _kn.gemm_i64(np.ascontiguousarray(a, dtype=np.int64),
+                     np.ascontiguousarray(b, dtype=np.int64), out)
+        return out
     return np.array(a.astype(object) @ b.astype(object))
+
+
+def float_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D float arrays: BLAS for large products, the compiled loop below
+    :data:`_BLAS_MIN_WORK` multiply-adds (a threaded BLAS call on small skinny shapes costs
+    milliseconds on a loaded 2-core machine)."""
+    if a.ndim != 2 or b.ndim != 2 or a.shape[0] * a.shape[1] * b.shape[1] >= _BLAS_MIN_WORK \
+            or a.dtype != np.float64 or b.dtype != np.float64:
+        return np.matmul(a, b)
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.float64)
+    _kn.gemm_i64(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+    return out
 
 
 def _attr_list(attrs, key, n, default):
@@ -277,7 +299,7 @@ def _execute(node: Node, ins: list, runtime: str, q: bool) -> list:
 def _gemm(node, ins, a):
     A, B = ins[0], ins[1]
     A2, B2 = _ops.gemm_shape(A, B, a.get("transA", 0), a.get("transB", 0))
-    y = A2 @ B2
+    y = float_matmul(A2, B2)
     alpha, beta = a.get("alpha", 1.0), a.get("beta", 1.0)
     if alpha != 1.0:
         y = y * y.dtype.type(alpha)
@@ -292,7 +314,8 @@ def _conv(node, ins, a):
     kernel = list(w.shape[2:])
     strides, dil, pads, auto = conv_params(node, x.ndim, kernel)
     pads = _resolve_auto_pad(auto, x.shape[2:], kernel, strides, dil, pads)
-    y = _ops.conv(x, w.astype(x.dtype), int(a.get("group", 1)), strides, dil, pads)
+    y = _ops.conv(x, w.astype(x.dtype), int(a.get("group", 1)), strides, dil, pads,
+                  matmul=float_matmul, transposed=True)
     if len(ins) > 2 and ins[2] is not None:
         y = y + ins[2].reshape((1, -1) + (1,) * (y.ndim - 2))
     return y
@@ -455,6 +478,15 @@ def _requant(node, acc, axis, bias, xs, ws, ys, yzp, runtime):
                       output_scale=float(np.float32(ys))).astype(dt)
 
 
+def _centred_bound(v: np.ndarray, zp) -> int:
+    """A bound of ``|v - zp|`` from *v*'s integer dtype (no pass over the data)."""
+    z = np.asarray(0 if zp is None else zp, dtype=np.int64)
+    if np.asarray(v).dtype.kind in "iu":
+        info = np.iinfo(np.asarray(v).dtype)
+        return int(max(abs(info.min - int(z.min())), abs(info.max - int(z.max()))))
+    return int(np.abs(np.asarray(v, np.int64) - z).max()) if np.size(v) else 0
+
+
 def _int_conv_acc(node, x, xzp, w, wzp):
     """int64 accumulators ``sum (x - zx)(w - zw)`` of a convolution (N, M, *out)."""
     xc = _centered(x, xzp)
@@ -462,11 +494,11 @@ def _int_conv_acc(node, x, xzp, w, wzp):
     kernel = list(w.shape[2:])
     strides, dil, pads, auto = conv_params(node, x.ndim, kernel)
     pads = _resolve_auto_pad(auto, x.shape[2:], kernel, strides, dil, pads)
-    xm = int(np.abs(xc).max()) if xc.size else 0
+    xm = _centred_bound(x, xzp)
     wm = int(np.abs(wc).max()) if wc.size else 0
     # padding holds the zero point, i.e. 0 once centred
     return _ops.conv(xc, wc, int(node.attrs.get("group", 1)), strides, dil, pads, 0,
-                     matmul=lambda p, r: int_matmul(p, r, xm, wm))
+                     matmul=lambda p, r: int_matmul(p, r, wm, xm), transposed=True)
 
 
 def _qlinearconv(node, ins, runtime):

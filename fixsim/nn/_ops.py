@@ -45,11 +45,13 @@ def conv_out_shape(spatial, kernel, strides, dilations, pads) -> list[int]:
 
 
 def conv(x: np.ndarray, w: np.ndarray, group: int, strides, dilations, pads,
-         pad_value=0, matmul=None) -> np.ndarray:
+         pad_value=0, matmul=None, transposed: bool = False) -> np.ndarray:
     """Convolution (cross-correlation, ONNX Conv) without bias: (N, M, *out_spatial).
 
     ``matmul(a, b)`` computes the per-group products (default ``a @ b``); integer callers
-    pass an exact integer product."""
+    pass an exact integer product. With ``transposed=True`` the product is formed as
+    ``w_g (M/g, K) @ cols (K, N*P)``: the long axis (images x positions) is then the inner,
+    contiguous one, which suits a compiled loop when there are few output channels."""
     N, C = x.shape[:2]
     M = w.shape[0]
     kernel = list(w.shape[2:])
@@ -64,20 +66,34 @@ def conv(x: np.ndarray, w: np.ndarray, group: int, strides, dilations, pads,
     outs = []
     for g in range(group):
         wg = win[:, g * cg:(g + 1) * cg]  # N, cg, O..., K...
+        wm = w[g * mg:(g + 1) * mg].reshape(mg, cg * Kp)
+        if transposed:
+            # -> cg, K..., N, O...  -> (cg*Kp, N*P)
+            order = (1,) + tuple(range(2 + nsp, 2 + 2 * nsp)) + (0,) \
+                + tuple(range(2, 2 + nsp))
+            cols = np.ascontiguousarray(wg.transpose(order)).reshape(cg * Kp, N * P)
+            outs.append(mm(np.ascontiguousarray(wm), cols).reshape(mg, N, P))
+            continue
         # -> N, O..., cg, K...  -> (N*P, cg*Kp)
         order = (0,) + tuple(range(2, 2 + nsp)) + (1,) + tuple(range(2 + nsp, 2 + 2 * nsp))
         cols = np.ascontiguousarray(wg.transpose(order)).reshape(N * P, cg * Kp)
-        wm = w[g * mg:(g + 1) * mg].reshape(mg, cg * Kp)
-        outs.append(mm(cols, np.ascontiguousarray(wm.T)).reshape(N, P, mg))
-    y = np.concatenate(outs, axis=2) if group > 1 else outs[0]
-    return y.transpose(0, 2, 1).reshape((N, M) + tuple(out_sp))
+        outs.append(mm(cols, np.ascontiguousarray(wm.T)).reshape(N, P, mg).transpose(2, 0, 1))
+    y = np.concatenate(outs, axis=0) if group > 1 else outs[0]  # M, N, P
+    return y.transpose(1, 0, 2).reshape((N, M) + tuple(out_sp))
 
 
 def max_pool(x: np.ndarray, kernel, strides, dilations, pads) -> np.ndarray:
     """Max pool (pads never win: padded with the dtype's lowest value)."""
+    nsp = len(kernel)
+    if list(strides) == list(kernel) and not any(pads) and all(d == 1 for d in dilations) \
+            and all(x.shape[2 + i] % kernel[i] == 0 for i in range(nsp)):
+        # non-overlapping tiles: a reshape and one reduction, no window view
+        shp = list(x.shape[:2])
+        for i in range(nsp):
+            shp += [x.shape[2 + i] // kernel[i], kernel[i]]
+        return x.reshape(shp).max(axis=tuple(3 + 2 * i for i in range(nsp)))
     low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     win = windows(x, kernel, strides, dilations, pads, low)
-    nsp = len(kernel)
     return win.max(axis=tuple(range(-nsp, 0)))
 
 
