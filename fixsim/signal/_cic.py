@@ -15,7 +15,7 @@ from .._core._fi import fi, make_fi
 from .._core._interval import Interval, report_range
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
-from .._core._quantize import storage_kind
+from .._core._quantize import as_storage, storage_kind
 from .._core._typetable import TypeTable, signals_active
 from .._kernels import lazy
 from ._block import (
@@ -37,7 +37,8 @@ _kc = lazy("fixsim._kernels._cic")
 
 __all__ = ["CICDecimator", "CICInterpolator"]
 
-#: Widest register the int64 kernels take.
+#: Widest register the int64 kernels take; wider registers (or an input not held in int64) run
+#: an exact Python-int path, register by register (about a microsecond per register update).
 MAX_REGISTER_BITS = 64
 
 _UNBOUNDED = ("a CIC register whose exact value grows without bound (an integrator, or a comb "
@@ -96,6 +97,20 @@ def _fir_range(h: list[int], up: int, lo: Fraction, hi: Fraction,
                 cands.add((P, Q))
         cands.add((P, Q))
     return (min(P * lo + Q * hi for P, Q in cands), max(P * hi + Q * lo for P, Q in cands))
+
+
+def _wrap(v: int, W: int) -> int:
+    """Two's complement W-bit wrap of a Python int."""
+    v &= (1 << W) - 1
+    return v - (1 << W) if v >> (W - 1) else v
+
+
+def _scaled(ints: np.ndarray, F: int) -> np.ndarray:
+    """Real-world float64 values of stored integers at fraction length F."""
+    if ints.dtype == object:
+        return np.array([float(Fraction(int(v)) / Fraction(2) ** F) for v in ints],
+                        dtype=np.float64)
+    return ints * 2.0 ** -F
 
 
 def _as_fraction(v) -> Fraction:
@@ -212,14 +227,11 @@ class _CIC(Block):
         if self.input_type is not None:
             check_wrap_sm(self.input_type, self.overflow, "input", self._blk)
         widest = max(T.word_length for T in secs)
-        if widest > MAX_REGISTER_BITS:
-            raise ValueError(
-                f"{self._blk}: the widest stage register needs {widest} bits (input "
-                f"{Tin}, R={self.R}, M={self.M}, N={self.N}); the int64 kernels take at most "
-                f"{MAX_REGISTER_BITS}. Use a narrower input type or fewer sections.")
-        if storage_kind(Tin) != "i64":
-            raise ValueError(f"{self._blk}: the input type {Tin} is not held in int64 "
-                             "(unsigned 64-bit or wider); cast the input first.")
+        # registers wider than the int64 kernels take (or an input not held in int64) run
+        # on the exact Python-int path, register by register
+        self._wide = widest > MAX_REGISTER_BITS or storage_kind(Tin) != "i64"
+        self._integ_py = [0] * self.N
+        self._comb_py = [[0] * self.M for _ in range(self.N)]
         self._tin = Tin
         self._secs = secs
         self._tout = Tout
@@ -240,22 +252,26 @@ class _CIC(Block):
         elif Tx_in != self._tin:
             raise ValueError(f"{self._blk}: the input type changed from {self._tin} to "
                              f"{Tx_in}; cast the input, give input_type, or call reset().")
+        if self._wide:
+            return np.asarray(ints).reshape(-1)
         return np.ascontiguousarray(ints, dtype=np.int64)
 
     def _emit_fixed(self, rec: dict[str, np.ndarray], last: np.ndarray, out: np.ndarray,
                     counts: tuple[int, int]) -> None:
         """Probes of the stage registers and of the output (fixed mode)."""
         for nm, T in zip(self.section_names, self._secs, strict=True):
-            vals = rec[nm]
+            vals = as_storage(rec[nm], T)
             report(f"{self.name}.{nm}", T, vals.size)
-            probe(f"{self.name}.{nm}", lambda v=vals, T=T: v * 2.0 ** -T.fraction_length,
+            probe(f"{self.name}.{nm}",
+                  lambda v=vals, T=T: _scaled(v, T.fraction_length),
                   make_fi(vals, T), T, "fixed")
         Tl = self._secs[-1]
-        probe(f"{self.name}.out", lambda: last * 2.0 ** -Tl.fraction_length,
+        probe(f"{self.name}.out", lambda: _scaled(last, Tl.fraction_length),
               make_fi(out, self._tout), self._tout, "fixed", *counts)
 
     def _cast_out(self, last: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
         Tl, Tout = self._secs[-1], self._tout
+        last = as_storage(last, Tl)
         if self._full_precision_out:
             report(f"{self.name}.out", Tout, last.size)
             return last, (0, 0)
@@ -500,6 +516,12 @@ class CICDecimator(_CIC):
         return self._pruned_bits(Tin)
 
     def _pruned_bits(self, Tin: numerictype) -> list[int]:
+        cache = self.__dict__.setdefault("_bits_cache", {})
+        if Tin not in cache:
+            cache[Tin] = self._hogenauer_bits(Tin)
+        return list(cache[Tin])
+
+    def _hogenauer_bits(self, Tin: numerictype) -> list[int]:
         N = self.N
         if not self.pruning:
             return [0] * (2 * N)
@@ -564,7 +586,9 @@ class CICDecimator(_CIC):
         rec_c = np.empty((N, n_out) if recording else (0, 0), dtype=np.int64)
         b = self._pruned_bits(self._tin)
         sh = np.array([b[0]] + [b[j] - b[j - 1] for j in range(1, 2 * N)], dtype=np.int64)
-        if not recording and N <= 8:
+        if self._wide:
+            last, rec_i, rec_c = self._decimate_py(ints, [int(v) for v in sh], recording)
+        elif not recording and N <= 8:
             # the same arithmetic with the integrators in registers (see the kernel)
             _kc.cic_decimate_fast(N, any(b))(ints, self.R, sh, int(self._ext[-1]),
                                              self._integ, self._comb, self._st, last)
@@ -577,6 +601,39 @@ class CICDecimator(_CIC):
             rec.update({f"comb{j + 1}": rec_c[j] for j in range(N)})
             self._emit_fixed(rec, last, out, counts)
         return make_fi(out, self._tout)
+
+    def _decimate_py(self, ints, sh: list[int], recording: bool):
+        """The decimator on Python ints, every register wrapped to its width (registers
+        wider than 64 bits)."""
+        N, M, R = self.N, self.M, self.R
+        W = [T.word_length for T in self._secs]
+        integ, comb = self._integ_py, self._comb_py
+        cnt, pos = int(self._st[0]), int(self._st[1])
+        last: list[int] = []
+        rec_i: list[list[int]] = [[] for _ in range(N)]
+        rec_c: list[list[int]] = [[] for _ in range(N)]
+        for xv in ints:
+            v = int(xv)
+            for j in range(N):
+                v = _wrap(integ[j] + (v >> sh[j]), W[j])
+                integ[j] = v
+                if recording:
+                    rec_i[j].append(v)
+            if cnt == 0:
+                for j in range(N):
+                    u = _wrap(v >> sh[N + j], W[N + j])
+                    v = _wrap(u - comb[j][pos], W[N + j])
+                    comb[j][pos] = u
+                    if recording:
+                        rec_c[j].append(v)
+                pos = (pos + 1) % M
+                last.append(v)
+                cnt = R - 1
+            else:
+                cnt -= 1
+        self._st[0], self._st[1] = cnt, pos
+        obj = lambda rows: [np.array(r, dtype=object) for r in rows]  # noqa: E731
+        return np.array(last, dtype=object), obj(rec_i), obj(rec_c)
 
     def _filt_double(self, xv: np.ndarray) -> np.ndarray:
         n = xv.size
@@ -704,13 +761,48 @@ class CICInterpolator(_CIC):
         recording = signals_active()
         rec_c = np.empty((N, n) if recording else (0, 0), dtype=np.int64)
         rec_i = np.empty((N, n * R) if recording else (0, 0), dtype=np.int64)
-        _kc.cic_interpolate(ints, R, self._integ, self._comb, self._st, last, rec_c, rec_i)
+        if self._wide:
+            last, rec_c, rec_i = self._interpolate_py(ints, recording)
+        else:
+            _kc.cic_interpolate(ints, R, self._integ, self._comb, self._st, last, rec_c,
+                                rec_i)
         out, counts = self._cast_out(last)
         if recording:
             rec = {f"comb{j + 1}": rec_c[j] for j in range(N)}
             rec.update({f"integrator{j + 1}": rec_i[j] for j in range(N)})
             self._emit_fixed(rec, last, out, counts)
         return make_fi(out, self._tout)
+
+    def _interpolate_py(self, ints, recording: bool):
+        """The interpolator on Python ints, every register wrapped to its width (registers
+        wider than 64 bits; none of them can overflow)."""
+        N, M, R = self.N, self.M, self.R
+        W = [T.word_length for T in self._secs]
+        integ, comb = self._integ_py, self._comb_py
+        pos = int(self._st[0])
+        last: list[int] = []
+        rec_c: list[list[int]] = [[] for _ in range(N)]
+        rec_i: list[list[int]] = [[] for _ in range(N)]
+        for xv in ints:
+            v = int(xv)
+            for j in range(N):
+                u = v
+                v = _wrap(u - comb[j][pos], W[j])
+                comb[j][pos] = u
+                if recording:
+                    rec_c[j].append(v)
+            pos = (pos + 1) % M
+            for r in range(R):
+                u = v if r == 0 else 0
+                for j in range(N):
+                    u = _wrap(integ[j] + u, W[N + j])
+                    integ[j] = u
+                    if recording:
+                        rec_i[j].append(u)
+                last.append(u)
+        self._st[0] = pos
+        obj = lambda rows: [np.array(r, dtype=object) for r in rows]  # noqa: E731
+        return np.array(last, dtype=object), obj(rec_c), obj(rec_i)
 
     def _filt_double(self, xv: np.ndarray) -> np.ndarray:
         n = xv.size

@@ -447,8 +447,6 @@ def test_bad_arguments_are_named():
         CICDecimator(4, pruning=True)
     with pytest.raises(ValueError, match="not both"):
         CICDecimator(4, output_type="sfix16_En2", output_word_length=16)
-    with pytest.raises(ValueError, match="at most 64"):
-        CICDecimator(1024, 1, 6)(fi([0.5], 1, 16, 15))
     cic = CICDecimator(4)
     cic(fi([0.5], 1, 16, 15))
     with pytest.raises(ValueError, match="input type changed"):
@@ -498,3 +496,47 @@ def test_complex_double_input_filters_both_rails():
             blk(x.real)
         blk.reset()
         assert np.array_equal(blk(x.real), re.reset() or re(x.real))
+
+
+@pytest.mark.parametrize("pruned", [False, True])
+def test_registers_wider_than_64_bits_run_exactly_on_python_ints(pruned):
+    """R=1024, N=6, 16-bit input: 76-bit registers (beyond int64), against the reference,
+    with frame splits, pruning, recording, and the most negative input held (exact)."""
+    R, M, N = 1024, 1, 6
+    T = numerictype(True, 16, 15)
+    wreg = 16 + 60
+    rng = np.random.default_rng(8)
+    x = rng.integers(T.int_min, T.int_max + 1, 9000)
+    x[:7000] = T.int_min
+    kw = dict(output_word_length=20) if pruned else {}
+    cic = CICDecimator(R, M, N, **kw)
+    xf = fi.from_int(x, T)
+    events = []
+    with signal_listening(events.append):
+        got, Tgot = run_frames(cic, xf, [1, 1500, 1501, 6000])
+    Tout = numerictype(True, 20, 15 - (wreg - 20)) if pruned else None
+    bits = hogenauer_bits(R, M, N, wreg - 20, wreg) if pruned else [0] * (2 * N)
+    want, Tlast = decimator_reference([int(v) for v in x], T, R, M, N, 0, bits, Tout,
+                                      "floor", "wrap")
+    assert got == want and Tgot == (Tout or Tlast)
+    assert cic.section_word_lengths[0] == wreg
+    if not pruned:
+        # outputs 1..6 see only the held most negative input: exact -(R M)**N * 2**15 once full
+        assert got[6] == -(2 ** 15) * (R * M) ** N
+        assert Tgot.word_length == 76 and isinstance(got[6], int)
+    assert {e.name for e in events} >= {"cic.integrator1", "cic.comb6", "cic.out"}
+
+
+def test_wide_interpolator_runs_exactly_on_python_ints():
+    R, M, N = 64, 2, 5
+    T = numerictype(True, 40, 30)
+    rng = np.random.default_rng(9)
+    x = [int(v) for v in rng.integers(T.int_min, T.int_max + 1, 40)]
+    x[:5] = [T.int_max] * 5
+    ci = CICInterpolator(R, M, N, output_type=numerictype(True, 64, 20), rounding="nearest",
+                         overflow="saturate")
+    got, Tgot = run_frames(ci, fi.from_int(np.array(x, dtype=np.int64), T), [3, 4, 20])
+    assert max(ci.section_word_lengths) > 64
+    want, _ = interpolator_reference(x, T, R, M, N, numerictype(True, 64, 20), "nearest",
+                                     "saturate", check_no_wrap=True)
+    assert got == want and Tgot == numerictype(True, 64, 20)
