@@ -324,6 +324,8 @@ class SimpleBlock(Block):
                             f"{len(xs)}.")
         if any(isinstance(x, Interval) for x in xs):
             ivs = [interval_of(x, self._blk) for x in xs]
+            ivs = [Interval(iv.lo.reshape(1), iv.hi.reshape(1), reason=iv.reason)
+                   if iv.ndim == 0 else iv for iv in ivs]  # a scalar bound: one sample
             for iv in ivs:
                 if iv.ndim != 1:
                     raise ValueError(f"{self._blk}: interval inputs must be 1-D (got shape "

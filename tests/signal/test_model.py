@@ -321,3 +321,22 @@ def test_source_blocks_stream_with_the_inputs_frames():
     src.output("y", "lo")
     np.testing.assert_array_equal(src.run(length=10)["y"].int,
                                   NCO(3001, name="lo").step(10).int)
+
+
+def test_fx_tool_derive_runs_through_a_model():
+    """fx.tool.derive calls the model with (scalar) Interval inputs; every block reports its
+    signals' ranges, the same as Model.ranges."""
+    m = Model("d")
+    m.input("x")
+    m.add(Gain(0.5, name="g"))
+    m.add(Delay(1, name="z"), "g")
+    m.add(Sum("+-", name="s"), ["x", "z"])
+    m.output("y", "s")
+    T = fx.TypeTable({"x": "sfix16_En14"})
+    derived = fx.tool.derive(lambda x, T: m.run(x, types=T)["y"], (-1, 1), T)
+    assert (derived["s.out"].lo, derived["s.out"].hi) == (-1.5, 1.5)
+    assert (derived["z.out"].lo, derived["z.out"].hi) == (-0.5, 0.5)
+    assert all(derived[k].bounded for k in derived)
+    r = m.ranges((-1, 1))
+    for name in ("g.out", "z.out", "s.acc", "s.out"):
+        assert (derived[name].lo, derived[name].hi) == r[name]
