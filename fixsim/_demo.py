@@ -185,13 +185,15 @@ def run_flow(fn: Callable, inputs: Sequence, T: TypeTable, out: str | os.PathLik
              design: dict | None = None,
              overrides: dict | None = None, verify: bool = True, progress: bool = False,
              report_formats: Sequence[str] = ("html", "json", "csv", "md"),
-             export_formats: Sequence[str] = DEFAULT_EXPORTS,
+             export_formats: Sequence[str] = DEFAULT_EXPORTS, save_data: bool = True,
              log: Callable[[str], None] = print) -> FlowResult:
     """Record, derive, propose, verify, report and export.
 
     *T* holds the starting types (its locked signals are kept). The recording runs under a
     ``scaled_double`` override: values are recorded in double and the overflows of *T*'s
-    fixed types are counted. Derived ranges are computed when *input_range* is given
+    fixed types are counted. With *save_data*, the recording, the proposal and the derived
+    ranges are saved as ``recording.json``, ``proposal.json`` and ``derived.json``. Derived
+    ranges are computed when *input_range* is given
     (``fx.tool.derive`` on the first input's shape). *design* maps signal names to
     ``(min, max)`` design ranges (they take precedence). Files go to *out* (created).
     """
@@ -208,8 +210,10 @@ def run_flow(fn: Callable, inputs: Sequence, T: TypeTable, out: str | os.PathLik
         derived = tool.derive(fn, tuple(input_range), T.as_double(), like=inputs[0])
     if source is None:
         source = "simulation"
-    log(f"proposing types (word length {word_length}, margin {margin}%, policy {policy}, "
-        f"source {source}) ...")
+    shown = (f"word length {word_length or 16}" if fraction_length is None
+             else f"fraction length {fraction_length}"
+             + (f", word length {word_length}" if word_length else ""))
+    log(f"proposing types ({shown}, margin {margin}%, policy {policy}, source {source}) ...")
     proposal = tool.propose(rec, T, word_length=word_length, fraction_length=fraction_length,
                             margin=margin, policy=policy, percentile=percentile,
                             source=source, derived=derived, design=design or None,
@@ -220,6 +224,12 @@ def run_flow(fn: Callable, inputs: Sequence, T: TypeTable, out: str | os.PathLik
         verification = tool.verify(fn, inputs, proposal.types, progress=progress)
     report = Report.build(proposal, rec, verification, derived, title=title, current=T)
     files = {f"report.{k}": v for k, v in report.write(out, report_formats).items()}
+    if save_data:  # the saved ranges: `fixsim report proposal.json --recording ...` re-renders
+        for key, obj in (("recording", rec), ("proposal", proposal), ("derived", derived)):
+            if obj is not None:
+                path = os.path.join(os.fspath(out), f"{key}.json")
+                obj.save(path)
+                files[key] = path
     for fmt in export_formats:
         path = os.path.join(os.fspath(out), EXPORT_FILES[fmt])
         export(proposal.types, fmt, path)

@@ -28,9 +28,11 @@ from collections.abc import Callable
 __all__ = ["main", "CLIError"]
 
 REPORT_FORMATS = ("html", "json", "csv", "md")
+DATA_FORMATS = ("data",)  # recording.json, proposal.json, derived.json
 EXPORT_FORMATS = ("vhdl", "systemverilog", "hls", "ac", "c", "types")
-ALL_FORMATS = REPORT_FORMATS + EXPORT_FORMATS
-DEFAULT_FORMATS = ("html", "json", "csv", "md", "vhdl", "systemverilog", "hls", "c", "types")
+ALL_FORMATS = REPORT_FORMATS + EXPORT_FORMATS + DATA_FORMATS
+DEFAULT_FORMATS = ("html", "json", "csv", "md", "vhdl", "systemverilog", "hls", "c", "types",
+                   "data")
 
 
 class CLIError(Exception):
@@ -65,8 +67,9 @@ def _progress(args) -> bool:
 
 
 # -- argument helpers ----------------------------------------------------------------------------
-def _formats(text: str | None) -> tuple[list[str], list[str]]:
-    """Split ``--format html,vhdl,...`` into report and export formats."""
+def _formats(text: str | None) -> tuple[list[str], list[str], bool]:
+    """Split ``--format html,vhdl,...`` into report formats, export formats and whether to
+    save the data (recording, proposal, derived ranges)."""
     if text is None:
         chosen = list(DEFAULT_FORMATS)
     else:
@@ -87,7 +90,7 @@ def _formats(text: str | None) -> tuple[list[str], list[str]]:
         chosen = list(dict.fromkeys(out))
     report = [f for f in chosen if f in REPORT_FORMATS]
     exports = ["json" if f == "types" else f for f in chosen if f in EXPORT_FORMATS]
-    return report, exports
+    return report, exports, "data" in chosen
 
 
 def _load_target(target: str) -> Callable:
@@ -227,7 +230,7 @@ def _design(spec: str | None):
 def _run_flow(args, fn, inputs, T, title, input_range, overrides, design=None):
     from ._demo import run_flow
 
-    report_formats, export_formats = _formats(args.format)
+    report_formats, export_formats, save_data = _formats(args.format)
     source = args.source
     if source is None:
         source = "union" if input_range is not None else "simulation"
@@ -243,7 +246,7 @@ def _run_flow(args, fn, inputs, T, title, input_range, overrides, design=None):
                     input_range=input_range, overrides=overrides,
                     verify=not args.no_verify, progress=_progress(args),
                     report_formats=report_formats, export_formats=export_formats,
-                    log=lambda s: _say(args, s))
+                    save_data=save_data, log=lambda s: _say(args, s))
 
 
 def _finish(args, result) -> int:
@@ -306,7 +309,7 @@ def _cmd_report(args) -> int:
     except (OSError, json.JSONDecodeError) as exc:
         raise CLIError(f"report: cannot read {path!r} as JSON: {exc}") from None
     schema = data.get("schema") if isinstance(data, dict) else None
-    report_formats, export_formats = _formats(args.format)
+    report_formats, export_formats, _ = _formats(args.format)
     if schema == "fixsim.Report/1":
         report = Report(data)
         types = report.types
@@ -408,7 +411,7 @@ def _cmd_export(args) -> int:
     from .report import export
 
     T = _load_table(args.types, "TYPES")
-    _, exports = _formats(args.format or "vhdl,systemverilog,hls,c")
+    _, exports, _ = _formats(args.format or "vhdl,systemverilog,hls,c")
     out = args.out or os.getcwd()
     os.makedirs(out, exist_ok=True)
     for fmt in exports:
@@ -479,7 +482,8 @@ def _output_args(parser, default_out: str):
     g.add_argument("--format", "--formats", dest="format", metavar="LIST", default=None,
                    help="comma-separated formats: report " + ", ".join(REPORT_FORMATS)
                         + "; exports " + ", ".join(EXPORT_FORMATS)
-                        + " ('types' is the JSON type table); 'all'. Default: all but ac")
+                        + " ('types' is the JSON type table); 'data' (recording.json, "
+                          "proposal.json, derived.json); 'all'. Default: all but ac")
     g.add_argument("--title", default=None, help="report title")
 
 

@@ -58,7 +58,8 @@ def test_demo_runs_the_whole_flow_in_a_subprocess(tmp_path):
     html = out / "report.html"
     assert f"Report: {html}" in r.stdout
     for name in ("report.html", "report.json", "report.csv", "report.md", "fixsim_types.vhd",
-                 "fixsim_types.sv", "fixsim_types_hls.h", "fixsim_types.h", "types.json"):
+                 "fixsim_types.sv", "fixsim_types_hls.h", "fixsim_types.h", "types.json",
+                 "recording.json", "proposal.json", "derived.json"):
         assert (out / name).is_file(), name
     data = json.loads((out / "report.json").read_text())
     assert data["has_verification"] and data["has_derived"] and data["has_recording"]
@@ -180,6 +181,28 @@ def test_report_rerenders_without_resimulating(user_alg, capsys):
     assert (out2 / "report.html").read_text().count('class="plot hist"') == 2
     assert "typedef logic signed [15:0] blk_y_t;" in (out2 / "fixsim_types.sv").read_text()
     assert "Report:" in capsys.readouterr().out
+
+
+def test_report_from_saved_proposal_recording_and_derived_ranges(user_alg):
+    d, _ = user_alg
+    out = d / "out"
+    assert main(["propose", f"{d / 'alg.py'}:gain", "--inputs", str(d / "x.npy"), "--types",
+                 str(d / "types.json"), "--input-range", "-0.5", "0.5", "--out", str(out),
+                 "-q", "--format", "json,data"]) == 0
+    assert sorted(os.listdir(out)) == ["derived.json", "proposal.json", "recording.json",
+                                       "report.json"]
+    first = json.loads((out / "report.json").read_text())
+    again = d / "again"
+    assert main(["report", str(out / "proposal.json"), "--recording", str(out / "recording.json"),
+                 "--derived", str(out / "derived.json"), "--out", str(again), "--format",
+                 "json", "-q"]) == 0
+    second = json.loads((again / "report.json").read_text())
+    keep = ("name", "sim_min", "sim_max", "derived_min", "derived_max", "proposed", "current",
+            "hist_bins", "hist_counts", "range_min", "range_max", "percent_range_used")
+    assert [{k: s[k] for k in keep} for s in second["signals"]] == \
+        [{k: s[k] for k in keep} for s in first["signals"]]
+    assert first["has_derived"] and second["has_derived"]
+    assert first["signals"][1]["derived_max"] == 1.5  # 3 * 0.5, derived by interval analysis
 
 
 def test_report_from_a_saved_recording_proposes_first(user_alg):
