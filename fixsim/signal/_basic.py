@@ -245,6 +245,7 @@ class SimpleBlock(Block):
         self._blk = f"{self.kind} {name!r}"
         self.rounding, self.overflow = block_modes(rounding, overflow, self._blk)
         self._types = _check_table(types, self._blk)
+        self._built_types = self._types  # the table given when built (set_types may change it)
 
     # -- type tables ------------------------------------------------------------------------
     @property

@@ -481,20 +481,22 @@ class Model:
 
     def signals(self, input_types: numerictype | str | Mapping | None = None, *,
                 length: int = 256) -> dict[str, numerictype]:
-        """Every named signal of the model with its type: the inputs' types and each block's
-        full-precision defaults (or explicit types) for inputs of *input_types*.
+        """Every named signal of the model with its type, for inputs of *input_types*: the
+        inputs' types, and each block's types as it was built (explicit arguments, the table
+        it was built with) with MATLAB's full-precision defaults everywhere else. A table
+        bound later by ``run(types=...)`` is not used: a model built without tables lists
+        the full-precision types, a table to start from (:meth:`type_table`).
 
         A copy of the model runs one frame of *length* zeros of the input types in fixed
-        point (unbound from any type table) and listens to every probe, so any block that
-        follows the block protocol is covered. Returns signal name -> numerictype, in
-        execution order.
+        point and listens to every probe, so any block that follows the block protocol is
+        covered. Returns signal name -> numerictype, in execution order.
         """
         tin = self._input_types(input_types)
         twin = copy.deepcopy(self)
         for node in twin._nodes.values():
             setter = getattr(node.block, "set_types", None)
             if callable(setter):
-                setter(None)
+                setter(getattr(node.block, "_built_types", None))
             node.block.reset()
         twin._bound = None
         found: dict[str, numerictype] = dict(tin)
