@@ -60,7 +60,7 @@ def new_state() -> tuple[np.ndarray, np.ndarray]:
     return st, np.array([np.inf, -np.inf])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def accumulate(x, st, mm):
     """Add the values of the 1-D float64 array *x* into ``(st, mm)``.
 
@@ -161,7 +161,7 @@ def accumulate(x, st, mm):
     mm[1] = mx
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _carry_bytes(c):
     """The exact integer ``sum_p c[p] * 2**p`` as little-endian two's complement bytes.
 
@@ -177,7 +177,7 @@ def _carry_bytes(c):
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _put(c, p, t):
     """Add the int64 ``t * 2**p`` to the position array *c* in two pieces below ``2**32``
     (so that any number of terms may meet at one position without overflow)."""
@@ -185,7 +185,7 @@ def _put(c, p, t):
     c[p + 31] += t >> 31
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def fold(st, rlo, rhi):
     """Exact sums of rows ``rlo..rhi``: ``(sum_bytes, sumsq_bytes)`` (see the module notes)."""
     nr = rhi - rlo + 1
@@ -204,7 +204,7 @@ def fold(st, rlo, rhi):
     return _carry_bytes(cs), _carry_bytes(cq)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def clear_rows(st, rlo, rhi):
     """Zero rows ``rlo..rhi`` and reset the header's row range and pending count."""
     for r in range(rlo, rhi + 1):
