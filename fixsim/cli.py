@@ -24,6 +24,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from types import SimpleNamespace
 
 __all__ = ["main", "CLIError"]
 
@@ -354,13 +355,7 @@ def _cmd_report(args) -> int:
         p = os.path.join(out, EXPORT_FILES[fmt])
         export(types, fmt, p)
         files["types" if fmt == "json" else fmt] = p
-
-    class _R:  # what _finish reads
-        pass
-
-    r = _R()
-    r.report, r.files = report, files
-    return _finish(args, r)
+    return _finish(args, SimpleNamespace(report=report, files=files))
 
 
 def _cmd_verify(args) -> int:
