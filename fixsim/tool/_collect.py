@@ -20,14 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from .._core._typetable import TypeTable
+from .._core._typetable import TypeTable, _signal_hooks
 from ._record import Recording, record
 
 __all__ = ["collect"]
 
 
 def _run_chunk(fn: Callable, items: list, types) -> dict:
-    """Worker: record *fn* over *items*; the recording as a lossless dict."""
+    """Worker: record *fn* over *items*; the recording as a lossless dict.
+
+    A forked worker inherits the listeners active where ``collect`` was called (an outer
+    ``record()``); they belong to the parent, so the chunk runs without them.
+    """
+    _signal_hooks.set(())
     with record() as rec:
         for item in items:
             fn(item, types)

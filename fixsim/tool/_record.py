@@ -66,6 +66,7 @@ class _Worker:
     def __init__(self):
         self.q: queue.Queue = queue.Queue(maxsize=_QUEUE)
         self.error: BaseException | None = None
+        self.pid = os.getpid()  # a forked child has the object but not the thread
         self.thread = threading.Thread(target=self._run, name="fixsim-recorder", daemon=True)
         self.thread.start()
 
@@ -184,7 +185,7 @@ class Recording:
         if not _BACKGROUND:
             pend.acc.add(values)
             return
-        if self._worker is None:
+        if self._worker is None or self._worker.pid != os.getpid():
             self._worker = _Worker()
             self._finalizer = weakref.finalize(self, self._worker.q.put, None)
         self._worker.q.put((pend.acc, values))
@@ -193,7 +194,7 @@ class Recording:
         """Stop the background thread (it restarts on the next batch)."""
         with self._lock:
             worker, self._worker = self._worker, None
-            if worker is not None:
+            if worker is not None and worker.pid == os.getpid():
                 self._finalizer.detach()
                 worker.stop()
 
@@ -201,7 +202,7 @@ class Recording:
         for pend in self._pending.values():
             if pend.size:
                 self._hand_over(pend)
-        if self._worker is not None:
+        if self._worker is not None and self._worker.pid == os.getpid():
             self._worker.wait()
         for name, pend in self._pending.items():
             s = self._stats[name]
