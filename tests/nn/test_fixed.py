@@ -236,3 +236,88 @@ def test_sequential_builder_errors_and_batchnorm_fold():
     assert net.layers == ["fc"]
     x = rng.normal(0, 1, (5, 3))
     np.testing.assert_allclose(net(x), (x @ W - m) / np.sqrt(v + 1e-5) * g + b, rtol=1e-12)
+
+
+# -- the remaining fixed-point operators: BatchNormalization (unfolded), Tanh (LUT),
+# GlobalAveragePool, Flatten, Mul and Add by constants, Concat, MatMul of two activations ----
+def _graph_net():
+    from onnx import helper
+
+    from .models import init, model
+    g, b, m, v = (np.array(a) for a in ([1.5, -0.5], [0.25, 0.1], [0.2, -0.3], [0.5, 2.0]))
+    nodes = [
+        helper.make_node("BatchNormalization", ["x", "g", "b", "m", "v"], ["bn"], name="bn"),
+        helper.make_node("Tanh", ["bn"], ["th"], name="th"),
+        helper.make_node("GlobalAveragePool", ["th"], ["gap"], name="gap"),
+        helper.make_node("Flatten", ["gap"], ["fl"], name="fl"),
+        helper.make_node("Mul", ["fl", "s"], ["mu"], name="mu"),
+        helper.make_node("Add", ["mu", "c"], ["ad"], name="ad"),
+        helper.make_node("Concat", ["ad", "fl"], ["cc"], name="cc", axis=1),
+        helper.make_node("MatMul", ["cc", "ccT"], ["y"], name="mm"),
+    ]
+    # ccT is a second activation: the transpose of cc
+    nodes.insert(7, helper.make_node("Transpose", ["cc"], ["ccT"], name="tr", perm=[1, 0]))
+    inits = [init(n, a.astype(np.float32)) for n, a in
+             (("g", g), ("b", b), ("m", m), ("v", v), ("s", np.array([0.75, -1.25])),
+              ("c", np.array([0.125, 0.5])))]
+    net = nn.load_onnx(model(nodes, inits, [None, 2, 3, 3], y_shape=[None, None]))
+    return net, (g, b, m, v)
+
+
+GRAPH, GRAPH_BN = _graph_net()
+
+
+def graph_reference(x, T, lut: nn.LookupTable):
+    g, b, m, v = GRAPH_BN
+    N = x.shape[0]
+    xq = np.vectorize(lambda t: val(q(Fraction(float(t)), T["input"]), T["input"]),
+                      otypes=[object])(x)
+    s = g / np.sqrt(v + 1e-5)
+    wq = [val(q(Fraction(float(si)), T["bn.weight"]), T["bn.weight"]) for si in s]
+    bq = [val(q(Fraction(float(bi - mi * si)), T["bn.bias"]), T["bn.bias"])
+          for bi, mi, si in zip(b, m, s, strict=True)]
+    bn = np.empty(x.shape, dtype=object)
+    for idx in np.ndindex(*x.shape):
+        c = idx[1]
+        bn[idx] = val(q(xq[idx] * wq[c] + bq[c], T["bn.out"]), T["bn.out"])
+    r = Fraction(lut.input_range)
+    step = 2 * r / lut.size
+    th = np.empty(x.shape, dtype=object)
+    for idx in np.ndindex(*x.shape):
+        k = min(max(math.floor((bn[idx] + r) / step), 0), lut.size - 1)
+        cval = float(-r + (k + Fraction(1, 2)) * step)
+        th[idx] = val(q(Fraction(float(np.tanh(np.float64(cval)))), T["th.out"]), T["th.out"])
+    gap = [[val(q(sum(th[n, c].ravel()) / 9, T["gap.out"]), T["gap.out"]) for c in range(2)]
+           for n in range(N)]
+    sq = [val(q(Fraction(t), T["mu.weight"]), T["mu.weight"]) for t in (0.75, -1.25)]
+    mu = [[val(q(gap[n][c] * sq[c], T["mu.out"]), T["mu.out"]) for c in range(2)]
+          for n in range(N)]
+    cq = [val(q(Fraction(t), T["ad.bias"]), T["ad.bias"]) for t in (0.125, 0.5)]
+    ad = [[val(q(mu[n][c] + cq[c], T["ad.out"]), T["ad.out"]) for c in range(2)]
+          for n in range(N)]
+    cc = [[val(q(t, T["cc.out"]), T["cc.out"]) for t in ad[n] + gap[n]] for n in range(N)]
+    y = [[q(val(q(sum(cc[i][k] * cc[j][k] for k in range(4)), T["mm.acc"]), T["mm.acc"]),
+            T["mm.out"]) for j in range(N)] for i in range(N)]
+    return y
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_other_fixed_operators_match_reference(data):
+    names = GRAPH.signals()
+    assert names == ["input", "bn.weight", "bn.bias", "bn.out", "th.out", "gap.out",
+                     "mu.weight", "mu.out", "ad.bias", "ad.out", "cc.out", "mm.acc",
+                     "mm.out"]
+    types = data.draw(types_strategy(names, wmin=6, wmax=18))
+    T = fx.TypeTable({k: tstr(v) for k, v in types.items()})
+    lut = nn.LookupTable(data.draw(st.sampled_from([32, 128])), 4.0)
+    x = rng.normal(0, 1, (3, 2, 3, 3))
+    got = GRAPH(x, types=T, lut=lut)
+    exp = graph_reference(x, types, lut)
+    assert ints(got) == [k for row in exp for k in row]
+    assert GRAPH.lookup_tables["th"]["function"] == "tanh"
+
+
+def test_graph_double_table_matches_double():
+    x = rng.normal(0, 1, (3, 2, 3, 3))
+    np.testing.assert_allclose(GRAPH(x, types=GRAPH.type_table()), GRAPH(x), rtol=1e-12)
