@@ -60,7 +60,7 @@ class _Pending:
 
 
 class _Worker:
-    """A daemon thread running the statistics kernel on queued ``(accumulator, values)``
+    """A daemon thread running the statistics kernel on queued ``(accumulator, arrays)``
     batches, in order. An exception is kept and raised by :meth:`wait`."""
 
     def __init__(self):
@@ -78,7 +78,9 @@ class _Worker:
                 if item is None:
                     return
                 if self.error is None:
-                    item[0].add(item[1])
+                    acc = item[0]
+                    for values in item[1]:
+                        acc.add(values)
             except BaseException as exc:  # raised again in the probing thread by wait()
                 self.error = exc
             finally:
@@ -179,16 +181,17 @@ class Recording:
 
     def _hand_over(self, pend: _Pending) -> None:
         """Send the signal's gathered values to the kernel (the caller holds the lock)."""
-        values = pend.buf[0] if len(pend.buf) == 1 else np.concatenate(pend.buf)
+        arrays = pend.buf
         pend.buf = []
         pend.size = 0
         if not _BACKGROUND:
-            pend.acc.add(values)
+            for values in arrays:
+                pend.acc.add(values)
             return
         if self._worker is None or self._worker.pid != os.getpid():
             self._worker = _Worker()
             self._finalizer = weakref.finalize(self, self._worker.q.put, None)
-        self._worker.q.put((pend.acc, values))
+        self._worker.q.put((pend.acc, arrays))
 
     def _stop_worker(self) -> None:
         """Stop the background thread (it restarts on the next batch)."""
