@@ -386,8 +386,8 @@ def _build_input(spec, shape, where: str) -> Interval:
         lo, hi = np.broadcast_to(lo, shp), np.broadcast_to(hi, shp)
         bad = lo > hi
         if bad.any():
-            raise ValueError(f"{where}: lo must be <= hi; got lo={lo[bad].ravel()[0]!r} > "
-                             f"hi={hi[bad].ravel()[0]!r}.")
+            raise ValueError(f"{where}: lo must be <= hi; got lo={float(lo[bad].ravel()[0])!r} "
+                             f"> hi={float(hi[bad].ravel()[0])!r}.")
         if (lo == math.inf).any() or (hi == -math.inf).any():
             raise ValueError(f"{where}: lo = +inf or hi = -inf is not a range of reals.")
         iv = Interval(lo.copy(), hi.copy())
