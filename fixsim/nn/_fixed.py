@@ -37,7 +37,14 @@ from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import as_storage, quantize_array
 from . import _ops
-from ._network import Network, Node, _resolve_auto_pad, conv_params, int_matmul
+from ._network import (
+    Network,
+    Node,
+    _resolve_auto_pad,
+    conv_params,
+    float_matmul,
+    int_matmul,
+)
 
 __all__ = ["LookupTable", "run_fixed", "signal_names"]
 
@@ -214,12 +221,13 @@ class _Run:
             xi, wi = _ints(x), _ints(wq)
             xm = _type_bound(x.numerictype)
             wm = int(np.abs(wi).max()) if wi.size else 0
-            mm = lambda p, r: int_matmul(p, r, xm, wm)  # noqa: E731
+            mm = lambda p, r: int_matmul(p, r, wm, xm)  # noqa: E731  (w @ cols: transposed)
             if kind == "conv":
                 acc = self._conv(n, xi, wi, mm, conv_args)
             else:
                 lead = xi.shape[:-1]
-                acc = mm(xi.reshape(-1, xi.shape[-1]), wi).reshape(lead + (wi.shape[1],))
+                acc = int_matmul(xi.reshape(-1, xi.shape[-1]), wi, xm, wm).reshape(
+                    lead + (wi.shape[1],))
             F = x.fraction_length + wq.fraction_length
             if bq is not None:
                 if not isinstance(bq, fi):
@@ -233,10 +241,13 @@ class _Run:
         else:
             xv = np.asarray(x.data if isinstance(x, fi) else x, dtype=np.float64)
             wv = np.asarray(wq.data if isinstance(wq, fi) else wq, dtype=np.float64)
+            # the same float path as plain double mode, so a double table is bit-identical
             if kind == "conv":
-                exact = self._conv(n, xv, wv, None, conv_args)
+                exact = self._conv(n, xv, wv, float_matmul, conv_args)
             else:
-                exact = xv @ wv
+                lead = xv.shape[:-1]
+                exact = float_matmul(xv.reshape(-1, xv.shape[-1]), wv).reshape(
+                    lead + (wv.shape[1],))
             if bq is not None:
                 bv = np.asarray(bq.data if isinstance(bq, fi) else bq, dtype=np.float64)
                 exact = exact + (bv.reshape((1, -1) + (1,) * (exact.ndim - 2))
@@ -248,7 +259,8 @@ class _Run:
         kernel = list(w.shape[2:])
         strides, dil, pads, auto = conv_params(n, x.ndim, kernel)
         pads = _resolve_auto_pad(auto, x.shape[2:], kernel, strides, dil, pads)
-        return _ops.conv(x, w, int(n.attrs.get("group", 1)), strides, dil, pads, 0, matmul=mm)
+        return _ops.conv(x, w, int(n.attrs.get("group", 1)), strides, dil, pads, 0, matmul=mm,
+                         transposed=True)
 
     def op_Gemm(self, n, ins):  # noqa: N802
         a = n.attrs
