@@ -277,12 +277,48 @@ def _cmd_demo(args) -> int:
     return _finish(args, result)
 
 
+def _is_model(obj) -> bool:
+    from .signal import Model
+
+    return isinstance(obj, Model)
+
+
+class _ModelRunner:
+    """A block model as an algorithm ``fn(frame, T)``: each frame starts from reset state
+    (frames are independent, so recording and verification see the same computation), and
+    the model's outputs are returned in order."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, x, T):
+        self.model.reset()
+        out = self.model.run(x, types=T)
+        return tuple(out.values()) if len(out) > 1 else next(iter(out.values()))
+
+
+def _algorithm(args):
+    """The TARGET as ``(fn, default_table)``: a function, or a fixsim.signal.Model."""
+    obj = _load_target(args.target)
+    if _is_model(obj):
+        try:
+            T = obj.type_table(args.input_type)
+        except (TypeError, ValueError) as exc:
+            raise CLIError(f"--input-type {args.input_type!r}: {exc}") from None
+        return _ModelRunner(obj), T
+    if not callable(obj):
+        raise CLIError(f"TARGET {args.target!r} is a {type(obj).__name__}, not a function "
+                       "or a fixsim.signal.Model.")
+    return obj, None
+
+
 def _cmd_propose(args) -> int:
-    fn = _load_target(args.target)
-    if not callable(fn):
-        raise CLIError(f"TARGET {args.target!r} is a {type(fn).__name__}, not a function.")
+    fn, model_table = _algorithm(args)
     inputs = _load_inputs(args.inputs)
-    T = _load_table(args.types, "--types") if args.types else _default_table(fn, args.target)
+    if args.types:
+        T = _load_table(args.types, "--types")
+    else:
+        T = model_table if model_table is not None else _default_table(fn, args.target)
     T = _apply_locks(T, args.locks)
     design = _design(args.design)
     overrides = None
@@ -361,7 +397,7 @@ def _cmd_report(args) -> int:
 def _cmd_verify(args) -> int:
     from . import tool
 
-    fn = _load_target(args.target)
+    fn, _ = _algorithm(args)
     inputs = _load_inputs(args.inputs)
     T = _load_table(args.types, "--types")
     v = tool.verify(fn, inputs, T, progress=_progress(args))
@@ -525,7 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "write the report and type exports.")
     p.add_argument("target", metavar="TARGET",
                    help="the algorithm: 'package.module:function' or 'file.py:function', "
-                        "called as function(frame, T)")
+                        "called as function(frame, T); or 'module:NAME' naming a "
+                        "fixsim.signal.Model (run on each frame from reset state)")
+    p.add_argument("--input-type", default="sfix16_En15", metavar="TYPE",
+                   help="for a Model TARGET without --types: the input type its "
+                        "full-precision starting table is built from (default sfix16_En15)")
     p.add_argument("--inputs", "-i", required=True, metavar="FILE",
                    help=".npy (1-D: one frame; N-D: rows are frames) or .npz (each array a "
                         "frame)")
@@ -564,8 +604,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "double on every input frame and compare each signal. Fails (exit 1) "
                        "on overflows (unless --allow-overflow) or on an SQNR below "
                        "--min-sqnr.")
-    p.add_argument("target", metavar="TARGET")
+    p.add_argument("target", metavar="TARGET",
+                   help="'module:function', 'file.py:function' or 'module:NAME' of a "
+                        "fixsim.signal.Model")
     p.add_argument("--inputs", "-i", required=True, metavar="FILE")
+    p.set_defaults(input_type="sfix16_En15")
     p.add_argument("--types", "-t", required=True, metavar="TYPES.json|module:NAME",
                    help="the fixed-point type table to verify")
     p.add_argument("--min-sqnr", type=float, default=None, metavar="DB",

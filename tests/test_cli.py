@@ -136,6 +136,30 @@ def test_propose_module_target_with_default_table_and_locks(user_alg, monkeypatc
     assert rows["blk.y"]["range_max"] == float(Fraction(rows["blk.y"]["sim_max"]) * Fraction(3, 2))
 
 
+MODEL = textwrap.dedent("""\
+    from fixsim.signal import Gain, Model
+
+    model = Model("m")
+    model.input("x")
+    model.add(Gain(2.5, name="g"), "x")
+    model.output("y", "g")
+    """)
+
+
+def test_propose_and_verify_a_block_model(user_alg, capsys):
+    d, x = user_alg
+    (d / "mdl.py").write_text(MODEL)
+    out = d / "m"
+    assert main(["propose", f"{d / 'mdl.py'}:model", "--inputs", str(d / "x.npy"), "--out",
+                 str(out), "--format", "json,types", "-q"]) == 0, capsys.readouterr().err
+    rows = {s["name"]: s for s in json.loads((out / "report.json").read_text())["signals"]}
+    assert rows["x"]["current"]["name"] == "sfix16_En15"  # the model's full-precision table
+    assert (rows["g.out"]["sim_min"], rows["g.out"]["sim_max"]) == (2.5 * x.min(), 2.5 * x.max())
+    assert rows["g.out"]["proposed"]["name"] == best_type(2.5 * x.min(), 2.5 * x.max())
+    assert main(["verify", f"{d / 'mdl.py'}:model", "--inputs", str(d / "x.npy"), "--types",
+                 str(out / "types.json"), "-q"]) == 0
+
+
 def test_usage_errors_exit_2(user_alg, capsys):
     d, _ = user_alg
     assert main(["propose", f"{d / 'alg.py'}:gain"]) == 2  # no --inputs
