@@ -358,7 +358,8 @@ class Model:
                 if x.size:
                     report_range(n, *x.hull())
             elif not isinstance(x, fi):
-                x = np.asarray(x, dtype=np.float64)
+                x = np.asarray(x)
+                x = x if np.iscomplexobj(x) else x.astype(np.float64, copy=False)
             values[n] = x
         for name in order:
             node = self._nodes[name]
@@ -616,4 +617,10 @@ def _concat(parts: Iterable, name: str):
         return make_fi(ints, T)
     if any(isinstance(p, fi) for p in parts):
         raise ValueError(f"Model.run: output {name!r} mixes fixed and double frames.")
-    return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+    arrays = [np.asarray(p) for p in parts]
+    if all(isinstance(p, Interval) for p in parts):
+        return Interval(np.concatenate([p.lo for p in parts]),
+                        np.concatenate([p.hi for p in parts]))
+    if not any(np.iscomplexobj(a) for a in arrays):
+        arrays = [a.astype(np.float64, copy=False) for a in arrays]
+    return np.concatenate(arrays)

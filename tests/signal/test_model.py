@@ -340,3 +340,33 @@ def test_fx_tool_derive_runs_through_a_model():
     r = m.ranges((-1, 1))
     for name in ("g.out", "z.out", "s.acc", "s.out"):
         assert (derived[name].lo, derived[name].hi) == r[name]
+
+
+def test_frame_based_blocks_fft_in_a_model():
+    """A frame-based block (the FFT, two outputs in fixed point, complex in double) runs in a
+    model fed in frames of its length."""
+    from fixsim.signal._fft import FFT
+
+    def build_spectrum():
+        m = Model("spectrum")
+        m.input("x")
+        m.add(Gain(0.5, name="g", output_type="sfix16_En15"))
+        m.add(FFT(16, name="fft", scaling=[1, 1, 1, 1]), "g")
+        m.output("re", "fft:0")
+        m.output("im", "fft:1")
+        return m
+
+    x = fi(np.random.default_rng(9).uniform(-1, 1, 64), 1, 16, 15)
+    out = build_spectrum().run(x, frame=16)
+    g = Gain(0.5, name="g", output_type="sfix16_En15")
+    fft = FFT(16, name="fft", scaling=[1, 1, 1, 1])
+    for k in range(4):
+        re, im = fft(g(x[16 * k:16 * (k + 1)]))
+        np.testing.assert_array_equal(out["re"].int[16 * k:16 * (k + 1)], re.int)
+        np.testing.assert_array_equal(out["im"].int[16 * k:16 * (k + 1)], im.int)
+    m = Model("dbl")
+    m.input("x")
+    m.add(FFT(16, name="fft"))
+    m.output("X", "fft")
+    X = m.run(x.data, frame=16)["X"]
+    np.testing.assert_allclose(X, np.fft.fft(x.data.reshape(4, 16)).ravel(), atol=1e-12)
