@@ -27,6 +27,7 @@ from ._builder import (
     Softmax,
     Tanh,
 )
+from ._derive import derive_ranges
 from ._fixed import LookupTable
 from ._metrics import accuracy, layer_sqnr, sqnr
 from ._network import (
@@ -64,5 +65,5 @@ __all__ = [
     "AvgPool", "GlobalAvgPool", "Flatten", "Softmax", "BatchNorm",
     "MinMaxObserver", "MovingAverageMinMaxObserver", "PercentileObserver", "HistogramObserver",
     "EntropyObserver", "calculate_qparams", "quantize", "OBSERVERS",
-    "accuracy", "sqnr", "layer_sqnr",
+    "accuracy", "sqnr", "layer_sqnr", "derive_ranges",
 ]
