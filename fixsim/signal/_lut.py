@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from fractions import Fraction
 
 import numpy as np
@@ -13,6 +14,7 @@ from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import quantize_array, to_float
 from .._core._typetable import TypeTable, signals_active
+from .._kernels import lazy
 from ._basic import (
     SimpleBlock,
     as_obj,
@@ -23,6 +25,8 @@ from ._basic import (
 from ._block import TypeLike, as_type, quantize_values, report, width
 
 __all__ = ["Lookup1D", "LUT"]
+
+_kl = lazy("fixsim._kernels._lut")
 
 _INTERP = ("linear", "nearest", "flat")
 _EXTRAP = ("clip", "linear")
@@ -249,42 +253,33 @@ class Lookup1D(SimpleBlock):
         return b.astype(np.int64) if xi.dtype == np.int64 else b
 
     def _linear(self, xi, Tx, b, shift, tq, Tt, Y):
-        """Exact interpolation as integers ready to be cast into *Y*: ``(ints, src type)``."""
-        n = b.size
-        wide = width(Tt) + width(Tx) + 3 > 62 or xi.dtype != np.int64 or tq.dtype != np.int64
-        if wide:
-            xv, bv, tv = as_obj(xi), b, as_obj(tq)
+        """Exact interpolation as integers ready to be cast into *Y*: ``(ints, src type)``.
+
+        The numerator ``t[i] d + (t[i+1] - t[i]) (x - b[i])`` needs ``width(table) +
+        width(input) + 3`` bits: a compiled int64 kernel when that is at most 62, Python
+        ints beyond.
+        """
+        clip = self.extrap == "clip"
+        nbits = width(Tt) + width(Tx) + 3
+        wide = nbits > 62 or xi.dtype != np.int64 or tq.dtype != np.int64
+        if not wide:
+            xv = np.ascontiguousarray(xi, dtype=np.int64)
+            tv = np.ascontiguousarray(tq, dtype=np.int64)
+            if shift is not None:
+                # even power-of-two spacing: index and fraction are bit fields of x - b[0]
+                num = np.empty(xv.size, dtype=np.int64)
+                _kl.interp_pow2(xv, np.int64(b[0]), np.int64(shift), tv, clip, num)
+                return num, exact_type(nbits, Tt.fraction_length + shift)
+            num = np.empty(xv.size, dtype=np.int64)
+            d = np.empty(xv.size, dtype=np.int64)
+            _kl.interp_general(xv, b.astype(np.int64), tv, clip, num, d)
         else:
-            xv, bv, tv = xi, b.astype(np.int64), tq
-        if self.extrap == "clip":
-            xv = np.clip(xv, bv[0], bv[-1]) if not wide else \
-                np.array([min(max(v, bv[0]), bv[-1]) for v in xv], dtype=object)
-        if shift is not None:
-            # even power-of-two spacing: index and fraction are bit fields of x - b[0]
-            rel = xv - bv[0]
-            i = rel >> shift
-            i = np.clip(i, 0, n - 2) if not wide else \
-                np.array([min(max(int(v), 0), n - 2) for v in i], dtype=np.int64)
-            i = i.astype(np.int64)
-            r = rel - (i << shift) if not wide else \
-                np.array([int(v) - (int(k) << shift) for v, k in zip(rel, i, strict=True)],
-                         dtype=object)
-            t0, t1 = tv[i], tv[i + 1]
-            num = (t0 << shift) + (t1 - t0) * r if not wide else \
-                np.array([(int(a) << shift) + (int(c) - int(a)) * int(v)
-                          for a, c, v in zip(t0, t1, r, strict=True)], dtype=object)
-            bits = width(Tt) + width(Tx) + 3
-            return num, exact_type(bits, Tt.fraction_length + shift)
-        b64 = self._as_search(b, xv) if not wide else b
-        i = np.clip(np.searchsorted(b64, xv, side="right") - 1, 0, n - 2).astype(np.int64)
-        b0, b1 = bv[i], bv[i + 1]
-        t0, t1 = tv[i], tv[i + 1]
-        d = b1 - b0
-        num = t0 * d + (t1 - t0) * (xv - b0)
-        # value * 2**FY = num / d * 2**(FY - Ft)
+            num, d = self._numerators_obj(xi, b, tq, clip)
+            if shift is not None:
+                return num, exact_type(nbits, Tt.fraction_length + shift)
+        # value * 2**FY = num / d * 2**(FY - Ft), rounded once (sticky-bit quotient)
         k = Y.fraction_length - Tt.fraction_length
         guard = 2
-        nbits = width(Tt) + width(Tx) + 3
         dbits = width(Tx) + 1 + max(-k, 0)
         small = not wide and nbits + max(k, 0) + guard <= 61 and dbits <= 61
         if k > 0:
@@ -294,10 +289,26 @@ class Lookup1D(SimpleBlock):
             d = d << -k if small else as_obj(d) << -k
         if not small:
             num, d = as_obj(num), as_obj(d)
-        else:
-            num, d = num.astype(np.int64), d.astype(np.int64)
         ints = sticky_quotient(num, d, guard)
         return ints, exact_type(nbits + guard + 1, Y.fraction_length + guard)
+
+    @staticmethod
+    def _numerators_obj(xi, b, tq, clip: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The interpolation numerators and segment widths in Python ints (wide words)."""
+        n = b.size
+        bl = [int(v) for v in b]
+        tl = [int(v) for v in tq]
+        num = np.empty(len(xi), dtype=object)
+        den = np.empty(len(xi), dtype=object)
+        for k, v in enumerate(xi):
+            v = int(v)
+            if clip:
+                v = min(max(v, bl[0]), bl[-1])
+            i = min(max(bisect.bisect_right(bl, v) - 1, 0), n - 2)
+            d = bl[i + 1] - bl[i]
+            num[k] = tl[i] * d + (tl[i + 1] - tl[i]) * (v - bl[i])
+            den[k] = d
+        return num, den
 
     # -- ranges -------------------------------------------------------------------------------
     def _tables(self) -> list[np.ndarray]:
