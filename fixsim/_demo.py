@@ -169,6 +169,9 @@ class FlowResult:
     verification: object
     report: object
     files: dict[str, str]
+    #: Steps that failed and were skipped (``{'step': 'derive', 'error': '...'}``): the
+    #: report says so and the command line exits with 1.
+    failures: list = dataclasses.field(default_factory=list)
 
 
 #: Export formats written by the flow: format -> file name.
@@ -196,6 +199,11 @@ def run_flow(fn: Callable, inputs: Sequence, T: TypeTable, out: str | os.PathLik
     ranges are computed when *input_range* is given
     (``fx.tool.derive`` on the first input's shape). *design* maps signal names to
     ``(min, max)`` design ranges (they take precedence). Files go to *out* (created).
+
+    A failure of ``derive`` or ``verify`` (an operation interval analysis does not support,
+    signals probed differently in double and fixed) does not stop the flow: the step is
+    skipped, the report carries a ``derive_failed``/``verify_failed`` warning, and the
+    result lists it in ``failures``. Recording and proposing errors propagate.
     """
     from . import tool
     from .report import Report, export
@@ -205,11 +213,19 @@ def run_flow(fn: Callable, inputs: Sequence, T: TypeTable, out: str | os.PathLik
     log(f"recording {len(inputs)} frame(s) ...")
     rec = tool.collect(fn, inputs, T.override("scaled_double"), progress=progress)
     derived = None
-    if input_range is not None:
-        log(f"deriving ranges for inputs in [{input_range[0]}, {input_range[1]}] ...")
-        derived = tool.derive(fn, tuple(input_range), T.as_double(), like=inputs[0])
+    failures: list[dict] = []
     if source is None:
         source = "simulation"
+    if input_range is not None:
+        log(f"deriving ranges for inputs in [{input_range[0]}, {input_range[1]}] ...")
+        try:
+            derived = tool.derive(fn, tuple(input_range), T.as_double(), like=inputs[0])
+        except Exception as exc:  # noqa: BLE001 - reported, in the report and the exit code
+            msg = f"{type(exc).__name__}: {exc}"
+            failures.append({"step": "derive", "error": msg})
+            log(f"derive failed ({msg}); continuing with simulated ranges only")
+            if source in ("derived", "union"):
+                source = "simulation"
     shown = (f"word length {word_length or 16}" if fraction_length is None
              else f"fraction length {fraction_length}"
              + (f", word length {word_length}" if word_length else ""))
@@ -221,8 +237,16 @@ def run_flow(fn: Callable, inputs: Sequence, T: TypeTable, out: str | os.PathLik
     verification = None
     if verify:
         log("verifying the proposed types against double ...")
-        verification = tool.verify(fn, inputs, proposal.types, progress=progress)
-    report = Report.build(proposal, rec, verification, derived, title=title, current=T)
+        try:
+            verification = tool.verify(fn, inputs, proposal.types, progress=progress)
+        except Exception as exc:  # noqa: BLE001 - reported, in the report and the exit code
+            msg = f"{type(exc).__name__}: {exc}"
+            failures.append({"step": "verify", "error": msg})
+            log(f"verify failed ({msg}); the report has no verification")
+    notes = [{"kind": f"{f['step']}_failed", "signal": None,
+              "message": f"{f['step']} failed: {f['error']}"} for f in failures]
+    report = Report.build(proposal, rec, verification, derived, title=title, current=T,
+                          notes=notes)
     files = {f"report.{k}": v for k, v in report.write(out, report_formats).items()}
     if save_data:  # the saved ranges: `fixsim report proposal.json --recording ...` re-renders
         for key, obj in (("recording", rec), ("proposal", proposal), ("derived", derived)):
@@ -234,4 +258,4 @@ def run_flow(fn: Callable, inputs: Sequence, T: TypeTable, out: str | os.PathLik
         path = os.path.join(os.fspath(out), EXPORT_FILES[fmt])
         export(proposal.types, fmt, path)
         files["types" if fmt == "json" else fmt] = path
-    return FlowResult(rec, derived, proposal, verification, report, files)
+    return FlowResult(rec, derived, proposal, verification, report, files, failures)

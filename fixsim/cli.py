@@ -260,7 +260,11 @@ def _finish(args, result) -> int:
     if html:
         print(f"\nReport: {os.path.abspath(html)}")
         _say(args, f"Open it in a browser: file://{os.path.abspath(html)}")
-    return 0
+    failures = getattr(result, "failures", None) or []
+    for f in failures:
+        print(f"fixsim {args.command}: error: {f['step']} failed: {f['error']}",
+              file=sys.stderr)
+    return 1 if failures else 0
 
 
 # -- commands ------------------------------------------------------------------------------------

@@ -192,6 +192,36 @@ def test_failures_exit_1_with_a_clear_message(user_alg, capsys):
     assert "UnknownSignalError" in err and "nosuch" in err and "--traceback" in err
 
 
+FLAKY = textwrap.dedent("""\
+    import numpy as np
+    import fixsim as fx
+
+    T = fx.TypeTable({"x": "sfix16_En15", "z": "sfix16_En15", "s": "sfix16_En15"})
+
+    def f(x, T):
+        y = T.x(x)
+        if isinstance(y, fx.fi):   # probes z only in fixed point: verify cannot pair it
+            T.z(y)
+        return T.s(np.sin(y) if isinstance(y, np.ndarray) else np.sin(np.asarray(y)))
+    """)
+
+
+def test_failed_derive_and_verify_are_reported_and_exit_1(user_alg, capsys):
+    d, _ = user_alg
+    (d / "flaky.py").write_text(FLAKY)
+    out = d / "f"
+    rc = main(["propose", f"{d / 'flaky.py'}:f", "--inputs", str(d / "x.npy"),
+               "--input-range", "-1", "1", "--out", str(out), "--format", "json"])
+    cap = capsys.readouterr()
+    assert rc == 1
+    assert "error: derive failed" in cap.err and "error: verify failed" in cap.err
+    data = json.loads((out / "report.json").read_text())  # the report is written all the same
+    kinds = [w["kind"] for w in data["warnings"]]
+    assert kinds[:2] == ["derive_failed", "verify_failed"]
+    assert not data["has_derived"] and not data["has_verification"]
+    assert data["settings"]["source"] == "simulation"
+
+
 def test_report_rerenders_without_resimulating(user_alg, capsys):
     d, _ = user_alg
     out = d / "out"

@@ -168,7 +168,7 @@ class Report:
     @classmethod
     def build(cls, proposal, recording=None, verification=None, derived=None, *,
               title: str = "fixsim range proposal", current: TypeTable | None = None,
-              max_error_samples: int = MAX_ERROR_SAMPLES) -> Report:
+              max_error_samples: int = MAX_ERROR_SAMPLES, notes=()) -> Report:
         """Build a report.
 
         Parameters
@@ -188,6 +188,9 @@ class Report:
             exercised (not in the proposal).
         max_error_samples : int, default 2048
             Error samples kept per signal for the plots.
+        notes : iterable of dict, optional
+            Extra warnings ``{'kind': ..., 'signal': name or None, 'message': ...}`` listed
+            first (the command line reports skipped steps this way).
         """
         from .. import __version__
 
@@ -231,7 +234,14 @@ class Report:
             "outputs": outputs,
             "types": proposal.types.to_dict(),
         }
-        data["warnings"] = _warnings(data)
+        extra = []
+        for n in notes:
+            if not isinstance(n, Mapping) or not {"kind", "message"} <= set(n):
+                raise ValueError("Report.build: notes must be dicts with 'kind' and 'message' "
+                                 f"(and optionally 'signal'), got {n!r}.")
+            extra.append({"kind": str(n["kind"]), "signal": n.get("signal"),
+                          "message": str(n["message"])})
+        data["warnings"] = extra + _warnings(data)
         data["summary"] = _summary(data)
         # plain JSON types throughout (settings may hold anything: written as text)
         return cls(json.loads(json.dumps(data, default=str, allow_nan=False)))

@@ -183,6 +183,11 @@ def test_bad_input_is_named():
         Report.build(p, recording=42)
     d = {"x": FakeDerived(-1.0, 1.0)}
     assert Report.build(p, derived=d)["x"]["derived_min"] == -1.0
+    with pytest.raises(ValueError, match="notes must be dicts"):
+        Report.build(p, notes=["oops"])
+    r = Report.build(p, notes=[{"kind": "verify_failed", "message": "verify failed: X"}])
+    assert r.warnings[0] == {"kind": "verify_failed", "signal": None,
+                             "message": "verify failed: X"}
 
 
 def test_infinite_sqnr_is_json_safe():
