@@ -216,7 +216,7 @@ class Model:
             if state.get(n) == 2:
                 return
             if state.get(n) == 1:
-                cyc = path[path.index(n):] + [n]
+                cyc = (path[path.index(n):] + [n])[::-1]  # in the direction signals flow
                 raise ValueError(
                     f"Model {self.name!r}: the wiring has a cycle: {' -> '.join(cyc)}. Feedback "
                     "is allowed inside blocks (IIR, CIC, NCO), not across them: a model is a "
