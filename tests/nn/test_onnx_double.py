@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from onnx import helper
 
 import fixsim.nn as nn
@@ -159,3 +161,29 @@ def test_intermediate_outputs_and_bad_inputs():
         net(np.full((1, 1, 8, 8), np.nan))
     with pytest.raises(ValueError, match="runtime='bogus'"):
         net(x, runtime="bogus")
+
+
+@settings(max_examples=40)
+@given(st.data())
+def test_conv_and_pool_parameters_match_onnxruntime(data):
+    """Random 1-D/2-D convolutions (groups, pads, strides, dilations) and pools."""
+    nsp = data.draw(st.sampled_from([1, 2]))
+    g = data.draw(st.sampled_from([1, 2, 3]))
+    cin, cout = g * data.draw(st.integers(1, 2)), g * data.draw(st.integers(1, 2))
+    k = [data.draw(st.integers(1, 3)) for _ in range(nsp)]
+    s = [data.draw(st.integers(1, 3)) for _ in range(nsp)]
+    d = [data.draw(st.integers(1, 2)) for _ in range(nsp)]
+    p = [data.draw(st.integers(0, 2)) for _ in range(2 * nsp)]
+    size = [data.draw(st.integers((k[i] - 1) * d[i] + 1, 9)) for i in range(nsp)]
+    shape = [2, cin] + size
+    w = _x(cout, cin // g, *k)
+    m = _one("Conv", shape, [("w", w), ("b", _x(cout))], ["w", "b"], group=g, pads=p,
+             strides=s, dilations=d)
+    x = _x(*shape)
+    _close(nn.load_onnx(m)(x), ort_run(m, x)[0])
+    pk = [min(kk, 2) for kk in k]
+    pp = [min(pv, pk[i % nsp] - 1) for i, pv in enumerate(p)]  # ONNX: pad < kernel
+    for op, extra in (("MaxPool", {}), ("AveragePool", {"count_include_pad":
+                                                        data.draw(st.integers(0, 1))})):
+        m = _one(op, shape, kernel_shape=pk, strides=s, pads=pp, **extra)
+        _close(nn.load_onnx(m)(x), ort_run(m, x)[0])

@@ -117,3 +117,38 @@ def test_types_on_quantized_network_is_an_error(data, tmp_path):
     net = nn.load_onnx(qm)
     with pytest.raises(ValueError, match="quantized operators"):
         net(Xte, types=fx.TypeTable({'x': 'double'}))
+
+
+def test_qdq_shape_ops_relu_and_float_ops_bit_exact():
+    """Hand-built QDQ chain: DQ -> Relu/Transpose/Reshape -> Q with equal parameters run on
+    the integers; DQ -> Sigmoid -> Q and DQ -> Add -> Q run in float32, as onnxruntime does."""
+    s, z = np.float32(0.05), np.int8(-3)
+    s2, z2 = np.float32(1 / 256), np.int8(-128)
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q0"], name="q0"),
+             helper.make_node("DequantizeLinear", ["q0", "s", "z"], ["d0"], name="d0"),
+             helper.make_node("Relu", ["d0"], ["r"], name="relu"),
+             helper.make_node("QuantizeLinear", ["r", "s", "z"], ["q1"], name="q1"),
+             helper.make_node("DequantizeLinear", ["q1", "s", "z"], ["d1"], name="d1"),
+             helper.make_node("Transpose", ["d1"], ["t"], name="tr", perm=[1, 0]),
+             helper.make_node("QuantizeLinear", ["t", "s", "z"], ["q2"], name="q2"),
+             helper.make_node("DequantizeLinear", ["q2", "s", "z"], ["d2"], name="d2"),
+             helper.make_node("Reshape", ["d2", "shape"], ["rs"], name="rs"),
+             helper.make_node("QuantizeLinear", ["rs", "s", "z"], ["q3"], name="q3"),
+             helper.make_node("DequantizeLinear", ["q3", "s", "z"], ["d3"], name="d3"),
+             helper.make_node("Add", ["d3", "d3"], ["a"], name="add"),
+             helper.make_node("Sigmoid", ["a"], ["sg"], name="sig"),
+             helper.make_node("QuantizeLinear", ["sg", "s2", "z2"], ["y"], name="q4")]
+    g = helper.make_graph(nodes, "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [6, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.INT8, [3, 8])],
+                          [init("s", s), init("z", z), init("s2", s2), init("z2", z2),
+                           init("shape", np.array([3, 8], np.int64))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    net = nn.load_onnx(m)
+    ops = [n.op for n in net.nodes]
+    assert "IntRelu" in ops and "Transpose" in ops and "Sigmoid" in ops
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        x = rng.normal(0, 3, (6, 4)).astype(np.float32)
+        assert np.array_equal(net(x), ort_run(m, x)[0])

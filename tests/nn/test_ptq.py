@@ -92,3 +92,19 @@ def test_explicit_qparams_and_errors(data):
         nn.quantize(q, Xtr)
     with pytest.raises(ValueError, match="empty"):
         nn.quantize(mlp, Xtr[:0])
+
+
+def test_progress_bar_and_observer_factory(data):
+    mlp, _, Xtr, Xte, _ = data
+    made = []
+
+    def factory():
+        o = nn.MinMaxObserver()
+        made.append(o)
+        return o
+    q = nn.quantize(mlp, Xtr[:600], observer=factory, batch_size=200, progress=True)
+    assert made and all(o.batches == 3 for o in made)
+    # the same min/max as the named observer
+    q2 = nn.quantize(mlp, Xtr[:600], observer="minmax")
+    assert np.array_equal(q(Xte, outputs=q.nodes[-1].inputs[0]),
+                          q2(Xte, outputs=q2.nodes[-1].inputs[0]))
