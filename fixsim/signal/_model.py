@@ -331,8 +331,16 @@ class Model:
             self._bind(types)
         sig = {} if (not self._inputs and not inputs) else self._inputs_dict(inputs)
         for n, x in sig.items():
-            if types is not None and n in types and not isinstance(x, Interval):
+            if types is None or isinstance(x, Interval):
+                continue
+            if n in types:
                 sig[n] = types[n](x)
+            elif not isinstance(x, fi) and any(isinstance(t, numerictype)
+                                               for _, t in types.items()):
+                raise ValueError(
+                    f"Model.run: input {n!r} is not a fi and the type table has no entry for "
+                    f"it, so the model would run in double although the table is fixed; add "
+                    f"T[{n!r}] = <its type> (e.g. 'sfix16_En15') or pass a fi.")
         if frame is None or any(isinstance(x, Interval) for x in sig.values()):
             return self._run_frame(sig, order, types, length)
         if isinstance(frame, bool) or not isinstance(frame, int | np.integer) or frame < 1:

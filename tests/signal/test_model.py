@@ -179,6 +179,8 @@ def test_cycles_unknown_sources_and_bad_wiring_are_clear_errors():
     m3.output("y", "g")
     with pytest.raises(ValueError, match="missing"):
         m3.run({"u": np.zeros(2)})
+    with pytest.raises(ValueError, match="would run in double although the table is fixed"):
+        m3.run(np.zeros(2), types=fx.TypeTable({"g.out": "sfix8_En4"}))
 
 
 def test_printed_table_shows_blocks_connections_and_types():
@@ -242,7 +244,7 @@ def test_multi_output_ports_and_protocol_only_blocks():
     with pytest.raises(ValueError, match="has 2 outputs"):
         bad.run(x)
     # a block built with one table cannot run under another: a clear error
-    T = fx.TypeTable({"split.out": "sfix8_En4", "s.out": "sfix8_En4"})
+    T = fx.TypeTable({"x": "double", "split.out": "sfix8_En4", "s.out": "sfix8_En4"})
     built = Split()
     built.type_table = fx.TypeTable({"split.out": "sfix6_En2"})
     m2 = Model()
