@@ -54,7 +54,7 @@ _MAX = float(np.finfo(np.float64).max)
 _BIG = 2.0 ** 990     # TwoProduct's splitting cannot overflow below this magnitude
 _TINY = 2.0 ** -900   # products/quotients above this magnitude cannot underflow in the EFTs
 _SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitter for binary64
-_CHUNK = 1 << 22      # elements per block of term products (memory bound of @ and convolve)
+_CHUNK = 1 << 19      # elements per block of term products (memory bound of @ and convolve)
 
 
 # == directed rounding by error-free transformations =============================================
@@ -685,11 +685,9 @@ def _mul_bounds(alo, ahi, blo, bhi):
     if alo is ahi or blo is bhi:  # a point operand: two products
         if blo is bhi:
             alo, ahi, blo, bhi = blo, bhi, alo, ahi
-        p1, e1 = _mul_err(alo, blo)
-        p2, e2 = _mul_err(alo, bhi)
-        neg = alo < 0
-        lo = np.where(neg, _lower(p2, e2), _lower(p1, e1))
-        hi = np.where(neg, _upper(p1, e1), _upper(p2, e2))
+        neg = alo < 0  # a >= 0: [a*blo, a*bhi]; a < 0: [a*bhi, a*blo]
+        lo = _lower(*_mul_err(alo, np.where(neg, bhi, blo)))
+        hi = _upper(*_mul_err(alo, np.where(neg, blo, bhi)))
         return lo, hi
     lows, highs = [], []
     for x in (alo, ahi):

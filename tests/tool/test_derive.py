@@ -473,3 +473,26 @@ def test_derived_range_attributes():
     assert not u.bounded and u.reason == "unbounded (the reporter gave no reason)"
     with pytest.raises(ValueError, match="lo <= hi"):
         DerivedRange("a", 2, 1)
+
+
+def test_types_proposed_from_derived_ranges_never_overflow():
+    """derive -> propose: inputs anywhere in the design range (here the worst case itself)
+    run through the proposed types without a single overflow."""
+    h = np.array([0.3, -0.45, 0.2, 0.05])
+    T = fx.TypeTable({"x": "sfix16_En15", "acc": "sfix32_En30", "y": "sfix16_En15"})
+
+    def fir(x, T):
+        return T.y(T.acc(np.convolve(T.x(x), fx.fi(h, 1, 16, 15))))
+
+    d = derive(fir, (-0.75, 1.5), T.as_double(), shape=64)
+    proposal = fx.tool.propose(d, T, word_length=16)
+    worst = np.where(np.sign(h)[None, :] > 0, 1.5, -0.75)[0][::-1]  # x[n-k] = best end
+    frames = [np.tile(worst, 16), np.tile(-worst, 16) * 0.5,
+              np.random.default_rng(0).uniform(-0.75, 1.5, 64)]
+    with fx.count_quantization() as c, fx.tool.record() as rec:
+        for x in frames:
+            fir(x, proposal.types)
+    assert c.overflows == 0
+    # the worst-case input reaches the derived bound exactly (all values here are floats)
+    assert rec["acc"].max == d["acc"].hi
+    assert d["acc"].lo <= rec["acc"].min
