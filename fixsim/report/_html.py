@@ -97,4 +97,23 @@ def to_html(report) -> str:
         worst_sqnr=("n/a" if s["worst_sqnr_db"] is None
                     else _sqnr_text(s["worst_sqnr_db"]) + " dB"),
         output_sqnr=_sqnr_text(s["output_sqnr_db"]) + " dB",
-        types_json=json.dumps(d["types"], indent=2))
+        types_json=json.dumps(d["types"], indent=2),
+        data_json=markupsafe_json(_embedded(d)))
+
+
+def _embedded(d: dict) -> dict:
+    """The report data embedded in the page (machine-readable), without the error samples."""
+    out = dict(d)
+    out["signals"] = [{k: v for k, v in s.items() if k != "error"} for s in d["signals"]]
+    out["outputs"] = [{k: v for k, v in o.items() if k != "error"} for o in d["outputs"]]
+    return out
+
+
+def markupsafe_json(obj) -> str:
+    """JSON safe inside a ``<script>`` element: ``<``, ``>`` and ``&`` escaped as ``\\u``
+    sequences (still the same JSON)."""
+    from markupsafe import Markup
+
+    text = json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)

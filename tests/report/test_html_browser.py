@@ -92,6 +92,17 @@ def test_numbers_shown_are_the_json_numbers(page):
     assert b.find_element(By.ID, "total-bits").text == str(report.summary["total_bits_proposed"])
     proposed = [c.split("\n")[0] for c in _column(b, 8)]
     assert proposed == [by_name[n]["proposed"]["name"] for n in names]
+    # the exact values behind the rounded text (sort keys and tooltips)
+    cells = b.find_elements(By.CSS_SELECTOR, "#signals tbody tr td:nth-child(3)")
+    assert [float(c.get_attribute("data-v")) for c in cells] == \
+        [by_name[n]["sim_min"] for n in names]
+    # the page embeds the report's data, machine-readable (error samples left out)
+    embedded = b.execute_script(
+        "return JSON.parse(document.getElementById('fixsim-report-data').textContent)")
+    want = json.loads(report.to_json())
+    for s in want["signals"] + want["outputs"]:
+        del s["error"]
+    assert embedded == want
 
 
 def test_clicking_a_header_sorts_the_table(page):
