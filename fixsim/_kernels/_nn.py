@@ -76,21 +76,33 @@ def mbqm_single(x, q, shift):
 
 
 @nb.njit(cache=True)
-def requant_tflite(acc, q, shift, zp, qmin, qmax, double_rounding, out):
-    """``clamp(MBQM(acc[r, c], q[c], shift[c]) + zp, qmin, qmax)`` for every element."""
-    rows, C = acc.shape
-    for r in range(rows):
+def requant_tflite(acc, bias, q, shift, zp, qmin, qmax, double_rounding, out):
+    """``clamp(MBQM(acc[a, c, b] + bias[c], q[c], shift[c]) + zp, qmin, qmax)``.
+
+    ``acc`` is (A, C, B) with the channel axis in the middle (a free view of any contiguous
+    tensor). Returns the number of ``acc + bias`` values outside int32 (the caller raises)."""
+    A, C, B = acc.shape
+    bad = 0
+    for a in range(A):
         for c in range(C):
-            if double_rounding:
-                v = mbqm_double(acc[r, c], q[c], shift[c])
-            else:
-                v = mbqm_single(acc[r, c], q[c], shift[c])
-            v += zp
-            if v < qmin:
-                v = qmin
-            elif v > qmax:
-                v = qmax
-            out[r, c] = v
+            qc = q[c]
+            sc = shift[c]
+            bc = bias[c]
+            for b in range(B):
+                x = acc[a, c, b] + bc
+                if x < INT32_MIN or x > INT32_MAX:
+                    bad += 1
+                if double_rounding:
+                    v = mbqm_double(x, qc, sc)
+                else:
+                    v = mbqm_single(x, qc, sc)
+                v += zp
+                if v < qmin:
+                    v = qmin
+                elif v > qmax:
+                    v = qmax
+                out[a, c, b] = v
+    return bad
 
 
 @nb.njit(cache=True)
@@ -117,28 +129,47 @@ def _clamp_add(r, zp, qmin, qmax):
 
 
 @nb.njit(cache=True)
-def requant_float32(acc, scale, zp, qmin, qmax, out):
-    """ONNX Runtime (MLAS) / PyTorch qnnpack: ``clamp(rne(f32(acc) * scale[c]) + zp)``.
+def requant_float32(acc, bias, scale, zp, qmin, qmax, out):
+    """ONNX Runtime (MLAS) / PyTorch qnnpack: ``clamp(rne(f32(acc + bias[c]) * scale[c]) + zp)``
+    over ``acc`` (A, C, B), channel axis in the middle.
 
     ``scale`` is float32; the int-to-float conversion and the product are float32 operations
-    rounded to nearest even, as the CPU's CVTDQ2PS/MULPS do."""
-    rows, C = acc.shape
-    for r in range(rows):
+    rounded to nearest even, as the CPU's CVTDQ2PS/MULPS do. Returns the number of
+    ``acc + bias`` values outside int32."""
+    A, C, B = acc.shape
+    bad = 0
+    for a in range(A):
         for c in range(C):
-            p = np.float32(acc[r, c]) * scale[c]
-            out[r, c] = _clamp_add(_rne(np.float64(p)), zp, qmin, qmax)
+            sc = scale[c]
+            bc = bias[c]
+            for b in range(B):
+                x = acc[a, c, b] + bc
+                if x < INT32_MIN or x > INT32_MAX:
+                    bad += 1
+                p = np.float32(x) * sc
+                out[a, c, b] = _clamp_add(_rne(np.float64(p)), zp, qmin, qmax)
+    return bad
 
 
 @nb.njit(cache=True)
 def requant_fbgemm(acc, bias, scale, zp, qmin, qmax, out):
     """PyTorch fbgemm (float bias): ``clamp(rne((f32(acc) + bias[c]) * scale[c]) + zp)``, all
-    float32 (``bias`` is the float bias already divided by ``s_in * s_w[c]`` in float32)."""
-    rows, C = acc.shape
-    for r in range(rows):
+    float32 (``bias`` is the float bias already divided by ``s_in * s_w[c]`` in float32);
+    ``acc`` (A, C, B). Returns the number of ``acc`` values outside int32."""
+    A, C, B = acc.shape
+    bad = 0
+    for a in range(A):
         for c in range(C):
-            s = np.float32(acc[r, c]) + bias[c]
-            p = s * scale[c]
-            out[r, c] = _clamp_add(_rne(np.float64(p)), zp, qmin, qmax)
+            sc = scale[c]
+            bc = bias[c]
+            for b in range(B):
+                x = acc[a, c, b]
+                if x < INT32_MIN or x > INT32_MAX:
+                    bad += 1
+                s = np.float32(x) + bc
+                p = s * sc
+                out[a, c, b] = _clamp_add(_rne(np.float64(p)), zp, qmin, qmax)
+    return bad
 
 
 @nb.njit(cache=True)

@@ -83,18 +83,22 @@ def conv(x: np.ndarray, w: np.ndarray, group: int, strides, dilations, pads,
 
 
 def max_pool(x: np.ndarray, kernel, strides, dilations, pads) -> np.ndarray:
-    """Max pool (pads never win: padded with the dtype's lowest value)."""
+    """Max pool (pads never win: padded with the dtype's lowest value): the elementwise
+    maximum of one strided slice per kernel offset (fast on any dtype, unlike a reduction
+    over a window view)."""
+    import itertools
+
     nsp = len(kernel)
-    if list(strides) == list(kernel) and not any(pads) and all(d == 1 for d in dilations) \
-            and all(x.shape[2 + i] % kernel[i] == 0 for i in range(nsp)):
-        # non-overlapping tiles: a reshape and one reduction, no window view
-        shp = list(x.shape[:2])
-        for i in range(nsp):
-            shp += [x.shape[2 + i] // kernel[i], kernel[i]]
-        return x.reshape(shp).max(axis=tuple(3 + 2 * i for i in range(nsp)))
     low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    win = windows(x, kernel, strides, dilations, pads, low)
-    return win.max(axis=tuple(range(-nsp, 0)))
+    xp = _pad(x, list(pads), low)
+    out = conv_out_shape(x.shape[2:], kernel, strides, dilations, pads)
+    y = None
+    for off in itertools.product(*[range(k) for k in kernel]):
+        sl = (slice(None), slice(None)) + tuple(
+            slice(off[i] * dilations[i], off[i] * dilations[i] + strides[i] * (out[i] - 1) + 1,
+                  strides[i]) for i in range(nsp))
+        y = xp[sl] if y is None else np.maximum(y, xp[sl])
+    return np.ascontiguousarray(y)
 
 
 def avg_pool(x: np.ndarray, kernel, strides, pads, count_include_pad: bool) -> np.ndarray:

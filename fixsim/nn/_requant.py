@@ -119,16 +119,17 @@ def _channels(values, C: int, name: str, dtype) -> np.ndarray:
 
 
 def _as_acc(acc, axis: int) -> tuple[np.ndarray, tuple, int]:
+    """*acc* as int64 (A, C, B) with the channel axis in the middle (a view when possible)."""
     a = np.asarray(acc)
     if a.dtype.kind not in "iu":
         raise TypeError(f"requantize: acc must be an integer array, got dtype {a.dtype}.")
-    a = a.astype(np.int64)
+    a = np.ascontiguousarray(a, dtype=np.int64)
     if a.ndim == 0:
         a = a.reshape(1)
     ax = axis % a.ndim
-    moved = np.moveaxis(a, ax, -1)
-    shape = moved.shape
-    return np.ascontiguousarray(moved.reshape(-1, shape[-1])), shape, ax
+    shape = a.shape
+    A = int(np.prod(shape[:ax]))
+    return a.reshape(A, shape[ax], -1), shape, ax
 
 
 def multiply_by_quantized_multiplier(x, q, shift, *, rounding: str = "single",
@@ -161,12 +162,6 @@ def multiply_by_quantized_multiplier(x, q, shift, *, rounding: str = "single",
     return requantize(x, q=q, shift=shift, zero_point=0, dtype="int32",
                       runtime="tflite" if rounding == "single" else "tflite-double-rounding",
                       axis=axis)
-
-
-def _check_int32(a: np.ndarray, what: str) -> None:
-    if a.size and (a.min() < -(1 << 31) or a.max() > (1 << 31) - 1):
-        raise ValueError(f"requantize: {what} leaves the int32 range of the runtime "
-                         f"(min {int(a.min())}, max {int(a.max())}).")
 
 
 def requantize(acc, scale=None, zero_point=0, *, runtime: str, dtype="int8", axis: int = -1,
@@ -205,12 +200,12 @@ def requantize(acc, scale=None, zero_point=0, *, runtime: str, dtype="int8", axi
     """
     check_runtime(runtime, "requantize")
     qmin, qmax = qrange(dtype)
-    a2, shape, ax = _as_acc(acc, axis)
-    C = a2.shape[1]
+    a3, shape, ax = _as_acc(acc, axis)
+    C = a3.shape[1]
     zp = int(zero_point)
     if scale is not None and input_scale is None:
         input_scale, weight_scale, output_scale = scale, 1.0, 1.0
-    out = np.empty_like(a2)
+    out = np.empty_like(a3)
     if runtime in ("tflite", "tflite-double-rounding"):
         if q is None:
             if input_scale is None or weight_scale is None or output_scale is None:
@@ -232,10 +227,9 @@ def requantize(acc, scale=None, zero_point=0, *, runtime: str, dtype="int8", axi
         if not single and (np.any(sa < -31) or np.any(sa > 31)):
             raise ValueError(f"requantize: double rounding needs -31 <= shift <= 31, got "
                              f"{sa.tolist()}.")
-        if bias is not None:
-            a2 = a2 + _channels(bias, C, "bias", np.int64)[None, :]
-        _check_int32(a2, "acc + bias")
-        _kn.requant_tflite(a2, qa, sa, zp, qmin, qmax, not single, out)
+        b = np.zeros(C, np.int64) if bias is None else _channels(bias, C, "bias", np.int64)
+        bad = _kn.requant_tflite(a3, b, qa, sa, zp, qmin, qmax, not single, out)
+        what = "acc + bias"
     else:
         if input_scale is None or weight_scale is None or output_scale is None:
             raise ValueError(f"requantize: runtime {runtime!r} needs input_scale, "
@@ -248,18 +242,21 @@ def requantize(acc, scale=None, zero_point=0, *, runtime: str, dtype="int8", axi
         if runtime == "pytorch-fbgemm":
             fb = np.zeros(C, dtype=np.float32) if bias is None else \
                 (_channels(bias, C, "bias", np.float32) / prod).astype(np.float32)
-            _check_int32(a2, "acc")
-            _kn.requant_fbgemm(a2, fb, mult, zp, qmin, qmax, out)
+            bad = _kn.requant_fbgemm(a3, fb, mult, zp, qmin, qmax, out)
+            what = "acc"
         else:
+            b = np.zeros(C, np.int64)
             if bias is not None:
                 b = _channels(bias, C, "bias", np.int64 if runtime == "onnxruntime"
                               else np.float32)
                 if runtime == "pytorch-qnnpack":
                     b = np.rint((b / prod).astype(np.float32)).astype(np.int64)
-                a2 = a2 + b[None, :]
-            _check_int32(a2, "acc + bias")
-            _kn.requant_float32(a2, mult, zp, qmin, qmax, out)
-    return np.moveaxis(out.reshape(shape), -1, ax)
+            bad = _kn.requant_float32(a3, b.astype(np.int64), mult, zp, qmin, qmax, out)
+            what = "acc + bias"
+    if bad:
+        raise ValueError(f"requantize: {bad} value(s) of {what} leave the int32 range of the "
+                         "runtime.")
+    return out.reshape(shape)
 
 
 def quantize_linear(x, scale, zero_point=0, *, dtype="int8", runtime: str = "onnxruntime",
