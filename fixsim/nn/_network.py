@@ -211,7 +211,10 @@ class Network:
             Run in fixed point (or double through the table's probes, for
             ``T.as_double()``): float networks only.
         runtime : str
-            Requantization semantics of integer layers (quantized networks only).
+            Requantization semantics of integer layers (quantized networks only): one of
+            :data:`fixsim.nn.RUNTIMES`, or ``'tflite-reference'`` (TFLite's reference
+            kernels: convolutions with double rounding, fully connected layers with single
+            rounding).
         outputs : str or list of str, optional
             Tensors to return (any intermediate tensor name); default the graph outputs.
         lut : LookupTable or dict, optional
@@ -232,7 +235,8 @@ class Network:
             from ._fixed import run_fixed
             env = run_fixed(self, feeds, types, lut)
         else:
-            check_runtime(runtime, f"Network {self.name!r}")
+            if runtime != "tflite-reference":
+                check_runtime(runtime, f"Network {self.name!r}")
             env = self._run_plain(feeds, runtime, want)
         missing = [w for w in want if w not in env]
         if missing:
@@ -466,6 +470,9 @@ def _centered(v, zp, axis=None):
 
 
 def _requant(node, acc, axis, bias, xs, ws, ys, yzp, runtime):
+    if runtime == "tflite-reference":
+        # TFLite's reference kernels: CONV_2D double rounding, FULLY_CONNECTED single
+        runtime = "tflite-double-rounding" if node.op == "QLinearConv" else "tflite"
     yzp = _zp(yzp)
     dt = _out_dtype(yzp)
     if bias is not None and runtime.startswith("pytorch"):

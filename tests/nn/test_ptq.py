@@ -108,3 +108,29 @@ def test_progress_bar_and_observer_factory(data):
     q2 = nn.quantize(mlp, Xtr[:600], observer="minmax")
     assert np.array_equal(q(Xte, outputs=q.nodes[-1].inputs[0]),
                           q2(Xte, outputs=q2.nodes[-1].inputs[0]))
+
+
+def test_tflite_reference_mixes_double_rounding_conv_and_single_rounding_fc(data):
+    """'tflite-reference': every QLinearConv requantizes as 'tflite-double-rounding', every
+    QGemm as 'tflite' (checked layer by layer on the layer's own integer input)."""
+    _, c, Xtr, Xte, _ = data
+    q = nn.quantize(c, Xtr.reshape(-1, 1, 8, 8)[:300])
+    X = Xte.reshape(-1, 1, 8, 8)
+    names = [n.outputs[0] for n in q.nodes]
+    ref = q(X, runtime="tflite-reference", outputs=names)
+    for n in q.nodes:
+        if n.op not in ("QLinearConv", "QGemm"):
+            continue
+        single = nn.Network([n], q.params, [n.inputs[0]], n.outputs)
+        mode = "tflite-double-rounding" if n.op == "QLinearConv" else "tflite"
+        got = single({n.inputs[0]: ref[n.inputs[0]]}, runtime=mode)
+        assert np.array_equal(got, ref[n.outputs[0]]), n.name
+
+
+def test_int16_activations(data):
+    mlp, _, Xtr, Xte, yte = data
+    q = nn.quantize(mlp, Xtr, activations="int16")
+    last = q.nodes[-1].inputs[0]
+    y = q(Xte, outputs=last)
+    assert y.dtype == np.int16
+    assert nn.accuracy(q(Xte), yte) >= nn.accuracy(mlp(Xte), yte) - 0.01
