@@ -503,15 +503,23 @@ class fi:  # noqa: N801 - MATLAB's name
         return _arith.compare(self, other, "ne")
 
     def __lt__(self, other):
+        if _defers(other):
+            return NotImplemented
         return _arith.compare(self, other, "lt")
 
     def __le__(self, other):
+        if _defers(other):
+            return NotImplemented
         return _arith.compare(self, other, "le")
 
     def __gt__(self, other):
+        if _defers(other):
+            return NotImplemented
         return _arith.compare(self, other, "gt")
 
     def __ge__(self, other):
+        if _defers(other):
+            return NotImplemented
         return _arith.compare(self, other, "ge")
 
     def __floordiv__(self, other):

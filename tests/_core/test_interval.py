@@ -431,6 +431,10 @@ def test_fi_on_either_side_and_numpy_entry_points():
     assert y.hull() == (-0.75, 0.75)
     assert (a @ Interval.full(2, -1, 1)).hull() == (-0.75, 0.75)
     assert np.where(x > 0, a, x).hull() == (-1.0, 1.0)
+    c = a > Interval([0, 0.3], [1, 1])  # fi on the left of a comparison
+    assert np.array_equal(c.lo, [0, 0]) and np.array_equal(c.hi, [1, 0])  # ?, false
+    le = a <= Interval(0.25, 0.75)
+    assert np.array_equal(le.lo, [0, 1]) and np.array_equal(le.hi, [1, 1])  # ?, true
     # numpy arrays and Python numbers on the left
     assert (np.array([2.0, 3.0]) * x).hull() == (-3.0, 3.0)
     assert (1 - x).hull() == (0.0, 2.0)
@@ -577,6 +581,16 @@ def test_named_cast_output_ranges_by_hand():
     assert cast(10, 20, "saturate") == (7.9375, 7.9375)
     assert cast(-np.inf, 0, "saturate") == (-8.0, 0.0)
     assert cast(-1, 1, "wrap") == (-1.0, 1.0)
+    # stochastic rounding may go either way: floor of the low end, ceiling of the high one
+    assert cast(-1.03, 1.03, "saturate", "stochastic") == (-1.0625, 1.0625)
+    # a word wider than float64's significand: exact rationals, bounds rounded outward
+    W = fx.numerictype(True, 80, 70)
+    out = fx.TypeTable({"w": W}, rounding="nearest").w(Interval(-1 / 3, 1 / 3))
+    q = round(Fraction(1 / 3) * 2 ** 70)  # nearest; 1/3 as a float is not a tie
+    assert Fraction(float(out.hi)) >= Fraction(q, 2 ** 70) > Fraction(math.nextafter(
+        float(out.hi), 0))
+    assert Fraction(float(out.lo)) <= -Fraction(q, 2 ** 70) < Fraction(math.nextafter(
+        float(out.lo), 0))
     # 'double' and 'inherit' entries pass the interval through unchanged (and report it)
     tab = fx.TypeTable({"d": "double", "i": "inherit"})
     x = Interval(-3, 100)
