@@ -160,6 +160,17 @@ def test_propose_and_verify_a_block_model(user_alg, capsys):
                  str(out / "types.json"), "-q"]) == 0
 
 
+def test_npz_inputs_are_frames_in_file_order(user_alg):
+    d, x = user_alg
+    np.savez(d / "frames.npz", a=x[0], b=x[1][:50])
+    assert main(["propose", f"{d / 'alg.py'}:gain", "--inputs", str(d / "frames.npz"),
+                 "--out", str(d / "z"), "--format", "json", "-q", "--no-verify"]) == 0
+    rows = {s["name"]: s for s in json.loads((d / "z" / "report.json").read_text())["signals"]}
+    assert rows["x"]["count"] == 250
+    both = np.concatenate([x[0], x[1][:50]])
+    assert (rows["x"]["sim_min"], rows["x"]["sim_max"]) == (both.min(), both.max())
+
+
 def test_usage_errors_exit_2(user_alg, capsys):
     d, _ = user_alg
     assert main(["propose", f"{d / 'alg.py'}:gain"]) == 2  # no --inputs

@@ -440,6 +440,9 @@ def export_c(types, path: str | os.PathLike | None = None, *,
         static inline double fir1_acc_to_double(fir1_acc_t q);    /* exact for WL <= 53 */
         static inline fir1_acc_t fir1_acc_sat(int64_t v);         /* clamp a wider integer */
 
+    (``<name>_sat`` takes an ``int64_t``, also for unsigned types, whose negative values
+    clamp to 0; a 64-bit unsigned type takes a ``uint64_t``.)
+
     ``<name>_from_double`` rounds with the signal's rounding mode (decided exactly on
     ``x * 2^FL``) and applies its overflow mode:
     ``saturate``, ``sat_sym``, ``sat_zero`` or ``wrap`` (two's complement modulo 2^WL). NaN
@@ -498,9 +501,12 @@ def export_c(types, path: str | os.PathLike | None = None, *,
             sat_body = (f"return (v < {up}_INT_MIN) ? ({id_}_t){up}_INT_MIN : "
                         f"(v > {up}_INT_MAX) ? ({id_}_t){up}_INT_MAX : ({id_}_t)v;")
             lines.append(f"static inline {id_}_t {id_}_sat(int64_t v) {{ {sat_body} }}")
-        else:
-            sat_body = (f"return (v > {up}_INT_MAX) ? ({id_}_t){up}_INT_MAX : ({id_}_t)v;")
-            lines.append(f"static inline {id_}_t {id_}_sat(uint64_t v) {{ {sat_body} }}")
+        elif W < 64:  # a signed wider integer: negative values clamp to 0
+            sat_body = (f"return (v < 0) ? ({id_}_t)0 : (v > (int64_t){up}_INT_MAX) ? "
+                        f"({id_}_t){up}_INT_MAX : ({id_}_t)v;")
+            lines.append(f"static inline {id_}_t {id_}_sat(int64_t v) {{ {sat_body} }}")
+        else:  # uint64_t holds every value of the type: nothing to clamp from above
+            lines.append(f"static inline {id_}_t {id_}_sat(uint64_t v) {{ return v; }}")
         lines.append(f"static inline double {id_}_to_double({id_}_t q) "
                      f"{{ return ldexp((double)q, -{up}_FL); }}")
         # quantize a double

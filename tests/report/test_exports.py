@@ -277,13 +277,13 @@ def test_c_header_macros_sat_and_to_double(tmp_path):
            "int main(void) {\n"
            '  printf("%d %d %d\\n", FIR1_ACC_WL, FIR1_ACC_FL, (int)FIR1_ACC_SCALE);\n'
            '  printf("%d %d\\n", (int)fir1_acc_sat(40000), (int)fir1_acc_sat(-40000));\n'
-           '  printf("%d %d\\n", (int)fir1_acc_sat(-5), (int)x_sat(300));\n'
+           '  printf("%d %d %d\\n", (int)fir1_acc_sat(-5), (int)x_sat(300), (int)x_sat(-5));\n'
            '  printf("%.17g\\n", fir1_acc_to_double(-32768));\n'
            '  printf("%lld %llu\\n", (long long)WIDE_ACC_INT_MIN, '
            "(unsigned long long)U64_INT_MAX);\n"
            "  return 0;\n}\n")
     out = _compile_run(tmp_path, src, "macros")
-    assert out == ["16", "12", "4096", "32767", "-32768", "-5", "255", "-8",
+    assert out == ["16", "12", "4096", "32767", "-32768", "-5", "255", "0", "-8",
                    str(-(1 << 63)), str((1 << 64) - 1)]
 
 
