@@ -41,6 +41,8 @@ _FRAME = 2048
 _R, _STAGES, _L, _K = 8, 3, 64, 13  # decimation, CIC stages, NCO table length and step
 _NCO_COS = np.cos(2 * np.pi * np.arange(_L) / _L)
 _NCO_SIN = -np.sin(2 * np.pi * np.arange(_L) / _L)
+for _t in (_NCO_COS, _NCO_SIN):  # cos(pi/2) is 6e-17 in floating point: the table holds 0
+    _t[np.abs(_t) < 1e-12] = 0.0
 _BOX = np.ones(_R)
 _CFIR = np.array([-0.0078125, 0.0234375, -0.046875, 0.0546875, -0.0390625, -0.09375,
                   0.296875, 0.625, 0.296875, -0.09375, -0.0390625, 0.0546875, -0.046875,
