@@ -7,14 +7,6 @@ counts of its own quantization. The counts come from the named cast itself (it l
 quantization probe ``_core._probe`` around its own cast, which also tags those quantization
 events with the signal's name), so a recording sees exactly one count per named cast and
 nothing from unnamed arithmetic.
-
-**Background summarising.** The listener copies each event's values and gathers them per
-signal; batches of ``_BATCH`` values go to a background thread that runs the fused statistics
-kernel (:mod:`fixsim._kernels._stats`, compiled with ``nogil=True``), so on a machine with a
-free core the statistics are computed while the simulation goes on. Batches are summarised in
-the order they were probed; the statistics are exact and independent of grouping, so the
-result is the same as a synchronous pass. Reading any statistic waits for the thread
-(:meth:`Recording._flush`); the thread stops when the ``record()`` block ends.
 """
 
 from __future__ import annotations
@@ -22,10 +14,8 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import queue
 import tempfile
 import threading
-import weakref
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -40,61 +30,16 @@ RECORDING_SCHEMA = "fixsim.Recording/1"
 
 
 
-_BATCH = 1 << 13  # values gathered per signal before they go to the background thread
-_QUEUE = 32  # batches in flight (bounds the memory held by copies)
-_BACKGROUND = True  # summarise on a background thread (False: in the probing thread)
-
-
 class _Pending:
-    """One signal's copied values waiting for the kernel, and its running summary."""
+    """One signal's running summary since the last flush (the fused kernel's state)."""
 
-    __slots__ = ("type", "acc", "overflows", "underflows", "buf", "size")
+    __slots__ = ("type", "acc", "overflows", "underflows")
 
     def __init__(self, numerictype: str | None):
         self.type = numerictype
         self.acc = _Accumulator()
         self.overflows = 0
         self.underflows = 0
-        self.buf: list[np.ndarray] = []
-        self.size = 0
-
-
-class _Worker:
-    """A daemon thread running the statistics kernel on queued ``(accumulator, arrays)``
-    batches, in order. An exception is kept and raised by :meth:`wait`."""
-
-    def __init__(self):
-        self.q: queue.Queue = queue.Queue(maxsize=_QUEUE)
-        self.error: BaseException | None = None
-        self.pid = os.getpid()  # a forked child has the object but not the thread
-        self.thread = threading.Thread(target=self._run, name="fixsim-recorder", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        q = self.q
-        while True:
-            item = q.get()
-            try:
-                if item is None:
-                    return
-                if self.error is None:
-                    acc = item[0]
-                    for values in item[1]:
-                        acc.add(values)
-            except BaseException as exc:  # raised again in the probing thread by wait()
-                self.error = exc
-            finally:
-                q.task_done()
-
-    def wait(self) -> None:
-        self.q.join()
-        if self.error is not None:
-            err, self.error = self.error, None
-            raise err
-
-    def stop(self) -> None:
-        self.q.put(None)
-        self.thread.join()
 
 
 _TYPE_NAMES: dict = {}
@@ -141,8 +86,6 @@ class Recording:
     def __init__(self, stats: Mapping[str, SignalStats] | None = None):
         self._stats: dict[str, SignalStats] = {}
         self._pending: dict[str, _Pending] = {}
-        self._worker: _Worker | None = None
-        self._finalizer: weakref.finalize | None = None
         self._lock = threading.RLock()
         for name, s in (stats or {}).items():
             if not isinstance(s, SignalStats):
@@ -154,11 +97,22 @@ class Recording:
 
     # -- the listener -----------------------------------------------------------------------------
     def _on_signal(self, event: SignalEvent) -> None:
-        """Copy the event's values into the signal's batch; full batches are summarised by
-        the fused statistics kernel, on the background thread (see the module notes)."""
+        """Add the event's values to the signal's running summary.
+
+        The values go straight through the fused statistics kernel
+        (:mod:`fixsim._kernels._stats`), without a copy; the exact summary is folded into
+        the signal's :class:`SignalStats` when statistics are read (:meth:`_flush`).
+        Statistics are exact and independent of grouping, so this changes nothing but the
+        cost.
+        """
         nt = event.numerictype
         t = None if nt is None else _type_name(nt)
-        values = np.array(event.values, dtype=np.float64, copy=True, order="C").reshape(-1)
+        values = event.values
+        if not (type(values) is np.ndarray and values.dtype == np.float64
+                and values.flags.c_contiguous):
+            values = np.ascontiguousarray(values, dtype=np.float64)
+        if values.ndim != 1:
+            values = values.reshape(-1)
         with self._lock:
             pend = self._pending.get(event.name)
             if pend is None or (t is not None and pend.type != t):
@@ -172,43 +126,11 @@ class Recording:
                     pend = self._pending[event.name] = _Pending(s.numerictype)
                 else:
                     pend.type = t
-            pend.buf.append(values)
-            pend.size += values.size
+            pend.acc.add(values)
             pend.overflows += event.overflows
             pend.underflows += event.underflows
-            if pend.size >= _BATCH:
-                self._hand_over(pend)
-
-    def _hand_over(self, pend: _Pending) -> None:
-        """Send the signal's gathered values to the kernel (the caller holds the lock)."""
-        arrays = pend.buf
-        if len(arrays) > 4:  # many small probes (a per-sample loop): one kernel call
-            arrays = [np.concatenate(arrays)]
-        pend.buf = []
-        pend.size = 0
-        if not _BACKGROUND:
-            for values in arrays:
-                pend.acc.add(values)
-            return
-        if self._worker is None or self._worker.pid != os.getpid():
-            self._worker = _Worker()
-            self._finalizer = weakref.finalize(self, self._worker.q.put, None)
-        self._worker.q.put((pend.acc, arrays))
-
-    def _stop_worker(self) -> None:
-        """Stop the background thread (it restarts on the next batch)."""
-        with self._lock:
-            worker, self._worker = self._worker, None
-            if worker is not None and worker.pid == os.getpid():
-                self._finalizer.detach()
-                worker.stop()
 
     def _flush_locked(self) -> None:
-        for pend in self._pending.values():
-            if pend.size:
-                self._hand_over(pend)
-        if self._worker is not None and self._worker.pid == os.getpid():
-            self._worker.wait()
         for name, pend in self._pending.items():
             s = self._stats[name]
             summaries = pend.acc.drain()
@@ -400,7 +322,4 @@ class record:  # noqa: N801 - used like a function
     def __exit__(self, *exc) -> None:
         listening, self._listening = self._listening, None
         listening.__exit__(*exc)
-        try:
-            self.recording._flush()
-        finally:
-            self.recording._stop_worker()
+        self.recording._flush()

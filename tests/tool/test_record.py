@@ -91,18 +91,15 @@ def test_running_summaries_fold_on_read():
     with record() as rec:
         for i in range(25):
             D.s(float(i))
-        assert rec._pending["s"].size == 25  # gathered, not summarised yet
-        assert rec["s"].count == 25  # reading summarises and folds
-        assert rec._pending["s"].size == 0 and rec._pending["s"].acc.pending == 0
+        assert rec._pending["s"].acc.pending == 25  # summarised by the kernel, not folded
+        assert rec["s"].count == 25  # reading folds
+        assert rec._pending["s"].acc.pending == 0
         D.s(-1.0)
     assert rec["s"].count == 26 and rec["s"].whole and rec["s"].min == -1.0
     assert rec["s"] == SignalStats().update([*map(float, range(25)), -1.0])
 
 
-@pytest.mark.parametrize("background", [True, False])
-def test_batches_on_the_background_thread_equal_one_update(monkeypatch, background):
-    monkeypatch.setattr(_record, "_BATCH", 100)
-    monkeypatch.setattr(_record, "_BACKGROUND", background)
+def test_many_probes_of_mixed_sizes_equal_one_update():
     rng = np.random.default_rng(5)
     chunks = [rng.standard_normal(rng.integers(0, 300)) * 10.0 ** rng.integers(-5, 5)
               for _ in range(60)]
@@ -111,25 +108,10 @@ def test_batches_on_the_background_thread_equal_one_update(monkeypatch, backgrou
         for c in chunks:
             D.a(c)
             D.b(c[::-1])
-        assert (rec._worker is not None) == background
-        assert threading.active_count() >= 1
-    assert rec._worker is None  # stopped at the end of the block
     flat = np.concatenate(chunks)
     assert rec["a"] == SignalStats().update(flat)
     assert rec["b"].count == flat.size and rec["b"].numerictype == "sfix8_En4"
     assert rec["b"].exact_sum == SignalStats().update(flat).exact_sum
-
-
-def test_worker_errors_reach_the_reader(monkeypatch):
-    monkeypatch.setattr(_record, "_BATCH", 1)
-    D = TypeTable({"s": "double"})
-
-    def boom(self, x):
-        raise RuntimeError("kernel failed")
-
-    with pytest.raises(RuntimeError, match="kernel failed"), record():
-        monkeypatch.setattr(_record._Accumulator, "add", boom)
-        D.s([1.0, 2.0])
 
 
 def test_non_contiguous_and_2d_values():
