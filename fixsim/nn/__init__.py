@@ -1,12 +1,19 @@
 """Networks in double, fixed point and integer-only affine arithmetic (``fixsim.nn``).
 
-    load_onnx                    an ONNX model (float, QDQ or QOperator) as a Network
-    Network, Node                the graph; ``net(x)``, ``net(x, types=T)``, ``net(x, runtime=...)``
-    Sequential, Dense, Conv, ... a sequential network from numpy weights
+    load_onnx                     an ONNX model (float, QDQ or QOperator) as a Network
+    Network, Node                 the graph: ``net(x)`` (double), ``net(x, types=T)`` (fixed
+                                  point through a TypeTable), ``qnet(x, runtime=...)`` (integer)
+    Sequential, Dense, Conv, ...  a sequential network from numpy weights
+    quantize                      post-training int8 quantization with fixsim's observers
     requantize, quantize_multiplier, multiply_by_quantized_multiplier, quantize_linear,
-    dequantize_linear, RUNTIMES  the int8 runtimes' integer arithmetic, by name
-    LookupTable                  fixed-point sigmoid/tanh tables
-    MinMaxObserver, ...          calibration observers
+    dequantize_linear, RUNTIMES   the int8 runtimes' integer arithmetic, by name
+    MinMaxObserver, MovingAverageMinMaxObserver, PercentileObserver, HistogramObserver,
+    EntropyObserver               calibration observers (per tensor or per channel)
+    LookupTable                   fixed-point sigmoid/tanh tables
+    derive_ranges                 sound signal ranges by interval bound propagation
+    accuracy, sqnr, layer_sqnr    comparisons against double
+
+See docs/nn.md.
 """
 
 from __future__ import annotations

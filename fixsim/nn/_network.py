@@ -567,12 +567,6 @@ def _convinteger(node, ins, runtime):
     return [_int_conv_acc(node, x, xzp, w, wzp).astype(np.int32)]
 
 
-def _int_passthrough(fn):
-    def run(node, ins, runtime):
-        return [fn(node, ins, node.attrs)]
-    return run
-
-
 _INT_OPS = {
     "QuantizeLinear": _quantize,
     "DequantizeLinear": _dequantize,
@@ -581,6 +575,5 @@ _INT_OPS = {
     "QGemm": _qgemm,
     "MatMulInteger": _matmulinteger,
     "ConvInteger": _convinteger,
-    "IntMaxPool": _int_passthrough(_maxpool),
     "IntRelu": lambda n, i, r: [np.maximum(i[0], np.asarray(i[1]).astype(i[0].dtype))],
 }
