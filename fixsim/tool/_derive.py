@@ -424,6 +424,8 @@ def _call(fn: Callable, named: dict[str, Interval], single: bool, T, args, kwarg
         free = [p for p in free if p.name != "T"]
     elif free:
         bound[free.pop(0).name] = T
+    elif T is None:
+        pass  # fn takes no type table (blocks only, say): nothing to pass
     elif not has_varkw:
         raise TypeError(f"derive: {getattr(fn, '__qualname__', fn)!r}{sig} has no parameter "
                         "left to receive the type table T (derive passes it to the parameter "
@@ -498,7 +500,9 @@ def derive(fn: Callable, input_ranges, T: TypeTable | None = None, *args, shape=
     ``T`` if there is one, else to the next positional parameter; *args* fill the following
     positional parameters and *kwargs* are passed by name. So ``fn(x, T)`` (``collect``'s
     convention), ``fir(x, h, T)`` with ``derive(fir, (-1, 1), T, h)`` and
-    ``mix(x, y, T)`` with ``derive(mix, {'x': (-1, 1), 'y': (0, 2)}, T)`` all work.
+    ``mix(x, y, T)`` with ``derive(mix, {'x': (-1, 1), 'y': (0, 2)}, T)`` all work. With
+    ``T=None`` a function without a parameter for it (``lambda x: blk.filt(x)``) is called
+    without it.
 
     Without *shape* or *like* a ``(lo, hi)`` input is a scalar Interval.
 

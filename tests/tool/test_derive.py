@@ -348,9 +348,13 @@ def test_blocks_report_their_own_ranges_and_frames_combine_as_the_hull():
     assert (d["cic.acc"].lo, d["cic.acc"].hi) == (-8.0, 8.0)
     assert d["cic.acc"].reports == 2
     assert (d["y"].lo, d["y"].hi) == (-10.0, 10.0)
-    # without a type table: only the block's reports
+    # without a type table: only the block's reports (fn needs no parameter for T then)
     d = derive(lambda x, T: blk.filt(x), (-1, 1), None, shape=4)
     assert list(d) == ["cic.acc"] and d.output.hull() == (-8.0, 8.0)
+    d = derive(blk.filt, (-1, 1), shape=4)
+    assert list(d) == ["cic.acc"] and d.output.hull() == (-8.0, 8.0)
+    with pytest.raises(TypeError, match="no parameter left to receive the type table T"):
+        derive(blk.filt, (-1, 1), fx.TypeTable({"y": "double"}), shape=4)
 
 
 def test_division_by_an_interval_containing_zero_is_reported_unbounded():
