@@ -14,6 +14,9 @@ call), and reports the worst-case output range for an input range.
 * :class:`Gain`, :class:`Sum`, :class:`Product`, :class:`Delay`, :class:`Saturation`,
   :class:`Convert`, :class:`Downsample`, :class:`Upsample`, :class:`Lookup1D` (alias
   :class:`LUT`): small blocks; :class:`Model`: named blocks wired into a block model.
+* :func:`cordic_sincos`, :func:`cordic_rotate`, :func:`cordic_atan2`, :func:`cordic_abs`,
+  :func:`cordic_gain`: CORDIC rotation and vectoring; :class:`FFT` (and :func:`fft`): radix-2
+  FFT with a per-stage scaling schedule.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 from ._basic import Convert, Delay, Downsample, Gain, Product, Saturation, Sum, Upsample
 from ._biquad import Biquad, SOSFilter
 from ._cic import CICDecimator, CICInterpolator
+from ._cordic import cordic_abs, cordic_atan2, cordic_gain, cordic_rotate, cordic_sincos
+from ._fft import FFT, fft
 from ._fir import FIR
 from ._lut import LUT, Lookup1D
 from ._model import Model
@@ -29,3 +34,5 @@ from ._nco import NCO
 __all__ = ["FIR", "SOSFilter", "Biquad", "CICDecimator", "CICInterpolator", "NCO"]
 __all__ += ["Gain", "Sum", "Product", "Delay", "Saturation", "Convert", "Downsample", "Upsample",
             "Lookup1D", "LUT", "Model"]
+__all__ += ["cordic_sincos", "cordic_rotate", "cordic_atan2", "cordic_abs", "cordic_gain", "FFT",
+            "fft"]

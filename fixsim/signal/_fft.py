@@ -348,12 +348,13 @@ class FFT:
             r = np.ascontiguousarray(r[:, rev])
             i = np.ascontiguousarray(i[:, rev])
         else:
-            r = np.ascontiguousarray(r)
-            i = np.ascontiguousarray(i)
+            r = np.array(r, dtype=np.int64, order="C")
+            i = np.array(i, dtype=np.int64, order="C")
         cnt = np.zeros(2, dtype=np.int64)
         rec = self._rec_buffer(r.shape[0])
-        _kt.fft_i64(r, i, p["wr"], p["wi"], p["ft"], p["d"], p["tp"], int(self.rounding),
-                    int(self.overflow), cnt, rec, p["scale"])
+        kernel = _kt.fft_i64_for(int(self.rounding), int(self.overflow))
+        kernel(r, i, p["wr"], p["wi"], p["ft"], p["d"], p["tp"], int(self.rounding),
+               int(self.overflow), cnt, rec, p["scale"])
         k = np.arange(self.n // 2)
         probe(f"{self.name}.twiddle",
               lambda: np.concatenate([np.cos(2 * np.pi * k / self.n),
@@ -373,7 +374,7 @@ class FFT:
     def _into(self, a: fi, D: numerictype) -> np.ndarray:
         ints = np.asarray(fi_stored(a), dtype=np.int64)
         if a.numerictype == D:
-            return ints.copy()
+            return ints  # not modified: the caller permutes (a copy) or copies
         flat = named_cast(ints.ravel(), a.numerictype, D, self.rounding, self.overflow,
                           f"{self.name}.in")
         return np.asarray(flat, dtype=np.int64).reshape(ints.shape)
