@@ -196,11 +196,17 @@ def _default_table(fn, target: str):
     from ._core._typetable import TypeTable
 
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
-    for name in ("T", "TYPES"):
+    for name in ("T", "TYPES", "types"):
         t = getattr(module, name, None)
         if isinstance(t, TypeTable):
             return t.copy()
-    raise _UsageError(f"no type table for {target!r}: pass --types TYPES.json (or "
+    found = sorted(k for k, v in vars(module).items() if isinstance(v, TypeTable)) \
+        if module is not None else []
+    if len(found) == 1:
+        return getattr(module, found[0]).copy()
+    several = (f" (the module has several: {', '.join(found)}; name one with "
+               "--types module:NAME)" if found else "")
+    raise _UsageError(f"no type table for {target!r}{several}: pass --types TYPES.json (or "
                       "module:NAME), or define a TypeTable named T in the module.")
 
 

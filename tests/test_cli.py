@@ -182,6 +182,15 @@ def test_usage_errors_exit_2(user_alg, capsys):
                  "derived"]) == 2
     assert "--input-range" in capsys.readouterr().err
     assert main(["propose", "nocolon", "--inputs", str(d / "x.npy")]) == 2
+    (d / "notable.py").write_text("def f(x, T):\n    return T.x(x)\n")
+    assert main(["propose", f"{d / 'notable.py'}:f", "--inputs", str(d / "x.npy")]) == 2
+    assert "no type table" in capsys.readouterr().err
+    (d / "onetable.py").write_text("import fixsim as fx\nMY = fx.TypeTable({'x': 'sfix8_En7'})\n"
+                                   "def f(x, T):\n    return T.x(x)\n")
+    assert main(["propose", f"{d / 'onetable.py'}:f", "--inputs", str(d / "x.npy"), "-q",
+                 "--format", "json", "--out", str(d / "one")]) == 0
+    data = json.loads((d / "one" / "report.json").read_text())
+    assert data["signals"][0]["current"]["name"] == "sfix8_En7"
 
 
 def test_failures_exit_1_with_a_clear_message(user_alg, capsys):
