@@ -85,7 +85,7 @@ def test_merge_equals_single_pass_for_random_splits(xs, data):
     assert piecewise == whole
 
 
-def test_vector_and_python_paths_agree_on_large_arrays():
+def test_large_arrays_match_exact_sums_and_small_pieces():
     rng = np.random.default_rng(7)
     x = rng.standard_normal(20_000) * rng.choice([1e-300, 1e-3, 1.0, 1e200, 5e-324], 20_000)
     x[::11] = 0.0
@@ -168,3 +168,28 @@ def test_kernel_columns_wrap_exactly():
     assert s.exact_sum == sum(exact, Fraction(0))
     assert s.exact_sum_squares == sum((v * v for v in exact), Fraction(0))
     assert s.log2_histogram == {1: 6234, 901: 3000}
+
+
+def test_fold_limit_splits_exactly(monkeypatch):
+    # the accumulator folds its int64 state into Python ints every FOLD_LIMIT values; a tiny
+    # limit makes one update cross many folds, which must change nothing
+    x = np.random.default_rng(3).uniform(-4, 4, 5000)
+    x[::7] *= 2.0 ** 40
+    whole = SignalStats().update(x)
+    monkeypatch.setattr(_stats._ks, "FOLD_LIMIT", 37)  # the kernel module, as _stats sees it
+    assert len(_stats._summarize(x)) == -(-x.size // 37)  # really folded that often
+    s = SignalStats().update(x)
+    assert s == whole
+    assert s.exact_sum == sum(map(Fraction, x.tolist()), Fraction(0))
+    assert s.exact_sum_squares == sum((Fraction(v) ** 2 for v in x.tolist()), Fraction(0))
+
+
+def test_kernel_pieces_leave_int64_headroom():
+    # every column stays below 2**62 after each value, and one value adds less than 2**55:
+    # a column never exceeds 2**63 - 1 (the bound the kernel's wrap counting relies on)
+    u = (1 << 53) - 1  # the largest mantissa
+    a, b = u >> 26, u & ((1 << 26) - 1)
+    lo = b * b + (((2 * a * b) & ((1 << 26) - 1)) << 26)
+    hi = a * a + ((2 * a * b) >> 26) + (lo >> 52)
+    assert hi * 2 ** 52 + (lo & (2 ** 52 - 1)) == u * u  # the split is exact
+    assert max(u, hi, lo & (2 ** 52 - 1)) < 2 ** 55 and 2 ** 62 + 2 ** 55 < 2 ** 63
