@@ -93,7 +93,7 @@ def test_large_arrays_match_exact_sums_and_small_pieces():
     assert s.exact_sum == sum(map(Fraction, x.tolist()), Fraction(0))
     assert s.exact_sum_squares == sum((Fraction(v) ** 2 for v in x.tolist()), Fraction(0))
     small = SignalStats()
-    for i in range(0, x.size, 17):  # 17 < _SMALL: the pure-Python path
+    for i in range(0, x.size, 17):  # many small updates merge to the same statistics
         small.update(x[i:i + 17])
     assert small == s
 
