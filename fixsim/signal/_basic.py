@@ -190,6 +190,30 @@ def iv_recip(lo, hi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (np.where(zero, -np.inf, out[0]), np.where(zero, np.inf, out[1]), zero)
 
 
+def cast_bounds(lo: np.ndarray, hi: np.ndarray, T: numerictype,
+                overflow: Overflow) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the cast of ``[lo, hi]`` into *T*: outward to *T*'s grid (any rounding
+    stays within the neighbouring grid points), clipped to *T*'s range under the saturating
+    modes; *T*'s whole range where a wrapping mode could wrap."""
+    scale = 2.0 ** T.fraction_length
+    with np.errstate(over="ignore", invalid="ignore"):
+        qlo = np.floor(lo * scale) / scale  # power-of-two scaling: exact unless it overflows
+        qhi = np.ceil(hi * scale) / scale
+    qlo = np.where(np.isfinite(qlo), qlo, lo)
+    qhi = np.where(np.isfinite(qhi), qhi, hi)
+    tmin, tmax = float(T.exact_min), float(T.exact_max)
+    out = (qlo < tmin) | (qhi > tmax)
+    if overflow in (Overflow.WRAP, Overflow.WRAP_SM):
+        return np.where(out, tmin, qlo), np.where(out, tmax, qhi)
+    if overflow == Overflow.SAT_SYM and T.signed:
+        tmin = -tmax
+    qlo, qhi = np.clip(qlo, tmin, tmax), np.clip(qhi, tmin, tmax)
+    if overflow == Overflow.SAT_ZERO:  # out-of-range values become 0
+        qlo = np.where(out, np.minimum(qlo, 0.0), qlo)
+        qhi = np.where(out, np.maximum(qhi, 0.0), qhi)
+    return qlo, qhi
+
+
 def interval_of(x, blk: str) -> Interval:
     """An Interval for *x* (an Interval, a fi or numbers: point intervals)."""
     if isinstance(x, Interval):
@@ -375,6 +399,13 @@ class SimpleBlock(Block):
     def _probe_double(self, signal: str, values: np.ndarray, T: numerictype | None) -> None:
         probe(f"{self.name}.{signal}", values, values, T, "double")
 
+    def _cast_iv(self, lo: np.ndarray, hi: np.ndarray, explicit: numerictype | None,
+                 signal: str) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds after the cast of *signal* when its fixed type is known (explicit or from
+        the table; the full-precision default is exact and moves nothing)."""
+        T = self._known(explicit, signal)
+        return (lo, hi) if T is None else cast_bounds(lo, hi, T, self.overflow)
+
     def _default(self, explicit: numerictype | None, signal: str) -> bool:
         """Whether *signal* has its full-precision default type (no explicit type, no fixed
         table entry)."""
@@ -496,7 +527,7 @@ class Gain(SimpleBlock):
         self._report_interval("gain", np.array([min(self._gains())], dtype=float),
                               np.array([max(self._gains())], dtype=float))
         self._report_interval("out", lo, hi)
-        return Interval(lo, hi)
+        return Interval(*self._cast_iv(lo, hi, self.output_type_arg, "out"))
 
     def worst_case_output_range(self, lo, hi, *, quantized: bool = True) -> tuple[float, float]:
         """Exact bounds of ``k * x`` (before the output cast) for ``x`` in ``[lo, hi]``, with the
@@ -651,8 +682,10 @@ class Sum(SimpleBlock):
         lo = np.zeros(xs[0].shape)
         hi = np.zeros(xs[0].shape)
         plo, phi = [], []
+        terms = []
         for i, (s, x) in enumerate(zip(self.signs, xs, strict=True)):
             a, b = (x.lo, x.hi) if s == "+" else (-x.hi, -x.lo)
+            terms.append((a, b))
             if i == 0:
                 lo, hi = a.copy(), b.copy()
             else:
@@ -663,7 +696,21 @@ class Sum(SimpleBlock):
             phi.append(hi)
         self._report_interval("acc", np.concatenate(plo), np.concatenate(phi))
         self._report_interval("out", lo, hi)
-        return Interval(lo, hi)
+        A = self._known(self.acc_type_arg, "acc")
+        if A is not None:
+            # a term or partial sum the accumulator cannot hold may saturate or wrap: the
+            # result can then be anywhere in the accumulator's range
+            spill = np.zeros(lo.shape, dtype=bool)
+            for a, b in [*zip(plo, phi, strict=True), *terms]:
+                spill |= (a < A.exact_min) | (b > A.exact_max)
+            # each of the n terms is rounded into A (less than one LSB each); the partial sums
+            # of A values are exact
+            slack = np.full(lo.shape, len(terms) * float(A.eps))
+            lo, hi = iv_add(lo, hi, -slack, slack)
+            lo, hi = cast_bounds(lo, hi, A, self.overflow)
+            lo = np.where(spill, min(float(A.exact_min), 0.0), lo)
+            hi = np.where(spill, max(float(A.exact_max), 0.0), hi)
+        return Interval(*self._cast_iv(lo, hi, self.output_type_arg, "out"))
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """Exact bounds of the sum for inputs in ``[lo, hi]`` (the same range for every input,
@@ -819,7 +866,7 @@ class Product(SimpleBlock):
         hi = np.where(unbounded, np.inf, hi)
         self._report_interval("out", lo, hi, reason if not np.isfinite(
             np.concatenate([lo, hi])).all() else None)
-        return Interval(lo, hi, reason=reason)
+        return Interval(*self._cast_iv(lo, hi, self.output_type_arg, "out"), reason=reason)
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """Exact bounds of the product for inputs in ``[lo, hi]`` (the same range for every
@@ -1017,7 +1064,7 @@ class Saturation(SimpleBlock):
         lo = np.clip(x.lo, self.lower, self.upper)
         hi = np.clip(x.hi, self.lower, self.upper)
         self._report_interval("out", lo, hi)
-        return Interval(lo, hi)
+        return Interval(*self._cast_iv(lo, hi, self.output_type_arg, "out"))
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """``[lo, hi]`` clipped to the limits."""
@@ -1083,9 +1130,7 @@ class Convert(SimpleBlock):
         Y = self._known(self.output_type_arg, "out")
         if Y is None:
             return Interval(x.lo, x.hi)
-        # rounding moves a value by less than one LSB of the target
-        lo, hi = outward(x.lo - Y.eps, x.hi + Y.eps)
-        return Interval(lo, hi)
+        return Interval(*cast_bounds(x.lo, x.hi, Y, self.overflow))
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """The input range (the values arriving at the cast)."""

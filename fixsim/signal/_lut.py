@@ -326,7 +326,9 @@ class Lookup1D(SimpleBlock):
         reason = None if np.isfinite([ylo, yhi]).all() else \
             f"{self.name}: linear extrapolation of an unbounded input"
         self._report_interval("out", np.array([ylo]), np.array([yhi]), reason)
-        return Interval(np.full(x.shape, ylo), np.full(x.shape, yhi), reason=reason)
+        lo, hi = self._cast_iv(np.full(x.shape, ylo), np.full(x.shape, yhi),
+                               self.output_type_arg, "out")
+        return Interval(lo, hi, reason=reason)
 
     def _range(self, lo: float, hi: float) -> tuple[float, float]:
         """Sound bounds of the output (before its cast) for inputs in ``[lo, hi]``, in double

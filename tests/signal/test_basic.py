@@ -422,8 +422,9 @@ def test_interval_bounds_are_exact_where_they_can_be():
     assert (out.lo[0], out.hi[0]) == (-2.0, 2.0)  # exact: no outward step
     out, seen = collect_ranges(lambda: Product("*/", name="p", output_type="sfix16_En8")(
         Interval([1.0], [2.0]), Interval([-1.0], [1.0])))
-    assert not out.bounded and "contains 0" in out.reason
-    assert seen["p.out"] == (-math.inf, math.inf)
+    assert seen["p.out"] == (-math.inf, math.inf)  # the quotient itself is unbounded
+    # ... and the saturating cast into the output type bounds what leaves the block
+    assert (out.lo[0], out.hi[0]) == (-128.0, 128.0 - 2 ** -8)
     out, seen = collect_ranges(lambda: Saturation(-1, 0.5, name="sat")(Interval([-3.0],
                                                                                 [3.0])))
     assert seen["sat.out"] == (-1.0, 0.5)
@@ -452,7 +453,7 @@ def test_interval_output_contains_every_simulated_value(data):
     samples = [np.array(draw(st.lists(st.floats(lo, hi, allow_nan=False), min_size=4,
                                       max_size=4))) for _ in range(k)]
     if kind == "quotient" and lo <= 0 <= hi:
-        assert not out.bounded
+        assert seen["b.out"] == (-math.inf, math.inf)
         return
     blk.reset()
     y = blk(*samples)
@@ -515,3 +516,27 @@ def test_wide_words_are_exact(data):
     g = Gain(-1.25, name="g", gain_type="sfix8_En4", output_type=Y, rounding=rounding,
              overflow=overflow)(xa)
     assert ints_list(g) == [q(val(u, Ta) * Fraction(-5, 4), Y, rounding, overflow) for u in a]
+
+
+@given(st.data())
+def test_interval_after_a_cast_holds_every_fixed_output(data):
+    """The interval a block returns holds its fixed-point output after the output cast (any
+    rounding; saturation, sat_zero, sat_sym and wrapping included)."""
+    draw = data.draw
+    rounding, overflow, signed = draw(modes())
+    Tx = draw(ntypes(4, 14, signed=True))
+    Y = draw(ntypes(2, 10, signed=True))
+    kind = draw(st.sampled_from(["convert", "gain", "sum"]))
+    blk = {"convert": lambda: Convert(Y, name="b", rounding=rounding, overflow=overflow),
+           "gain": lambda: Gain(0.7, name="b", output_type=Y, rounding=rounding,
+                                overflow=overflow),
+           "sum": lambda: Sum("+-", name="b", acc_type=Y, rounding=rounding,
+                              overflow=overflow)}[kind]()
+    a, b = sorted(draw(ints_of(Tx, 2)))
+    lo, hi = float(val(a, Tx)), float(val(b, Tx))
+    k = blk.n_inputs
+    out = blk(*[Interval([lo], [hi])] * k)
+    blk.reset()
+    xs = [make(draw(st.lists(st.integers(a, b), min_size=6, max_size=6)), Tx) for _ in range(k)]
+    y = blk(*xs).data
+    assert np.all(out.lo[0] <= y) and np.all(y <= out.hi[0]), (out, y)
