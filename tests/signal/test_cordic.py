@@ -333,3 +333,23 @@ def test_errors():
         cordic_rotate(fi([1.0], 1, 16, 12), np.array([1 + 1j]))
     with pytest.raises(TypeError, match="numerictype"):
         cordic_atan2(fi([1.0], 1, 16, 12), fi([1.0], 1, 16, 13))
+
+
+# -- probes and type tables -----------------------------------------------------------------------
+def test_probes_and_type_table():
+    from fixsim import TypeTable
+    from fixsim._core._typetable import signal_listening
+
+    theta = fi(np.array([0.3, -2.0, 3.0]), 1, 16, 12)
+    events = []
+    with signal_listening(events.append):
+        s, c = cordic_sincos(theta, name="osc")
+        cordic_sincos(theta.data, name="dbl")
+    names = {(e.name, e.mode) for e in events}
+    assert {("osc.x", "fixed"), ("osc.y", "fixed"), ("dbl.x", "double")} <= names
+    T = TypeTable({"osc.x": "sfix20_En18", "osc.z": "sfix24_En20"})
+    s2, _ = cordic_sincos(theta, name="osc", types=T)
+    assert s2.numerictype == numerictype(True, 20, 18)
+    s3, c3 = cordic_sincos(theta, name="osc", types=T.as_double())
+    assert isinstance(s3, np.ndarray)
+    np.testing.assert_allclose(s3, np.sin(theta.data), atol=1e-14)

@@ -317,3 +317,42 @@ def test_wrong_frame_length():
 def test_mixed_fixed_and_float_parts():
     with pytest.raises(TypeError, match="both"):
         FFT(4)(fi(np.zeros(4), 1, 8, 6), np.zeros(4))
+
+
+# -- probes and type tables -----------------------------------------------------------------------
+def test_probes_report_the_values_before_each_cast():
+    """While recording, ``<name>.data`` receives every butterfly output before its cast (in
+    both modes) and the overflow count of the fixed run."""
+    from fixsim._core._typetable import signal_listening
+
+    T = numerictype(True, 8, 7)
+    x = fi(np.array([0.9, -0.9, 0.9, -0.9]), T)
+    f = FFT(4, name="ch", data_type=T, twiddle_type="sfix8_En6", overflow="saturate")
+    events = []
+    with signal_listening(events.append):
+        re, _ = f(x)
+        FFT(4, name="dbl")(x.data)
+    data = {e.name: e for e in events}
+    ev = data["ch.data"]
+    assert ev.mode == "fixed" and ev.numerictype == T
+    assert ev.values.size == 2 * 2 * 4  # stages x (re, im) x n
+    # stage 0 (bit-reversed pairs (x0, x2), (x1, x3)): x0 + x2 = 2 * 0.8984375, the exact
+    # value before the saturating cast; stage 1 then starts from the saturated max
+    assert ev.values[:8].max() == 2 * float(x.data[0])
+    assert ev.values[8:].max() == (T.int_max + 2 ** 7) / 2 ** 7
+    assert ev.overflows > 0 and int(re.int[2]) == T.int_max
+    assert data["dbl.data"].mode == "double"
+    assert {"ch.twiddle", "dbl.twiddle"} <= set(data)
+
+
+def test_type_table_gives_types_and_double():
+    from fixsim import TypeTable
+
+    T = TypeTable({"f.data": "sfix20_En15", "f.twiddle": "sfix12_En10"})
+    f = FFT(8, name="f", types=T)
+    x = fi(np.linspace(-0.5, 0.5, 8), 1, 16, 15)
+    re, im = f(x)
+    assert re.numerictype == numerictype(True, 20, 15)
+    assert f.types(x.numerictype)["twiddle"] == numerictype(True, 12, 10)
+    y = FFT(8, name="f", types=T.as_double())(x)
+    np.testing.assert_allclose(y, np.fft.fft(x.data), atol=1e-13)
