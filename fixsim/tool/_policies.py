@@ -149,13 +149,14 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     ``underflows`` (nonzero values below half an LSB: they round to zero under the
     round-to-nearest modes; exact), ``noise_power`` (mean squared error estimate: rounding
     ``LSB**2/12`` per value in range, none for whole numbers when ``F >= 0``, plus the clipping
-    error), ``sqnr_db`` (``10 log10(mean(x**2) / noise_power)``, inf when no error) and
+    error), ``sqnr_db`` (``10 log10(mean(x**2) / noise_power)``, inf when no error, None when
+    the values are all zero) and
     ``percent_range_used`` (MATLAB's: ``100 * max(max/T.max, min/T.min)``).
     """
     n = s.finite_count
     if n == 0:
         return {"overflows": 0, "clip_fraction": 0.0, "underflows": 0, "noise_power": 0.0,
-                "sqnr_db": math.nan, "percent_range_used": math.nan}
+                "sqnr_db": None, "percent_range_used": None}
     tmax, tmin = T.max, T.min
     if s.max <= tmax and s.min >= tmin:
         over = 0.0
@@ -176,7 +177,7 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     power = float(s.exact_sum_squares / n)
     noise_power = noise / n
     if noise_power == 0.0:
-        sqnr = math.inf if power > 0 else math.nan
+        sqnr = math.inf if power > 0 else None  # all zeros: no signal, no error
     elif power == 0.0:
         sqnr = -math.inf
     else:

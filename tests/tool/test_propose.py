@@ -283,3 +283,9 @@ def test_fraction_length_too_fine_for_any_word():
     with pytest.raises(ValueError, match=r"signal 'x': covering \[-3, 5\] at fraction length "
                                          r"70000 needs about 70003 bits, above the limit"):
         propose(_rec(x=[-3.0, 5.0, 0.5]), fraction_length=70000)
+
+
+def test_all_zero_signal_round_trips():
+    p = propose(_rec(z=[0.0, 0.0, -0.0]), word_length=8)
+    assert p["z"].proposed == numerictype(0, 8, 0) and p["z"].sqnr_db is None
+    assert Proposal.from_json(p.to_json()) == p
