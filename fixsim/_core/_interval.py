@@ -252,14 +252,15 @@ def as_interval(x, where: str = "Interval", *, allow_inf: bool = False) -> Inter
             raise ValueError(f"{where}: the operand holds {v!r}, which is not a finite real "
                              "number; give an unbounded Interval explicitly, "
                              "Interval(-np.inf, np.inf), if that is meant.")
-        return Interval._raw(arr, arr, None)
+        # separate copies: bounds never alias each other or the caller's array (setitem)
+        return Interval._raw(arr.copy(), arr.copy(), None)
     if kind == "b":
         v = arr.astype(np.float64)
-        return Interval._raw(v, v, None)
+        return Interval._raw(v, v.copy(), None)
     if kind in "iu":
         if bool(np.all((arr >= -(2 ** 53)) & (arr <= 2 ** 53))):
             v = arr.astype(np.float64)
-            return Interval._raw(v, v, None)
+            return Interval._raw(v, v.copy(), None)
         lo, hi = _object_bounds(arr.astype(object), where)
         return Interval._raw(lo, hi, None)
     if kind == "O":
@@ -436,6 +437,8 @@ class Interval:
 
     def __setitem__(self, key, value) -> None:
         v = as_interval(value, "Interval.__setitem__")
+        if np.may_share_memory(self.lo, self.hi):  # a point interval's shared bounds
+            self.hi = self.hi.copy()
         self.lo[key] = v.lo
         self.hi[key] = v.hi
         self.reason = _why(self, v) if not self.bounded else None

@@ -500,6 +500,13 @@ def test_indexing_setitem_and_shape_functions_follow_numpy():
     z = np.zeros_like(x)
     z[1:, :] = x[:-1, :]
     assert z.shape == x.shape and np.array_equal(z.lo[1:], lo[:-1]) and (z.lo[0] == 0).all()
+    # regression: a point interval shares one array for both bounds, and one built from a
+    # float array must not alias it; assigning into either must keep lo <= hi and the caller's
+    # array intact
+    arr = np.array([1.0, 2.0])
+    p = Interval.point(arr)
+    p[0] = Interval(-3, 3)
+    assert p.lo.tolist() == [-3, 2] and p.hi.tolist() == [3, 2] and arr.tolist() == [1, 2]
     y[2, 0] = Interval(-np.inf, 0, reason="because")
     assert not y.bounded and y.reason == "because"
     assert [r.shape for r in x] == [(4,)] * 3
