@@ -422,6 +422,32 @@ def cordic_sincos(theta, niters: int | None = None, *, data_type: TypeLike = Non
     return y.reshape(t.shape), x.reshape(t.shape)
 
 
+def _vector_bound(u) -> tuple[float, tuple[int, ...]] | None:
+    """``(max |u|, shape)`` for an Interval (real part) or a pair of Intervals, else None."""
+    if isinstance(u, Interval):
+        parts = (u,)
+    elif isinstance(u, tuple) and len(u) == 2 and any(isinstance(p, Interval) for p in u):
+        parts = u
+    else:
+        return None
+    mags = [max(float(np.max(np.abs(p.lo))), float(np.max(np.abs(p.hi))))
+            if isinstance(p, Interval) else float(np.max(np.abs(np.asarray(p, dtype=float))))
+            for p in parts]
+    shape = next(p.shape for p in parts if isinstance(p, Interval))
+    return math.hypot(*mags), shape
+
+
+def _vector_interval(bound: float, shape, n: int, name: str, scaled: bool) -> Interval:
+    """Registers hold ``A_n |u|`` at most (per component); the result ``|u|`` (scaled) or
+    ``A_n |u|``, in exact arithmetic."""
+    g = cordic_gain(n) * (1 + 1e-12)
+    for sig in ("x", "y"):
+        report_range(f"{name}.{sig}", -bound * g, bound * g)
+    b = bound * (1 + 1e-12) if scaled else bound * g
+    report_range(f"{name}.out", -b, b)
+    return Interval(np.full(shape, -b), np.full(shape, b))
+
+
 def _sincos_interval(theta: Interval, name: str):
     # x and y are a rotation of (1/A_n, 0) by an angle: |x|, |y| <= 1 in exact arithmetic
     for s in ("x", "y"):
@@ -495,13 +521,22 @@ def cordic_rotate(theta, u, niters: int | None = None, *, scale_output: bool = T
 
     Returns
     -------
-    complex ndarray (double mode) or a pair ``(re, im)`` of fi (fixed point).
+    complex ndarray (double mode) or a pair ``(re, im)`` of fi (fixed point). For *u* an
+    Interval (or a pair), a pair of Intervals bounding each component: ``|u|`` (exact
+    arithmetic, scaled) or ``A_n |u|``.
     """
     fn = "cordic_rotate"
     r, o = block_modes(rounding, overflow, fn)
     args = [as_type(t, a, fn) for t, a in ((data_type, "data_type"), (angle_type, "angle_type"),
                                            (gain_type, "gain_type"),
                                            (output_type, "output_type"))]
+    vb = _vector_bound(u)
+    if vb is not None or isinstance(theta, Interval):
+        if vb is None:
+            raise TypeError(f"{fn}: with an Interval theta, give u as an Interval (or a pair).")
+        n = _niters(niters, None, fn)
+        out = _vector_interval(vb[0], vb[1], n, name, scale_output)
+        return out, out
     kind, ure, uim = _as_pair(u, fn, "u")
     if isinstance(theta, fi) and kind == "fixed" and not table_is_double(types, name):
         D, A, G, Y = (pick_type(t, types, f"{name}.{s}", fn)
@@ -703,12 +738,16 @@ def cordic_abs(u, niters: int | None = None, *, scale_output: bool = True,
 
     Returns
     -------
-    fi of *output_type* (fixed), float64 (double).
+    fi of *output_type* (fixed), float64 (double); for an Interval *u* (or a pair), the
+    bound ``[-|u|max, |u|max]`` (``A_n`` times that without scaling).
     """
     fn = "cordic_abs"
     r, o = block_modes(rounding, overflow, fn)
     args = [as_type(t, a, fn) for t, a in ((data_type, "data_type"), (gain_type, "gain_type"),
                                            (output_type, "output_type"))]
+    vb = _vector_bound(u)
+    if vb is not None:
+        return _vector_interval(vb[0], vb[1], _niters(niters, None, fn), name, scale_output)
     kind, ure, uim = _as_pair(u, fn, "u")
     if kind == "fixed" and not table_is_double(types, name):
         D, G, Y = (pick_type(t, types, f"{name}.{s}", fn)

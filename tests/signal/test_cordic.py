@@ -317,6 +317,18 @@ def test_interval_input():
     assert out_s.hull() == (-1.0, 1.0)
     a = cordic_atan2(Interval(np.zeros(2), np.ones(2)), np.ones(2))
     assert a.hi.max() >= np.pi
+    u = (Interval(np.full(4, -3.0), np.full(4, 4.0)), Interval(np.full(4, -3.0), np.full(4, 3.0)))
+    m = cordic_abs(u)
+    assert m.hi.max() == pytest.approx(5.0) and m.shape == (4,)
+    m2 = cordic_abs(u, 20, scale_output=False)
+    assert m2.hi.max() == pytest.approx(5.0 * cordic_gain(20))
+    vr, vi = cordic_rotate(Interval(np.full(4, -1.0), np.full(4, 1.0)), u)
+    assert vr.hi.max() == pytest.approx(5.0) and vi.lo.min() == pytest.approx(-5.0)
+    # the bound holds: every sampled vector's magnitude and rotation stay inside
+    rng = np.random.default_rng(2)
+    z = rng.uniform(-3, 4, 200) + 1j * rng.uniform(-3, 3, 200)
+    assert np.abs(cordic_abs(z)).max() <= m.hi.max()
+    assert np.abs(cordic_rotate(rng.uniform(-6, 6, 200), z).real).max() <= vr.hi.max()
 
 
 # -- errors -------------------------------------------------------------------------------------
