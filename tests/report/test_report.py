@@ -198,3 +198,17 @@ def test_infinite_sqnr_is_json_safe():
     text = r.to_json()
     assert "Infinity" not in text and json.loads(text)["signals"][0]["sqnr_db"] == "inf"
     assert "inf" in r.to_markdown()
+
+
+def test_signal_names_are_escaped_in_html():
+    name = 'blk.<script>alert("x")</script>&y'
+    T = fx.TypeTable({name: "double"})
+    rec = fx.tool.collect(lambda x, T: T[name](x), [np.array([0.5, -0.25])], T)
+    r = Report.build(fx.tool.propose(rec, T), rec)
+    html = r.to_html()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;y" in html
+    # the embedded JSON escapes < > & and still parses to the same name
+    start = html.index('id="fixsim-report-data">') + len('id="fixsim-report-data">')
+    embedded = json.loads(html[start:html.index("</script>", start)])
+    assert embedded["signals"][0]["name"] == name
