@@ -381,6 +381,9 @@ def export_hls(types, path: str | os.PathLike | None = None, *, flavor: str = "a
             sg = "true" if t.signed else "false"
             decl = f"ac_fixed<{t.word_length}, {t.integer_length}, {sg}, {r}, {o}>"
         lines.append(f"// {s.describe()}")
+        if flavor == "ap" and not 0 <= t.integer_length <= t.word_length:
+            lines.append(f"// note: integer length {t.integer_length} is outside 0..W; "
+                         "check that your ap_fixed version accepts it (ac_fixed does)")
         if flavor == "ap" and t.word_length > 1024:
             lines.append("// note: wider than ap_fixed's default limit of 1024 bits; define "
                          "AP_INT_MAX_W before including ap_fixed.h")
