@@ -30,7 +30,8 @@ SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Mul", "Conv", "Relu", "Clip", "LeakyR
                  "Flatten", "Reshape", "Transpose", "Concat", "Softmax", "Identity", "Dropout")
 #: Quantized operators (integer-only affine execution).
 QUANTIZED_OPS = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
-                 "MatMulInteger", "ConvInteger", "QGemm")
+                 "MatMulInteger", "ConvInteger", "QGemm", "QLinearAveragePool",
+                 "QLinearGlobalAveragePool")
 
 # |partial sum| < 2**53 makes a float64 matrix product of integers exact (every partial sum
 # and product is an integer float64 represents exactly, whatever BLAS's summation order)
@@ -567,7 +568,50 @@ def _convinteger(node, ins, runtime):
     return [_int_conv_acc(node, x, xzp, w, wzp).astype(np.int32)]
 
 
+def _nchw(node):
+    if node.attrs.get("channels_last", 0):
+        raise ValueError(f"node {node.name!r}: channels_last=1 is not supported; valid: 0 "
+                         "(NCHW).")
+
+
+def _qlinear_avgpool(node, ins, runtime):
+    """onnxruntime's QLinearAveragePool: dequantize (float32), sum each window in float32 in
+    row-major kernel order, divide by the count (float32), QuantizeLinear."""
+    import itertools
+
+    x, xs, xzp, ys, yzp = ins[:5]
+    _nchw(node)
+    d = _dequantize(Node("DequantizeLinear", node.name, [], []), [x, xs, xzp], runtime)[0]
+    kernel, strides, dil, pads = _pool_params(node, d)
+    nsp = len(kernel)
+    xp = _ops._pad(d, list(pads), 0)
+    out = _ops.conv_out_shape(d.shape[2:], kernel, strides, dil, pads)
+    acc = None
+    for off in itertools.product(*[range(k) for k in kernel]):
+        sl = (slice(None), slice(None)) + tuple(
+            slice(off[i], off[i] + strides[i] * (out[i] - 1) + 1, strides[i])
+            for i in range(nsp))
+        acc = xp[sl].copy() if acc is None else (acc + xp[sl]).astype(np.float32)
+    _, cnt = _ops.avg_pool(np.zeros((1, 1) + d.shape[2:], np.float32), kernel, strides, pads,
+                           bool(node.attrs.get("count_include_pad", 0)))
+    avg = (acc / cnt.astype(np.float32)).astype(np.float32)
+    return _quantize(Node("QuantizeLinear", node.name, [], []), [avg, ys, yzp], runtime)
+
+
+def _qlinear_gap(node, ins, runtime):
+    """onnxruntime's QLinearGlobalAveragePool: the integer sum ``acc = sum (x - zx)`` over the
+    N spatial positions, requantized with the multiplier ``f32(s_x / f32(s_y N))``."""
+    x, xs, xzp, ys, yzp = ins[:5]
+    _nchw(node)
+    N = int(np.prod(x.shape[2:]))
+    acc = _centered(x, xzp).sum(axis=tuple(range(2, x.ndim)), keepdims=True)
+    sy = float(np.float32(np.float32(ys) * np.float32(N)))
+    return [_requant(node, acc, 1, None, xs, np.float32(1.0), sy, yzp, runtime)]
+
+
 _INT_OPS = {
+    "QLinearAveragePool": _qlinear_avgpool,
+    "QLinearGlobalAveragePool": _qlinear_gap,
     "QuantizeLinear": _quantize,
     "DequantizeLinear": _dequantize,
     "QLinearConv": _qlinearconv,

@@ -9,7 +9,8 @@ Loading rewrites the graph the way the runtimes do before they run it:
 * QDQ graphs (``DequantizeLinear -> op -> QuantizeLinear``): groups that ONNX Runtime's CPU
   graph optimizer fuses into integer kernels are fused the same way, so that integer execution
   reproduces its outputs exactly: Conv -> QLinearConv, MatMul -> QLinearMatMul, Gemm -> QGemm
-  (with an int32 bias from a DequantizeLinear), MaxPool/Flatten/Reshape/Transpose on a tensor
+  (with an int32 bias from a DequantizeLinear), AveragePool -> QLinearAveragePool,
+  GlobalAveragePool -> QLinearGlobalAveragePool, MaxPool/Flatten/Reshape/Transpose on a tensor
   whose Q has the same scale and zero point as its DQ -> the same operator on the integers.
   Every other float operator between DQ and Q runs in float32.
 """
@@ -242,6 +243,16 @@ def _fuse_qdq(net: Network) -> None:
                                  + yin, list(q.outputs),
                                  {"transB": n.attrs.get("transB", 0)})
                 new_nodes.append(fused)
+                removed.add(id(q))
+                continue
+        if n.op in ("AveragePool", "GlobalAveragePool"):
+            dx = dq_of(n.inputs[0])
+            q = only_q(n.outputs[0])
+            if dx is not None and q is not None:
+                new_nodes.append(Node("QLinear" + n.op, n.name,
+                                      [dx.inputs[0], dx.inputs[1], zp(dx, 2) or "",
+                                       q.inputs[1], zp(q, 2) or ""], list(q.outputs),
+                                      dict(n.attrs)))
                 removed.add(id(q))
                 continue
         if n.op in ("MaxPool", "Flatten", "Reshape", "Transpose", "Relu"):

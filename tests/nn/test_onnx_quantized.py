@@ -152,3 +152,36 @@ def test_qdq_shape_ops_relu_and_float_ops_bit_exact():
     for _ in range(20):
         x = rng.normal(0, 3, (6, 4)).astype(np.float32)
         assert np.array_equal(net(x), ort_run(m, x)[0])
+
+
+def _pool_cnn():
+    rng = np.random.default_rng(0)
+    w1 = rng.normal(0, 0.5, (6, 1, 3, 3)).astype(np.float32)
+    b1 = rng.normal(0, 0.1, 6).astype(np.float32)
+    w2 = rng.normal(0, 0.5, (10, 6)).astype(np.float32)
+    b2 = rng.normal(0, 0.1, 10).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("AveragePool", ["r"], ["ap"], name="ap", kernel_shape=[3, 3],
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("GlobalAveragePool", ["ap"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["f"], name="fl"),
+             helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], name="fc", transB=1)]
+    from .models import model
+    return model(nodes, [init(k, v) for k, v in (("w1", w1), ("b1", b1), ("w2", w2),
+                                                  ("b2", b2))], [None, 1, 8, 8],
+                 y_shape=[None, 10])
+
+
+@pytest.mark.parametrize("fmt,per_channel,act", CONFIGS)
+def test_average_pools_bit_exact(data, tmp_path, fmt, per_channel, act):
+    """AveragePool (3x3, padding excluded from the count: windows of 4, 6 and 9) and
+    GlobalAveragePool: onnxruntime runs them as QLinearAveragePool (float32 window sums of the
+    dequantized values in kernel order, / count, QuantizeLinear) and QLinearGlobalAveragePool
+    (integer sum requantized by f32(s_x / f32(s_y N)))."""
+    _, _, Xtr, Xte, _ = data
+    qm = quantize(_pool_cnn(), Xtr[:256].reshape(-1, 1, 8, 8), tmp_path, fmt=fmt,
+                  per_channel=per_channel, activation=act)
+    net = _check(qm, Xte.reshape(-1, 1, 8, 8))
+    ops = [n.op for n in net.nodes]
+    assert "QLinearAveragePool" in ops and "QLinearGlobalAveragePool" in ops
