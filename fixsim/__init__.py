@@ -37,6 +37,10 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(".nn", __name__)
+    if name == "report":  # fixsim.report: reports and hardware type exports
+        import importlib
+
+        return importlib.import_module(".report", __name__)
     raise AttributeError(f"module 'fixsim' has no attribute {name!r}")
 
 __all__ = [
