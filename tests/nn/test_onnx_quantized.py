@@ -185,3 +185,38 @@ def test_average_pools_bit_exact(data, tmp_path, fmt, per_channel, act):
     net = _check(qm, Xte.reshape(-1, 1, 8, 8))
     ops = [n.op for n in net.nodes]
     assert "QLinearAveragePool" in ops and "QLinearGlobalAveragePool" in ops
+
+
+def _mobilenet_block():
+    rng = np.random.default_rng(3)
+
+    def r(*s, sc=0.4):
+        return rng.normal(0, sc, s).astype(np.float32)
+    inits = {"w1": r(8, 1, 3, 3), "b1": r(8, sc=0.1), "g": np.abs(r(8)) + 0.5,
+             "be": r(8, sc=0.1), "m": r(8, sc=0.1), "v": np.abs(r(8)) + 0.5,
+             "dw": r(8, 1, 3, 3), "db": r(8, sc=0.1), "pw": r(12, 8, 1, 1), "pb": r(12, sc=0.1),
+             "lo": np.float32(0), "hi": np.float32(6), "w2": r(10, 12), "b2": r(10, sc=0.1)}
+    mk = helper.make_node
+    nodes = [mk("Conv", ["x", "w1", "b1"], ["c1"], name="c1", pads=[1, 1, 1, 1], strides=[2, 2]),
+             mk("BatchNormalization", ["c1", "g", "be", "m", "v"], ["bn"], name="bn"),
+             mk("Clip", ["bn", "lo", "hi"], ["r6"], name="relu6"),
+             mk("Conv", ["r6", "dw", "db"], ["d1"], name="dw", pads=[1, 1, 1, 1], group=8),
+             mk("Relu", ["d1"], ["r2"], name="r2"),
+             mk("Conv", ["r2", "pw", "pb"], ["p1"], name="pw"),
+             mk("Relu", ["p1"], ["r3"], name="r3"),
+             mk("GlobalAveragePool", ["r3"], ["g1"], name="gap"),
+             mk("Flatten", ["g1"], ["f"], name="fl"),
+             mk("Gemm", ["f", "w2", "b2"], ["y"], name="fc", transB=1)]
+    from .models import model
+    return model(nodes, [init(k, v) for k, v in inits.items()], [None, 1, 8, 8],
+                 y_shape=[None, 10])
+
+
+@pytest.mark.parametrize("fmt,per_channel,act", CONFIGS)
+def test_mobilenet_style_block_bit_exact(data, tmp_path, fmt, per_channel, act):
+    """Stride-2 conv + BatchNormalization + ReLU6, depthwise (group = channels) and pointwise
+    convs, global average pool, Gemm."""
+    _, _, Xtr, Xte, _ = data
+    qm = quantize(_mobilenet_block(), Xtr[:256].reshape(-1, 1, 8, 8), tmp_path, fmt=fmt,
+                  per_channel=per_channel, activation=act)
+    _check(qm, Xte.reshape(-1, 1, 8, 8))
