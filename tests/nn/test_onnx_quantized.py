@@ -220,3 +220,33 @@ def test_mobilenet_style_block_bit_exact(data, tmp_path, fmt, per_channel, act):
     qm = quantize(_mobilenet_block(), Xtr[:256].reshape(-1, 1, 8, 8), tmp_path, fmt=fmt,
                   per_channel=per_channel, activation=act)
     _check(qm, Xte.reshape(-1, 1, 8, 8))
+
+
+def _conv1d_net():
+    rng = np.random.default_rng(5)
+
+    def r(*s, sc=0.4):
+        return rng.normal(0, sc, s).astype(np.float32)
+    inits = {"w1": r(6, 1, 5), "b1": r(6, sc=0.1), "w2": r(4, 6, 3), "b2": r(4, sc=0.1),
+             "w3": r(10, 4 * 16), "b3": r(10, sc=0.1), "sh": np.array([0, -1], np.int64)}
+    mk = helper.make_node
+    nodes = [mk("Conv", ["x", "w1", "b1"], ["c1"], name="c1", pads=[2, 2]),
+             mk("Relu", ["c1"], ["r1"], name="r1"),
+             mk("MaxPool", ["r1"], ["p1"], name="p1", kernel_shape=[2], strides=[2]),
+             mk("Conv", ["p1", "w2", "b2"], ["c2"], name="c2", pads=[2, 2], dilations=[2]),
+             mk("Relu", ["c2"], ["r2"], name="r2"),
+             mk("MaxPool", ["r2"], ["p2"], name="p2", kernel_shape=[2], strides=[2]),
+             mk("Reshape", ["p2", "sh"], ["f"], name="rs"),
+             mk("Gemm", ["f", "w3", "b3"], ["y"], name="fc", transB=1)]
+    from .models import model
+    return model(nodes, [init(k, v) for k, v in inits.items()], [None, 1, 64],
+                 y_shape=[None, 10])
+
+
+@pytest.mark.parametrize("fmt,per_channel,act", CONFIGS)
+def test_conv1d_net_bit_exact(data, tmp_path, fmt, per_channel, act):
+    """1-D convolutions (padding, dilation), 1-D max pools, Reshape, Gemm."""
+    _, _, Xtr, Xte, _ = data
+    qm = quantize(_conv1d_net(), Xtr[:256].reshape(-1, 1, 64), tmp_path, fmt=fmt,
+                  per_channel=per_channel, activation=act)
+    _check(qm, Xte.reshape(-1, 1, 64))
