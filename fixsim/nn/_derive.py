@@ -68,6 +68,34 @@ def derive_ranges(net: Network, lo, hi=None, *, shape=None) -> dict[str, tuple[f
     ValueError
         An operator without an interval rule (a MatMul of two activations), with its node.
     """
+    return _derive(net, lo, hi, shape)[0]
+
+
+def _derive(net: Network, lo, hi=None, shape=None):
+    """Sound ranges of every fixed-mode signal of *net* for inputs in ``[lo, hi]``.
+
+    Parameters
+    ----------
+    net : Network
+        A float network (single input).
+    lo, hi : array_like or float
+        Input bounds, elementwise, broadcast to *shape*. With *hi* omitted, *lo* is an
+        ``fx.tool.Interval``.
+    shape : tuple of int, optional
+        The input shape including a batch axis (for example ``(1, 64)`` or ``(1, 1, 8, 8)``);
+        default the bounds' own shape.
+
+    Returns
+    -------
+    dict
+        Signal name to ``(lo, hi)`` (floats), for every signal fixed mode casts (weights and
+        biases: their own range). The ranges are also reported to active range listeners.
+
+    Raises
+    ------
+    ValueError
+        An operator without an interval rule (a MatMul of two activations), with its node.
+    """
     if net.quantized:
         raise ValueError(f"derive_ranges: network {net.name!r} is quantized; derive the float "
                          "network's ranges.")
@@ -218,4 +246,4 @@ def derive_ranges(net: Network, lo, hi=None, *, shape=None) -> dict[str, tuple[f
             raise ValueError(f"derive_ranges: node {L!r}: operator {n.op!r} has no interval "
                              "rule (a product of two activations, or a non-monotone op).")
         env[n.outputs[0]] = (yl, yh)
-    return out
+    return out, env[net.outputs[0]]

@@ -198,8 +198,11 @@ class Network:
         return TypeTable({s: default for s in self.signals()})
 
     # -- execution ------------------------------------------------------------------------------
-    def __call__(self, x, **kwargs):
-        return self.run(x, **kwargs)
+    def __call__(self, x, types=None, **kwargs):
+        """``net(x)``, ``net(x, T)`` or ``net(x, types=T)``: see :meth:`run`. The positional
+        form is the ``fn(item, T)`` the fixed-point tool calls (``fx.tool.collect``,
+        ``verify``, ``derive``)."""
+        return self.run(x, types=types, **kwargs)
 
     def run(self, x, *, types=None, runtime: str = "onnxruntime", outputs=None, lut=None):
         """Run the network.
@@ -226,6 +229,13 @@ class Network:
         numpy.ndarray or fi or dict
             One array for one requested output, else a dict of name to array.
         """
+        from .._core._interval import Interval
+        if isinstance(x, Interval):
+            # static range analysis (fx.tool.derive): every signal's range is reported
+            from .._core._interval import Interval as _I
+            from ._derive import _derive
+            _, (lo, hi) = _derive(self, x.lo, x.hi)
+            return _I(lo, hi)
         feeds = self._feeds(x)
         want = [outputs] if isinstance(outputs, str) else list(outputs or self.outputs)
         if types is not None:
