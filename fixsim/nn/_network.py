@@ -232,10 +232,9 @@ class Network:
         from .._core._interval import Interval
         if isinstance(x, Interval):
             # static range analysis (fx.tool.derive): every signal's range is reported
-            from .._core._interval import Interval as _I
             from ._derive import _derive
             _, (lo, hi) = _derive(self, x.lo, x.hi)
-            return _I(lo, hi)
+            return Interval(lo, hi)
         feeds = self._feeds(x)
         want = [outputs] if isinstance(outputs, str) else list(outputs or self.outputs)
         if types is not None:
