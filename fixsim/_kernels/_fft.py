@@ -65,8 +65,10 @@ def fft_i64_for(rmode: int, omode: int):
 
 @functools.cache
 def _make(rm: int, om: int):
-    """Build the kernel ``kernel(re, im, wr, wi, ft, d, tp, rmode, omode, cnt, rec, scale)``:
-    an in-place fixed-point DIT FFT of every row of ``re``/``im`` (see the module notes).
+    """Build ``kernel(inr, ini, rev, re, im, wr, wi, ft, d, tp, rmode, omode, cnt, rec,
+    scale)``: the fixed-point DIT FFT of every row of ``inr``/``ini`` (``ini`` empty for a
+    real input) into ``re``/``im``, the rows first permuted by ``rev`` (bit reversal; empty:
+    already in bit-reversed order), see the module notes.
     ``rm, om = -1, -1`` reads the modes from the arguments; otherwise they are constants.
     ``rec`` is ``(L, frames, 2, N)`` float64 to record the values before each cast (or an
     empty array); ``scale[s] = 2**-(Fd + d[s])`` turns a pre-cast integer into its value.
@@ -74,9 +76,17 @@ def _make(rm: int, om: int):
     generic = rm < 0
 
     @nb.njit(cache=True)
-    def kernel(re, im, wr, wi, ft, d, tp, rmode_, omode_, cnt, rec, scale):
+    def kernel(inr, ini, rev, re, im, wr, wi, ft, d, tp, rmode_, omode_, cnt, rec, scale):
         rmode = rmode_ if generic else rm
         omode = omode_ if generic else om
+        # load the frames (bit-reversed when rev is given; ini empty: real input)
+        has_im = ini.shape[0] > 0
+        permute = rev.shape[0] > 0
+        for f in range(re.shape[0]):
+            for k in range(re.shape[1]):
+                m = rev[k] if permute else k
+                re[f, k] = inr[f, m]
+                im[f, k] = ini[f, m] if has_im else 0
         frames = re.shape[0]
         N = re.shape[1]
         L = d.shape[0]

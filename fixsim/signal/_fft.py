@@ -341,20 +341,17 @@ class FFT:
         Tin = x.numerictype
         p = self._plan(Tin)
         D, Tw = p["D"], p["Tw"]
-        r = self._into(x, D).reshape(-1, self.n)
-        i = (np.zeros_like(r) if x_im is None else self._into(x_im, D).reshape(-1, self.n))
-        if self.input_order == "natural":
-            rev = self._bitrev()
-            r = np.ascontiguousarray(r[:, rev])
-            i = np.ascontiguousarray(i[:, rev])
-        else:
-            r = np.array(r, dtype=np.int64, order="C")
-            i = np.array(i, dtype=np.int64, order="C")
+        xr = np.ascontiguousarray(self._into(x, D).reshape(-1, self.n))
+        xi = (np.zeros((0, 0), dtype=np.int64) if x_im is None
+              else np.ascontiguousarray(self._into(x_im, D).reshape(-1, self.n)))
+        rev = self._bitrev() if self.input_order == "natural" else np.zeros(0, dtype=np.int64)
+        r = np.empty(xr.shape, dtype=np.int64)
+        i = np.empty(xr.shape, dtype=np.int64)
         cnt = np.zeros(2, dtype=np.int64)
         rec = self._rec_buffer(r.shape[0])
         kernel = _kt.fft_i64_for(int(self.rounding), int(self.overflow))
-        kernel(r, i, p["wr"], p["wi"], p["ft"], p["d"], p["tp"], int(self.rounding),
-               int(self.overflow), cnt, rec, p["scale"])
+        kernel(xr, xi, rev, r, i, p["wr"], p["wi"], p["ft"], p["d"], p["tp"],
+               int(self.rounding), int(self.overflow), cnt, rec, p["scale"])
         k = np.arange(self.n // 2)
         probe(f"{self.name}.twiddle",
               lambda: np.concatenate([np.cos(2 * np.pi * k / self.n),
@@ -374,7 +371,7 @@ class FFT:
     def _into(self, a: fi, D: numerictype) -> np.ndarray:
         ints = np.asarray(fi_stored(a), dtype=np.int64)
         if a.numerictype == D:
-            return ints  # not modified: the caller permutes (a copy) or copies
+            return ints  # read only: the kernel writes its own output arrays
         flat = named_cast(ints.ravel(), a.numerictype, D, self.rounding, self.overflow,
                           f"{self.name}.in")
         return np.asarray(flat, dtype=np.int64).reshape(ints.shape)
