@@ -114,6 +114,8 @@ def _mul_err(a, b):
         ap = np.abs(p)
         safe = (aa <= _BIG) & (ab <= _BIG) & (ap >= _TINY) & (ap <= _BIG)
     err = np.where(safe, err, np.nan)
+    # an underflow to 0 of a nonzero product: the exact value has the operands' sign
+    err = np.where(p == 0, np.sign(a) * np.sign(b), err)
     zero = (a == 0) | (b == 0)
     return np.where(zero, 0.0, p), np.where(zero, 0.0, err)
 
@@ -133,6 +135,8 @@ def _div_err(a, b):
         safe = ((aq >= _TINY) & (aq <= _BIG) & (ab >= _TINY) & (ab <= _BIG) & (aa >= _TINY)
                 & (np.abs(p) <= _BIG))
         err = np.where(safe, r * np.sign(b), np.nan)
+    # an underflow to 0 of a nonzero quotient: the exact value has the operands' sign
+    err = np.where(q == 0, np.sign(a) * np.sign(b), err)
     exact0 = (a == 0) | (np.isinf(b) & np.isfinite(a))
     return np.where(exact0, 0.0, q), np.where(exact0, 0.0, err)
 
