@@ -1,8 +1,9 @@
-"""Per-sample filter kernels on int64 stored integers (FIR with quantized products and
-accumulators, biquad cascades in direct form I and direct form II transposed).
+"""Filter kernels on int64 stored integers (FIR in direct, transposed and symmetric form,
+polyphase decimation and interpolation, biquad cascades in direct form I and direct form II
+transposed) and the float64 loops of the double mode.
 
-Plain int64 arrays and integer mode codes only (see ``fixsim._core._modes``). A *type* is
-passed as a row of an int64 table ``tp``: ``[W, signed, lo, hi, mask, signbit, wbit]`` (see
+Plain int64/float64 arrays and integer mode codes only (see ``fixsim._core._modes``). A *type*
+is passed as a row of an int64 table ``tp``: ``[W, signed, lo, hi, mask, signbit, wbit]`` (see
 :func:`type_row`); every type here has ``W + (not signed) <= 63`` so its stored integers and the
 sum or difference of two of them fit int64. The callers in ``fixsim.signal`` also check that
 every product of a coefficient and a sample fits int64 (``width(coef) + width(sample) <= 64``:
@@ -10,10 +11,14 @@ every product of a coefficient and a sample fits int64 (``width(coef) + width(sa
 
 Every cast is the single-value requantization of ``fixsim._kernels._quantize.requant_one``
 (itself built on the helpers of :mod:`._quantize`), so rounding and overflow are decided
-exactly as in every other fixsim cast. The rounding and overflow codes are run-time arguments,
-so each kernel compiles once (a mode-specialised factory as in :mod:`._fastq` would fold the
-mode branches away at the price of one compilation per mode pair). Stochastic rounding is not
-supported here.
+exactly as in every other fixsim cast.
+
+Mode specialisation: the per-sample kernels are built by :func:`kernel` once per
+``(kind, rounding, overflow, count)``; the mode codes are closure constants, so numba compiles
+each loop with the mode branches of ``requant_one`` folded away (as :mod:`._fastq` does), and
+with ``count=False`` the overflow/underflow tallies disappear too (the caller asks for counts
+only while someone listens). The type rows are read once into registers (tuples) before the
+loop. Stochastic rounding is not supported here.
 
 Overflow/underflow counts are accumulated per *signal* into ``cnt[signal, 0:2]`` so that the
 caller can report them under the signal's probe name.
@@ -24,12 +29,14 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._quantize import requant_one
+from ._fastq import _up_int
+from ._quantize import SAT_SYM, SAT_ZERO, SATURATE, STOCHASTIC, WRAP, requant_one
 
-__all__ = ["type_row", "fir_direct", "fir_transposed", "sos_df1", "sos_df2t"]
+__all__ = ["type_row", "kernel", "fir_f64", "fir_f64_strided", "interp_f64", "dot_exact_f64",
+           "dot_exact_i64"]
 
-# signal rows of the count table
-FIR_PRODUCT, FIR_ACC = 0, 1
+# signal rows of the count tables
+FIR_PRODUCT, FIR_ACC, FIR_PRE = 0, 1, 2
 SOS_PRODUCT, SOS_ACC, SOS_STATE, SOS_SECTION = 0, 1, 2, 3
 
 _U0 = np.uint64(0)
@@ -47,61 +54,233 @@ def type_row(W: int, signed: bool) -> list[int]:
     return [W, int(bool(signed)), lo, hi, mask, sb, W if W < 63 else 63]
 
 
+@nb.njit(inline="always", cache=True)
+def _row(tp, i):
+    """Type row *i* of ``tp`` as a tuple (kept in registers by the loops)."""
+    return (tp[i, 0], tp[i, 1], tp[i, 2], tp[i, 3], tp[i, 4], tp[i, 5], tp[i, 6])
+
+
 @nb.njit(cache=True)
-def _cast(v, d, tp, t, rmode, omode, cnt, sig):
-    """Cast the exact int64 ``v`` (``d = Fsrc - Fdst``) into type row ``t``; count it."""
-    r, o = requant_one(v, d, tp[t, 0], tp[t, 1] != 0, rmode, omode, _U0, tp[t, 2], tp[t, 3],
-                        tp[t, 4], tp[t, 5], tp[t, 6])
+def _rq_general(v, d, t, rmode, omode):
+    """``requant_one`` on a type tuple (a real call: kept out of the inlined fast route)."""
+    return requant_one(v, d, t[0], t[1] != 0, rmode, omode, _U0, t[2], t[3], t[4], t[5], t[6])
+
+
+@nb.njit(inline="always", cache=True)
+def _rq(v, d, t, rmode, omode):
+    """Cast the exact int64 ``v`` (``d = Fsrc - Fdst``) into the type tuple ``t``.
+    Returns ``(stored, overflowed)``.
+
+    The common casts (a right shift by at most 62 bits or none, into a saturating or wrapping
+    type) take a short branch-free route: floor shift, the rounding increment of
+    ``_fastq._up_int`` (the same decision as ``requant_one``'s), then a clamp or a sign
+    extension. Everything else (left shifts, ``wrap_sm``) goes through ``requant_one``.
+    """
+    if (0 <= d <= 62 and rmode != STOCHASTIC
+            and (omode == SATURATE or omode == WRAP or omode == SAT_SYM or omode == SAT_ZERO)):
+        if d > 0:
+            q = v >> d
+            n = q + (1 if _up_int(rmode, q, v & ((np.int64(1) << d) - 1),
+                                  np.int64(1) << (d - 1)) else 0)
+        else:
+            n = v
+        lo = t[2]
+        hi = t[3]
+        if omode == WRAP:
+            if t[1] != 0:
+                r = ((n & t[4]) ^ t[5]) - t[5]
+            else:
+                r = n & t[4]
+        elif omode == SATURATE:
+            r = min(max(n, lo), hi)
+        elif omode == SAT_SYM:
+            r = min(max(n, lo + 1 if t[1] != 0 else lo), hi)
+        else:  # SAT_ZERO
+            r = n if (lo <= n) & (n <= hi) else np.int64(0)
+        return r, np.int64(r != n)
+    return _rq_general(v, d, t, rmode, omode)
+
+
+@nb.njit(inline="always", cache=True)
+def _tally(cnt, sig, v, r, o):
+    """Count an overflow, or an underflow (a nonzero value that became 0)."""
     cnt[sig, 0] += o
     if o == 0 and r == 0 and v != 0:
         cnt[sig, 1] += 1
-    return r
 
 
 # -- FIR ------------------------------------------------------------------------------------------
-# tp rows: 0 product, 1 accumulator. sh: [d_prod (Fx + Fh - Fp), d_acc (Fp - Fa)]
+# tp rows: 0 product, 1 accumulator, 2 pre-adder (symmetric form).
+# sh: [d_prod (Fin + Fh - Fp), d_acc (Fp - Fa), d_pre (Fx - Fpre)]; Fin is Fpre for the
+# symmetric form, Fx otherwise.
 
 
-@nb.njit(cache=True)
-def fir_direct(xe, h, tp, sh, rmode, omode, out, cnt):
-    """Direct form: ``out[n] = acc`` after adding the cast products of taps 0, 1, ...
-    ``xe`` holds ``len(h) - 1`` samples of history, then the new samples."""
-    nt = h.shape[0]
-    dp = sh[0]
-    da = sh[1]
-    for n in range(out.shape[0]):
-        m = n + nt - 1
-        p = _cast(h[0] * xe[m], dp, tp, 0, rmode, omode, cnt, FIR_PRODUCT)
-        acc = _cast(p, da, tp, 1, rmode, omode, cnt, FIR_ACC)
-        for k in range(1, nt):
-            p = _cast(h[k] * xe[m - k], dp, tp, 0, rmode, omode, cnt, FIR_PRODUCT)
-            t = _cast(p, da, tp, 1, rmode, omode, cnt, FIR_ACC)
-            acc = _cast(acc + t, 0, tp, 1, rmode, omode, cnt, FIR_ACC)
-        out[n] = acc
+def _make_fir_direct(RM, OM, C):
+    @nb.njit(cache=True)
+    def fir_direct(xe, h, tp, sh, start, step, rmode, omode, out, cnt):
+        """Direct form at the positions ``m = start + j * step`` of ``xe`` (``j`` = output
+        index): ``out[j]`` is the sum of the cast products ``h[k] xe[m - k]`` for taps
+        ``k = 0, 1, ...`` in that order, each partial sum cast to the accumulator type."""
+        R = RM if RM >= 0 else rmode
+        OV = OM if OM >= 0 else omode
+        tP = _row(tp, 0)
+        tA = _row(tp, 1)
+        nt = h.shape[0]
+        dp = sh[0]
+        da = sh[1]
+        for j in range(out.shape[0]):
+            m = start + j * step
+            acc = np.int64(0)
+            for k in range(nt):
+                v = h[k] * xe[m - k]
+                p, o = _rq(v, dp, tP, R, OV)
+                if C:
+                    _tally(cnt, FIR_PRODUCT, v, p, o)
+                t, o = _rq(p, da, tA, R, OV)
+                if C:
+                    _tally(cnt, FIR_ACC, p, t, o)
+                if k == 0:
+                    acc = t
+                else:
+                    s = acc + t
+                    acc, o = _rq(s, 0, tA, R, OV)
+                    if C:
+                        _tally(cnt, FIR_ACC, s, acc, o)
+            out[j] = acc
+
+    return fir_direct
 
 
-@nb.njit(cache=True)
-def fir_transposed(x, h, tp, sh, rmode, omode, z, out, cnt):
-    """Transposed form: ``z[k]`` (k = 1..N-1, in the accumulator type) holds the partial
-    sum ``h[k] x[n] + z[k+1]`` registered at each sample; ``z[0]`` is unused."""
-    nt = h.shape[0]
-    dp = sh[0]
-    da = sh[1]
-    for n in range(x.shape[0]):
-        xn = x[n]
-        p = _cast(h[0] * xn, dp, tp, 0, rmode, omode, cnt, FIR_PRODUCT)
-        t = _cast(p, da, tp, 1, rmode, omode, cnt, FIR_ACC)
-        if nt > 1:
-            out[n] = _cast(t + z[1], 0, tp, 1, rmode, omode, cnt, FIR_ACC)
-        else:
-            out[n] = t
-        for k in range(1, nt):
-            p = _cast(h[k] * xn, dp, tp, 0, rmode, omode, cnt, FIR_PRODUCT)
-            t = _cast(p, da, tp, 1, rmode, omode, cnt, FIR_ACC)
-            if k < nt - 1:
-                z[k] = _cast(t + z[k + 1], 0, tp, 1, rmode, omode, cnt, FIR_ACC)
-            else:
-                z[k] = t
+def _make_fir_transposed(RM, OM, C):
+    @nb.njit(cache=True)
+    def fir_transposed(x, h, tp, sh, rmode, omode, z, out, cnt):
+        """Transposed form: ``z[k]`` (k = 1..N-1, in the accumulator type) holds the partial
+        sum ``h[k] x[n] + z[k+1]`` registered at each sample; ``z[0]`` is unused."""
+        R = RM if RM >= 0 else rmode
+        OV = OM if OM >= 0 else omode
+        tP = _row(tp, 0)
+        tA = _row(tp, 1)
+        nt = h.shape[0]
+        dp = sh[0]
+        da = sh[1]
+        for n in range(x.shape[0]):
+            xn = x[n]
+            for k in range(nt):
+                v = h[k] * xn
+                p, o = _rq(v, dp, tP, R, OV)
+                if C:
+                    _tally(cnt, FIR_PRODUCT, v, p, o)
+                t, o = _rq(p, da, tA, R, OV)
+                if C:
+                    _tally(cnt, FIR_ACC, p, t, o)
+                if k < nt - 1:
+                    s = t + z[k + 1]
+                    r, o = _rq(s, 0, tA, R, OV)
+                    if C:
+                        _tally(cnt, FIR_ACC, s, r, o)
+                else:
+                    r = t
+                if k == 0:
+                    out[n] = r
+                else:
+                    z[k] = r
+
+    return fir_transposed
+
+
+def _make_fir_symmetric(RM, OM, C):
+    @nb.njit(cache=True)
+    def fir_symmetric(xe, h, sign, tp, sh, start, step, rmode, omode, out, cnt):
+        """Symmetric (``sign = 1``) or antisymmetric (``sign = -1``) form at the positions
+        ``m = start + j * step`` of ``xe``: for ``k = 0 .. N//2 - 1`` the pre-adder
+        ``cast_pre(xe[m - k] + sign * xe[m - (N-1-k)])`` times ``h[k]``; for odd ``N`` (symmetric
+        only) the middle tap ``cast_pre(xe[m - (N-1)/2])`` times its coefficient comes last.
+        Products and partial sums are cast as in the direct form."""
+        R = RM if RM >= 0 else rmode
+        OV = OM if OM >= 0 else omode
+        tP = _row(tp, 0)
+        tA = _row(tp, 1)
+        tE = _row(tp, 2)
+        nt = h.shape[0]
+        half = nt // 2
+        mid = (nt % 2 == 1) and sign > 0
+        dp = sh[0]
+        da = sh[1]
+        de = sh[2]
+        nterm = half + (1 if mid else 0)
+        for j in range(out.shape[0]):
+            m = start + j * step
+            acc = np.int64(0)
+            for i in range(nterm):
+                if i < half:
+                    a = xe[m - i] + sign * xe[m - (nt - 1 - i)]
+                    hk = h[i]
+                else:
+                    a = xe[m - half]
+                    hk = h[half]
+                e, o = _rq(a, de, tE, R, OV)
+                if C:
+                    _tally(cnt, FIR_PRE, a, e, o)
+                v = hk * e
+                p, o = _rq(v, dp, tP, R, OV)
+                if C:
+                    _tally(cnt, FIR_PRODUCT, v, p, o)
+                t, o = _rq(p, da, tA, R, OV)
+                if C:
+                    _tally(cnt, FIR_ACC, p, t, o)
+                if i == 0:
+                    acc = t
+                else:
+                    s = acc + t
+                    acc, o = _rq(s, 0, tA, R, OV)
+                    if C:
+                        _tally(cnt, FIR_ACC, s, acc, o)
+            out[j] = acc
+
+    return fir_symmetric
+
+
+def _make_fir_interp(RM, OM, C):
+    @nb.njit(cache=True)
+    def fir_interp(xe, h, L, hist, tp, sh, rmode, omode, out, cnt):
+        """Polyphase interpolation by ``L``: input ``n`` (at ``xe[hist + n]``, after ``hist``
+        samples of history) gives ``out[n L + p] = sum_j h[j L + p] xe[hist + n - j]`` for
+        ``p = 0 .. L-1``, over ``j = 0, 1, ...`` (``j L + p < N``) in that order, cast as in the
+        direct form. A phase with no tap gives 0."""
+        R = RM if RM >= 0 else rmode
+        OV = OM if OM >= 0 else omode
+        tP = _row(tp, 0)
+        tA = _row(tp, 1)
+        nt = h.shape[0]
+        dp = sh[0]
+        da = sh[1]
+        nx = xe.shape[0] - hist
+        for n in range(nx):
+            m = hist + n
+            for p in range(L):
+                acc = np.int64(0)
+                j = 0
+                k = p
+                while k < nt:
+                    v = h[k] * xe[m - j]
+                    q, o = _rq(v, dp, tP, R, OV)
+                    if C:
+                        _tally(cnt, FIR_PRODUCT, v, q, o)
+                    t, o = _rq(q, da, tA, R, OV)
+                    if C:
+                        _tally(cnt, FIR_ACC, q, t, o)
+                    if j == 0:
+                        acc = t
+                    else:
+                        s = acc + t
+                        acc, o = _rq(s, 0, tA, R, OV)
+                        if C:
+                            _tally(cnt, FIR_ACC, s, acc, o)
+                    j += 1
+                    k += L
+                out[n * L + p] = acc
+
+    return fir_interp
 
 
 # -- biquad cascades ---------------------------------------------------------------------------
@@ -110,82 +289,243 @@ def fir_transposed(x, h, tp, sh, rmode, omode, z, out, cnt):
 #      d_acc_state (Facc - Fz), d_state_acc (Fz - Facc), d_acc_sec (Facc - Fs)]
 
 
-@nb.njit(cache=True)
-def _num(c, v, tp, sh, rmode, omode, cnt):
-    """``c * v`` cast to the numerator product type, then to the accumulator type."""
-    p = _cast(c * v, sh[0], tp, 0, rmode, omode, cnt, SOS_PRODUCT)
-    return _cast(p, sh[2], tp, 2, rmode, omode, cnt, SOS_ACC)
+def _make_sos_df1(RM, OM, C):
+    @nb.njit(cache=True)
+    def sos_df1(x, b, a, tp, sh, rmode, omode, st, out, cnt):
+        """Direct form I. ``b`` (L, 3) and ``a`` (L, 3) stored coefficients (``a[:, 0]``
+        unused); ``st`` (L, 4) = ``[u[n-1], u[n-2], y[n-1], y[n-2]]`` per section, updated in
+        place. ``x`` is already in the section type.
+
+        ``acc = b0 u0 + b1 u1 + b2 u2 - a1 y1 - a2 y2`` term by term in that order, each
+        product cast to its product type then to the accumulator type, each partial sum cast
+        to the accumulator type; ``y = cast(acc)`` into the section type feeds back and on.
+        """
+        R = RM if RM >= 0 else rmode
+        OV = OM if OM >= 0 else omode
+        tN = _row(tp, 0)
+        tD = _row(tp, 1)
+        tA = _row(tp, 2)
+        tS = _row(tp, 4)
+        d0 = sh[0]
+        d1 = sh[1]
+        d2 = sh[2]
+        d3 = sh[3]
+        d6 = sh[6]
+        L = b.shape[0]
+        for n in range(x.shape[0]):
+            u = x[n]
+            for s in range(L):
+                u1 = st[s, 0]
+                u2 = st[s, 1]
+                y1 = st[s, 2]
+                y2 = st[s, 3]
+                acc = np.int64(0)
+                for i in range(5):  # b0 u0 + b1 u1 + b2 u2 - a1 y1 - a2 y2, in that order
+                    if i == 0:
+                        v = b[s, 0] * u
+                    elif i == 1:
+                        v = b[s, 1] * u1
+                    elif i == 2:
+                        v = b[s, 2] * u2
+                    elif i == 3:
+                        v = a[s, 1] * y1
+                    else:
+                        v = a[s, 2] * y2
+                    if i < 3:
+                        p, o = _rq(v, d0, tN, R, OV)
+                        if C:
+                            _tally(cnt, SOS_PRODUCT, v, p, o)
+                        t, o = _rq(p, d2, tA, R, OV)
+                    else:
+                        p, o = _rq(v, d1, tD, R, OV)
+                        if C:
+                            _tally(cnt, SOS_PRODUCT, v, p, o)
+                        t, o = _rq(p, d3, tA, R, OV)
+                    if C:
+                        _tally(cnt, SOS_ACC, p, t, o)
+                    if i == 0:
+                        acc = t
+                    else:
+                        w = acc + t if i < 3 else acc - t
+                        acc, o = _rq(w, 0, tA, R, OV)
+                        if C:
+                            _tally(cnt, SOS_ACC, w, acc, o)
+                y, o = _rq(acc, d6, tS, R, OV)
+                if C:
+                    _tally(cnt, SOS_SECTION, acc, y, o)
+                st[s, 1] = u1
+                st[s, 0] = u
+                st[s, 3] = y1
+                st[s, 2] = y
+                u = y
+            out[n] = u
+
+    return sos_df1
 
 
-@nb.njit(cache=True)
-def _den(c, v, tp, sh, rmode, omode, cnt):
-    """``c * v`` cast to the denominator product type, then to the accumulator type."""
-    p = _cast(c * v, sh[1], tp, 1, rmode, omode, cnt, SOS_PRODUCT)
-    return _cast(p, sh[3], tp, 2, rmode, omode, cnt, SOS_ACC)
+def _make_sos_df2t(RM, OM, C):
+    @nb.njit(cache=True)
+    def sos_df2t(x, b, a, tp, sh, rmode, omode, st, out, cnt):
+        """Direct form II transposed. ``st`` (L, 2) = ``[z1, z2]`` per section (state type),
+        updated in place. ``x`` is already in the section type.
+
+        ``y = cast_S(b0 u + z1)``; ``z1 = cast_Z((b1 u + z2) - a1 y)``;
+        ``z2 = cast_Z(b2 u - a2 y)``, with every product cast to its product type then to the
+        accumulator type, the states cast to the accumulator type before they are added, and
+        every partial sum cast to the accumulator type.
+        """
+        R = RM if RM >= 0 else rmode
+        OV = OM if OM >= 0 else omode
+        tN = _row(tp, 0)
+        tD = _row(tp, 1)
+        tA = _row(tp, 2)
+        tZ = _row(tp, 3)
+        tS = _row(tp, 4)
+        d0 = sh[0]
+        d1 = sh[1]
+        d2 = sh[2]
+        d3 = sh[3]
+        d4 = sh[4]
+        d5 = sh[5]
+        d6 = sh[6]
+        L = b.shape[0]
+        for n in range(x.shape[0]):
+            u = x[n]
+            for s in range(L):
+                # the states into the accumulator type
+                v = st[s, 0]
+                z1, o = _rq(v, d5, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, v, z1, o)
+                v = st[s, 1]
+                z2, o = _rq(v, d5, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, v, z2, o)
+                # the five products, each into its product type, then the accumulator type
+                # (in the order b0 u, b1 u, a1 y, b2 u, a2 y)
+                v = b[s, 0] * u
+                p, o = _rq(v, d0, tN, R, OV)
+                if C:
+                    _tally(cnt, SOS_PRODUCT, v, p, o)
+                t0, o = _rq(p, d2, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, p, t0, o)
+                w = t0 + z1
+                acc, o = _rq(w, 0, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, w, acc, o)
+                y, o = _rq(acc, d6, tS, R, OV)
+                if C:
+                    _tally(cnt, SOS_SECTION, acc, y, o)
+                v = b[s, 1] * u
+                p, o = _rq(v, d0, tN, R, OV)
+                if C:
+                    _tally(cnt, SOS_PRODUCT, v, p, o)
+                t1, o = _rq(p, d2, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, p, t1, o)
+                w = t1 + z2
+                acc, o = _rq(w, 0, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, w, acc, o)
+                v = a[s, 1] * y
+                p, o = _rq(v, d1, tD, R, OV)
+                if C:
+                    _tally(cnt, SOS_PRODUCT, v, p, o)
+                t2, o = _rq(p, d3, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, p, t2, o)
+                w = acc - t2
+                acc, o = _rq(w, 0, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, w, acc, o)
+                r, o = _rq(acc, d4, tZ, R, OV)
+                if C:
+                    _tally(cnt, SOS_STATE, acc, r, o)
+                st[s, 0] = r
+                v = b[s, 2] * u
+                p, o = _rq(v, d0, tN, R, OV)
+                if C:
+                    _tally(cnt, SOS_PRODUCT, v, p, o)
+                t3, o = _rq(p, d2, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, p, t3, o)
+                v = a[s, 2] * y
+                p, o = _rq(v, d1, tD, R, OV)
+                if C:
+                    _tally(cnt, SOS_PRODUCT, v, p, o)
+                t4, o = _rq(p, d3, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, p, t4, o)
+                w = t3 - t4
+                acc, o = _rq(w, 0, tA, R, OV)
+                if C:
+                    _tally(cnt, SOS_ACC, w, acc, o)
+                r, o = _rq(acc, d4, tZ, R, OV)
+                if C:
+                    _tally(cnt, SOS_STATE, acc, r, o)
+                st[s, 1] = r
+                u = y
+            out[n] = u
+
+    return sos_df2t
 
 
-@nb.njit(cache=True)
-def sos_df1(x, b, a, tp, sh, rmode, omode, st, out, cnt):
-    """Direct form I. ``b`` (L, 3) and ``a`` (L, 3) stored coefficients (``a[:, 0]``
-    unused); ``st`` (L, 4) = ``[u[n-1], u[n-2], y[n-1], y[n-2]]`` per section, updated in
-    place. ``x`` is already in the section type.
+_FACTORIES = {
+    "fir_direct": _make_fir_direct,
+    "fir_transposed": _make_fir_transposed,
+    "fir_symmetric": _make_fir_symmetric,
+    "fir_interp": _make_fir_interp,
+    "sos_df1": _make_sos_df1,
+    "sos_df2t": _make_sos_df2t,
+}
+_KERNELS: dict = {}
 
-    ``acc = b0 u0 + b1 u1 + b2 u2 - a1 y1 - a2 y2`` term by term in that order, each
-    product cast to its product type then to the accumulator type, each partial sum cast
-    to the accumulator type; ``y = cast(acc)`` into the section type feeds back and on.
+
+def kernel(kind: str, rmode: int, omode: int, count: bool, specialise: bool = False):
+    """The compiled per-sample kernel *kind*, with or without the overflow/underflow tallies.
+
+    With *specialise*, the loop is compiled for this (rounding, overflow) pair (the mode
+    arguments are then ignored); otherwise one loop serves every mode (the modes are run-time
+    arguments). Built and compiled on first use, then cached (in memory and on disk).
     """
-    L = b.shape[0]
-    for n in range(x.shape[0]):
-        u = x[n]
-        for s in range(L):
-            acc = _num(b[s, 0], u, tp, sh, rmode, omode, cnt)
-            t = _num(b[s, 1], st[s, 0], tp, sh, rmode, omode, cnt)
-            acc = _cast(acc + t, 0, tp, 2, rmode, omode, cnt, SOS_ACC)
-            t = _num(b[s, 2], st[s, 1], tp, sh, rmode, omode, cnt)
-            acc = _cast(acc + t, 0, tp, 2, rmode, omode, cnt, SOS_ACC)
-            t = _den(a[s, 1], st[s, 2], tp, sh, rmode, omode, cnt)
-            acc = _cast(acc - t, 0, tp, 2, rmode, omode, cnt, SOS_ACC)
-            t = _den(a[s, 2], st[s, 3], tp, sh, rmode, omode, cnt)
-            acc = _cast(acc - t, 0, tp, 2, rmode, omode, cnt, SOS_ACC)
-            y = _cast(acc, sh[6], tp, 4, rmode, omode, cnt, SOS_SECTION)
-            st[s, 1] = st[s, 0]
-            st[s, 0] = u
-            st[s, 3] = st[s, 2]
-            st[s, 2] = y
-            u = y
-        out[n] = u
+    key = (kind, int(rmode) if specialise else -1, int(omode) if specialise else -1,
+           bool(count))
+    k = _KERNELS.get(key)
+    if k is None:
+        k = _KERNELS[key] = _FACTORIES[kind](*key[1:])
+    return k
+
+
+# -- exact integer dot products (the full-precision fast path) -----------------------------------
+@nb.njit(cache=True, fastmath=True)
+def dot_exact_f64(xe, hr, start, step, out):
+    """``out[j] = sum_i hr[i] xe[m - N + 1 + i]`` at ``m = start + j step`` (``hr`` is the
+    impulse response reversed), on integer-valued float64.
+
+    Exact only when every partial sum, in any order, is an integer of magnitude at most
+    ``2**53``: the caller guarantees ``sum|h| max|x| <= 2**53`` (stored integers). Under that
+    bound reassociation cannot round, which is why ``fastmath`` (vectorised reduction) is
+    safe here."""
+    nt = hr.shape[0]
+    for j in range(out.shape[0]):
+        b = start + j * step - nt + 1
+        s = 0.0
+        for i in range(nt):
+            s += hr[i] * xe[b + i]
+        out[j] = s
 
 
 @nb.njit(cache=True)
-def sos_df2t(x, b, a, tp, sh, rmode, omode, st, out, cnt):
-    """Direct form II transposed. ``st`` (L, 2) = ``[z1, z2]`` per section (state type),
-    updated in place. ``x`` is already in the section type.
-
-    ``y = cast_S(b0 u + z1)``; ``z1 = cast_Z((b1 u + z2) - a1 y)``;
-    ``z2 = cast_Z(b2 u - a2 y)``, with every product cast to its product type then to the
-    accumulator type, the states cast to the accumulator type before they are added, and
-    every partial sum cast to the accumulator type.
-    """
-    L = b.shape[0]
-    for n in range(x.shape[0]):
-        u = x[n]
-        for s in range(L):
-            z1 = _cast(st[s, 0], sh[5], tp, 2, rmode, omode, cnt, SOS_ACC)
-            z2 = _cast(st[s, 1], sh[5], tp, 2, rmode, omode, cnt, SOS_ACC)
-            t = _num(b[s, 0], u, tp, sh, rmode, omode, cnt)
-            acc = _cast(t + z1, 0, tp, 2, rmode, omode, cnt, SOS_ACC)
-            y = _cast(acc, sh[6], tp, 4, rmode, omode, cnt, SOS_SECTION)
-            t = _num(b[s, 1], u, tp, sh, rmode, omode, cnt)
-            acc = _cast(t + z2, 0, tp, 2, rmode, omode, cnt, SOS_ACC)
-            t = _den(a[s, 1], y, tp, sh, rmode, omode, cnt)
-            acc = _cast(acc - t, 0, tp, 2, rmode, omode, cnt, SOS_ACC)
-            st[s, 0] = _cast(acc, sh[4], tp, 3, rmode, omode, cnt, SOS_STATE)
-            t = _num(b[s, 2], u, tp, sh, rmode, omode, cnt)
-            acc = _cast(t - _den(a[s, 2], y, tp, sh, rmode, omode, cnt), 0, tp, 2, rmode,
-                        omode, cnt, SOS_ACC)
-            st[s, 1] = _cast(acc, sh[4], tp, 3, rmode, omode, cnt, SOS_STATE)
-            u = y
-        out[n] = u
+def dot_exact_i64(xe, hr, start, step, out):
+    """The int64 twin of :func:`dot_exact_f64`; exact when ``sum|h| max|x| < 2**63``."""
+    nt = hr.shape[0]
+    for j in range(out.shape[0]):
+        b = start + j * step - nt + 1
+        s = np.int64(0)
+        for i in range(nt):
+            s += hr[i] * xe[b + i]
+        out[j] = s
 
 
 # -- double-precision FIR ------------------------------------------------------------------------
@@ -202,3 +542,35 @@ def fir_f64(xe, h, out):
         off = nt - 1 - k
         for n in range(out.shape[0]):
             out[n] += hk * xe[n + off]
+
+
+@nb.njit(cache=True)
+def fir_f64_strided(xe, h, start, step, out):
+    """``out[j] = sum_k h[k] xe[m - k]`` at ``m = start + j step``, in float64, summed in
+    increasing ``k`` (frame-split invariant)."""
+    nt = h.shape[0]
+    for j in range(out.shape[0]):
+        m = start + j * step
+        s = 0.0
+        for k in range(nt):
+            s += h[k] * xe[m - k]
+        out[j] = s
+
+
+@nb.njit(cache=True)
+def interp_f64(xe, h, L, hist, out):
+    """Polyphase interpolation in float64 (see the fixed kernel ``fir_interp``), summed in
+    increasing tap order (frame-split invariant)."""
+    nt = h.shape[0]
+    nx = xe.shape[0] - hist
+    for n in range(nx):
+        m = hist + n
+        for p in range(L):
+            s = 0.0
+            j = 0
+            k = p
+            while k < nt:
+                s += h[k] * xe[m - j]
+                j += 1
+                k += L
+            out[n * L + p] = s

@@ -11,10 +11,12 @@ import numpy as np
 from scipy import signal as _sps
 
 from .._core._fi import fi, make_fi
+from .._core._interval import Interval
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import storage_kind
 from .._core._rules import ideal_mul
+from .._core._typetable import signals_active
 from .._kernels import lazy
 from ._block import (
     Block,
@@ -22,10 +24,16 @@ from ._block import (
     as_type,
     block_modes,
     check_wrap_sm,
+    counting,
     fi_stored,
-    named_cast,
+    interval_hull,
+    named_cast_counted,
+    pick_type,
+    probe,
     quantize_values,
+    range_of,
     report,
+    table_is_double,
     width,
 )
 
@@ -36,15 +44,19 @@ __all__ = ["SOSFilter", "Biquad"]
 _SOSFREQZ = getattr(_sps, "freqz_sos", None) or _sps.sosfreqz
 
 
-def _pair(value, argument: str, blk: str) -> tuple[numerictype | None, numerictype | None]:
-    """A type argument given once for both, or as ``(numerator, denominator)``."""
+def _pair(value, argument: str, blk: str, types=None,
+          signal: str = "") -> tuple[numerictype | None, numerictype | None]:
+    """A type argument given once for both, or as ``(numerator, denominator)``; missing ones
+    come from the type table's ``signal`` entry (one type for both)."""
     if isinstance(value, tuple | list):
         if len(value) != 2:
             raise ValueError(f"{blk}: {argument} must be one type or a (numerator, "
                              f"denominator) pair, got {value!r}.")
-        return as_type(value[0], argument, blk), as_type(value[1], argument, blk)
-    t = as_type(value, argument, blk)
-    return t, t
+        pair = as_type(value[0], argument, blk), as_type(value[1], argument, blk)
+    else:
+        t = as_type(value, argument, blk)
+        pair = t, t
+    return (pick_type(pair[0], types, signal, blk), pick_type(pair[1], types, signal, blk))
 
 
 class SOSFilter(Block):
@@ -56,9 +68,9 @@ class SOSFilter(Block):
         Sections ``[b0, b1, b2, 1, a1, a2]`` as ``scipy.signal`` returns them
         (``butter(..., output='sos')``); ``a0`` must be 1. Gains belong in the ``b``.
     name : str
-        Block name: the quantizations are named ``"<name>.<signal>"`` for ``coef``, ``in``
-        (input to section type), ``product``, ``acc``, ``state`` (df2t), ``section`` (every
-        section's output) and ``out``.
+        Block name: the signals are named ``"<name>.<signal>"``: ``coef``, ``in`` (input to
+        section type), ``product``, ``acc``, ``state`` (df2t), ``section`` (every section's
+        output before its cast) and ``out``.
     form : {'df2t', 'df1'}
         Direct form II transposed (MATLAB's default) or direct form I.
     coef_type, product_type : numerictype, str or (numerator, denominator) pair, optional
@@ -78,6 +90,11 @@ class SOSFilter(Block):
         The cast of the last section's output (default: the section type).
     rounding, overflow : str
         Modes of every cast of the block. Stochastic rounding is not supported.
+    types : fixsim.TypeTable, optional
+        A type table: explicit type arguments win, then the table's fixed types for
+        ``"<name>.coef"``, ``.product``, ``.acc``, ``.state``, ``.section`` and ``.out``, else
+        the defaults. When it sets every signal of the block to ``'double'``, the block runs in
+        double mode even for a fi input.
 
     Notes
     -----
@@ -97,7 +114,19 @@ class SOSFilter(Block):
 
     The loop needs every type to be at most 63 bits wide (64 for signed) and
     ``width(section) + width(coef) <= 64``, so that every product and sum is exact in int64;
-    otherwise ``ValueError``.
+    otherwise ``ValueError``. Frames of at least :attr:`SPECIALISE_MIN` sample-sections run a
+    loop compiled for the block's (rounding, overflow) pair (compiled once per machine);
+    shorter ones share one loop for every mode.
+
+    *Signals* (reported to the fixed-point tool while it records, in both modes): ``coef``,
+    ``in`` (the input before its cast to the section type), ``product`` (the exact products,
+    one event per product and section), ``acc``, ``state`` (df2t), ``section`` and ``out``.
+    Products are the exact values arriving at the product casts; the ``acc``, ``state`` and
+    ``section`` values are the sums of those exact products (before the accumulator's own
+    rounding); the overflow counts are those of the actual casts.
+
+    *Interval input*: see :meth:`worst_case_output_range`; every section's output range comes
+    from the l1 norm of the impulse response of the sections up to it.
 
     Examples
     --------
@@ -110,11 +139,14 @@ class SOSFilter(Block):
     sfix16_En14
     """
 
+    #: frames of at least this many samples x sections run a mode-specialised loop
+    SPECIALISE_MIN = 20_000
+
     def __init__(self, sos, *, name: str = "sos", form: str = "df2t",
                  coef_type=None, state_type: TypeLike = None, product_type=None,
                  acc_type: TypeLike = None, output_type: TypeLike = None,
                  section_type: TypeLike = None, rounding: str | Rounding = "nearest",
-                 overflow: str | Overflow = "saturate") -> None:
+                 overflow: str | Overflow = "saturate", types=None) -> None:
         blk = f"SOSFilter {name!r}"
         self._blk = blk
         self.name = str(name)
@@ -131,16 +163,25 @@ class SOSFilter(Block):
             raise ValueError(f"{blk}: sos[:, 3] (a0) must be 1 in every section; divide each "
                              "section by its a0.")
         self.sos = sos
+        self.type_table = types
         self.n_sections = sos.shape[0]
-        cb, ca = _pair(coef_type, "coef_type", blk)
-        self.product_type_arg = _pair(product_type, "product_type", blk)
-        self.acc_type = as_type(acc_type, "acc_type", blk)
-        self.state_type = as_type(state_type, "state_type", blk)
-        self.output_type = as_type(output_type, "output_type", blk)
-        self.section_type = as_type(section_type, "section_type", blk)
-        probe = f"{self.name}.coef"
-        qb, nb_ = quantize_values(sos[:, 0:3].ravel(), cb, self.rounding, self.overflow, probe)
-        qa, na_ = quantize_values(sos[:, 4:6].ravel(), ca, self.rounding, self.overflow, probe)
+        n = self.name
+
+        def one(arg, argument, sig):
+            return pick_type(as_type(arg, argument, blk), types, f"{n}.{sig}", blk)
+
+        cb, ca = _pair(coef_type, "coef_type", blk, types, f"{n}.coef")
+        self.product_type_arg = _pair(product_type, "product_type", blk, types, f"{n}.product")
+        self.acc_type = one(acc_type, "acc_type", "acc")
+        self.state_type = one(state_type, "state_type", "state")
+        self.output_type = one(output_type, "output_type", "out")
+        self.section_type = one(section_type, "section_type", "section")
+        self._table_double = table_is_double(types, n)
+        probe_name = f"{n}.coef"
+        qb, nb_ = quantize_values(sos[:, 0:3].ravel(), cb, self.rounding, self.overflow,
+                                  probe_name)
+        qa, na_ = quantize_values(sos[:, 4:6].ravel(), ca, self.rounding, self.overflow,
+                                  probe_name)
         self.num_coef_type = qb.numerictype
         self.den_coef_type = qa.numerictype
         self._coef_counts = [(qb.numerictype, nb_), (qa.numerictype, na_)]
@@ -217,12 +258,25 @@ class SOSFilter(Block):
     # -- state --------------------------------------------------------------------------------
     def _reset_state(self) -> None:
         self._zi = np.zeros((self.n_sections, 2), dtype=np.float64)
+        # the last two section inputs and outputs, for the signal values while recording
+        self._prev = np.zeros((self.n_sections, 4), dtype=np.float64)
 
     # -- filtering ----------------------------------------------------------------------------
     def _filt_double(self, xv: np.ndarray) -> np.ndarray:
         if xv.size == 0:
             return np.zeros(0)
+        if signals_active():
+            zi0 = self._zi.copy()
         y, self._zi = _sps.sosfilt(self.sos, xv, zi=self._zi)
+        if signals_active():
+            U = np.empty((xv.size, self.n_sections))
+            Y = np.empty_like(U)
+            u = xv
+            for s in range(self.n_sections):
+                U[:, s] = u
+                u, _ = _sps.sosfilt(self.sos[s:s + 1], u, zi=zi0[s:s + 1])
+                Y[:, s] = u
+            self._emit("double", self.sos, xv, U, Y, y, {})
         return y
 
     def _filt_fixed(self, x: fi) -> fi:
@@ -236,15 +290,31 @@ class SOSFilter(Block):
         for T, counts in self._coef_counts:
             report(f"{self.name}.coef", T, *counts)
         S = t["section"]
-        u = named_cast(fi_stored(x), Tx, S, self.rounding, self.overflow, f"{self.name}.in")
+        u, *cin = named_cast_counted(fi_stored(x), Tx, S, self.rounding, self.overflow,
+                                     f"{self.name}.in")
         n = u.shape[0]
+        L = self.n_sections
         out = np.empty(n, dtype=np.int64)
         cnt = np.zeros((4, 2), dtype=np.int64)
-        if n:
-            kern = _kf.sos_df1 if self.form == "df1" else _kf.sos_df2t
-            kern(np.ascontiguousarray(u, dtype=np.int64), self._b64, self._a64, self._tp,
-                 self._sh, int(self.rounding), int(self.overflow), self._st, out, cnt)
-        nl = n * self.n_sections
+        recording = signals_active()
+        if recording:
+            # run section by section to see every section's input and output
+            U = np.empty((n, L), dtype=np.int64)
+            Y = np.empty((n, L), dtype=np.int64)
+            v = np.ascontiguousarray(u, dtype=np.int64)
+            for s in range(L):
+                U[:, s] = v
+                w = np.empty(n, dtype=np.int64)
+                if n:
+                    self._run(v, self._b64[s:s + 1], self._a64[s:s + 1], self._st[s:s + 1], w,
+                              cnt)
+                Y[:, s] = w
+                v = w
+            out[:] = v
+        elif n:
+            self._run(np.ascontiguousarray(u, dtype=np.int64), self._b64, self._a64, self._st,
+                      out, cnt)
+        nl = n * L
         n_acc = 9 if self.form == "df1" else 11
         report(f"{self.name}.product", t["num_product"], 5 * nl, int(cnt[0, 0]),
                int(cnt[0, 1]))
@@ -252,14 +322,98 @@ class SOSFilter(Block):
         if self.form == "df2t":
             report(f"{self.name}.state", t["state"], 2 * nl, int(cnt[2, 0]), int(cnt[2, 1]))
         report(f"{self.name}.section", S, nl, int(cnt[3, 0]), int(cnt[3, 1]))
-        y = named_cast(out, S, t["out"], self.rounding, self.overflow, f"{self.name}.out")
-        return make_fi(y, t["out"])
+        y, no, nu = named_cast_counted(out, S, t["out"], self.rounding, self.overflow,
+                                       f"{self.name}.out")
+        result = make_fi(y, t["out"])
+        if recording:
+            sc = 2.0 ** -S.fraction_length
+            counts = {"in": tuple(cin), "product": cnt[0], "acc": cnt[1], "state": cnt[2],
+                      "section": cnt[3], "out": (no, nu)}
+            self._emit("fixed", self.quantized_sos, x.data, U * sc, Y * sc, result, counts)
+        return result
+
+    def _run(self, u, b, a, st, out, cnt) -> None:
+        """The fixed-point kernel over sections *b*, *a* with state *st* (in place)."""
+        rm, om = int(self.rounding), int(self.overflow)
+        spec = u.shape[0] * b.shape[0] >= self.SPECIALISE_MIN
+        kern = _kf.kernel("sos_df1" if self.form == "df1" else "sos_df2t", rm, om, counting(),
+                          spec)
+        kern(u, b, a, self._tp, self._sh, rm, om, st, out, cnt)
+
+    # -- signals ------------------------------------------------------------------------------
+    def _emit(self, mode, sos, xin, U, Y, output, counts) -> None:
+        """Report the block's signals for one frame from the section inputs *U* and outputs
+        *Y* (real values, shape (n, L)) and the sections *sos* (only while recording)."""
+        name = self.name
+        t = self._t if mode == "fixed" else {}
+        zero = (0, 0)
+
+        def c(k):
+            return tuple(int(v) for v in counts.get(k, zero))
+
+        Tb = t.get("num_coef", self.num_coef_type)
+        Ta = t.get("den_coef", self.den_coef_type)
+        probe(f"{name}.coef", self.sos[:, 0:3].ravel(), None, Tb, mode,
+              *self._coef_counts[0][1][1:])
+        probe(f"{name}.coef", self.sos[:, 4:6].ravel(), None, Ta, mode,
+              *self._coef_counts[1][1][1:])
+        probe(f"{name}.in", xin, U[:, 0] if U.size else U, t.get("section", self.section_type),
+              mode, *c("in"))
+        n, L = U.shape
+        Tp = t.get("num_product", self.product_type_arg[0])
+        TA = t.get("acc", self.acc_type)
+        TZ = t.get("state", self.state_type)
+        TS = t.get("section", self.section_type)
+        prev = self._prev
+        for s in range(L):
+            b0, b1, b2, _, a1, a2 = sos[s]
+            u = U[:, s]
+            y = Y[:, s]
+            u1 = np.concatenate([[prev[s, 0]], u[:-1]]) if n else u
+            u2 = np.concatenate([[prev[s, 1], prev[s, 0]], u[:-2]])[:n] if n else u
+            y1 = np.concatenate([[prev[s, 2]], y[:-1]]) if n else y
+            y2 = np.concatenate([[prev[s, 3], prev[s, 2]], y[:-2]])[:n] if n else y
+            fin = s == L - 1
+            if self.form == "df1":
+                terms = [b0 * u, b1 * u1, b2 * u2, -a1 * y1, -a2 * y2]
+                run = np.zeros(n)
+                for k, term in enumerate(terms):
+                    probe(f"{name}.product", term, None, Tp, mode,
+                          *(c("product") if fin and k == 4 else zero))
+                    run = run + term
+                    probe(f"{name}.acc", run, None, TA, mode,
+                          *(c("acc") if fin and k == 4 else zero))
+                sec = run
+            else:
+                z2 = b2 * u - a2 * y
+                z2p = np.concatenate([[b2 * prev[s, 0] - a2 * prev[s, 2]], z2[:-1]]) if n \
+                    else z2
+                z1 = b1 * u + z2p - a1 * y
+                for k, term in enumerate([b0 * u, b1 * u, a1 * y, b2 * u, a2 * y]):
+                    probe(f"{name}.product", term, None, Tp, mode,
+                          *(c("product") if fin and k == 4 else zero))
+                sec = y - 0.0 if n == 0 else b0 * u + (z1 - b1 * u - z2p + a1 * y) * 0 + (
+                    np.concatenate([[b1 * prev[s, 0] + (b2 * prev[s, 1] - a2 * prev[s, 3])
+                                     - a1 * prev[s, 2]], z1[:-1]]))
+                for k, v in enumerate([sec, b1 * u + z2p, z1, z2]):
+                    probe(f"{name}.acc", v, None, TA, mode,
+                          *(c("acc") if fin and k == 3 else zero))
+                probe(f"{name}.state", np.concatenate([z1, z2]), None, TZ, mode,
+                      *(c("state") if fin else zero))
+            probe(f"{name}.section", sec, y, TS, mode, *(c("section") if fin else zero))
+            if n >= 2:
+                prev[s] = [u[-1], u[-2], y[-1], y[-2]]
+            elif n == 1:
+                prev[s] = [u[-1], prev[s, 0], y[-1], prev[s, 2]]
+        last = Y[:, -1] if L else np.zeros(0)
+        probe(f"{name}.out", last, output, t.get("out", self.output_type), mode, *c("out"))
 
     # -- analysis -----------------------------------------------------------------------------
     def freqz(self, worN: int | Sequence[float] | np.ndarray = 512, *, quantized: bool = True,
               fs: float = 2 * np.pi) -> tuple[np.ndarray, np.ndarray]:
-        """Frequency response of the quantized (or original) sections, via
-        ``scipy.signal.sosfreqz``.
+        """Frequency response of the quantized (default) or original sections, via
+        ``scipy.signal.sosfreqz``: ``quantized=True`` is the response the fixed-point
+        coefficients really have (coefficient quantization moves poles and zeros).
 
         Returns
         -------
@@ -274,15 +428,24 @@ class SOSFilter(Block):
             x[0] = 1.0
         return _sps.sosfilt(self.quantized_sos if quantized else self.sos, x)
 
+    def l1_norm(self, *, quantized: bool = True, sections: int | None = None) -> float:
+        """An upper bound of ``sum_n |h[n]|`` of the cascade (of its first *sections*), tight
+        to a relative ``1e-9`` (see :func:`impulse_bound`); ``inf`` when unstable."""
+        sos = self.quantized_sos if quantized else self.sos
+        return impulse_bound(sos[:sections])[2]
+
     def worst_case_output_range(self, lo: float, hi: float, *, quantized: bool = True,
-                                tol: float = 1e-12) -> tuple[float, float]:
+                                sections: int | None = None) -> tuple[float, float]:
         """Bounds of the output (before the output cast) for inputs in ``[lo, hi]``.
 
-        The extremes over ``n`` of ``sum_{k<=n} min(h[k] lo, h[k] hi)`` and of the same sum of
-        ``max``, for the impulse response ``h`` of the (quantized) cascade in double precision
-        (from reset), summed until the tail is below
-        ``tol`` relative to the sum of ``|h|`` (a linear model: the fixed-point rounding noise
-        and limit cycles are not included). An unstable cascade gives ``(-inf, inf)``.
+        ``y[n] = sum_{k<=n} h[k] x[n-k]`` from reset, for the impulse response ``h`` of the
+        (quantized) cascade (of its first *sections*): its extremes over ``n`` are those of
+        the prefix sums of ``min(h[k] lo, h[k] hi)`` and ``max(h[k] lo, h[k] hi)``. The first
+        terms are summed explicitly and the rest is bounded from a state-space model (see
+        :func:`impulse_bound`), so the result is a guaranteed bound of the linear model
+        (fixed-point rounding noise and limit cycles are not included), tight to a relative
+        ``1e-9``; for ``lo <= 0 <= hi`` it is ``max(|lo|, |hi|)`` times the l1 norm of ``h``.
+        An unstable cascade gives ``(-inf, inf)``.
 
         Returns
         -------
@@ -292,20 +455,54 @@ class SOSFilter(Block):
         if flo > fhi:
             raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
         sos = self.quantized_sos if quantized else self.sos
-        r = 0.0
-        for s in sos:
-            poles = np.roots(s[3:6])
-            if poles.size:
-                r = max(r, float(np.max(np.abs(poles))))
-        if r >= 1.0:
-            return -math.inf, math.inf
-        # the tail after n samples decays as r**n (times a polynomial factor for repeated poles)
-        n = 64 if r == 0.0 else int(min(max(64, 4 * math.log(tol) / math.log(r)), 1 << 22))
-        h = self.impulse_response(n, quantized=quantized)
-        # from reset, y[n] only sees h[0..n]: the extremes over the prefixes
-        lo_sum = float(np.min(np.cumsum(np.minimum(h * flo, h * fhi))))
-        hi_sum = float(np.max(np.cumsum(np.maximum(h * flo, h * fhi))))
-        return lo_sum, hi_sum
+        return _range_from(sos[:sections], flo, fhi)
+
+    def _filt_interval(self, x: Interval) -> Interval:
+        lo, hi = interval_hull(x, self._blk)
+        name = self.name
+        n = x.size
+        sos = self.sos if self._table_double else self.quantized_sos
+        range_of(f"{name}.coef", float(min(sos[:, [0, 1, 2, 4, 5]].min(), 1.0)),
+                 float(sos[:, [0, 1, 2, 4, 5]].max()))
+        range_of(f"{name}.in", lo, hi)
+        sigs = ["product", "acc", "section", "out"] + (["state"] if self.form == "df2t" else [])
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            why = x.reason or "the input range is unbounded"
+            for s in sigs:
+                range_of(f"{name}.{s}", -math.inf, math.inf, why)
+            return Interval(np.full(n, -np.inf), np.full(n, np.inf), reason=why)
+        L = self.n_sections
+        ulo, uhi = lo, hi
+        prod = acc = state = 0.0
+        sec_lo, sec_hi = math.inf, -math.inf
+        for s in range(L):
+            ylo, yhi = _range_from(sos[:s + 1], lo, hi)
+            if not (math.isfinite(ylo) and math.isfinite(yhi)):
+                why = f"section {s} of the cascade is unstable (a pole on or outside |z| = 1)"
+                for sg in sigs:
+                    range_of(f"{name}.{sg}", -math.inf, math.inf, why)
+                return Interval(np.full(n, -np.inf), np.full(n, np.inf), reason=why)
+            sec_lo, sec_hi = min(sec_lo, ylo), max(sec_hi, yhi)
+            U = max(abs(ulo), abs(uhi))
+            Y = max(abs(ylo), abs(yhi))
+            b0, b1, b2, _, a1, a2 = (abs(v) for v in sos[s])
+            prod = max(prod, max(b0, b1, b2) * U, max(a1, a2) * Y)
+            if self.form == "df1":
+                acc = max(acc, (b0 + b1 + b2) * U + (a1 + a2) * Y)
+            else:
+                z2 = b2 * U + a2 * Y
+                z1 = b1 * U + a1 * Y + z2
+                state = max(state, z1, z2)
+                acc = max(acc, z1, Y, b0 * U + z1)
+            ulo, uhi = ylo, yhi
+        pad = 1.0 + 1e-12  # the sums above are rounded floats: widen them outward
+        range_of(f"{name}.product", -prod * pad, prod * pad)
+        range_of(f"{name}.acc", -acc * pad, acc * pad)
+        if self.form == "df2t":
+            range_of(f"{name}.state", -state * pad, state * pad)
+        range_of(f"{name}.section", sec_lo, sec_hi)
+        range_of(f"{name}.out", ulo, uhi)
+        return Interval(np.full(n, ulo), np.full(n, uhi))
 
     def __repr__(self) -> str:
         return (f"SOSFilter(name={self.name!r}, sections={self.n_sections}, form={self.form!r}, "
@@ -313,3 +510,88 @@ class SOSFilter(Block):
 
 
 Biquad = SOSFilter
+
+
+# -- impulse-response bounds ---------------------------------------------------------------------
+_MARGIN = 1e-9  # relative margin covering float rounding in the explicit terms
+
+
+def _cascade_ss(sos: np.ndarray):
+    """State-space ``(A, B, C, D)`` of a cascade of sections (each in direct form II)."""
+    A = np.zeros((0, 0))
+    B = np.zeros((0, 1))
+    C = np.zeros((1, 0))
+    D = np.ones((1, 1))
+    for b0, b1, b2, _, a1, a2 in sos:
+        As = np.array([[-a1, -a2], [1.0, 0.0]])
+        Bs = np.array([[1.0], [0.0]])
+        Cs = np.array([[b1 - b0 * a1, b2 - b0 * a2]])
+        Ds = np.array([[b0]])
+        m = A.shape[0]
+        A2 = np.zeros((m + 2, m + 2))
+        A2[:m, :m] = A
+        A2[m:, :m] = Bs @ C
+        A2[m:, m:] = As
+        B = np.vstack([B, Bs @ D])
+        C = np.hstack([Ds @ C, Cs])
+        D = Ds @ D
+        A = A2
+    return A, B, C, D
+
+
+def impulse_bound(sos: np.ndarray, tol: float = 1e-12, nmax: int = 1 << 22):
+    """``(h, tail, l1)``: the first terms ``h`` of the cascade's impulse response, a bound
+    ``tail >= sum_{n >= len(h)} |h[n]|``, and ``l1 = (sum|h| + tail) (1 + 1e-9)``.
+
+    The tail bound: with the state-space model ``(A, B, C, D)`` (``h[n] = C A^(n-1) B``), a
+    power ``K`` with ``||A^K||_inf <= 1/2`` and ``s = A^(N-1) B``,
+    ``sum_{n>=N} |h[n]| <= 2 * sum_{i<K} ||C A^i||_1 * ||s||_inf``. ``N`` doubles until the
+    tail is below ``tol`` times the sum. An unstable cascade (``||A^K||`` never shrinks) gives
+    ``l1 = inf``.
+    """
+    sos = np.atleast_2d(np.asarray(sos, dtype=np.float64))
+    if sos.shape[0] == 0:
+        return np.ones(1), 0.0, 1.0
+    A, B, C, _ = _cascade_ss(sos)
+    P = A.copy()
+    K = 1
+    while np.abs(P).sum(axis=1).max() > 0.5:
+        if K >= nmax:
+            return np.zeros(0), math.inf, math.inf
+        with np.errstate(over="ignore", invalid="ignore"):
+            P = P @ P
+        K *= 2
+        if not np.all(np.isfinite(P)):
+            return np.zeros(0), math.inf, math.inf
+    row = C.copy()
+    SK = 0.0
+    for _ in range(K):
+        SK += float(np.abs(row).sum())
+        row = row @ A
+    N = 256
+    x = np.zeros(N)
+    while True:
+        x = np.zeros(N)
+        x[0] = 1.0
+        h = _sps.sosfilt(sos, x)
+        s = np.linalg.matrix_power(A, N - 1) @ B
+        tail = 2.0 * SK * float(np.abs(s).max())
+        total = float(np.abs(h).sum())
+        if tail <= tol * max(total, 1e-300) or N >= nmax:
+            break
+        N *= 2
+    return h, tail, (total + tail) * (1.0 + _MARGIN)
+
+
+def _range_from(sos: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """Guaranteed ``(min, max)`` of the cascade's output from reset for inputs in [lo, hi]."""
+    h, tail, l1 = impulse_bound(sos)
+    if not math.isfinite(l1):
+        return -math.inf, math.inf
+    M = max(abs(lo), abs(hi))
+    mn = np.cumsum(np.minimum(h * lo, h * hi))
+    mx = np.cumsum(np.maximum(h * lo, h * hi))
+    pad = _MARGIN * l1 * M
+    lo_b = min(float(mn.min()), float(mn[-1]) - tail * M) - pad
+    hi_b = max(float(mx.max()), float(mx[-1]) + tail * M) + pad
+    return lo_b, hi_b

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._core import _probe
 from .._core._fi import fi
+from .._core._interval import Interval, report_range
 from .._core._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import requantize
@@ -58,6 +59,22 @@ def named_cast(ints: np.ndarray, src: numerictype, dst: numerictype, rounding: R
         out, n_ovf, n_unf = requantize(ints, src, dst, rounding, overflow, None, probe)
         _probe.report(dst, ints.size, n_ovf, n_unf, "cast")
     return out
+
+
+def named_cast_counted(ints: np.ndarray, src: numerictype, dst: numerictype,
+                       rounding: Rounding, overflow: Overflow,
+                       probe: str) -> tuple[np.ndarray, int, int]:
+    """:func:`named_cast` that also returns the overflow and underflow counts (counted
+    whenever quantization counts or signal values are being listened for)."""
+    with _probe.probe_name(probe), _probe.listening(_ignore) if signals_active() \
+            else _probe.probe_name(probe):
+        out, n_ovf, n_unf = requantize(ints, src, dst, rounding, overflow, None, probe)
+        _probe.report(dst, ints.size, n_ovf, n_unf, "cast")
+    return out, int(n_ovf), int(n_unf)
+
+
+def _ignore(event) -> None:
+    """A quantization listener that only makes the kernels count."""
 
 
 def report(probe: str, T: numerictype, size: int, overflows: int = 0,
@@ -175,7 +192,27 @@ def probe(signal: str, values, output=None, T: numerictype | None = None,
     emit_signal(signal, values, output, T, mode, overflows, underflows)
 
 
-# -- FIR -----------------------------------------------------------------------------------------
+def counting() -> bool:
+    """Whether anyone listens for overflow/underflow counts or signal values (kernels may skip
+    their tallies otherwise)."""
+    return _probe.active() or signals_active()
+
+
+def interval_hull(x: Interval, block: str) -> tuple[float, float]:
+    """``(lo, hi)`` over every element of an Interval input (a 1-D frame)."""
+    if x.ndim > 1:
+        raise ValueError(f"{block}: an Interval input must be 1-D (got shape {x.shape}).")
+    if x.size == 0:
+        return 0.0, 0.0
+    return x.hull()
+
+
+def range_of(name: str, lo: float, hi: float, reason: str | None = None) -> None:
+    """Report the derived range of signal *name* (see ``fixsim._core._interval``)."""
+    report_range(name, lo, hi, reason)
+
+
+# -- the base class ------------------------------------------------------------------------------
 class Block:
     """Base of the filter blocks: ``filt`` (also ``__call__``) runs a frame in double mode for
     float input and in fixed mode for fi input, keeping state across calls; ``reset`` clears it.
@@ -205,12 +242,22 @@ class Block:
         fi or numpy.ndarray
             A fi of the output type in fixed mode, float64 in double mode.
         """
+        if isinstance(x, Interval):
+            return self._filt_interval(x)
         kind, xv = signal_kind(x, self._blk)
+        if kind == "fixed" and getattr(self, "_table_double", False):
+            # the type table sets every signal of the block to 'double'
+            kind, xv = "double", np.asarray(xv.data, dtype=np.float64).reshape(-1)
         if self._mode is not None and kind != self._mode:
             raise ValueError(f"{self._blk}: this filter is running in {self._mode} mode; call "
                              f"reset() before feeding a {kind} signal.")
         self._mode = kind
         return self._filt_double(xv) if kind == "double" else self._filt_fixed(xv)
+
+    def _filt_interval(self, x: Interval) -> Interval:
+        """Worst-case output ranges for an Interval input (blocks that support it override
+        this; it reports each internal signal's range with ``report_range``)."""
+        raise TypeError(f"{self._blk}: this block does not accept an Interval input yet.")
 
     def _reset_state(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

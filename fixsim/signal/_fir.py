@@ -1,4 +1,5 @@
-"""FIR filter block (direct and transposed form), in double and in fixed point."""
+"""FIR filter block (direct, transposed, symmetric and antisymmetric form), in double and in
+fixed point."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import numpy as np
 from scipy import signal as _sps
 
 from .._core._fi import fi, make_fi
+from .._core._interval import Interval
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import MAX_WORD_LENGTH, numerictype
 from .._core._quantize import storage_kind
 from .._core._rules import growth_bits, ideal_mul
+from .._core._typetable import signals_active
 from .._kernels import lazy
 from ._block import (
     Block,
@@ -20,23 +23,31 @@ from ._block import (
     as_type,
     block_modes,
     check_wrap_sm,
+    counting,
     fi_stored,
     fraction_values,
     holds,
-    named_cast,
+    interval_hull,
+    named_cast_counted,
+    pick_type,
+    probe,
     quantize_values,
+    range_of,
     report,
+    table_is_double,
     width,
 )
 
 _kf = lazy("fixsim._kernels._filters")
-_kl = lazy("fixsim._kernels._linalg")
 
 __all__ = ["FIR"]
 
 # float64 holds every integer of magnitude <= 2**53 exactly
 _FLOAT_EXACT = 1 << 53
 _INT64_LIMIT = 1 << 63
+_FORMS = ("direct", "transposed", "symmetric", "antisymmetric")
+# relative tolerance of the (anti)symmetry check on float coefficients
+_SYM_TOL = 1e-9
 
 
 class FIR(Block):
@@ -47,25 +58,38 @@ class FIR(Block):
     coefs : array_like or fi
         Impulse response ``h`` (1-D). A fi keeps its type unless *coef_type* is given.
     name : str
-        Block name: the block's quantizations are named ``"<name>.<signal>"`` for the signals
-        ``coef``, ``in`` (only when *input_type* asks for a cast), ``product``, ``acc`` and
-        ``out``.
-    coef_type, input_type, product_type, acc_type, output_type : numerictype or str, optional
-        Types of the internal signals. Defaults (MATLAB ``dsp.FIRFilter`` full precision):
-        coefficients signed 16-bit with best-precision scaling; input: the input fi's type;
-        product: ``input x coef`` full precision (``W = Wx + Wc``, ``F = Fx + Fc``);
-        accumulator: the product type grown by ``ceil(log2(ntaps))`` bits (exact); output: the
+        Block name: the block's signals are named ``"<name>.<signal>"``: ``coef``, ``in``,
+        ``preadd`` (symmetric forms), ``product``, ``acc`` and ``out`` (see Notes).
+    coef_type, input_type, preadd_type, product_type, acc_type, output_type : numerictype or str
+        Types of the internal signals (optional). Defaults (MATLAB ``dsp.FIRFilter`` full
+        precision): coefficients signed 16-bit with best-precision scaling; input: the input
+        fi's type; pre-adder (symmetric forms): the input type with one more bit (signed for
+        the antisymmetric form); product: ``input x coef`` full precision (``W = Wx + Wc``,
+        ``F = Fx + Fc``; the pre-adder replaces the input in the symmetric forms); accumulator:
+        the product type grown by ``ceil(log2(number of products))`` bits (exact); output: the
         accumulator type.
     rounding, overflow : str
-        Modes of every cast of the block (coefficients, input, products, accumulator, output).
-        Stochastic rounding is not supported.
-    form : {'direct', 'transposed'}
+        Modes of every cast of the block (coefficients, input, pre-adder, products,
+        accumulator, output). Stochastic rounding is not supported.
+    form : {'direct', 'transposed', 'symmetric', 'antisymmetric'}
         Direct form: each output sums the cast products of taps ``0, 1, ..., N-1`` in that
         order, each product cast to the accumulator type and each partial sum cast to the
         accumulator type. Transposed form: register ``z[k]`` (accumulator type) holds
-        ``cast(h[k] x[n] + z[k+1])``, and ``y[n] = cast(h[0] x[n] + z[1])``. With exact
-        (full-precision) product and accumulator types the two forms are bit-identical; with a
-        narrower accumulator they differ, as in hardware.
+        ``cast(h[k] x[n] + z[k+1])``, and ``y[n] = cast(h[0] x[n] + z[1])``. Symmetric
+        (``h[k] == h[N-1-k]``) and antisymmetric (``h[k] == -h[N-1-k]``) forms, as MATLAB's
+        'Direct form symmetric' / 'antisymmetric': for ``k = 0 .. N//2 - 1`` the pre-adder
+        ``cast_pre(x[n-k] +- x[n-N+1+k])`` is multiplied by ``h[k]``; for odd ``N`` the
+        symmetric form adds the middle tap ``h[(N-1)/2] cast_pre(x[n-(N-1)/2])`` last (the
+        antisymmetric form's middle coefficient is 0 and is dropped). Products and partial
+        sums are cast as in the direct form. Only the first half of the coefficients is
+        quantized and stored; the second half mirrors it exactly. With exact
+        (full-precision) types every form gives the same bits; with narrower types they
+        differ, as in hardware.
+    types : fixsim.TypeTable, optional
+        A type table: an explicit type argument wins, then the table's fixed type for
+        ``"<name>.<signal>"``, else the full-precision default. When the table sets every
+        signal of the block to ``'double'`` (``T.as_double()``), the block runs in double mode
+        even for a fi input (returning float64).
 
     Notes
     -----
@@ -75,13 +99,24 @@ class FIR(Block):
     ``scipy.signal.lfilter(coefs, 1, x)`` to float precision (whose own frame-by-frame
     results, with ``zi``, are not bit-identical to one call).
 
-    *Fixed mode* (a fi input): the result is a fi of the output type. When the product type
-    holds every exact product and the accumulator type every partial sum (the defaults do), the
-    filter is an exact integer convolution followed by one cast into the output type: float64
-    (BLAS-exact) when ``sum|h| * max|x| <= 2**53`` in stored integers, a numba int64 kernel when
-    it is below ``2**63``, Python ints beyond. Otherwise a per-sample numba kernel does every
-    cast; it needs ``width(x) + width(h) <= 64`` and accumulator/product types of at most 63
-    bits (``ValueError`` otherwise).
+    *Fixed mode* (a fi input): the result is a fi of the output type. When the pre-adder,
+    product and accumulator types hold every exact value (the defaults do), the filter is an
+    exact integer convolution followed by one cast into the output type: float64
+    (``sum|h| * max|x| <= 2**53`` in stored integers), a numba int64 kernel when it is below
+    ``2**63``, Python ints beyond. Otherwise a per-sample numba kernel does every cast; it needs
+    ``width(x) + width(h) <= 64`` (the pre-adder's width in the symmetric forms) and
+    pre-adder/accumulator/product types of at most 63 bits (``ValueError`` otherwise).
+
+    *Signals* (reported to the fixed-point tool while it records, in both modes): ``coef``
+    (the coefficients before their cast), ``in`` (the input), ``preadd`` (pre-adder sums),
+    ``product`` (every tap product, one event per tap), ``acc`` (every partial sum in the
+    form's summation order, one event per tap) and ``out`` (the accumulator before the output
+    cast). The values are those of exact arithmetic on the quantized coefficients and input;
+    the overflow counts are those of the actual casts.
+
+    *Interval input* (:class:`fixsim.tool.Interval`): returns the output's worst-case range
+    (the same bound for every sample) and reports the derived ranges of ``coef``, ``in``,
+    ``preadd``, ``product``, ``acc`` and ``out``; see :meth:`worst_case_output_range`.
 
     State: the last ``ntaps - 1`` input samples (and the transposed registers on the
     per-sample path), so a signal split into frames at any points gives the same result as one
@@ -97,18 +132,25 @@ class FIR(Block):
     array([0.25 , 0.5  , 0.25 , 0.125])
     """
 
+    #: frames of at least this many products run a loop compiled for the block's (rounding,
+    #: overflow) pair (once per machine); shorter ones share one loop for every mode
+    SPECIALISE_MIN = 200_000
+
     def __init__(self, coefs, *, name: str = "fir", coef_type: TypeLike = None,
-                 input_type: TypeLike = None, product_type: TypeLike = None,
-                 acc_type: TypeLike = None, output_type: TypeLike = None,
-                 rounding: str | Rounding = "nearest", overflow: str | Overflow = "saturate",
-                 form: str = "direct") -> None:
-        blk = f"FIR {name!r}"
+                 input_type: TypeLike = None, preadd_type: TypeLike = None,
+                 product_type: TypeLike = None, acc_type: TypeLike = None,
+                 output_type: TypeLike = None, rounding: str | Rounding = "nearest",
+                 overflow: str | Overflow = "saturate", form: str = "direct",
+                 types=None) -> None:
+        blk = f"{type(self).__name__} {name!r}"
         self.name = str(name)
+        self._blk = blk
         self.rounding, self.overflow = block_modes(rounding, overflow, blk)
-        if form not in ("direct", "transposed"):
-            raise ValueError(f"{blk}: form={form!r} is not valid; valid: 'direct', "
-                             "'transposed'.")
+        if form not in _FORMS:
+            raise ValueError(f"{blk}: form={form!r} is not valid; valid: "
+                             f"{', '.join(repr(f) for f in _FORMS)}.")
         self.form = form
+        self.type_table = types
         raw = coefs.data if isinstance(coefs, fi) else np.asarray(coefs, dtype=np.float64)
         raw = np.atleast_1d(np.array(raw, dtype=np.float64))
         if raw.ndim != 1 or raw.size == 0:
@@ -118,17 +160,54 @@ class FIR(Block):
             raise ValueError(f"{blk}: coefs must be finite.")
         self.coefs = raw
         self.ntaps = raw.size
-        self.coef_type_arg = as_type(coef_type, "coef_type", blk)
-        self.input_type = as_type(input_type, "input_type", blk)
-        self.product_type = as_type(product_type, "product_type", blk)
-        self.acc_type = as_type(acc_type, "acc_type", blk)
-        self.output_type = as_type(output_type, "output_type", blk)
-        cin = coefs.ravel() if isinstance(coefs, fi) else raw
-        self.quantized_coefs, self._coef_counts = quantize_values(
-            cin, self.coef_type_arg, self.rounding, self.overflow, f"{self.name}.coef")
-        self.coef_type = self.quantized_coefs.numerictype
-        self._blk = blk
+
+        def typ(arg, sig):
+            return pick_type(as_type(arg, f"{sig}_type", blk), types, f"{self.name}.{sig}", blk)
+
+        self.coef_type_arg = typ(coef_type, "coef")
+        self.input_type = pick_type(as_type(input_type, "input_type", blk), types,
+                                    f"{self.name}.in", blk)
+        self.preadd_type = typ(preadd_type, "preadd")
+        self.product_type = typ(product_type, "product")
+        self.acc_type = typ(acc_type, "acc")
+        self.output_type = pick_type(as_type(output_type, "output_type", blk), types,
+                                     f"{self.name}.out", blk)
+        self._table_double = table_is_double(types, self.name)
+        self._sign = {"symmetric": 1, "antisymmetric": -1}.get(form, 0)
+        self._quantize_coefs(coefs, raw)
         self.reset()
+
+    # -- coefficients -------------------------------------------------------------------------
+    def _quantize_coefs(self, coefs, raw: np.ndarray) -> None:
+        blk = self._blk
+        probe_name = f"{self.name}.coef"
+        cin = coefs.ravel() if isinstance(coefs, fi) else raw
+        if not self._sign:
+            self.quantized_coefs, self._coef_counts = quantize_values(
+                cin, self.coef_type_arg, self.rounding, self.overflow, probe_name)
+            self.coef_type = self.quantized_coefs.numerictype
+            return
+        sign, nt = self._sign, self.ntaps
+        scale = float(np.max(np.abs(raw))) if raw.size else 0.0
+        if np.any(np.abs(raw - sign * raw[::-1]) > _SYM_TOL * scale):
+            k = int(np.argmax(np.abs(raw - sign * raw[::-1])))
+            raise ValueError(f"{blk}: form={self.form!r} needs h[k] == "
+                             f"{'' if sign > 0 else '-'}h[N-1-k]; h[{k}]={raw[k]!r} and "
+                             f"h[{nt - 1 - k}]={raw[nt - 1 - k]!r} differ. Use form='direct'.")
+        half = (nt + 1) // 2
+        q, self._coef_counts = quantize_values(cin[:half], self.coef_type_arg, self.rounding,
+                                               self.overflow, probe_name)
+        Tc = q.numerictype
+        hq = [int(v) for v in np.ravel(fi_stored(q))]
+        if sign < 0 and nt % 2 == 1:
+            hq[-1] = 0  # the antisymmetric middle coefficient is zero (checked above)
+        mirror = [sign * v for v in hq[: nt // 2]][::-1]
+        if any(not (Tc.int_min <= v <= Tc.int_max) for v in mirror):
+            raise ValueError(f"{blk}: the antisymmetric mirror of a coefficient at the most "
+                             f"negative value of {Tc} does not fit {Tc}; choose a wider "
+                             "coef_type.")
+        self.quantized_coefs = fi.from_int(hq + mirror, Tc).removefimath()
+        self.coef_type = Tc
 
     # -- types --------------------------------------------------------------------------------
     def types(self, input_type: TypeLike = None) -> dict[str, numerictype]:
@@ -137,55 +216,100 @@ class FIR(Block):
         Returns
         -------
         dict
-            ``{'coef', 'input', 'product', 'acc', 'out'}`` to numerictype.
+            ``{'coef', 'input', 'product', 'acc', 'out'}`` to numerictype, and ``'preadd'`` in
+            the symmetric forms.
         """
         Tin = self.input_type or as_type(input_type, "input_type", self._blk) or self._tin
         if Tin is None:
             raise ValueError(f"{self._blk}: the input type is not known yet; pass input_type.")
         Tc = self.coef_type
-        P = self.product_type or ideal_mul(Tin, Tc)
+        t = {"coef": Tc, "input": Tin}
+        if self._sign:
+            E = self.preadd_type or numerictype(
+                Tin.signed or self._sign < 0, min(Tin.word_length + 1 + (
+                    1 if (self._sign < 0 and not Tin.signed) else 0), MAX_WORD_LENGTH),
+                Tin.fraction_length)
+            t["preadd"] = E
+            mul_in = E
+        else:
+            mul_in = Tin
+        P = self.product_type or ideal_mul(mul_in, Tc)
         A = self.acc_type or numerictype(
-            P.signed, min(P.word_length + growth_bits(self.ntaps), MAX_WORD_LENGTH),
+            P.signed, min(P.word_length + growth_bits(self.n_products), MAX_WORD_LENGTH),
             P.fraction_length)
-        Y = self.output_type or A
-        return {"coef": Tc, "input": Tin, "product": P, "acc": A, "out": Y}
+        t.update(product=P, acc=A, out=self.output_type or A)
+        return t
+
+    @property
+    def n_products(self) -> int:
+        """Products summed per output (``ceil(N/2)`` symmetric, ``N//2`` antisymmetric)."""
+        if self._sign > 0:
+            return (self.ntaps + 1) // 2
+        if self._sign < 0:
+            return max(1, self.ntaps // 2)
+        return self.ntaps
 
     def _plan(self, Tin: numerictype) -> None:
         """Fix the types for input type *Tin* and choose the computation path."""
         t = self.types(Tin)
-        for what in ("product", "acc", "out"):
-            check_wrap_sm(t[what], self.overflow, what, self._blk)
+        for what in ("product", "acc", "out", "preadd"):
+            if what in t:
+                check_wrap_sm(t[what], self.overflow, what, self._blk)
         if self.input_type is not None:
             check_wrap_sm(t["input"], self.overflow, "input", self._blk)
         self._t = t
         self._tin = Tin
-        Tc, P, A = t["coef"], t["product"], t["acc"]
-        Tx = t["input"]
+        Tc, P, A, Tx = t["coef"], t["product"], t["acc"], t["input"]
         h = fi_stored(self.quantized_coefs)
         self._h = h
-        fi_ideal = Tx.fraction_length + Tc.fraction_length
-        ideal = ideal_mul(Tx, Tc) if Tx.word_length + Tc.word_length <= MAX_WORD_LENGTH \
-            else None
-        sat_sym = self.overflow == Overflow.SAT_SYM
-        # every exact product h[k] * x lies in [pmin_k, pmax_k] (stored, fraction fi_ideal)
-        xlo, xhi = Tx.int_min, Tx.int_max
         hv = [int(v) for v in h]
-        pmin = [min(c * xlo, c * xhi) for c in hv]
-        pmax = [max(c * xlo, c * xhi) for c in hv]
-        prod_exact = ideal is not None and holds(P, min(pmin), max(pmax), fi_ideal, sat_sym)
+        sat_sym = self.overflow == Overflow.SAT_SYM
+        xlo, xhi = Tx.int_min, Tx.int_max
+        f_exact = Tx.fraction_length + Tc.fraction_length
+        ok_ideal = Tx.word_length + Tc.word_length <= MAX_WORD_LENGTH
+        # the products of the form, each with its multiplicand's range (stored integers at
+        # fraction f_in): direct/transposed: every tap times x; symmetric: the half taps times
+        # the pre-adder (and the middle tap times x, cast into the pre-adder type)
+        if self._sign:
+            E = t["preadd"]
+            plo, phi = ((2 * xlo, 2 * xhi) if self._sign > 0 else (xlo - xhi, xhi - xlo))
+            pre_exact = holds(E, plo, phi, Tx.fraction_length, sat_sym) and holds(
+                E, xlo, xhi, Tx.fraction_length, sat_sym)
+            k = E.fraction_length - Tx.fraction_length
+            rng = (plo << k, phi << k) if pre_exact else (E.int_min, E.int_max)
+            mid = (xlo << k, xhi << k) if pre_exact else (E.int_min, E.int_max)
+            half = self.ntaps // 2
+            terms = [(hv[i], *rng) for i in range(half)]
+            if self._sign > 0 and self.ntaps % 2:
+                terms.append((hv[half], *mid))
+            f_in, w_in = E.fraction_length, width(E)
+        else:
+            pre_exact = True
+            terms = [(c, xlo, xhi) for c in hv]
+            f_in, w_in = Tx.fraction_length, width(Tx)
+        f_prod = f_in + Tc.fraction_length
+        pmin = [min(c * a, c * b) for c, a, b in terms] or [0]  # (no terms: N = 1, antisym.)
+        pmax = [max(c * a, c * b) for c, a, b in terms] or [0]
+        prod_exact = ok_ideal and holds(P, min(pmin), max(pmax), f_prod, sat_sym)
         # every partial sum (in any order) is a subset sum: within [sum of negative parts,
         # sum of positive parts]
         slo = sum(min(0, v) for v in pmin)
         shi = sum(max(0, v) for v in pmax)
-        acc_exact = holds(A, slo, shi, fi_ideal, sat_sym)
-        self._fast = prod_exact and acc_exact
-        # the exact-convolution bound: |partial sum| <= sum|h| * max|x|
+        acc_exact = holds(A, slo, shi, f_prod, sat_sym)
+        self._fast = pre_exact and prod_exact and acc_exact
+        # the exact-convolution bound (the full h, at fraction f_exact): every partial sum of
+        # sum_k h[k] x[n-k] has magnitude <= sum|h| * max|x|
         self._bound = sum(abs(c) for c in hv) * max(abs(xlo), abs(xhi))
-        self._exact_type = numerictype(True, max(2, min(max(abs(slo), abs(shi)).bit_length()
-                                                        + 1, MAX_WORD_LENGTH)), fi_ideal)
+        self._exact_type = numerictype(True, max(2, min(self._bound.bit_length() + 1,
+                                                        MAX_WORD_LENGTH)), f_exact)
         bad = [f"{w}={width(T)}" for w, T in (("product", P), ("acc", A)) if width(T) > 63]
-        if width(Tx) + width(Tc) > 64:
-            bad.append(f"input+coef={width(Tx) + width(Tc)}")
+        if self._sign:
+            if width(t["preadd"]) > 63:
+                bad.append(f"preadd={width(t['preadd'])}")
+            if width(Tx) > 62:
+                bad.append(f"input={width(Tx)}")
+        if w_in + width(Tc) > 64:
+            bad.append(f"{'preadd' if self._sign else 'input'}+coef={w_in + width(Tc)}")
         self._kernel_ok = not bad and storage_kind(Tx) == "i64" and storage_kind(Tc) == "i64"
         if not self._fast and not self._kernel_ok:
             raise ValueError(
@@ -195,28 +319,46 @@ class FIR(Block):
                 f"(got {', '.join(bad) or 'storage wider than int64'}). Choose narrower types, "
                 "or full-precision product and accumulator types.")
         if self._kernel_ok:
-            self._tp = np.array([_kf.type_row(P.word_length, P.signed),
-                                 _kf.type_row(A.word_length, A.signed)], dtype=np.int64)
-            self._sh = np.array([fi_ideal - P.fraction_length,
-                                 P.fraction_length - A.fraction_length], dtype=np.int64)
+            rows = [_kf.type_row(P.word_length, P.signed), _kf.type_row(A.word_length, A.signed)]
+            E = t.get("preadd", P)
+            rows.append(_kf.type_row(E.word_length, E.signed) if self._sign else rows[0])
+            self._tp = np.array(rows, dtype=np.int64)
+            self._sh = np.array([f_prod - P.fraction_length, P.fraction_length - A.fraction_length,
+                                 Tx.fraction_length - (E.fraction_length if self._sign else 0)],
+                                dtype=np.int64)
             self._h64 = np.ascontiguousarray(h, dtype=np.int64)
             self._z = np.zeros(self.ntaps, dtype=np.int64)
-        self._hist = np.zeros(self.ntaps - 1, dtype=np.int64 if storage_kind(Tx) == "i64"
-                              else object)
-        if storage_kind(Tx) == "u64":
-            self._hist = self._hist.astype(np.uint64)
+        kind = storage_kind(Tx)
+        self._hist = np.zeros(self.ntaps - 1, dtype={"i64": np.int64, "u64": np.uint64}.get(
+            kind, object))
 
     # -- state --------------------------------------------------------------------------------
     def _reset_state(self) -> None:
         self._zi = np.zeros(self.ntaps - 1, dtype=np.float64)
+        self._phase = 0
+
+    def _positions(self, n: int) -> tuple[int, int, int]:
+        """``(start, step, count)``: the outputs of a frame of *n* new samples, as positions
+        ``start + j step`` in the history-extended frame (FIR: every new sample)."""
+        return self.ntaps - 1, 1, n
+
+    def _advance(self, n: int) -> None:
+        """Move the phase on by *n* input samples (decimators)."""
 
     # -- filtering ----------------------------------------------------------------------------
     def _filt_double(self, xv: np.ndarray) -> np.ndarray:
         ext = np.concatenate([self._zi, xv])
-        y = np.empty(xv.size)
-        _kf.fir_f64(ext, self.coefs, y)
+        start, step, cnt = self._positions(xv.size)
+        y = np.empty(cnt)
+        if step == 1:
+            _kf.fir_f64(ext, self.coefs, y)
+        else:
+            _kf.fir_f64_strided(ext, self.coefs, start, step, y)
         if self.ntaps > 1:
             self._zi = ext[-(self.ntaps - 1):].copy()
+        self._advance(xv.size)
+        if signals_active():
+            self._emit("double", ext, start, step, cnt, self.coefs, xv, y, y, {})
         return y
 
     def _filt_fixed(self, x: fi) -> fi:
@@ -226,66 +368,152 @@ class FIR(Block):
         t = self._t
         Tx = t["input"]
         ints = fi_stored(x)
+        x_in = x
         if self.input_type is not None:
             if Tx_in != Tx:
-                ints = named_cast(ints, Tx_in, Tx, self.rounding, self.overflow,
-                                  f"{self.name}.in")
+                ints, *_ = named_cast_counted(ints, Tx_in, Tx, self.rounding, self.overflow,
+                                              f"{self.name}.in")
         elif Tx_in != Tx:
             raise ValueError(f"{self._blk}: the input type changed from {Tx} to {Tx_in}; cast "
                              "the input, give input_type, or call reset().")
         report(f"{self.name}.coef", t["coef"], *self._coef_counts)
         n = ints.shape[0]
         nt = self.ntaps
-        if n == 0:
-            return make_fi(np.zeros(0, dtype=np.int64 if storage_kind(t["out"]) == "i64"
-                                    else object), t["out"])
+        start, step, cnt_out = self._positions(n)
         ext = np.concatenate([self._hist, ints]) if nt > 1 else ints
-        if self._fast:
-            acc = self._exact_conv(ext)
-            report(f"{self.name}.product", t["product"], n * nt)
-            report(f"{self.name}.acc", t["acc"], n * (2 * nt - 1))
+        counts = {}
+        if cnt_out == 0:
+            acc = np.zeros(0, dtype=np.int64)
+            src = t["acc"]
+        elif self._fast:
+            acc = self._exact_conv(ext, start, step, cnt_out)
             src = self._exact_type
         else:
-            acc = np.empty(n, dtype=np.int64)
-            cnt = np.zeros((2, 2), dtype=np.int64)
-            if self.form == "direct":
-                _kf.fir_direct(np.ascontiguousarray(ext, dtype=np.int64), self._h64, self._tp,
-                               self._sh, int(self.rounding), int(self.overflow), acc, cnt)
+            acc = np.empty(cnt_out, dtype=np.int64)
+            cnt = np.zeros((3, 2), dtype=np.int64)
+            rm, om, c = int(self.rounding), int(self.overflow), counting()
+            spec = cnt_out * self.ntaps >= self.SPECIALISE_MIN
+            e64 = np.ascontiguousarray(ext, dtype=np.int64)
+            if self._sign:
+                _kf.kernel("fir_symmetric", rm, om, c, spec)(
+                    e64, self._h64, self._sign, self._tp, self._sh, start, step, rm, om, acc, cnt)
+            elif self.form == "direct":
+                _kf.kernel("fir_direct", rm, om, c, spec)(
+                    e64, self._h64, self._tp, self._sh, start, step, rm, om, acc, cnt)
             else:
-                _kf.fir_transposed(np.ascontiguousarray(ints, dtype=np.int64), self._h64,
-                                   self._tp, self._sh, int(self.rounding), int(self.overflow),
-                                   self._z, acc, cnt)
-            report(f"{self.name}.product", t["product"], n * nt, int(cnt[0, 0]), int(cnt[0, 1]))
-            report(f"{self.name}.acc", t["acc"], n * (2 * nt - 1), int(cnt[1, 0]),
-                   int(cnt[1, 1]))
+                _kf.kernel("fir_transposed", rm, om, c, spec)(
+                    np.ascontiguousarray(ints, dtype=np.int64), self._h64, self._tp, self._sh,
+                    rm, om, self._z, acc, cnt)
+            counts = {"product": cnt[0], "acc": cnt[1], "preadd": cnt[2]}
             src = t["acc"]
+        npr = cnt_out * self.n_products
+        if self._sign:
+            c = counts.get("preadd", (0, 0))
+            report(f"{self.name}.preadd", t["preadd"], npr, int(c[0]), int(c[1]))
+        c = counts.get("product", (0, 0))
+        report(f"{self.name}.product", t["product"], npr, int(c[0]), int(c[1]))
+        c = counts.get("acc", (0, 0))
+        report(f"{self.name}.acc", t["acc"], 2 * npr - cnt_out, int(c[0]), int(c[1]))
         if nt > 1:
             self._hist = ext[-(nt - 1):].copy()
-        out = named_cast(acc, src, t["out"], self.rounding, self.overflow, f"{self.name}.out")
-        return make_fi(out, t["out"])
+        self._advance(n)
+        out, no, nu = named_cast_counted(acc, src, t["out"], self.rounding, self.overflow,
+                                         f"{self.name}.out")
+        y = make_fi(out, t["out"])
+        if signals_active():
+            fx_ = Tx.fraction_length
+            xe = np.asarray(ext, dtype=np.float64) * 2.0 ** -fx_
+            xv = x_in.data
+            accv = np.asarray(acc, dtype=np.float64) * 2.0 ** -src.fraction_length
+            counts["out"] = (no, nu)
+            self._emit("fixed", xe, start, step, cnt_out, self.quantized_coefs.data, xv, accv,
+                       y, counts)
+        return y
 
-    def _exact_conv(self, ext: np.ndarray) -> np.ndarray:
-        """Exact ``sum_k h[k] ext[m - k]`` for every full window of *ext* (stored integers).
+    def _exact_conv(self, ext: np.ndarray, start: int, step: int, count: int) -> np.ndarray:
+        """Exact ``sum_k h[k] ext[m - k]`` at ``m = start + j step`` (stored integers).
 
         Every partial sum is bounded by ``B = sum|h| * max|x|`` (stored integers):
-        ``B <= 2**53`` makes float64 exact whatever the summation order (BLAS, FMA);
-        ``B < 2**63`` keeps the numba int64 kernel exact; beyond, Python ints.
+        ``B <= 2**53`` makes float64 exact whatever the summation order (a vectorised numba
+        reduction); ``B < 2**63`` keeps the numba int64 kernel exact; beyond, Python ints.
         """
         h = self._h
-        nt = self.ntaps
         B = self._bound
+        out_pos = start + step * np.arange(count)
         if ext.dtype != object and h.dtype != object and B <= _FLOAT_EXACT:
-            y = np.convolve(ext.astype(np.float64), h.astype(np.float64), mode="valid")
+            y = np.empty(count)
+            _kf.dot_exact_f64(ext.astype(np.float64), h[::-1].astype(np.float64), start, step, y)
             return y.astype(np.int64)
         if ext.dtype == np.int64 and h.dtype == np.int64 and B < _INT64_LIMIT:
-            full = np.empty(ext.shape[0] + nt - 1, dtype=np.int64)
-            _kl.convolve_i64(ext, np.ascontiguousarray(h), full)
-            return full[nt - 1:ext.shape[0]]
+            y = np.empty(count, dtype=np.int64)
+            _kf.dot_exact_i64(ext, np.ascontiguousarray(h[::-1]), start, step, y)
+            return y
         eo = np.array([int(v) for v in ext], dtype=object)
-        ho = np.array([int(v) for v in h], dtype=object)
-        return np.convolve(eo, ho, mode="valid")
+        ho = [int(v) for v in h]
+        nt = len(ho)
+        return np.array([sum(ho[k] * eo[m - k] for k in range(nt)) for m in out_pos],
+                        dtype=object)
+
+    # -- signals ------------------------------------------------------------------------------
+    def _term_order(self) -> list[int]:
+        """Tap (or tap-pair) indices in the form's summation order."""
+        if self._sign:
+            order = list(range(self.ntaps // 2))
+            if self._sign > 0 and self.ntaps % 2:
+                order.append(self.ntaps // 2)
+            return order
+        if self.form == "transposed":
+            return list(range(self.ntaps))[::-1]  # registers accumulate from the last tap
+        return list(range(self.ntaps))
+
+    def _emit(self, mode: str, xe, start, step, count, hv, xv, accv, output, counts) -> None:
+        """Report the block's signals for one frame (only called while someone listens)."""
+        name, t = self.name, self._t if mode == "fixed" else {}
+
+        def T(k, explicit):
+            return t.get(k, explicit)
+
+        def cnt(k):
+            return counts.get(k, (0, 0))
+
+        probe(f"{name}.coef", self.coefs, self.quantized_coefs,
+              T("coef", self.coef_type if mode == "fixed" else self.coef_type_arg), mode,
+              *self._coef_counts[1:])
+        probe(f"{name}.in", xv, xv, T("input", self.input_type), mode)
+        nt = self.ntaps
+        last = step * (count - 1) + 1 if count else 0
+
+        def at(k):  # x[m - k] at every output position m
+            return xe[start - k: start - k + last: step] if count else np.zeros(0)
+
+        order = self._term_order()
+        run = np.zeros(count)
+        for i, k in enumerate(order):
+            fin = i == len(order) - 1
+            if self._sign:
+                if k < nt // 2:
+                    pre = at(k) + self._sign * at(nt - 1 - k)
+                else:
+                    pre = at(k)
+                c = cnt("preadd") if fin else (0, 0)
+                probe(f"{name}.preadd", pre, None, T("preadd", self.preadd_type), mode, *c)
+                term = hv[k] * pre
+            else:
+                term = hv[k] * at(k)
+            c = cnt("product") if fin else (0, 0)
+            probe(f"{name}.product", term, None, T("product", self.product_type), mode, *c)
+            run = run + term
+            c = cnt("acc") if fin else (0, 0)
+            probe(f"{name}.acc", run, None, T("acc", self.acc_type), mode, *c)
+        probe(f"{name}.out", accv, output, T("out", self.output_type), mode, *cnt("out"))
 
     # -- analysis -----------------------------------------------------------------------------
+    def _coef_fractions(self, quantized: bool) -> list[Fraction]:
+        if quantized:
+            return fraction_values(fi_stored(self.quantized_coefs),
+                                   self.coef_type.fraction_length)
+        return [Fraction(float(v)) for v in self.coefs]
+
     def worst_case_output_range(self, lo: float, hi: float, *,
                                 quantized: bool = True) -> tuple[float, float]:
         """Exact bounds of the accumulator (output before its cast) for inputs in ``[lo, hi]``.
@@ -294,7 +522,8 @@ class FIR(Block):
         values in ``[lo, hi]`` and every ``n >= 0`` from reset (a filter starting from zeros
         only sees the first ``n + 1`` taps): the extremes over the prefixes of
         ``sum_k min(h[k] lo, h[k] hi)`` and ``sum_k max(h[k] lo, h[k] hi)``. For ``lo <= 0 <=
-        hi`` this is ``sum`` over all taps (the ``sum|h| * max|x|`` bound, exactly).
+        hi`` this is ``sum`` over all taps (the ``sum|h| * max|x|`` bound, exactly). Computed
+        in exact rational arithmetic, then rounded to float (outward).
 
         Parameters
         ----------
@@ -310,19 +539,47 @@ class FIR(Block):
         flo, fhi = Fraction(lo), Fraction(hi)
         if flo > fhi:
             raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
-        if quantized:
-            hq = fraction_values(fi_stored(self.quantized_coefs),
-                                 self.coef_type.fraction_length)
+        best_lo, best_hi = _prefix_extremes(
+            [(c, flo, fhi) for c in self._coef_fractions(quantized)])
+        return _down(best_lo), _up(best_hi)
+
+    def _filt_interval(self, x: Interval) -> Interval:
+        lo, hi = interval_hull(x, self._blk)
+        count = self._interval_count(x.size)
+        name = self.name
+        quantized = not self._table_double
+        hq = self._coef_fractions(quantized)
+        range_of(f"{name}.coef", _down(min(hq)), _up(max(hq)))
+        range_of(f"{name}.in", lo, hi)
+        sigs = ["product", "acc", "out"] + (["preadd"] if self._sign else [])
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            why = x.reason or "the input range is unbounded"
+            for s in sigs:
+                range_of(f"{name}.{s}", -np.inf, np.inf, why)
+            return Interval(np.full(count, -np.inf), np.full(count, np.inf), reason=why)
+        flo, fhi = Fraction(lo), Fraction(hi)
+        if self._sign:
+            plo, phi = (2 * flo, 2 * fhi) if self._sign > 0 else (flo - fhi, fhi - flo)
+            nt = self.ntaps
+            terms = [(hq[k], plo, phi) if k < nt // 2 else (hq[k], flo, fhi)
+                     for k in self._term_order()]
+            ranges = [(plo, phi)] + ([(flo, fhi)] if self._sign > 0 and nt % 2 else [])
+            range_of(f"{name}.preadd", _down(min(r[0] for r in ranges)),
+                     _up(max(r[1] for r in ranges)))
         else:
-            hq = [Fraction(float(v)) for v in self.coefs]
-        smin = smax = Fraction(0)
-        best_lo = best_hi = None
-        for c in hq:
-            smin += min(c * flo, c * fhi)
-            smax += max(c * flo, c * fhi)
-            best_lo = smin if best_lo is None else min(best_lo, smin)
-            best_hi = smax if best_hi is None else max(best_hi, smax)
-        return float(best_lo), float(best_hi)
+            terms = [(hq[k], flo, fhi) for k in self._term_order()]
+        prods = [(min(c * a, c * b), max(c * a, c * b)) for c, a, b in terms] or [(0, 0)]
+        range_of(f"{name}.product", _down(min(p[0] for p in prods)),
+                 _up(max(p[1] for p in prods)))
+        olo, ohi = _prefix_extremes([(c, flo, fhi) for c in hq])
+        alo, ahi = _prefix_extremes(terms)
+        range_of(f"{name}.acc", _down(min(alo, olo)), _up(max(ahi, ohi)))
+        range_of(f"{name}.out", _down(olo), _up(ohi))
+        return Interval(np.full(count, _down(olo)), np.full(count, _up(ohi)))
+
+    def _interval_count(self, n: int) -> int:
+        """Outputs of a frame of *n* samples (without moving the phase)."""
+        return n
 
     def freqz(self, worN: int | Sequence[float] | np.ndarray = 512, *, quantized: bool = True,
               fs: float = 2 * np.pi) -> tuple[np.ndarray, np.ndarray]:
@@ -336,6 +593,34 @@ class FIR(Block):
         return _sps.freqz(b, 1.0, worN=worN, fs=fs)
 
     def __repr__(self) -> str:
-        return (f"FIR(name={self.name!r}, ntaps={self.ntaps}, form={self.form!r}, "
-                f"coef_type={self.coef_type}, rounding='{self.rounding}', "
+        return (f"{type(self).__name__}(name={self.name!r}, ntaps={self.ntaps}, "
+                f"form={self.form!r}, coef_type={self.coef_type}, rounding='{self.rounding}', "
                 f"overflow='{self.overflow}')")
+
+
+# -- exact range helpers -------------------------------------------------------------------------
+def _prefix_extremes(terms) -> tuple[Fraction, Fraction]:
+    """Extremes over the prefixes ``K >= 1`` of ``sum_{i<K} [c_i a_i, c_i b_i]`` (each term an
+    interval ``c [a, b]``): the range of every partial sum in that order, from reset."""
+    smin = smax = Fraction(0)
+    best_lo = best_hi = None
+    for c, a, b in terms:
+        smin += min(c * a, c * b)
+        smax += max(c * a, c * b)
+        best_lo = smin if best_lo is None else min(best_lo, smin)
+        best_hi = smax if best_hi is None else max(best_hi, smax)
+    if best_lo is None:
+        return Fraction(0), Fraction(0)
+    return best_lo, best_hi
+
+
+def _down(v: Fraction) -> float:
+    """The largest float not above *v*."""
+    f = float(v)
+    return f if Fraction(f) <= v else float(np.nextafter(f, -np.inf))
+
+
+def _up(v: Fraction) -> float:
+    """The smallest float not below *v*."""
+    f = float(v)
+    return f if Fraction(f) >= v else float(np.nextafter(f, np.inf))

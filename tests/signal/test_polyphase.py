@@ -1,0 +1,272 @@
+"""Polyphase FIR decimator and interpolator: double mode against scipy.signal.upfirdn, fixed
+mode against exact per-sample Python-int references (every rounding and overflow mode, random
+frame splits), derived ranges against brute force."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+from scipy import signal
+
+from fixsim import fi, numerictype
+from fixsim._core._interval import Interval, range_listening
+from fixsim.signal import FIRDecimator, FIRInterpolator
+
+from .._core import reference as ref
+
+
+# -- the exact references -----------------------------------------------------------------------
+def cast(v: int, f_src: int, T: numerictype, rounding: str, overflow: str) -> int:
+    """Stored integer of the exact value ``v * 2**-f_src`` cast into *T*."""
+    return ref.quantize(Fraction(v) / Fraction(2) ** f_src,
+                        (T.signed, T.word_length, T.fraction_length), rounding, overflow)
+
+
+def _sum_terms(terms, t, r, o):
+    """Products (stored, at their exact fraction) cast to the product type, then to the
+    accumulator type; partial sums cast to the accumulator type, in the order given."""
+    P, A = t["product"], t["acc"]
+    acc = None
+    for v, f in terms:
+        p = cast(v, f, P, r, o)
+        a = cast(p, P.fraction_length, A, r, o)
+        acc = a if acc is None else cast(acc + a, A.fraction_length, A, r, o)
+    return 0 if acc is None else acc
+
+
+def decimator_reference(h, x, M, t, r, o, form):
+    """y[m] = sum_k h[k] x[mM - k] (direct: taps in order; symmetric forms: pre-added pairs,
+    then the middle tap), every cast per sample."""
+    Tx, Tc = t["input"], t["coef"]
+    nt = len(h)
+
+    def xs(i):
+        return x[i] if 0 <= i < len(x) else 0
+
+    out = []
+    for i in range(0, len(x), M):
+        if form == "direct":
+            terms = [(h[k] * xs(i - k), Tx.fraction_length + Tc.fraction_length)
+                     for k in range(nt)]
+        else:
+            E = t["preadd"]
+            sign = 1 if form == "symmetric" else -1
+            fe = E.fraction_length + Tc.fraction_length
+            terms = []
+            for k in range(nt // 2):
+                pre = cast(xs(i - k) + sign * xs(i - (nt - 1 - k)), Tx.fraction_length, E, r, o)
+                terms.append((h[k] * pre, fe))
+            if sign > 0 and nt % 2:
+                pre = cast(xs(i - nt // 2), Tx.fraction_length, E, r, o)
+                terms.append((h[nt // 2] * pre, fe))
+        acc = _sum_terms(terms, t, r, o)
+        out.append(cast(acc, t["acc"].fraction_length, t["out"], r, o))
+    return out
+
+
+def interpolator_reference(h, x, L, t, r, o):
+    """y[nL + p] = sum_j h[jL + p] x[n - j], branch taps in order, every cast per sample."""
+    f = t["input"].fraction_length + t["coef"].fraction_length
+    out = []
+    for n in range(len(x)):
+        for p in range(L):
+            terms = [(h[k] * (x[n - j] if n - j >= 0 else 0), f)
+                     for j, k in enumerate(range(p, len(h), L))]
+            acc = _sum_terms(terms, t, r, o)
+            out.append(cast(acc, t["acc"].fraction_length, t["out"], r, o))
+    return out
+
+
+# -- strategies -----------------------------------------------------------------------------------
+@st.composite
+def ntypes(draw, wmin=2, wmax=16, signed=None):
+    s = draw(st.booleans()) if signed is None else signed
+    w = draw(st.integers(wmin, wmax))
+    return numerictype(s, w, draw(st.integers(-2, w + 2)))
+
+
+@st.composite
+def stored(draw, T: numerictype, n: int):
+    edge = st.sampled_from([T.int_min, T.int_max, 0, T.int_min + 1])
+    return draw(st.lists(st.one_of(edge, st.integers(T.int_min, T.int_max)), min_size=n,
+                         max_size=n))
+
+
+@st.composite
+def cases(draw, symmetric_forms: bool):
+    overflow = draw(st.sampled_from(ref.OVERFLOWS))
+    signed = True if overflow == "wrap_sm" else None
+    Tc = draw(ntypes(2, 12, signed=True if symmetric_forms else signed))
+    Tx = draw(ntypes(2, 14, signed=signed))
+    form = draw(st.sampled_from(["direct", "symmetric", "antisymmetric"])) if symmetric_forms \
+        else "direct"
+    nt = draw(st.integers(1, 7))
+    if form == "direct":
+        h = draw(stored(Tc, nt))
+    else:
+        half = draw(st.lists(st.integers(Tc.int_min + 1, Tc.int_max), min_size=(nt + 1) // 2,
+                             max_size=(nt + 1) // 2))
+        sign = 1 if form == "symmetric" else -1
+        if sign < 0 and nt % 2:
+            half[-1] = 0
+        h = half + [sign * v for v in half[: nt // 2]][::-1]
+    n = draw(st.integers(0, 25))
+    x = draw(stored(Tx, n))
+
+    def opt(strat):
+        return draw(st.one_of(st.none(), strat))
+
+    kw = dict(product_type=opt(ntypes(2, 28, signed=signed)),
+              acc_type=opt(ntypes(2, 34, signed=signed)),
+              output_type=opt(ntypes(2, 20, signed=signed)),
+              rounding=draw(st.sampled_from(ref.ROUNDINGS)), overflow=overflow)
+    if form != "direct":
+        kw["form"] = form
+        kw["preadd_type"] = opt(ntypes(2, 16, signed=signed))
+    factor = draw(st.integers(1, 4))
+    cuts = draw(st.lists(st.integers(0, n), max_size=4))
+    return dict(Tc=Tc, Tx=Tx, h=h, x=x, kw=kw, factor=factor, cuts=cuts, form=form)
+
+
+def run_frames(f, x: fi, cuts):
+    edges = [0, *sorted(cuts), x.size]
+    parts = [f(x[a:b]) for a, b in itertools.pairwise(edges)]
+    return [int(v) for p in parts for v in np.asarray(p.int).reshape(-1)], parts
+
+
+# -- double mode ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("M,ntaps", [(1, 5), (2, 31), (3, 8), (5, 64), (7, 3)])
+def test_decimator_double_matches_upfirdn_and_streams(M, ntaps):
+    rng = np.random.default_rng(M * 100 + ntaps)
+    h = rng.standard_normal(ntaps)
+    x = rng.standard_normal(2001)
+    d = FIRDecimator(M, h)
+    whole = d(x)
+    exp = signal.upfirdn(h, x, down=M)[: whole.size]
+    assert whole.size == (x.size + M - 1) // M
+    np.testing.assert_allclose(whole, exp, rtol=1e-12, atol=1e-12)
+    d.reset()
+    cuts = sorted(rng.integers(0, x.size, 9))
+    parts = [d(x[a:b]) for a, b in itertools.pairwise([0, *cuts, x.size])]
+    assert np.array_equal(np.concatenate(parts), whole)
+
+
+@pytest.mark.parametrize("L,ntaps", [(1, 5), (2, 31), (3, 8), (4, 64), (6, 3)])
+def test_interpolator_double_matches_upfirdn_and_streams(L, ntaps):
+    rng = np.random.default_rng(L * 100 + ntaps)
+    h = rng.standard_normal(ntaps)
+    x = rng.standard_normal(1001)
+    u = FIRInterpolator(L, h)
+    whole = u(x)
+    assert whole.size == x.size * L
+    exp = np.zeros(whole.size)  # upfirdn stops after the last tap: (n - 1) L + N samples
+    full = signal.upfirdn(h, x, up=L)[: whole.size]
+    exp[: full.size] = full
+    np.testing.assert_allclose(whole, exp, rtol=1e-12, atol=1e-12)
+    u.reset()
+    cuts = sorted(rng.integers(0, x.size, 9))
+    parts = [u(x[a:b]) for a, b in itertools.pairwise([0, *cuts, x.size])]
+    assert np.array_equal(np.concatenate(parts), whole)
+
+
+# -- fixed mode against the references ----------------------------------------------------------
+@given(cases(symmetric_forms=True))
+def test_decimator_fixed_matches_reference_streamed(c):
+    h = fi.from_int(c["h"], c["Tc"])
+    x = fi.from_int(c["x"], c["Tx"])
+    try:
+        d = FIRDecimator(c["factor"], h, **c["kw"])
+        t = d.types(c["Tx"])
+        got, parts = run_frames(d, x, c["cuts"])
+    except ValueError as e:
+        assert "wrap_sm" in str(e) or "per-sample int64 loop" in str(e)
+        event("refused")
+        return
+    event(f"{c['form']} {'fast' if d._fast else 'per-sample'}")
+    assert all(p.numerictype == t["out"] for p in parts)
+    r, o = c["kw"]["rounding"], c["kw"]["overflow"]
+    hq = [int(v) for v in d.quantized_coefs.int]
+    assert hq == c["h"]  # a fi keeps its type and values (the symmetric forms mirror them)
+    assert got == decimator_reference(hq, c["x"], c["factor"], t, r, o, c["form"])
+
+
+@given(cases(symmetric_forms=False))
+def test_interpolator_fixed_matches_reference_streamed(c):
+    h = fi.from_int(c["h"], c["Tc"])
+    x = fi.from_int(c["x"], c["Tx"])
+    try:
+        u = FIRInterpolator(c["factor"], h, **c["kw"])
+        t = u.types(c["Tx"])
+        got, parts = run_frames(u, x, c["cuts"])
+    except ValueError as e:
+        assert "wrap_sm" in str(e) or "per-sample int64 loop" in str(e)
+        event("refused")
+        return
+    event("fast" if u._fast else "per-sample")
+    assert all(p.numerictype == t["out"] for p in parts)
+    r, o = c["kw"]["rounding"], c["kw"]["overflow"]
+    hq = [int(v) for v in u.quantized_coefs.int]
+    assert got == interpolator_reference(hq, c["x"], c["factor"], t, r, o)
+
+
+def test_fixed_full_precision_matches_upfirdn_exactly():
+    """Full-precision types: the exact polyphase sums equal upfirdn on the quantized values."""
+    rng = np.random.default_rng(3)
+    h = fi(signal.firwin(33, 0.2), 1, 16)
+    x = fi(rng.uniform(-1, 1, 3000), 1, 16, 15)
+    for M in (2, 3, 8):
+        y = FIRDecimator(M, h)(x)
+        exp = signal.upfirdn(h.data, x.data, down=M)[: y.size]
+        assert np.array_equal(y.data, exp)  # every sum is exact in float64 here
+    y = FIRInterpolator(4, h)(x)
+    assert np.array_equal(y.data, signal.upfirdn(h.data, x.data, up=4)[: y.size])
+    assert y.numerictype.word_length == 16 + 16 + 4  # ceil(log2(ceil(33 / 4))) = 4 bits
+
+
+# -- ranges ---------------------------------------------------------------------------------------
+def _brute(h, lo, hi, n):
+    best = [np.inf, -np.inf]
+    for m in range(1, n + 1):
+        for xs in itertools.product([lo, hi], repeat=m):
+            y = float(np.dot(h[:m], np.array(xs)[::-1]))
+            best = [min(best[0], y), max(best[1], y)]
+    return best
+
+
+def test_interval_input_gives_the_exact_worst_case():
+    h = [0.5, -0.25, 1.0, 0.75, -0.5]
+    d = FIRDecimator(2, h, coef_type="sfix8_En4")
+    events = []
+    with range_listening(events.append):
+        out = d(Interval(np.full(7, -1.0), np.full(7, 2.0)))
+    assert isinstance(out, Interval) and out.size == 4
+    exp = _brute(np.array(h), -1.0, 2.0, len(h))
+    assert (float(out.lo[0]), float(out.hi[0])) == tuple(exp)
+    got = {e.name: (e.lo, e.hi) for e in events}
+    assert got["firdecim.out"] == tuple(exp)
+    assert got["firdecim.product"] == (-1.0, 2.0)  # 1.0 * 2 and -0.5 * 2 / 1.0 * -1
+    u = FIRInterpolator(2, h, coef_type="sfix8_En4")
+    events.clear()
+    with range_listening(events.append):
+        out = u(Interval(np.full(3, -1.0), np.full(3, 2.0)))
+    assert out.size == 6
+    # branches h[0::2] = [0.5, 1.0, -0.5] and h[1::2] = [-0.25, 0.75]
+    b0 = _brute(np.array(h[0::2]), -1.0, 2.0, 3)
+    b1 = _brute(np.array(h[1::2]), -1.0, 2.0, 2)
+    assert (float(out.lo[0]), float(out.hi[0])) == (min(b0[0], b1[0]), max(b0[1], b1[1]))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="decimation factor"):
+        FIRDecimator(0, [1.0])
+    with pytest.raises(ValueError, match="interpolation factor"):
+        FIRInterpolator(2.5, [1.0])
+    with pytest.raises(ValueError, match="transposed"):
+        FIRDecimator(2, [1.0, 2.0], form="transposed")
+    with pytest.raises(ValueError, match="form"):
+        FIRInterpolator(2, [1.0, 1.0], form="symmetric")
