@@ -5,6 +5,7 @@ probes), keeps its state across calls (a signal streamed in frames gives the res
 call), and reports the worst-case output range for an input range.
 
 * :class:`FIR`: direct and transposed form FIR.
+* :class:`FIRDecimator`, :class:`FIRInterpolator`: polyphase decimating and interpolating FIR.
 * :class:`SOSFilter` (alias :class:`Biquad`): cascades of second-order sections, direct form I
   and direct form II transposed.
 * :class:`CICDecimator`, :class:`CICInterpolator`: CIC filters with Hogenauer register growth,
@@ -30,9 +31,11 @@ from ._fir import FIR
 from ._lut import LUT, Lookup1D
 from ._model import Model
 from ._nco import NCO
+from ._polyphase import FIRDecimator, FIRInterpolator
 
 __all__ = ["FIR", "SOSFilter", "Biquad", "CICDecimator", "CICInterpolator", "NCO"]
 __all__ += ["Gain", "Sum", "Product", "Delay", "Saturation", "Convert", "Downsample", "Upsample",
             "Lookup1D", "LUT", "Model"]
 __all__ += ["cordic_sincos", "cordic_rotate", "cordic_atan2", "cordic_abs", "cordic_gain", "FFT",
             "fft"]
+__all__ += ["FIRDecimator", "FIRInterpolator"]
