@@ -5,6 +5,7 @@ CORDIC and the FFT quantize."""
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -117,6 +118,7 @@ def _decide(compute, F: int) -> Fraction:
         P += 64
 
 
+@functools.lru_cache(maxsize=1024)
 def pi_proxy(F: int, multiple: Fraction = Fraction(1)) -> Fraction:
     """Proxy of ``multiple * pi`` at fraction length F (multiple a nonzero power of two)."""
     m = Fraction(multiple)
@@ -129,6 +131,7 @@ def pi_proxy(F: int, multiple: Fraction = Fraction(1)) -> Fraction:
     return _decide(compute, F)
 
 
+@functools.lru_cache(maxsize=1024)
 def atan_proxy(i: int, F: int) -> Fraction:
     """Proxy of ``atan(2**-i)`` at fraction length F."""
     if i == 0:
@@ -136,6 +139,7 @@ def atan_proxy(i: int, F: int) -> Fraction:
     return _decide(lambda P: _atan_inv(1 << i, P), F)
 
 
+@functools.lru_cache(maxsize=1024)
 def inverse_gain_proxy(niters: int, F: int) -> Fraction:
     """Proxy of ``1/A_n = prod_{i<n} 1/sqrt(1 + 2**-2i)`` at fraction length F.
 
@@ -274,11 +278,17 @@ def _negate(v: np.ndarray, mask: np.ndarray, D: numerictype, overflow: Overflow)
     return int(n_ovf)
 
 
+@functools.lru_cache(maxsize=256)
+def _table_cached(niters: int, Fz: int) -> np.ndarray:
+    vals = [atan_proxy(i, Fz) for i in range(niters)]
+    t = np.array([int(math.floor(v * 2 ** Fz + Fraction(1, 2))) for v in vals], dtype=np.int64)
+    t.flags.writeable = False
+    return t
+
+
 def _table(niters: int, Fz: int) -> np.ndarray:
     """``atan(2**-i)`` rounded to nearest at fraction length Fz (stored integers)."""
-    vals = [atan_proxy(i, Fz) for i in range(niters)]
-    return np.array([int(math.floor(v * 2 ** Fz + Fraction(1, 2))) for v in vals],
-                    dtype=np.int64)
+    return _table_cached(niters, Fz).copy()  # writable: the kernels take plain arrays
 
 
 def _const_int(c: Fraction, F: int) -> int:
