@@ -32,7 +32,6 @@ from ._block import (
 
 _kc = lazy("fixsim._kernels._cordic")
 _kf = lazy("fixsim._kernels._filters")
-_kq = lazy("fixsim._kernels._quantize")
 
 __all__ = ["cordic_sincos", "cordic_rotate", "cordic_atan2", "cordic_abs", "cordic_gain"]
 
@@ -267,17 +266,6 @@ def _cast_into(a: fi, D: numerictype, rounding, overflow, probe_name: str) -> np
                       dtype=np.int64)
 
 
-def _negate(v: np.ndarray, mask: np.ndarray, D: numerictype, overflow: Overflow) -> int:
-    """Negate the masked registers in place (the overflow mode decides ``-min``, as in every
-    register update: a zero-shift requantization). Returns the overflow count."""
-    neg = -v[mask]  # |v| < 2**61: exact in int64
-    out = np.empty_like(neg)
-    n_ovf, _ = _kq.requantize_i64(neg, 0, D.word_length, True, 0, int(overflow),
-                                  np.zeros(0, dtype=np.uint64), out)
-    v[mask] = out
-    return int(n_ovf)
-
-
 @functools.lru_cache(maxsize=256)
 def _table_cached(niters: int, Fz: int) -> np.ndarray:
     vals = [atan_proxy(i, Fz) for i in range(niters)]
@@ -296,24 +284,19 @@ def _const_int(c: Fraction, F: int) -> int:
     return int(math.floor(c * Fraction(2) ** F + Fraction(1, 2)))
 
 
-def _reduce_angle(z: np.ndarray, Fz: int) -> np.ndarray:
-    """Bring ``z`` (stored, fraction Fz, in [-2 pi, 2 pi)) into [-pi/2, pi/2] in place;
-    returns the mask of the angles moved by pi (whose rotated results are negated).
+def _quadrant(Fz: int) -> np.ndarray:
+    """The kernel's quadrant correction constants at angle fraction length Fz:
+    ``[1, floor(pi 2**Fz), floor(pi/2 2**Fz), pi, 2 pi]`` (the last two rounded to nearest).
 
-    The comparisons with pi and pi/2 are exact; the corrections subtract or add 2 pi and pi
-    rounded to nearest at Fz (this reproduces MATLAB's documented ``cordicsincos`` table)."""
+    An angle above pi (below -pi) loses (gains) ``2 pi``, then one above pi/2 (below -pi/2)
+    loses (gains) ``pi`` and the outputs are negated. The comparisons are exact: for an
+    irrational c, ``z > c <=> z > floor(c)`` and ``z < -c <=> z < -floor(c)``. (This
+    reproduces MATLAB's documented ``cordicsincos`` table.)"""
     pi_ = _const_int(pi_proxy(Fz), Fz)
     two_pi = _const_int(pi_proxy(Fz, Fraction(2)), Fz)
-    # floor(c 2**Fz) of an irrational c: z > c <=> z > floor; z < -c <=> z < -floor
     pi_fl = math.floor(pi_proxy(Fz) * Fraction(2) ** Fz)
     half_fl = math.floor(pi_proxy(Fz, Fraction(1, 2)) * Fraction(2) ** Fz)
-    z[z > pi_fl] -= two_pi
-    z[z < -pi_fl] += two_pi
-    up = z > half_fl
-    down = z < -half_fl
-    z[up] -= pi_
-    z[down] += pi_
-    return up | down
+    return np.array([1, pi_fl, half_fl, pi_, two_pi], dtype=np.int64)
 
 
 def _reduce_angle_f64(z: np.ndarray) -> np.ndarray:
@@ -480,19 +463,16 @@ def _sincos_fixed(theta: fi, niters, D, A, r, o, name: str):
     _check_theta_range(np.ravel(theta.data), fn, Tt.eps)
     z = _cast_into(theta, A, r, o, f"{name}.in").copy()
     Fz = A.fraction_length
-    neg = _reduce_angle(z, Fz)
     x0 = quantize_proxies([inverse_gain_proxy(n, D.fraction_length)], D)[0]
     x = np.full(z.shape, x0, dtype=np.int64)
     y = np.zeros(z.shape, dtype=np.int64)
     cnt = np.zeros(2, dtype=np.int64)
-    _kc.rotate_i64(x, y, z, _table(n, Fz), n, _row(D), int(o), cnt)
-    ox = _negate(x, neg, D, o)
-    oy = _negate(y, neg, D, o)
+    _kc.rotate_i64(x, y, z, _table(n, Fz), n, _row(D), int(o), cnt, _quadrant(Fz))
     scale = 2.0 ** -D.fraction_length
-    probe(f"{name}.x", lambda: x * scale, None, D, "fixed", int(cnt[0]) + ox)
-    probe(f"{name}.y", lambda: y * scale, None, D, "fixed", int(cnt[1]) + oy)
-    report(f"{name}.x", D, x.size * n + int(neg.sum()), int(cnt[0]) + ox)
-    report(f"{name}.y", D, y.size * n + int(neg.sum()), int(cnt[1]) + oy)
+    probe(f"{name}.x", lambda: x * scale, None, D, "fixed", int(cnt[0]))
+    probe(f"{name}.y", lambda: y * scale, None, D, "fixed", int(cnt[1]))
+    report(f"{name}.x", D, x.size * n, int(cnt[0]))
+    report(f"{name}.y", D, y.size * n, int(cnt[1]))
     return _fixed_result(y, D, theta.shape), _fixed_result(x, D, theta.shape)
 
 
@@ -592,18 +572,16 @@ def _rotate_fixed(theta: fi, ure: fi, uim: fi | None, niters, scale_output, D, A
     n = _niters(niters, D.word_length, fn)
     _check_theta_range(np.ravel(theta.data), fn, Tt.eps)
     z = _cast_into(theta, A, r, o, f"{name}.in").copy()
-    neg = _reduce_angle(z, A.fraction_length)
     x = _cast_into(ure, D, r, o, f"{name}.in").copy()
     y = (np.zeros_like(x) if uim is None else _cast_into(uim, D, r, o, f"{name}.in").copy())
     cnt = np.zeros(2, dtype=np.int64)
-    _kc.rotate_i64(x, y, z, _table(n, A.fraction_length), n, _row(D), int(o), cnt)
-    ox = _negate(x, neg, D, o)
-    oy = _negate(y, neg, D, o)
+    _kc.rotate_i64(x, y, z, _table(n, A.fraction_length), n, _row(D), int(o), cnt,
+                   _quadrant(A.fraction_length))
     scale = 2.0 ** -D.fraction_length
-    probe(f"{name}.x", lambda: x * scale, None, D, "fixed", int(cnt[0]) + ox)
-    probe(f"{name}.y", lambda: y * scale, None, D, "fixed", int(cnt[1]) + oy)
-    report(f"{name}.x", D, x.size * n, int(cnt[0]) + ox)
-    report(f"{name}.y", D, y.size * n, int(cnt[1]) + oy)
+    probe(f"{name}.x", lambda: x * scale, None, D, "fixed", int(cnt[0]))
+    probe(f"{name}.y", lambda: y * scale, None, D, "fixed", int(cnt[1]))
+    report(f"{name}.x", D, x.size * n, int(cnt[0]))
+    report(f"{name}.y", D, y.size * n, int(cnt[1]))
     if scale_output:
         G = G or _default_gain_type(Tu.word_length)
         Y = Y or D
@@ -638,15 +616,9 @@ def _vector_fixed(yv: fi, xv: fi, niters, D, fn: str, name: str, r, o, Fz: int):
     x = _cast_into(xv, D, r, o, f"{name}.in").copy()
     y = _cast_into(yv, D, r, o, f"{name}.in").copy()
     z = np.zeros(x.shape, dtype=np.int64)
-    left = x < 0
-    pi_ = _const_int(pi_proxy(Fz), Fz)
-    z[left] = np.where(y[left] >= 0, pi_, -pi_)
-    ox = _negate(x, left, D, o)
-    oy = _negate(y, left, D, o)
     cnt = np.zeros(2, dtype=np.int64)
-    _kc.vector_i64(x, y, z, _table(n, Fz), n, _row(D), int(o), cnt)
-    cnt[0] += ox
-    cnt[1] += oy
+    _kc.vector_i64(x, y, z, _table(n, Fz), n, _row(D), int(o), cnt,
+                   _const_int(pi_proxy(Fz), Fz))
     return x, y, z, n, cnt, D
 
 
