@@ -293,3 +293,202 @@ def test_mode_mixing_and_type_change_raise():
         f(fi([1.0], 1, 16, 12))
     with pytest.raises(ValueError, match="stochastic"):
         FIR([1.0], rounding="stochastic")
+
+
+# -- symmetric and antisymmetric forms -----------------------------------------------------------
+def symmetric_reference(h, x, t, rounding, overflow, sign):
+    """Per-sample pre-adder FIR: cast_pre(x[n-k] +- x[n-N+1+k]) times h[k] for k < N//2 (then
+    the middle tap for odd symmetric N), products and partial sums cast as the direct form."""
+    Tx, Tc, E, P, A, Y = (t[k] for k in ("input", "coef", "preadd", "product", "acc", "out"))
+    nt = len(h)
+    fe = E.fraction_length + Tc.fraction_length
+
+    def xs(i):
+        return x[i] if i >= 0 else 0
+
+    out = []
+    for n in range(len(x)):
+        pres = [(h[k], xs(n - k) + sign * xs(n - (nt - 1 - k))) for k in range(nt // 2)]
+        if sign > 0 and nt % 2:
+            pres.append((h[nt // 2], xs(n - nt // 2)))
+        acc = None
+        for c, a in pres:
+            e = cast(a, Tx.fraction_length, E, rounding, overflow)
+            p = cast(c * e, fe, P, rounding, overflow)
+            v = cast(p, P.fraction_length, A, rounding, overflow)
+            acc = v if acc is None else cast(acc + v, A.fraction_length, A, rounding, overflow)
+        out.append(cast(0 if acc is None else acc, A.fraction_length, Y, rounding, overflow))
+    return out
+
+
+@st.composite
+def symmetric_cases(draw):
+    overflow = draw(st.sampled_from(OVERFLOWS))
+    signed = True if overflow == "wrap_sm" else None
+    Tc = draw(ntypes(2, 12, signed=True))
+    Tx = draw(ntypes(2, 14, signed=signed))
+    sign = draw(st.sampled_from([1, -1]))
+    nt = draw(st.integers(1, 8))
+    half = draw(st.lists(st.integers(Tc.int_min + 1, Tc.int_max), min_size=(nt + 1) // 2,
+                         max_size=(nt + 1) // 2))
+    if sign < 0 and nt % 2:
+        half[-1] = 0
+    h = half + [sign * v for v in half[: nt // 2]][::-1]
+    n = draw(st.integers(0, 24))
+    x = draw(stored(Tx, n))
+    opt = lambda strat: draw(st.one_of(st.none(), strat))  # noqa: E731
+    kw = dict(preadd_type=opt(ntypes(2, 16, signed=signed)),
+              product_type=opt(ntypes(2, 28, signed=signed)),
+              acc_type=opt(ntypes(2, 34, signed=signed)),
+              output_type=opt(ntypes(2, 20, signed=signed)),
+              rounding=draw(st.sampled_from(ROUNDINGS)), overflow=overflow,
+              form="symmetric" if sign > 0 else "antisymmetric")
+    cuts = draw(st.lists(st.integers(0, n), max_size=4))
+    return dict(Tc=Tc, Tx=Tx, h=h, x=x, kw=kw, sign=sign, cuts=cuts)
+
+
+@given(symmetric_cases())
+def test_symmetric_forms_match_exact_reference_streamed(c):
+    coefs = fi.from_int(c["h"], c["Tc"])
+    x = fi.from_int(c["x"], c["Tx"])
+    try:
+        f = FIR(coefs, **c["kw"])
+        t = f.types(c["Tx"])
+        got, T = run_frames(f, x, c["cuts"])
+    except ValueError as e:
+        assert "wrap_sm" in str(e) or "per-sample int64 loop" in str(e)
+        event("refused")
+        return
+    event(f"{c['kw']['form']} {'fast' if f._fast else 'per-sample'}")
+    assert T == t["out"]
+    assert [int(v) for v in f.quantized_coefs.int] == c["h"]
+    exp = symmetric_reference(c["h"], c["x"], t, c["kw"]["rounding"], c["kw"]["overflow"],
+                              c["sign"])
+    assert [int(v) for v in got] == exp
+
+
+def test_symmetric_default_types_and_full_precision_equal_direct():
+    h = signal.firwin(31, 0.3)
+    x = fi(np.random.default_rng(4).uniform(-1, 1, 2000), 1, 16, 15)
+    sym = FIR(h, form="symmetric")
+    t = sym.types(x.numerictype)
+    assert t["preadd"] == numerictype(True, 17, 15)
+    assert t["product"] == numerictype(True, 33, 15 + t["coef"].fraction_length)
+    assert t["acc"].word_length == 33 + 4  # 16 products: ceil(log2 16) = 4
+    y = sym(x)
+    direct = FIR(sym.quantized_coefs, acc_type=t["acc"])(x)
+    fx.testing.assert_fi_identical(y, direct)
+    # only the first half is quantized: the second half mirrors it exactly
+    q = sym.quantized_coefs.int
+    assert np.array_equal(q, q[::-1])
+    anti = FIR([0.5, 0.25, 0.0, -0.25, -0.5], form="antisymmetric")
+    assert anti.types("sfix8_En7")["preadd"] == numerictype(True, 9, 7)
+    assert anti.types("ufix8_En8")["preadd"] == numerictype(True, 10, 8)
+
+
+def test_symmetric_form_refuses_asymmetric_coefficients():
+    with pytest.raises(ValueError, match=r"h\[0\]"):
+        FIR([1.0, 0.5, 0.25], form="symmetric")
+    with pytest.raises(ValueError, match="antisymmetric"):
+        FIR([1.0, 0.5, 1.0], form="antisymmetric")
+    with pytest.raises(ValueError, match="form="):
+        FIR([1.0], form="lattice")
+
+
+# -- specialised kernels -------------------------------------------------------------------------
+@pytest.mark.parametrize("rounding,overflow", list(zip(ROUNDINGS, OVERFLOWS * 2, strict=False)))
+def test_mode_specialised_kernels_match_reference(rounding, overflow, monkeypatch):
+    """Long frames run loops compiled for one mode pair: force them on short frames."""
+    monkeypatch.setattr(FIR, "SPECIALISE_MIN", 0)
+    rng = np.random.default_rng(len(rounding) * 7 + len(overflow))
+    Tc, Tx = numerictype(True, 10, 9), numerictype(True, 12, 10)
+    h = [int(v) for v in rng.integers(Tc.int_min, Tc.int_max, 9, endpoint=True)]
+    x = [int(v) for v in rng.integers(Tx.int_min, Tx.int_max, 200, endpoint=True)]
+    kw = dict(product_type="sfix14_En12", acc_type="sfix12_En9", output_type="sfix8_En5",
+              rounding=rounding, overflow=overflow)
+    for form in ("direct", "transposed"):
+        f = FIR(fi.from_int(h, Tc), form=form, **kw)
+        got, _ = run_frames(f, fi.from_int(x, Tx), [50, 51, 130])
+        assert not f._fast
+        assert [int(v) for v in got] == fir_reference(h, x, f.types(), rounding, overflow, form)
+    hs = h[:5] + h[:4][::-1]
+    f = FIR(fi.from_int(hs, Tc), form="symmetric", preadd_type="sfix11_En9", **kw)
+    got, _ = run_frames(f, fi.from_int(x, Tx), [77])
+    assert [int(v) for v in got] == symmetric_reference(hs, x, f.types(), rounding, overflow, 1)
+
+
+# -- type tables, probes, intervals --------------------------------------------------------------
+def test_type_table_entries_and_double_table():
+    T = fx.TypeTable({"f1.coef": "sfix12_En11", "f1.acc": "sfix24_En20", "f1.out": "sfix16_En13",
+                      "f1.product": "inherit"})
+    f = FIR([0.5, -0.25, 0.125], name="f1", types=T, output_type="sfix10_En7")
+    t = f.types("sfix16_En14")
+    assert t["coef"] == "sfix12_En11" and t["acc"] == "sfix24_En20"
+    assert t["out"] == "sfix10_En7"  # the explicit argument wins
+    assert t["product"] == numerictype(True, 28, 25)  # 'inherit': full precision
+    x = fi(np.linspace(-1, 1, 9), 1, 16, 14)
+    assert f(x).numerictype == "sfix10_En7"
+    d = FIR([0.5, -0.25, 0.125], name="f1", types=T.as_double())
+    y = d(x)
+    assert isinstance(y, np.ndarray) and y.dtype == np.float64
+    np.testing.assert_allclose(y, signal.lfilter([0.5, -0.25, 0.125], 1.0, x.data), atol=1e-15)
+
+
+def _record(fn):
+    from fixsim._core._typetable import signal_listening
+
+    events = []
+    with signal_listening(events.append):
+        out = fn()
+    return out, events
+
+
+@pytest.mark.parametrize("form", ["direct", "transposed", "symmetric"])
+def test_probes_report_every_signal_in_both_modes(form):
+    h = [0.25, -0.5, 0.25] if form == "symmetric" else [0.25, -0.5, 0.75]
+    x = fi([0.5, -1.0, 0.75, 0.25, 1.0 - 2 ** -14], 1, 16, 14)
+    f = FIR(h, name="p", form=form, acc_type="sfix20_En17", output_type="sfix12_En10")
+    y, ev = _record(lambda: f(x))
+    names = {e.name for e in ev}
+    want = {"p.coef", "p.in", "p.product", "p.acc", "p.out"} | (
+        {"p.preadd"} if form == "symmetric" else set())
+    assert names == want
+    assert all(e.mode == "fixed" for e in ev)
+    hq = f.quantized_coefs.data
+    xv = x.data
+    # the value arriving at the output cast is the exact filter output here
+    out = [e for e in ev if e.name == "p.out"][0]
+    np.testing.assert_array_equal(out.values, np.convolve(xv, hq)[: xv.size])
+    assert out.numerictype == "sfix12_En10" and out.output is y
+    prods = np.concatenate([e.values for e in ev if e.name == "p.product"])
+    assert np.max(np.abs(prods)) == np.max(np.abs(np.outer(hq, xv)))
+    g = FIR(h, name="p", form=form)
+    _, ev = _record(lambda: g(xv))
+    assert {e.name for e in ev} == want and all(e.mode == "double" for e in ev)
+
+
+def test_interval_input_reports_exact_ranges():
+    from fixsim._core._interval import Interval, range_listening
+
+    h = [1.0, -2.0, 0.5, 0.25]
+    f = FIR(h, name="r", coef_type="sfix8_En4")
+    ev = []
+    with range_listening(ev.append):
+        out = f(Interval(np.full(5, -1.0), np.full(5, 2.0)))
+    got = {e.name: (e.lo, e.hi) for e in ev}
+    # brute force over the corners, from reset (prefixes of the taps)
+    best = [np.inf, -np.inf]
+    for n in range(1, 5):
+        for xs in itertools.product([-1.0, 2.0], repeat=n):
+            v = float(np.dot(h[:n], xs[::-1]))
+            best = [min(best[0], v), max(best[1], v)]
+    assert got["r.out"] == tuple(best) == (float(out.lo[0]), float(out.hi[0]))
+    assert got["r.product"] == (-4.0, 2.0)
+    assert got["r.coef"] == (-2.0, 1.0) and got["r.in"] == (-1.0, 2.0)
+    assert got["r.acc"] == got["r.out"]  # direct form: the partial sums are the prefixes
+    assert out.size == 5
+    # the state is untouched by an interval frame
+    assert f(np.array([1.0]))[0] == 1.0
+    with range_listening(ev.append):
+        unb = FIR(h)(Interval(np.array([-np.inf]), np.array([1.0])))
+    assert not unb.bounded
