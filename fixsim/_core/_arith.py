@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import numbers
 import operator
+import sys
+import weakref
 from fractions import Fraction
 
 import numpy as np
@@ -28,6 +30,7 @@ from ._quantize import (
     quantize_array,
     quantize_float,
     requantize,
+    requantize_product,
     stochastic_words,
     storage_kind,
 )
@@ -210,7 +213,6 @@ def _dtype_of(T: numerictype):
 # whose full-precision result fits int64, the result type and alignment shifts are looked up
 # in a plan keyed by the identities of the two types and the governing fimath (the plan keeps
 # references to them, so the identities stay valid) and the value is computed in Python ints.
-_PLANS: dict = {}
 _new = object.__new__
 _fimath_var = _fimath_module._current
 
@@ -233,43 +235,184 @@ def _make_plan(op: str, ta: numerictype, tb: numerictype, F: fimath):
     return (R, f - ta.fraction_length, f - tb.fraction_length, (ta, tb, F))
 
 
-def _scalar(op: str, a: fi, b: fi):
-    """The fast-path result, or None."""
-    ai = a._int
-    bi = b._int
-    if ai.ndim or bi.ndim:
-        return None
-    fa = a._fimath
-    fb = b._fimath
-    local = fa if fa is not None else fb
-    if fb is not None and fb is not local:
-        return None  # possibly two different local fimaths: the general path decides
-    F = local if local is not None else _fimath_var.get()
-    key = (op, id(a._type), id(b._type), id(F))
-    plan = _PLANS.get(key)
+def _plan_for(plans: dict, slot: int, op: str, ta: numerictype, tb: numerictype, F: fimath):
+    """Look up (or make and cache) the plan for *op* on types *ta*, *tb* under *F*, and make it
+    the one remembered in ``_last[slot]``."""
+    key = (id(ta), id(tb), id(F))
+    plan = plans.get(key)
     if plan is None:
-        if len(_PLANS) > 4096:  # bounded: fimaths made in a loop must not pile up
-            _PLANS.clear()
-        plan = _PLANS[key] = _make_plan(op, a._type, b._type, F)
-    if not plan:
+        if len(plans) > 4096:  # bounded: fimaths made in a loop must not pile up
+            plans.clear()
+        plan = plans[key] = _make_plan(op, ta, tb, F)
+    if plan:
+        # the plan holds references to ta, tb and F, so the identities compared stay valid;
+        # one tuple is stored at once, so a thread switch cannot mix two plans
+        _last[slot] = (ta, tb, F, plan)
+    return plan
+
+
+_PLANS_ADD: dict = {}
+_PLANS_SUB: dict = {}
+_PLANS_MUL: dict = {}
+_fimath_get = _fimath_var.get
+# per operation (add, sub, mul): the last plan used and the objects it was made for; a
+# repeated operation compares identities instead of hashing a key
+_last = [(None, None, None, None)] * 3
+
+
+# The three fast paths below are written out in full (no shared helper call): each call saved
+# is a measurable part of a scalar operation. They return None where the general path applies:
+# an operand is not 0-d, two local fimaths that are different objects, or no plan.
+def _scalar_add(a: fi, b: fi):
+    """``a + b`` for two 0-d fi on the fast path, or None."""
+    x = a._i
+    if x is None:
+        x = a._v
+        if x is None:
+            return None
+    elif x.ndim:
         return None
-    if op == "mul":
-        v = ai.item() * bi.item()
-    elif op == "add":
-        v = (ai.item() << plan[1]) + (bi.item() << plan[2])
     else:
-        v = (ai.item() << plan[1]) - (bi.item() << plan[2])
+        x = x.item()
+    y = b._i
+    if y is None:
+        y = b._v
+        if y is None:
+            return None
+    elif y.ndim:
+        return None
+    else:
+        y = y.item()
+    local = a._fimath
+    fb = b._fimath
+    if local is None:
+        local = fb
+        F = _fimath_get() if fb is None else fb
+    elif fb is None or fb is local:
+        F = local
+    else:
+        return None  # possibly two different local fimaths: the general path decides
+    ta = a._type
+    tb = b._type
+    last = _last[0]
+    if last[0] is ta and last[1] is tb and last[2] is F:
+        plan = last[3]
+    else:
+        plan = _plan_for(_PLANS_ADD, 0, "add", ta, tb, F)
+        if not plan:
+            return None
     out = _new(fi)
-    out._int = np.array(v)
+    out._i = None
+    out._v = (x << plan[1]) + (y << plan[2])
     out._type = plan[0]
     out._fimath = local
     return out
 
 
+def _scalar_sub(a: fi, b: fi):
+    """``a - b`` for two 0-d fi on the fast path, or None."""
+    x = a._i
+    if x is None:
+        x = a._v
+        if x is None:
+            return None
+    elif x.ndim:
+        return None
+    else:
+        x = x.item()
+    y = b._i
+    if y is None:
+        y = b._v
+        if y is None:
+            return None
+    elif y.ndim:
+        return None
+    else:
+        y = y.item()
+    local = a._fimath
+    fb = b._fimath
+    if local is None:
+        local = fb
+        F = _fimath_get() if fb is None else fb
+    elif fb is None or fb is local:
+        F = local
+    else:
+        return None
+    ta = a._type
+    tb = b._type
+    last = _last[1]
+    if last[0] is ta and last[1] is tb and last[2] is F:
+        plan = last[3]
+    else:
+        plan = _plan_for(_PLANS_SUB, 1, "sub", ta, tb, F)
+        if not plan:
+            return None
+    out = _new(fi)
+    out._i = None
+    out._v = (x << plan[1]) - (y << plan[2])
+    out._type = plan[0]
+    out._fimath = local
+    return out
+
+
+def _scalar_mul(a: fi, b: fi):
+    """``a * b`` for two 0-d fi on the fast path, or None."""
+    x = a._i
+    if x is None:
+        x = a._v
+        if x is None:
+            return None
+    elif x.ndim:
+        return None
+    else:
+        x = x.item()
+    y = b._i
+    if y is None:
+        y = b._v
+        if y is None:
+            return None
+    elif y.ndim:
+        return None
+    else:
+        y = y.item()
+    local = a._fimath
+    fb = b._fimath
+    if local is None:
+        local = fb
+        F = _fimath_get() if fb is None else fb
+    elif fb is None or fb is local:
+        F = local
+    else:
+        return None
+    ta = a._type
+    tb = b._type
+    last = _last[2]
+    if last[0] is ta and last[1] is tb and last[2] is F:
+        plan = last[3]
+    else:
+        plan = _plan_for(_PLANS_MUL, 2, "mul", ta, tb, F)
+        if not plan:
+            return None
+    out = _new(fi)
+    out._i = None
+    out._v = x * y
+    out._type = plan[0]
+    out._fimath = local
+    return out
+
+
+_SCALAR_OPS = {"add": _scalar_add, "sub": _scalar_sub, "mul": _scalar_mul}
+
+
+def _scalar(op: str, a: fi, b: fi):
+    """The fast-path result of *op* (``'add'``, ``'sub'`` or ``'mul'``), or None."""
+    return _SCALAR_OPS[op](a, b)
+
+
 def add(a, b) -> fi:
     """``a + b`` per the fimath in force (MATLAB ``plus``)."""
     if type(a) is fi and type(b) is fi:
-        out = _scalar("add", a, b)
+        out = _scalar_add(a, b)
         if out is not None:
             return out
     return _sum_op(a, b, False, "add")
@@ -278,7 +421,7 @@ def add(a, b) -> fi:
 def subtract(a, b) -> fi:
     """``a - b`` per the fimath in force (MATLAB ``minus``)."""
     if type(a) is fi and type(b) is fi:
-        out = _scalar("sub", a, b)
+        out = _scalar_sub(a, b)
         if out is not None:
             return out
     return _sum_op(a, b, True, "subtract")
@@ -298,16 +441,129 @@ def _exact_product(ia: np.ndarray, ta: numerictype, ib: np.ndarray, tb: numerict
     return _nd(oa * ob)
 
 
+# -- deferred products ------------------------------------------------------------------------
+# A full-precision elementwise product of two large int64 fi is returned unevaluated: the result
+# holds the operands' arrays (``_lz``) and builds its stored integers on first read (fi._int).
+# ``(a * b).cast(T)`` then runs one fused multiply-requantize pass instead of two passes and a
+# product array. Deferring is safe only while the operands' integers cannot change, so it is
+# used only when each operand's array (and the chain of arrays it views) is referenced by that
+# operand alone: no other fi, view or variable can write into it. The one remaining writer is
+# the operand itself (fi.__setitem__), which settles every pending product first.
+_DEFER_MIN = 4096  # below this many elements the bookkeeping costs more than a pass
+_PENDING: dict = {}  # id(product) -> weakref to it (fi is unhashable; no WeakSet)
+
+
+def _forget(key: int, _ref=None) -> None:
+    _PENDING.pop(key, None)
+
+
+def _private(x: fi) -> bool:
+    """Whether *x*'s stored array can be written only through *x* (see above)."""
+    arr = x._i
+    if type(arr) is not np.ndarray:
+        return False
+    held = _pending_refs(arr)
+    # references: x's slot, ``arr``, getrefcount's argument, and pending products' operands
+    if sys.getrefcount(arr) != 3 + held:
+        return False
+    base = arr.base
+    del arr
+    while base is not None:
+        # references: the view's ``base`` pointer, ``base`` and getrefcount's argument
+        if type(base) is not np.ndarray or sys.getrefcount(base) != 3:
+            return False
+        base = base.base
+    return True
+
+
+def _pending_refs(arr: np.ndarray) -> int:
+    """How many references the pending products hold to *arr* (as an operand)."""
+    n = 0
+    for ref in list(_PENDING.values()):
+        x = ref()
+        if x is not None and x._i is None:
+            for op in x._lz:
+                n += op is arr
+    return n
+
+
+def _defer_product(a: fi, b: fi, R: numerictype, local) -> fi | None:
+    """The deferred full-precision product ``a * b`` of type *R*, or None (compute it now)."""
+    ia = a._int
+    ib = b._int
+    if (ia.dtype != np.int64 or ib.dtype != np.int64 or ia.shape != ib.shape
+            or ia.size < _DEFER_MIN or storage_kind(R) != "i64"
+            or _width(a._type) + _width(b._type) > 64):
+        return None
+    del ia, ib
+    if not (_private(a) and _private(b)):
+        return None
+    out = _new(fi)
+    out._i = None
+    out._v = None
+    out._lz = (a._i, b._i)
+    out._type = R
+    out._fimath = local
+    key = id(out)
+    _PENDING[key] = weakref.ref(out, functools.partial(_forget, key))
+    return out
+
+
+def _exact_product_i64(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """Elementwise int64 product of two equal-shape int64 arrays (the caller checks width)."""
+    out = np.empty(ia.shape, dtype=np.int64)
+    _ew.multiply(np.ascontiguousarray(ia).reshape(-1), np.ascontiguousarray(ib).reshape(-1),
+                 out.reshape(-1))
+    return out
+
+
+def settle(x: fi) -> np.ndarray:
+    """The stored integers of a deferred product (computed now; the operands are released)."""
+    ia, ib = x._lz
+    ints = _exact_product_i64(ia, ib)
+    x._lz = None
+    _forget(id(x))
+    return ints
+
+
+def settle_all() -> None:
+    """Compute every deferred product now (call before writing into a fi's array in place)."""
+    for ref in list(_PENDING.values()):
+        x = ref()
+        if x is not None and x._i is None:
+            x._materialize()
+
+
+def cast_deferred(x: fi, T: numerictype, rounding: Rounding, overflow: Overflow, seed,
+                  method: str):
+    """``requantize(x._int, x._type, T, ...)`` for a deferred product *x*, fused where the
+    kernel applies (the product is then never built and *x* stays deferred)."""
+    ia, ib = x._lz
+    res = None
+    if seed is None:
+        res = requantize_product(ia, ib, x._type.fraction_length, T, rounding, overflow, method)
+    if res is None:
+        res = requantize(x._int, x._type, T, rounding, overflow, seed, method)
+    return res
+
+
 def multiply(a, b) -> fi:
     """``a * b`` elementwise per the fimath in force (MATLAB ``times``)."""
     if type(a) is fi and type(b) is fi:
-        out = _scalar("mul", a, b)
+        out = _scalar_mul(a, b)
         if out is not None:
             return out
+        both_fi = True
+    else:
+        both_fi = False
     a, b, F, local = _pair(a, b, "best", "multiply")
     ta, tb = a._type, b._type
     R = _mul_type(ta, tb, F)
     ideal = _rules.ideal_mul_parts(ta, tb)
+    if both_fi and _parts(R) == ideal:
+        out = _defer_product(a, b, R, local)
+        if out is not None:
+            return out
     ints = _exact_product(a._int, ta, b._int, tb)
     if _parts(R) == ideal:
         return make_fi(as_storage(ints, R) if ints.dtype != _dtype_of(R) else ints, R, local)

@@ -30,7 +30,7 @@ _FIMATH_KEYS = ("product_mode", "sum_mode", "product_word_length", "product_frac
 def make_fi(ints: np.ndarray, T: numerictype, F: fimath | None = None) -> fi:
     """Wrap stored integers that are already in *T*'s storage dtype and range (no checks)."""
     obj = object.__new__(fi)
-    obj._int = ints
+    obj._i = ints
     obj._type = T
     obj._fimath = F
     return obj
@@ -69,7 +69,11 @@ class fi:  # noqa: N801 - MATLAB's name
     requantize.
     """
 
-    __slots__ = ("_int", "_type", "_fimath", "__weakref__")
+    # ``_i`` holds the stored integers. It is None only while they are deferred: ``_v`` then
+    # holds a scalar's stored integer as a Python int (the scalar fast path's results, see
+    # _arith._scalar), else ``_lz`` holds a deferred elementwise product (_arith). Everything
+    # reads them through the ``_int`` property, which materialises the array once.
+    __slots__ = ("_i", "_v", "_lz", "_type", "_fimath", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, value=None, *args, signed=None, word_length=None, fraction_length=None,
@@ -142,9 +146,27 @@ class fi:  # noqa: N801 - MATLAB's name
         self._set(ints, T, F)
 
     def _set(self, ints, T, F):
-        self._int = ints
+        self._i = ints
         self._type = T
         self._fimath = F
+
+    @property
+    def _int(self) -> np.ndarray:
+        """The stored integers as an array (materialised on first read when deferred)."""
+        ints = self._i
+        if ints is None:
+            ints = self._materialize()
+        return ints
+
+    @_int.setter
+    def _int(self, ints: np.ndarray) -> None:
+        self._i = ints
+
+    def _materialize(self) -> np.ndarray:
+        v = self._v
+        ints = np.array(v, dtype=np.int64) if v is not None else _arith.settle(self)
+        self._i = ints
+        return ints
 
     # -- alternative constructors --------------------------------------------------------------
     @classmethod
@@ -192,7 +214,10 @@ class fi:  # noqa: N801 - MATLAB's name
         F = self.fimath
         r = F.rounding if rounding is None else parse_rounding(rounding)
         o = F.overflow if overflow is None else parse_overflow(overflow)
-        ints, no, nu = requantize(self._int, self._type, T, r, o, seed, "fi.cast")
+        if self._i is None and self._v is None:  # a deferred product: fused where possible
+            ints, no, nu = _arith.cast_deferred(self, T, r, o, seed, "fi.cast")
+        else:
+            ints, no, nu = requantize(self._int, self._type, T, r, o, seed, "fi.cast")
         _probe.report(T, ints.size, no, nu, "cast")
         return make_fi(ints, T, self._fimath)
 
@@ -359,6 +384,8 @@ class fi:  # noqa: N801 - MATLAB's name
 
     def __setitem__(self, index, value) -> None:
         """Assign; *value* is quantized into this fi's type with its fimath's modes."""
+        if _arith._PENDING:  # products deferred on this array must see the old values
+            _arith.settle_all()
         F = self.fimath
         T = self._type
         if isinstance(value, fi):
@@ -437,7 +464,7 @@ class fi:  # noqa: N801 - MATLAB's name
     # -- arithmetic (see _arith) -----------------------------------------------------------------
     def __add__(self, other):
         if type(other) is fi:  # scalar fast path first (see _arith._scalar)
-            out = _arith._scalar("add", self, other)
+            out = _scalar_add(self, other)
             if out is not None:
                 return out
         if _defers(other):
@@ -449,7 +476,7 @@ class fi:  # noqa: N801 - MATLAB's name
 
     def __sub__(self, other):
         if type(other) is fi:
-            out = _arith._scalar("sub", self, other)
+            out = _scalar_sub(self, other)
             if out is not None:
                 return out
         if _defers(other):
@@ -461,7 +488,7 @@ class fi:  # noqa: N801 - MATLAB's name
 
     def __mul__(self, other):
         if type(other) is fi:
-            out = _arith._scalar("mul", self, other)
+            out = _scalar_mul(self, other)
             if out is not None:
                 return out
         if _defers(other):
@@ -685,3 +712,7 @@ def _best_from_fi(src: fi, signed: bool, w: int) -> int:
 
 
 from . import _arith, _bitops, _dispatch, _reductions  # noqa: E402  (they import fi)
+
+_scalar_add = _arith._scalar_add
+_scalar_sub = _arith._scalar_sub
+_scalar_mul = _arith._scalar_mul

@@ -367,6 +367,32 @@ def requantize(ints: np.ndarray, src: numerictype, T: numerictype, rounding: Rou
     return _finish_storage(out, T, shape), n_ovf, n_unf
 
 
+def requantize_product(a: np.ndarray, b: np.ndarray, src_fraction_length: int,
+                       T: numerictype, rounding: Rounding, overflow: Overflow,
+                       method: str = "cast"):
+    """Requantize the elementwise products ``a * b`` (stored integers at fraction length
+    *src_fraction_length*) into *T* in one fused pass, without building the products.
+
+    *a* and *b* are equal-shape int64 arrays whose products the caller knows fit int64.
+    Returns ``(storage ints, n_overflow, n_underflow)`` exactly as :func:`requantize` of the
+    products would, or None where the fused kernel does not apply (then build the products and
+    call :func:`requantize`).
+    """
+    d = src_fraction_length - T.fraction_length
+    if (storage_kind(T) != "i64" or rounding == Rounding.STOCHASTIC or not -62 <= d <= 62
+            or a.size <= 1):
+        return None
+    _check_modes(T, overflow, method)
+    shape = a.shape
+    fa = np.ascontiguousarray(a).reshape(-1)
+    fb = np.ascontiguousarray(b).reshape(-1)
+    out = np.empty(fa.size, dtype=np.int64)
+    lo, hi, _, _, mask, sb = _fast_bounds(T)
+    kernel = fq.mul_kernel(int(rounding), int(overflow), _probe.active())
+    n_ovf, n_unf = kernel(fa, fb, d, T.word_length, T.signed, lo, hi, mask, sb, out)
+    return out.reshape(shape), int(n_ovf), int(n_unf)
+
+
 def _quantize_exact_scalar(value: Fraction, T: numerictype, rounding: Rounding,
                            overflow: Overflow, seed):
     """One exact rational into *T* (used for Fractions and other exact numbers)."""
