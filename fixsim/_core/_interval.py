@@ -16,10 +16,11 @@ rounding error, and a lower bound moves one ulp down (``np.nextafter`` toward -i
 the rounded result lies above the exact one (upper bounds likewise). So a bound is exact
 whenever the exact result is a float (``[-1, 1] * 0.5`` is exactly ``[-0.5, 0.5]``, which
 matters when a range sits on a power of two) and is otherwise the neighbouring float outward.
-Where the transformations' preconditions fail (magnitudes beyond ``2**990``, products or
-quotients below ``2**-900``, overflow) the bound moves outward unconditionally, which is
-always sound. Reductions (``sum``, ``@``, ``convolve``) add the directed-rounded terms
-pairwise (a tree), each addition rounded outward.
+Where the transformations' preconditions fail (operands or results beyond ``2**990``,
+products or quotients or their operands below ``2**-900`` in magnitude, overflow) the bound
+moves outward unconditionally, which is always sound; a product or quotient that underflows
+to 0 keeps the sign of its operands. Reductions (``sum``, ``@``, ``convolve``) add the
+directed-rounded terms pairwise (a tree), each addition rounded outward.
 
 Arithmetic is the classic interval arithmetic: every occurrence of a variable varies
 independently (``x - x`` is ``[lo - hi, hi - lo]``, not 0), so bounds are guaranteed, and
