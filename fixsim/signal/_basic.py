@@ -25,7 +25,7 @@ from .._core._fi import fi, make_fi
 from .._core._interval import Interval, report_range
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import MAX_WORD_LENGTH, numerictype
-from .._core._quantize import quantize_array, requantize, to_float
+from .._core._quantize import as_storage, quantize_array, requantize, to_float
 from .._core._rules import growth_bits, ideal_mul_parts, union_type
 from .._core._typetable import TypeTable, signals_active
 from ._block import (
@@ -654,23 +654,38 @@ class Sum(SimpleBlock):
         acc = None
         seen: list[tuple[np.ndarray, numerictype]] = []
         n_ovf = n_unf = 0
-        for s, x in zip(self.signs, xs, strict=True):
-            T = x.numerictype
-            F = max(FA, T.fraction_length)
-            v, bits = shift_to(stored(x), width(T), F - T.fraction_length)
-            if s == "-":
-                v, bits = neg_exact(v, bits), bits + 1
-            if acc is not None:
-                # acc + term at fraction F (the term is first cast into A, as the hardware does)
+        if full:
+            # the full-precision accumulator holds every partial sum: add exactly at FA (the
+            # finest input fraction length), no casts
+            bits = 0
+            for s, x in zip(self.signs, xs, strict=True):
+                T = x.numerictype
+                v, b = shift_to(stored(x), width(T), FA - T.fraction_length)
+                if s == "-":
+                    v, b = neg_exact(v, b), b + 1
+                bits = max(bits, b) + (1 if acc is not None else 0)
+                acc = v if acc is None else add_exact(acc, v, bits)
+                seen.append((acc, exact_type(bits, FA)))
+            acc = as_storage(np.asarray(acc), A)
+            report(name, A, acc.size * (2 * len(xs) - 1))
+        else:
+            for s, x in zip(self.signs, xs, strict=True):
+                T = x.numerictype
+                F = max(FA, T.fraction_length)
+                v, bits = shift_to(stored(x), width(T), F - T.fraction_length)
+                if s == "-":
+                    v, bits = neg_exact(v, bits), bits + 1
+                if acc is not None:
+                    # acc + term at fraction F (the term is first cast into A, as hardware does)
+                    seen.append((v, exact_type(bits, F)))
+                    v, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name)
+                    n_ovf, n_unf = n_ovf + ov, n_unf + un
+                    bits = width(A) + 1
+                    v = add_exact(acc, v, bits)
+                    F = FA
                 seen.append((v, exact_type(bits, F)))
-                v, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name, full)
+                acc, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name)
                 n_ovf, n_unf = n_ovf + ov, n_unf + un
-                bits = width(A) + 1
-                v = add_exact(acc, v, bits)
-                F = FA
-            seen.append((v, exact_type(bits, F)))
-            acc, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name, full)
-            n_ovf, n_unf = n_ovf + ov, n_unf + un
         self._probe_fixed("acc", lambda: np.concatenate([to_float(v, T) for v, T in seen]),
                           acc, A, n_ovf, n_unf)
         out, ov, un = cast_counted(acc, A, Y, r, o, f"{self.name}.out",
