@@ -447,6 +447,29 @@ def _call(fn: Callable, named: dict[str, Interval], single: bool, T, args, kwarg
     return fn(*call_args, **call_kwargs)
 
 
+def _parameters(fn: Callable):
+    try:
+        return list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+
+
+def _first_parameter(fn: Callable) -> str | None:
+    P = inspect.Parameter
+    for p in _parameters(fn) or ():
+        if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
+            return p.name
+    return None
+
+
+def _takes(fn: Callable, name) -> bool:
+    """Whether *fn* has a parameter *name* (or ``**kwargs``; unknown signatures: True)."""
+    params = _parameters(fn)
+    if params is None:
+        return True
+    return any(p.name == name or p.kind == inspect.Parameter.VAR_KEYWORD for p in params)
+
+
 class _Collector:
     """A range listener combining the reports of each name as their hull."""
 
@@ -504,7 +527,9 @@ def derive(fn: Callable, input_ranges, T: TypeTable | None = None, *args, shape=
     ``T=None`` a function without a parameter for it (``lambda x: blk.filt(x)``) is called
     without it.
 
-    Without *shape* or *like* a ``(lo, hi)`` input is a scalar Interval.
+    Without *shape* or *like* a ``(lo, hi)`` input is a scalar Interval. A dict with a single
+    entry whose name is not a parameter of *fn* (the input *signal*'s name, say ``{'x': (-1,
+    1)}`` for ``fn(frame, T)``) is the single input.
 
     Examples
     --------
@@ -523,12 +548,21 @@ def derive(fn: Callable, input_ranges, T: TypeTable | None = None, *args, shape=
     if T is not None and not isinstance(T, TypeTable):
         raise TypeError(f"{where}: T must be a TypeTable or None, got {type(T).__name__}.")
     single = not isinstance(input_ranges, Mapping)
+    label = _first_parameter(fn) or "x"
+    if not single and len(input_ranges) == 1 and not _takes(fn, next(iter(input_ranges))):
+        # one design range named after the input *signal* (not a parameter of fn): the input
+        (label, spec), = input_ranges.items()
+        if isinstance(shape, Mapping):
+            shape = shape.get(label)
+        if isinstance(like, Mapping):
+            like = like.get(label)
+        input_ranges, single = spec, True
     if single:
         if isinstance(shape, Mapping) or isinstance(like, Mapping):
             raise TypeError(f"{where}: shape/like is a dict but input_ranges is a single "
                             "range; give one shape, or input_ranges as a dict too.")
         shp = _shape_of(shape, like, where)
-        named = {"x": _build_input(input_ranges, shp, f"{where}: input_ranges")}
+        named = {str(label): _build_input(input_ranges, shp, f"{where}: input_ranges")}
     else:
         if not input_ranges:
             raise ValueError(f"{where}: input_ranges is an empty dict; give at least one "

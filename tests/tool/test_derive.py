@@ -391,6 +391,11 @@ def test_input_forms():
     d = derive(mix, {"x": (-1, 1), "y": (0, 2)}, T, gain=2.0, shape={"x": 3})
     assert (d["s"].lo, d["s"].hi) == (-2.0, 6.0) and d.output.shape == (3,)
     assert d.inputs == {"x": (-1.0, 1.0), "y": (0.0, 2.0)}
+    # a single design range named after the input signal rather than fn's parameter
+    d = derive(lambda frame, T: T.s(frame * 2), {"x": (-1, 1)}, T, shape={"x": 3})
+    assert d["s"].hi == 2.0 and d.output.shape == (3,) and d.inputs == {"x": (-1.0, 1.0)}
+    d = derive(lambda frame, T: T.s(frame), (0, 1), T)
+    assert d.inputs == {"frame": (0.0, 1.0)}
     # like=: the shape of example arrays; per-element bounds; an Interval; a DerivedRange
     d = derive(lambda x, T: T.s(np.sum(x)), (-1, 1), T, like=np.zeros((2, 3)))
     assert (d["s"].lo, d["s"].hi) == (-6.0, 6.0)
@@ -421,7 +426,7 @@ def test_bad_input_names_the_argument():
     with pytest.raises(TypeError, match="T must be a TypeTable or None"):
         derive(f, (0, 1), {"s": "double"})
     with pytest.raises(TypeError, match="'z', which is not a parameter"):
-        derive(f, {"z": (0, 1)}, T)
+        derive(f, {"x": (0, 1), "z": (0, 1)}, T)
     with pytest.raises(TypeError, match="give shape or like, not both"):
         derive(f, (0, 1), T, shape=3, like=np.zeros(3))
     with pytest.raises(ValueError, match="empty dict"):
