@@ -37,7 +37,8 @@ import numba as nb
 import numpy as np
 
 __all__ = ["new_state", "accumulate", "fold", "clear_rows", "ROWS", "COLS", "EXP_BIAS",
-           "FOLD_LIMIT"]
+           "FOLD_LIMIT", "new_fast_state", "accumulate_fast", "fold_fast", "take_fast_hist",
+           "clear_fast"]
 
 EXP_BIAS = 1074  # row of exponent e is e + EXP_BIAS (e >= -1073: row >= 1)
 ROWS = 1024 + EXP_BIAS + 1
@@ -213,3 +214,183 @@ def clear_rows(st, rlo, rhi):
     st[0, H_LO] = st.shape[0]
     st[0, H_HI] = 0
     st[0, H_PENDING] = 0
+
+
+# -- the fast path: bins indexed by the top 16 bits of the float ---------------------------------
+#
+# The top 16 bits of a float64's bit pattern, ``k = bits >> 48``, are its sign, its 11-bit
+# biased exponent ``eb`` and the top 4 bits of its mantissa: exactly the fine-histogram bin
+# (sign, exponent, sub-bin). The fast state ``ft`` holds ``FT_COLS`` int64 columns per bin
+# ``k`` (one cache line): the count, and for the low 48 mantissa bits ``L`` (``U = (16 + j) *
+# 2**48 + L`` for sub-bin ``j``) the sums of ``L``, ``Lh**2``, ``Lh * Ll`` and ``Ll**2``
+# (``L = Lh * 2**24 + Ll``, each product below ``2**48``). Everything else about the value is
+# known from ``k`` and the count, so ``sum U`` and ``sum U**2`` follow exactly (:func:`fold_fast`).
+# A bin's four sums are moved to the spill ``sp`` (two int64 per sum: the low 31 bits and the
+# rest) every ``SPILL`` values of the bin, so they stay below ``SPILL * 2**48 = 2**62``.
+# Zeros are counted in the header; subnormals, NaNs and infinities (rare) go through
+# :func:`accumulate` into the row state ``st``.
+FT_BINS = 1 << 16
+FT_COLS = 8
+SPILL = 1 << 14
+# fast header: [count (all values, including those sent to st), zeros, not_whole, eb_lo, eb_hi]
+F_COUNT, F_ZEROS, F_NOTWHOLE, F_LO, F_HI = range(5)
+_M48 = (1 << 48) - 1
+_M24 = (1 << 24) - 1
+_M31 = (1 << 31) - 1
+
+
+def new_fast_state() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A fresh fast accumulator ``(ft, sp, hd, mm)`` (untouched pages are never written)."""
+    ft = np.zeros(FT_BINS * FT_COLS, dtype=np.int64)
+    sp = np.zeros(FT_BINS * FT_COLS, dtype=np.int64)
+    hd = np.zeros(5, dtype=np.int64)
+    hd[F_LO] = 0x7FF
+    return ft, sp, hd, np.array([np.inf, -np.inf])
+
+
+@nb.njit(cache=True, nogil=True)
+def _spill(ft, sp, base):
+    for c in range(1, 5):
+        t = ft[base + c]
+        sp[base + 2 * c - 2] += t & _M31
+        sp[base + 2 * c - 1] += t >> 31
+        ft[base + c] = 0
+
+
+@nb.njit(cache=True, nogil=True)
+def accumulate_fast(x, ft, sp, hd, mm, st, mm2):
+    """Add the values of the 1-D float64 array *x*: normal numbers and zeros into
+    ``(ft, sp, hd, mm)``, the rest into the row state ``(st, mm2)`` (see the notes above).
+
+    The caller keeps ``hd[F_COUNT] + x.size <= FOLD_LIMIT``."""
+    xi = x.view(np.uint64)
+    n = x.shape[0]
+    zeros = 0
+    notwhole = hd[F_NOTWHOLE]
+    elo = hd[F_LO]
+    ehi = hd[F_HI]
+    mn = mm[0]
+    mx = mm[1]
+    m48 = np.uint64(_M48)
+    m24 = np.uint64(_M24)
+    for i in range(n):
+        b = xi[i]
+        eb = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF))
+        if eb == 0 or eb == 0x7FF:
+            if (b << np.uint64(1)) == np.uint64(0):
+                zeros += 1
+                v = x[i]  # keeps the sign of a zero in min/max, as the row kernel does
+                mn = min(mn, v)
+                mx = max(mx, v)
+            else:  # subnormal, NaN or infinity: the row kernel
+                accumulate(x[i:i + 1], st, mm2)
+            continue
+        v = x[i]
+        mn = min(mn, v)
+        mx = max(mx, v)
+        if notwhole == 0:
+            e = eb - 1022
+            if e <= 0:
+                notwhole = 1
+            elif e < 53 and (np.int64(b) & ((1 << (53 - e)) - 1)) != 0:
+                notwhole = 1
+        elo = min(elo, eb)
+        ehi = max(ehi, eb)
+        base = np.int64(b >> np.uint64(48)) * FT_COLS
+        low = b & m48
+        lh = low >> np.uint64(24)
+        ll = low & m24
+        cnt = ft[base] + 1
+        ft[base] = cnt
+        ft[base + 1] += np.int64(low)
+        ft[base + 2] += np.int64(lh * lh)
+        ft[base + 3] += np.int64(lh * ll)
+        ft[base + 4] += np.int64(ll * ll)
+        if (cnt & (SPILL - 1)) == 0:
+            _spill(ft, sp, base)
+    hd[F_COUNT] += n
+    hd[F_ZEROS] += zeros
+    hd[F_NOTWHOLE] = notwhole
+    hd[F_LO] = elo
+    hd[F_HI] = ehi
+    mm[0] = mn
+    mm[1] = mx
+
+
+@nb.njit(cache=True, nogil=True)
+def _putm(c, p, t, f):
+    """Add ``t * f * 2**p`` (``t >= 0``, ``|f| < 2**12``) in two pieces."""
+    c[p] += (t & _M31) * f
+    c[p + 31] += (t >> 31) * f
+
+
+@nb.njit(cache=True, nogil=True)
+def fold_fast(ft, sp, elo, ehi):
+    """Exact sums of the fast bins with exponent fields ``elo..ehi``:
+    ``(sum_bytes, sumsq_bytes)``, in units of ``2**(elo - 1075)`` and ``2**(2 * (elo - 1075))``,
+    as little-endian two's complement bytes."""
+    nr = ehi - elo + 1
+    ns = ((nr + 48 + 5 + 62 + 31 + 64) // 8 + 1) * 8
+    nq = ((2 * nr + 96 + 10 + 62 + 31 + 64) // 8 + 1) * 8
+    cs = np.zeros(ns, dtype=np.int64)
+    cq = np.zeros(nq, dtype=np.int64)
+    for sgn in range(2):
+        sf = 1 - 2 * sgn
+        for d in range(nr):
+            for j in range(16):
+                base = ((sgn << 15) | ((elo + d) << 4) | j) * FT_COLS
+                cnt = ft[base]
+                if cnt == 0:
+                    continue
+                top = 16 + j
+                # sum U = cnt * top * 2**48 + sum L
+                _putm(cs, d + 48, cnt, top * sf)
+                _putm(cs, d, ft[base + 1], sf)
+                _putm(cs, d, sp[base], sf)
+                _putm(cs, d + 31, sp[base + 1], sf)
+                # sum U**2 = cnt * top**2 * 2**96 + 2 * top * sum L * 2**48 + sum L**2
+                q = 2 * d
+                _putm(cq, q + 96, cnt, top * top)
+                _putm(cq, q + 48, ft[base + 1], 2 * top)
+                _putm(cq, q + 48, sp[base], 2 * top)
+                _putm(cq, q + 79, sp[base + 1], 2 * top)
+                # sum L**2 = sum Lh**2 * 2**48 + 2 * sum Lh*Ll * 2**24 + sum Ll**2
+                _putm(cq, q + 48, ft[base + 2], 1)
+                _putm(cq, q + 48, sp[base + 2], 1)
+                _putm(cq, q + 79, sp[base + 3], 1)
+                _putm(cq, q + 24, ft[base + 3], 2)
+                _putm(cq, q + 24, sp[base + 4], 2)
+                _putm(cq, q + 55, sp[base + 5], 2)
+                _putm(cq, q, ft[base + 4], 1)
+                _putm(cq, q, sp[base + 6], 1)
+                _putm(cq, q + 31, sp[base + 7], 1)
+    return _carry_bytes(cs), _carry_bytes(cq)
+
+
+@nb.njit(cache=True, nogil=True)
+def take_fast_hist(ft, elo, ehi):
+    """Counts of the bins with exponent fields ``elo..ehi``: ``(positive, negative)``, 16 per
+    exponent, ascending."""
+    m = (ehi - elo + 1) * 16
+    pos = np.empty(m, dtype=np.int64)
+    neg = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        pos[i] = ft[((elo << 4) + i) * FT_COLS]
+        neg[i] = ft[((1 << 15) | ((elo << 4) + i)) * FT_COLS]
+    return pos, neg
+
+
+@nb.njit(cache=True, nogil=True)
+def clear_fast(ft, sp, hd, elo, ehi):
+    """Zero the bins with exponent fields ``elo..ehi`` and reset the header."""
+    for sgn in range(2):
+        b0 = ((sgn << 15) | (elo << 4)) * FT_COLS
+        b1 = ((sgn << 15) | ((ehi + 1) << 4)) * FT_COLS
+        for p in range(b0, b1):
+            ft[p] = 0
+            sp[p] = 0
+    hd[F_COUNT] = 0
+    hd[F_ZEROS] = 0
+    hd[F_NOTWHOLE] = 0
+    hd[F_LO] = 0x7FF
+    hd[F_HI] = 0

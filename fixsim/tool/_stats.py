@@ -71,41 +71,78 @@ class _Summary:
 
 
 class _Accumulator:
-    """A running single-pass summary, filled by the fused kernel of
+    """A running single-pass summary, filled by the fused kernels of
     :mod:`fixsim._kernels._stats` and read out exactly with :meth:`drain`.
 
-    The int64 state is folded into Python ints whenever ``FOLD_LIMIT`` values are pending
-    (the kernel's no-overflow bound) and when drained.
+    Normal numbers and zeros go to the fast bins (``accumulate_fast``), subnormals, NaNs and
+    infinities to the row state (``accumulate``); :meth:`_take` reads both out exactly. The
+    int64 state is folded into Python ints whenever ``FOLD_LIMIT`` values are pending (the
+    kernels' no-overflow bound) and when drained.
     """
 
-    __slots__ = ("st", "mm", "_folded")
+    __slots__ = ("st", "mm", "ft", "sp", "hd", "fm", "_folded")
 
     def __init__(self):
         self.st, self.mm = _ks.new_state()
+        self.ft, self.sp, self.hd, self.fm = _ks.new_fast_state()
         self._folded: list[_Summary] = []
 
     @property
     def pending(self) -> int:
         """Values added since the last drain."""
-        return int(self.st[0, 0])
+        return int(self.hd[0])
 
     def add(self, x: np.ndarray) -> None:
         """Add a flat C-contiguous float64 array."""
-        limit = _ks.FOLD_LIMIT
-        st = self.st
-        start = 0
         n = x.size
+        if n and int(self.hd[0]) + n <= _ks.FOLD_LIMIT:  # the common case: one call
+            _ks.accumulate_fast(x, self.ft, self.sp, self.hd, self.fm, self.st, self.mm)
+            return
+        limit = _ks.FOLD_LIMIT
+        start = 0
         while start < n:
-            room = limit - int(st[0, 7])
+            room = limit - int(self.hd[0])
             if room <= 0:
                 self._folded.append(self._take())
                 continue
             stop = min(n, start + room)
-            _ks.accumulate(x[start:stop], st, self.mm)
+            _ks.accumulate_fast(x[start:stop], self.ft, self.sp, self.hd, self.fm, self.st,
+                                self.mm)
             start = stop
 
     def _take(self) -> _Summary:
         """The summary of the pending values; the state is reset."""
+        rows = self._take_rows()
+        hd, fm = self.hd, self.fm
+        s = _Summary()
+        count, zeros, notwhole, elo, ehi = (int(v) for v in hd)
+        s.count, s.nan, s.inf, s.zeros = count, rows.nan, rows.inf, zeros + rows.zeros
+        s.whole = not notwhole and rows.whole
+        lo, hi = float(fm[0]), float(fm[1])
+        if rows.min is not None:
+            lo, hi = min(lo, rows.min), max(hi, rows.max)
+        if lo <= hi:
+            s.min, s.max = lo, hi
+        else:
+            s.min = s.max = None
+        s.sum, s.sumsq = rows.sum, rows.sumsq
+        s.lo, s.pos, s.neg = rows.lo, rows.pos, rows.neg
+        if elo <= ehi:
+            sb, qb = _ks.fold_fast(self.ft, self.sp, elo, ehi)
+            s.sum += _shift(int.from_bytes(sb.tobytes(), "little", signed=True),
+                            elo - 1075 - _SUM_UNIT_EXP)
+            s.sumsq += _shift(int.from_bytes(qb.tobytes(), "little", signed=True),
+                              2 * (elo - 1075) - _SQ_UNIT_EXP)
+            pos, neg = _ks.take_fast_hist(self.ft, elo, ehi)
+            g0 = SUBBINS * (elo - 1022)  # fine bin of exponent field elo, sub-bin 0
+            s.lo, s.pos = _add_hist(s.lo, s.pos, g0, pos)
+            _, s.neg = _add_hist(rows.lo, rows.neg, g0, neg)
+        _ks.clear_fast(self.ft, self.sp, hd, elo, ehi)
+        fm[0], fm[1] = np.inf, -np.inf
+        return s
+
+    def _take_rows(self) -> _Summary:
+        """The summary of the values in the row state (subnormals, NaNs, infinities)."""
         st, mm = self.st, self.mm
         s = _Summary()
         count, nan, inf, zeros, notwhole, rlo, rhi = (int(v) for v in st[0, :7])
@@ -138,7 +175,7 @@ class _Accumulator:
     def drain(self) -> list[_Summary]:
         """Summaries of everything added since the last drain (exact; the state is reset)."""
         out, self._folded = self._folded, []
-        if self.st[0, 0]:
+        if self.hd[0]:
             out.append(self._take())
         return out
 
