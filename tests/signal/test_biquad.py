@@ -257,3 +257,136 @@ def test_errors():
     f(np.ones(2))
     with pytest.raises(ValueError, match="reset"):
         f(fi([0.5], 1, 16, 14))
+
+
+# -- specialised kernels -------------------------------------------------------------------------
+@pytest.mark.parametrize("rounding,overflow",
+                         list(zip(ref.ROUNDINGS, ref.OVERFLOWS * 2, strict=False)))
+def test_mode_specialised_kernels_match_reference(rounding, overflow, monkeypatch):
+    """Long frames run loops compiled for one mode pair: force them on short frames."""
+    monkeypatch.setattr(SOSFilter, "SPECIALISE_MIN", 0)
+    rng = np.random.default_rng(len(rounding) * 11 + len(overflow))
+    Tb, Ta = numerictype(True, 10, 8), numerictype(True, 10, 8)
+    b = [[int(v) for v in rng.integers(Tb.int_min, Tb.int_max, 3, endpoint=True)]
+         for _ in range(2)]
+    a = [[0, *(int(v) for v in rng.integers(Ta.int_min, Ta.int_max, 2, endpoint=True))]
+         for _ in range(2)]
+    Tx = numerictype(True, 12, 10)
+    x = [int(v) for v in rng.integers(Tx.int_min, Tx.int_max, 150, endpoint=True)]
+    for form in ("df1", "df2t"):
+        f = SOSFilter(_sos_array(b, a, Tb, Ta), coef_type=(Tb, Ta), form=form,
+                      section_type="sfix10_En7", product_type="sfix16_En12",
+                      acc_type="sfix14_En9", state_type="sfix13_En9", output_type="sfix8_En5",
+                      rounding=rounding, overflow=overflow)
+        xf = fi.from_int(x, Tx)
+        parts = [f(xf[p:q]) for p, q in itertools.pairwise([0, 40, 41, 150])]
+        got = [int(v) for p in parts for v in p.int]
+        assert got == sos_reference(b, a, x, f.types(), rounding, overflow, form)
+
+
+# -- type tables, probes -------------------------------------------------------------------------
+def test_type_table_entries_and_double_table():
+    sos = signal.butter(2, 0.3, output="sos")
+    T = fx.TypeTable({"eq.coef": "sfix14_En12", "eq.acc": "sfix32_En24",
+                      "eq.section": "sfix16_En13", "eq.out": "sfix12_En10"})
+    f = SOSFilter(sos, name="eq", types=T, acc_type="sfix30_En24")
+    t = f.types("sfix16_En14")
+    assert t["num_coef"] == t["den_coef"] == "sfix14_En12"
+    assert t["acc"] == "sfix30_En24"  # the explicit argument wins
+    assert t["section"] == "sfix16_En13" and t["out"] == "sfix12_En10"
+    x = fi(np.linspace(-0.9, 0.9, 20), 1, 16, 14)
+    assert f(x).numerictype == "sfix12_En10"
+    d = SOSFilter(sos, name="eq", types=T.as_double())
+    y = d(x)
+    assert isinstance(y, np.ndarray)
+    np.testing.assert_allclose(y, signal.sosfilt(sos, x.data), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("form", ["df1", "df2t"])
+def test_probes_report_every_signal_in_both_modes(form):
+    from fixsim._core._typetable import signal_listening
+
+    sos = signal.butter(4, 0.25, output="sos")
+    f = SOSFilter(sos, name="bq", form=form, section_type="sfix18_En15",
+                  acc_type="sfix40_En30", output_type="sfix16_En14")
+    x = fi(np.random.default_rng(1).uniform(-0.5, 0.5, 64), 1, 16, 15)
+    ev = []
+    with signal_listening(ev.append):
+        y1 = f(x[:30])
+        y2 = f(x[30:])
+    want = {"bq.coef", "bq.in", "bq.product", "bq.acc", "bq.section", "bq.out"} | (
+        {"bq.state"} if form == "df2t" else set())
+    assert {e.name for e in ev} == want
+    outs = [e for e in ev if e.name == "bq.out"]
+    # the value arriving at the output cast is the last section's output (section type)
+    S = f.types()["section"]
+    got = np.concatenate([o.values for o in outs])
+    assert np.array_equal(got * 2 ** S.fraction_length,
+                          np.round(got * 2 ** S.fraction_length))
+    assert outs[0].output is y1 and outs[1].output is y2
+    # streamed with recording on: the same bits as one call without
+    g = SOSFilter(sos, form=form, section_type="sfix18_En15", acc_type="sfix40_En30",
+                  output_type="sfix16_En14")
+    whole = g(x)
+    assert np.concatenate([y1.int, y2.int]).tolist() == whole.int.tolist()
+    # double mode: section outputs as sosfilt's, section by section
+    h = SOSFilter(sos, name="bq", form=form)
+    ev.clear()
+    with signal_listening(ev.append):
+        yd = h(x.data)
+    assert {e.name for e in ev} == want and all(e.mode == "double" for e in ev)
+    sec = [e for e in ev if e.name == "bq.section"]
+    np.testing.assert_allclose(sec[-1].output, yd, rtol=0, atol=1e-15)
+
+
+# -- derived ranges: l1 norm with a guaranteed tail ----------------------------------------------
+def test_l1_bound_equals_the_analytic_worst_case():
+    from fixsim._core._interval import Interval, range_listening
+
+    # one real pole a: h[n] = a^n, sum |h| = 1 / (1 - |a|)
+    for a in (0.5, -0.75, 0.96875):
+        f = SOSFilter([[1, 0, 0, 1, -a, 0]], coef_type=("sfix8_En6", "sfix8_En6"))
+        exact = 1.0 / (1.0 - abs(a))
+        assert f.l1_norm() == pytest.approx(exact, rel=2e-9)
+        assert f.l1_norm() >= exact * (1 - 1e-15)
+        lo, hi = f.worst_case_output_range(-1.0, 1.0)
+        assert hi == pytest.approx(exact, rel=2e-9) and lo == pytest.approx(-exact, rel=2e-9)
+        assert hi >= exact * (1 - 1e-15)
+    # a double pole: h[n] = (n + 1) a^n, sum = 1 / (1 - |a|)^2
+    f = SOSFilter([[1, 0, 0, 1, -1.0, 0.25]], coef_type=("sfix8_En6", "sfix8_En6"))
+    assert f.l1_norm() == pytest.approx(4.0, rel=2e-9) and f.l1_norm() >= 4.0
+    # a cascade of positive impulse responses: the l1 norms multiply, and from reset with
+    # inputs in [0.5, 1] the output range is [0.5 * h[0], 1 * sum h]
+    sos = [[1, 0, 0, 1, -0.5, 0], [1, 0, 0, 1, -0.75, 0]]
+    f = SOSFilter(sos, name="c", coef_type=("sfix8_En6", "sfix8_En6"), form="df1")
+    ev = []
+    with range_listening(ev.append):
+        out = f(Interval(np.full(3, 0.5), np.full(3, 1.0)))
+    got = {e.name: (e.lo, e.hi) for e in ev}
+    assert got["c.out"][1] == pytest.approx(8.0, rel=2e-9) and got["c.out"][1] >= 8.0
+    # (the margin is relative to l1 * max|x| = 8)
+    assert got["c.out"][0] == pytest.approx(0.5, abs=8 * 2e-9) and got["c.out"][0] <= 0.5
+    assert got["c.section"][1] == pytest.approx(8.0, rel=2e-9)
+    assert (float(out.lo[0]), float(out.hi[0])) == got["c.out"]
+    assert {"c.coef", "c.in", "c.product", "c.acc", "c.section", "c.out"} <= set(got)
+    unstable = SOSFilter([[1, 0, 0, 1, -2.5, 1.5]], coef_type=("sfix16_En12", "sfix16_En12"))
+    ev.clear()
+    with range_listening(ev.append):
+        o = unstable(Interval(np.array([-1.0]), np.array([1.0])))
+    assert not o.bounded and any(e.reason for e in ev if e.name.endswith(".out"))
+
+
+def test_butterworth_design_straight_from_scipy():
+    """Coefficients straight from a scipy design; the quantized response is what the fixed
+    coefficients really do."""
+    sos = signal.butter(4, 0.2, output="sos")
+    f = SOSFilter(sos, section_type="sfix18_En15", acc_type="sfix40_En30")
+    assert f.num_coef_type == "sfix16_En13" and f.den_coef_type == "sfix16_En14"
+    w, hq = f.freqz(256)
+    _, h0 = f.freqz(256, quantized=False)
+    _, href = signal.sosfreqz(sos, worN=256)
+    np.testing.assert_allclose(h0, href, rtol=0, atol=1e-12)
+    _, hexp = signal.sosfreqz(f.quantized_sos, worN=256)
+    assert np.array_equal(hq, hexp)
+    # 13 fraction bits on b0 = 0.0048 (40 LSBs): the passband moves by about 0.6 %
+    assert 1e-3 < np.max(np.abs(np.abs(hq) - np.abs(h0))) < 1e-2
