@@ -450,6 +450,9 @@ def _exact_product(ia: np.ndarray, ta: numerictype, ib: np.ndarray, tb: numerict
 # operand alone: no other fi, view or variable can write into it. The one remaining writer is
 # the operand itself (fi.__setitem__), which settles every pending product first.
 _DEFER_MIN = 4096  # below this many elements the bookkeeping costs more than a pass
+# reference counts are exact only under CPython with the GIL (not PyPy or free-threaded builds)
+_DEFER_OK = (hasattr(sys, "getrefcount") and sys.implementation.name == "cpython"
+             and getattr(sys, "_is_gil_enabled", lambda: True)())
 _PENDING: dict = {}  # id(product) -> weakref to it (fi is unhashable; no WeakSet)
 
 
@@ -491,7 +494,7 @@ def _defer_product(a: fi, b: fi, R: numerictype, local) -> fi | None:
     """The deferred full-precision product ``a * b`` of type *R*, or None (compute it now)."""
     ia = a._int
     ib = b._int
-    if (ia.dtype != np.int64 or ib.dtype != np.int64 or ia.shape != ib.shape
+    if (not _DEFER_OK or ia.dtype != np.int64 or ib.dtype != np.int64 or ia.shape != ib.shape
             or ia.size < _DEFER_MIN or storage_kind(R) != "i64"
             or _width(a._type) + _width(b._type) > 64):
         return None
