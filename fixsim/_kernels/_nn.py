@@ -178,7 +178,8 @@ def quantize_float32(x, scale, zp, qmin, qmax, mode, out):
 
     mode 0 (ONNX Runtime): ``rne(x / s) + zp``; mode 1 (TFLite): ``round_half_away(x / s) +
     zp``; mode 2 (PyTorch/fbgemm): ``rne(zp + x * (1/s))`` (float32 reciprocal, zero point
-    added before rounding). Each then saturates to ``[qmin, qmax]``; NaN gives ``zp`` (mode 0,
+    added before rounding); mode 3 (XNNPACK): ``rne(x * (1/s)) + zp`` (float32 reciprocal).
+    Each then saturates to ``[qmin, qmax]``; NaN gives ``zp`` (mode 0,
     1) as the runtimes' conversions do not define it (callers reject NaN first)."""
     rows, C = x.shape
     for r in range(rows):
@@ -189,6 +190,10 @@ def quantize_float32(x, scale, zp, qmin, qmax, mode, out):
                 v = np.float32(np.float32(zp[c]) + x[r, c] * inv)
                 t = _rne(np.float64(v))
                 z = 0
+            elif mode == 3:
+                inv = np.float32(1.0) / s
+                t = _rne(np.float64(np.float32(x[r, c] * inv)))
+                z = zp[c]
             else:
                 v = np.float32(x[r, c] / s)
                 d = np.float64(v)

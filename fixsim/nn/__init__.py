@@ -1,6 +1,7 @@
 """Networks in double, fixed point and integer-only affine arithmetic (``fixsim.nn``).
 
     load_onnx                     an ONNX model (float, QDQ or QOperator) as a Network
+    load_tflite, TFLITE_OPS       a full-integer TFLite model, with its own scales and zero points
     Network, Node                 the graph: ``net(x)`` (double), ``net(x, types=T)`` (fixed
                                   point through a TypeTable), ``qnet(x, runtime=...)`` (integer)
     Sequential, Dense, Conv, ...  a sequential network from numpy weights
@@ -63,9 +64,11 @@ from ._requant import (
     quantize_multiplier,
     requantize,
 )
+from ._tflite import TFLITE_OPS, load_tflite
 
 __all__ = [
-    "load_onnx", "Network", "Node", "SUPPORTED_OPS", "QUANTIZED_OPS", "UnsupportedOperatorError",
+    "load_onnx", "load_tflite", "TFLITE_OPS", "Network", "Node", "SUPPORTED_OPS",
+    "QUANTIZED_OPS", "UnsupportedOperatorError",
     "RUNTIMES", "requantize", "quantize_multiplier", "multiply_by_quantized_multiplier",
     "quantize_linear", "dequantize_linear", "qrange", "LookupTable",
     "Sequential", "Dense", "Conv", "ReLU", "LeakyReLU", "Clip", "Sigmoid", "Tanh", "MaxPool",

@@ -163,6 +163,9 @@ class Network:
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.name = name
+        #: The runtime ``run`` uses when none is named (``'tflite-xnnpack'`` for a loaded
+        #: TFLite model, whose interpreter it then reproduces).
+        self.default_runtime = "onnxruntime"
 
     # -- description ------------------------------------------------------------------------------
     @property
@@ -204,7 +207,7 @@ class Network:
         ``verify``, ``derive``)."""
         return self.run(x, types=types, **kwargs)
 
-    def run(self, x, *, types=None, runtime: str = "onnxruntime", outputs=None, lut=None):
+    def run(self, x, *, types=None, runtime: str | None = None, outputs=None, lut=None):
         """Run the network.
 
         Parameters
@@ -214,8 +217,9 @@ class Network:
         types : TypeTable, optional
             Run in fixed point (or double through the table's probes, for
             ``T.as_double()``): float networks only.
-        runtime : str
-            Requantization semantics of integer layers (quantized networks only): one of
+        runtime : str, optional
+            Requantization semantics of integer layers (quantized networks only; default
+            :attr:`default_runtime`, ``'onnxruntime'`` unless loaded from TFLite): one of
             :data:`fixsim.nn.RUNTIMES`, or ``'tflite-reference'`` (TFLite's reference
             kernels: convolutions with double rounding, fully connected layers with single
             rounding).
@@ -245,6 +249,8 @@ class Network:
             from ._fixed import run_fixed
             env = run_fixed(self, feeds, types, lut)
         else:
+            if runtime is None:
+                runtime = self.default_runtime
             if runtime != "tflite-reference":
                 check_runtime(runtime, f"Network {self.name!r}")
             env = self._run_plain(feeds, runtime, want)
@@ -629,4 +635,7 @@ _INT_OPS = {
     "MatMulInteger": _matmulinteger,
     "ConvInteger": _convinteger,
     "IntRelu": lambda n, i, r: [np.maximum(i[0], np.asarray(i[1]).astype(i[0].dtype))],
+    # a fused activation's integer clamp (TFLite's act_min/act_max)
+    "IntClip": lambda n, i, r: [np.clip(i[0], n.attrs["min"], n.attrs["max"])
+                                .astype(i[0].dtype)],
 }

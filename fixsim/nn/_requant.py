@@ -13,6 +13,9 @@ bit for bit in how (see ``docs/nn.md`` and the module's tests):
                             ``(x q + 2^(t-1)) >> t``, ``t = 31 - shift`` (TF 2.x default).
 ``'tflite-double-rounding'``  the classic gemmlowp path: ``RoundingDivideByPOT(
                             SaturatingRoundingDoublingHighMul(x 2^left, q), right)``.
+``'tflite-xnnpack'``        the TFLite interpreter's default resolver (the XNNPACK delegate):
+                            ``clamp(rne(f32(acc + b) * f32(f32(s_x s_w[c]) / s_y)) + zy)``,
+                            the same float32 arithmetic as ``'onnxruntime'``.
 ``'pytorch-fbgemm'``        ``clamp(rne((f32(acc) + f32(b / (s_x s_w[c]))) * f32(s_x s_w[c] /
                             s_y)) + zy)`` with a float bias.
 ``'pytorch-qnnpack'``       ``clamp(rne(f32(acc + rint(b / (s_x s_w[c]))) * f32(s_x s_w[c] /
@@ -38,8 +41,8 @@ __all__ = ["RUNTIMES", "quantize_multiplier", "multiply_by_quantized_multiplier"
            "requantize", "quantize_linear", "dequantize_linear", "qrange", "check_runtime"]
 
 #: Runtime names accepted by :func:`requantize` and the integer execution of a network.
-RUNTIMES = ("onnxruntime", "tflite", "tflite-double-rounding", "pytorch-fbgemm",
-            "pytorch-qnnpack")
+RUNTIMES = ("onnxruntime", "tflite", "tflite-double-rounding", "tflite-xnnpack",
+            "pytorch-fbgemm", "pytorch-qnnpack")
 
 _QRANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
             "uint16": (0, 65535), "int32": (-(1 << 31), (1 << 31) - 1)}
@@ -247,8 +250,8 @@ def requantize(acc, scale=None, zero_point=0, *, runtime: str, dtype="int8", axi
         else:
             b = np.zeros(C, np.int64)
             if bias is not None:
-                b = _channels(bias, C, "bias", np.int64 if runtime == "onnxruntime"
-                              else np.float32)
+                b = _channels(bias, C, "bias", np.float32 if runtime == "pytorch-qnnpack"
+                              else np.int64)
                 if runtime == "pytorch-qnnpack":
                     b = np.rint((b / prod).astype(np.float32)).astype(np.int64)
             bad = _kn.requant_float32(a3, b.astype(np.int64), mult, zp, qmin, qmax, out)
@@ -263,7 +266,8 @@ def quantize_linear(x, scale, zero_point=0, *, dtype="int8", runtime: str = "onn
                     axis: int = -1) -> np.ndarray:
     """Quantize float values to integers as a runtime's QuantizeLinear does.
 
-    ``'onnxruntime'``: ``saturate(rne(f32(x) / f32(s)) + zp)``; the TFLite modes:
+    ``'onnxruntime'``: ``saturate(rne(f32(x) / f32(s)) + zp)``; ``'tflite-xnnpack'``:
+    ``saturate(rne(f32(x) * f32(1 / s)) + zp)``; the other TFLite modes:
     ``saturate(round_half_away(f32(x) / f32(s)) + zp)``; the PyTorch modes:
     ``saturate(rne(zp + f32(x) * (1 / f32(s))))`` (reciprocal, zero point before rounding).
     *scale* and *zero_point* are per tensor or one per index of *axis*. NaN raises.
@@ -290,7 +294,10 @@ def quantize_linear(x, scale, zero_point=0, *, dtype="int8", runtime: str = "onn
     if np.any(s <= 0) or not np.all(np.isfinite(s)):
         raise ValueError(f"quantize_linear: scale must be finite and > 0, got {scale!r}.")
     z = _channels(zero_point, C, "zero_point", np.int64)
-    mode = 0 if runtime == "onnxruntime" else 1 if runtime.startswith("tflite") else 2
+    # the XNNPACK delegate multiplies by the float32 reciprocal and rounds half to even,
+    # TFLite's builtin kernels divide and round half away from zero
+    mode = {"onnxruntime": 0, "tflite-xnnpack": 3}.get(
+        runtime, 1 if runtime.startswith("tflite") else 2)
     out = np.empty(x2.shape, dtype=np.int64)
     _kn.quantize_float32(x2, s, z, qmin, qmax, mode, out)
     return np.moveaxis(out.reshape(shape), -1, ax)

@@ -191,13 +191,15 @@ def test_requantize_runtimes_per_channel(sx, sw, sy, zp, data):
               output_scale=sy)
     f32 = [Fraction(float(np.float32(v))) for v in (sx, *sw, sy)]
     fx_, fw, fy = f32[0], f32[1:-1], f32[-1]
-    # onnxruntime: multiplier f32(f32(sx sw) / sy), f32(acc + b) * mult rounded to f32, rne
-    got = nn.requantize(acc, runtime="onnxruntime", **kw)
-    for r in range(rows):
-        for c in range(C):
-            mult = to_f32(to_f32(fx_ * fw[c]) / fy)
-            v = to_f32(to_f32(Fraction(int(acc[r, c] + bias[c]))) * mult)
-            assert got[r, c] == clamp(round_half_even(v) + zp, -128, 127)
+    # onnxruntime, and TFLite's XNNPACK delegate: multiplier f32(f32(sx sw) / sy),
+    # f32(acc + b) * mult rounded to f32, rne
+    for runtime in ("onnxruntime", "tflite-xnnpack"):
+        got = nn.requantize(acc, runtime=runtime, **kw)
+        for r in range(rows):
+            for c in range(C):
+                mult = to_f32(to_f32(fx_ * fw[c]) / fy)
+                v = to_f32(to_f32(Fraction(int(acc[r, c] + bias[c]))) * mult)
+                assert got[r, c] == clamp(round_half_even(v) + zp, -128, 127)
     # TFLite: M = double(sx) double(sw) / double(sy), rounded to double, then QuantizeMultiplier
     for runtime, ref in (("tflite", mbqm_single_ref), ("tflite-double-rounding",
                                                        mbqm_double_ref)):
@@ -259,8 +261,12 @@ def test_quantize_linear_runtimes(xs, s, zp):
     got_ort = nn.quantize_linear(x, s, zp, dtype="uint8", runtime="onnxruntime")
     got_tfl = nn.quantize_linear(x, s, zp, dtype="uint8", runtime="tflite")
     got_pt = nn.quantize_linear(x, s, zp, dtype="uint8", runtime="pytorch-fbgemm")
+    got_xnn = nn.quantize_linear(x, s, zp, dtype="uint8", runtime="tflite-xnnpack")
     inv = to_f32(1 / fs)
     for i, v in enumerate(xs):
+        # XNNPACK: rne(f32(x * f32(1/s))) + zp, saturated
+        px = to_f32(Fraction(v) * inv) if v != 0 else Fraction(0)
+        assert got_xnn[i] == clamp(round_half_even(px) + zp, 0, 255)
         d = to_f32(Fraction(v) / fs) if v != 0 else Fraction(0)
         assert got_ort[i] == clamp(round_half_even(d) + zp, 0, 255)
         assert got_tfl[i] == clamp(round_half_away(d) + zp, 0, 255)
