@@ -510,9 +510,10 @@ def dot_exact_f64(xe, hr, start, step, out):
     nt = hr.shape[0]
     for j in range(out.shape[0]):
         b = start + j * step - nt + 1
+        w = xe[b:b + nt]  # a window view: non-negative indices, so the loop vectorises
         s = 0.0
         for i in range(nt):
-            s += hr[i] * xe[b + i]
+            s += hr[i] * w[i]
         out[j] = s
 
 
@@ -522,9 +523,10 @@ def dot_exact_i64(xe, hr, start, step, out):
     nt = hr.shape[0]
     for j in range(out.shape[0]):
         b = start + j * step - nt + 1
+        w = xe[b:b + nt]
         s = np.int64(0)
         for i in range(nt):
-            s += hr[i] * xe[b + i]
+            s += hr[i] * w[i]
         out[j] = s
 
 

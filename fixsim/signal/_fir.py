@@ -439,7 +439,6 @@ class FIR(Block):
         """
         h = self._h
         B = self._bound
-        out_pos = start + step * np.arange(count)
         if ext.dtype != object and h.dtype != object and B <= _FLOAT_EXACT:
             y = np.empty(count)
             _kf.dot_exact_f64(ext.astype(np.float64), h[::-1].astype(np.float64), start, step, y)
@@ -451,8 +450,8 @@ class FIR(Block):
         eo = np.array([int(v) for v in ext], dtype=object)
         ho = [int(v) for v in h]
         nt = len(ho)
-        return np.array([sum(ho[k] * eo[m - k] for k in range(nt)) for m in out_pos],
-                        dtype=object)
+        return np.array([sum(ho[k] * eo[m - k] for k in range(nt))
+                         for m in range(start, start + step * count, step)], dtype=object)
 
     # -- signals ------------------------------------------------------------------------------
     def _term_order(self) -> list[int]:
