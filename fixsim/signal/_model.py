@@ -258,6 +258,8 @@ class Model:
                 held = getattr(blk, "_types", None)
             if isinstance(held, TypeTable) and not table_is_double(types, name):
                 # the block shows the table it was built with: it must agree with this one
+                # (a block built without a table may have explicit types equal to the
+                # table's, so it cannot be judged from its arguments; it is trusted)
                 mine = _entries(types, name)
                 theirs = _entries(held, name)
                 fixed = {n: t for n, t in mine.items() if isinstance(t, numerictype)}
