@@ -106,6 +106,29 @@ def requant_tflite(acc, bias, q, shift, zp, qmin, qmax, double_rounding, out):
 
 
 @nb.njit(cache=True)
+def _fma_f32(p, a):
+    """float32(p + a) rounded once (a float32 fused multiply-add ``x * y + a`` with the
+    product ``p = x * y`` exact in float64): the float64 sum and its exact error (TwoSum)
+    decide a float32 tie the float64 sum may have landed on. Returns the float32 as float64."""
+    sm = p + a
+    bb = sm - a
+    err = (a - (sm - bb)) + (p - bb)
+    f = np.float64(np.float32(sm))
+    if err == 0.0 or f == sm:
+        return f
+    # the two float32 neighbours around sm; a tie at their midpoint goes toward the error
+    if f > sm:
+        lo = np.float64(np.nextafter(np.float32(f), np.float32(-np.inf)))
+        hi = f
+    else:
+        lo = f
+        hi = np.float64(np.nextafter(np.float32(f), np.float32(np.inf)))
+    if sm == lo + (hi - lo) / 2:
+        return hi if err > 0 else lo
+    return f
+
+
+@nb.njit(cache=True)
 def _rne(v):
     """Round half to even of a float64 (exact: decides on the value itself)."""
     f = np.floor(v)
@@ -177,8 +200,9 @@ def quantize_float32(x, scale, zp, qmin, qmax, mode, out):
     """Quantize float32 values ``x[r, c]`` with ``scale[c]`` (float32), ``zp[c]``.
 
     mode 0 (ONNX Runtime): ``rne(x / s) + zp``; mode 1 (TFLite): ``round_half_away(x / s) +
-    zp``; mode 2 (PyTorch/fbgemm): ``rne(zp + x * (1/s))`` (float32 reciprocal, zero point
-    added before rounding); mode 3 (XNNPACK): ``rne(x * (1/s)) + zp`` (float32 reciprocal).
+    zp``; mode 2 (PyTorch/fbgemm): ``rne(fma(x, 1/s, zp))`` (float32 reciprocal, zero point
+    added to the exact product and rounded once to float32, as fbgemm's AVX2 Quantize's fused
+    multiply-add does); mode 3 (XNNPACK): ``rne(x * (1/s)) + zp`` (float32 reciprocal).
     Each then saturates to ``[qmin, qmax]``; NaN gives ``zp`` (mode 0,
     1) as the runtimes' conversions do not define it (callers reject NaN first)."""
     rows, C = x.shape
@@ -187,8 +211,8 @@ def quantize_float32(x, scale, zp, qmin, qmax, mode, out):
             s = scale[c]
             if mode == 2:
                 inv = np.float32(1.0) / s
-                v = np.float32(np.float32(zp[c]) + x[r, c] * inv)
-                t = _rne(np.float64(v))
+                v = _fma_f32(np.float64(x[r, c]) * np.float64(inv), np.float64(zp[c]))
+                t = _rne(v)
                 z = 0
             elif mode == 3:
                 inv = np.float32(1.0) / s

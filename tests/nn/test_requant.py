@@ -276,6 +276,24 @@ def test_quantize_linear_runtimes(xs, s, zp):
         d = to_f32(Fraction(v) / fs) if v != 0 else Fraction(0)
         assert got_ort[i] == clamp(round_half_even(d) + zp, 0, 255)
         assert got_tfl[i] == clamp(round_half_away(d) + zp, 0, 255)
-        p = to_f32(Fraction(v) * inv) if v != 0 else Fraction(0)
-        t = to_f32(zp + p) if zp + p != 0 else Fraction(0)
+        # PyTorch (fbgemm's AVX2 Quantize): fma(x, f32(1/s), zp), one float32 rounding
+        e = zp + Fraction(v) * inv
+        t = to_f32(e) if e != 0 else Fraction(0)
         assert got_pt[i] == clamp(round_half_even(t), 0, 255)
+
+
+@given(st.floats(1e-3, 4.0, allow_nan=False), st.integers(0, 255),
+       st.lists(st.integers(-300, 300), min_size=1, max_size=20))
+def test_quantize_linear_pytorch_near_ties(s, zp, ks):
+    """Values next to the ties ``zp + x/s = k + 1/2``, where fbgemm's fused multiply-add and a
+    separately rounded product would differ: the exact reference rounds ``zp + x f32(1/s)``
+    once to float32, then half to even."""
+    fs = Fraction(float(np.float32(s)))
+    inv = to_f32(1 / fs)
+    x = np.array([float(np.float32(float((k + Fraction(1, 2) - zp) * fs))) for k in ks],
+                 dtype=np.float32)
+    got = nn.quantize_linear(x, s, zp, dtype="uint8", runtime="pytorch-fbgemm")
+    for i, v in enumerate(x.tolist()):
+        e = zp + Fraction(v) * inv
+        t = to_f32(e) if e != 0 else Fraction(0)
+        assert got[i] == clamp(round_half_even(t), 0, 255)
