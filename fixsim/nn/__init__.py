@@ -1,7 +1,8 @@
 """Networks in double, fixed point and integer-only affine arithmetic (``fixsim.nn``).
 
     load_onnx                     an ONNX model (float, QDQ or QOperator) as a Network
-    load_tflite, TFLITE_OPS       a full-integer TFLite model, with its own scales and zero points
+    load_tflite (from_tflite)     a full-integer TFLite model with its own scales, zero points,
+    TFLITE_OPS                    weights and biases, as an integer-only Network
     Network, Node                 the graph: ``net(x)`` (double), ``net(x, types=T)`` (fixed
                                   point through a TypeTable), ``qnet(x, runtime=...)`` (integer)
     Sequential, Dense, Conv, ...  a sequential network from numpy weights
@@ -66,8 +67,11 @@ from ._requant import (
 )
 from ._tflite import TFLITE_OPS, load_tflite
 
+#: Same as :func:`load_tflite`.
+from_tflite = load_tflite
+
 __all__ = [
-    "load_onnx", "load_tflite", "TFLITE_OPS", "Network", "Node", "SUPPORTED_OPS",
+    "load_onnx", "load_tflite", "from_tflite", "TFLITE_OPS", "Network", "Node", "SUPPORTED_OPS",
     "QUANTIZED_OPS", "UnsupportedOperatorError",
     "RUNTIMES", "requantize", "quantize_multiplier", "multiply_by_quantized_multiplier",
     "quantize_linear", "dequantize_linear", "qrange", "LookupTable",
