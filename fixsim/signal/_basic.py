@@ -399,6 +399,17 @@ class SimpleBlock(Block):
     def _probe_double(self, signal: str, values: np.ndarray, T: numerictype | None) -> None:
         probe(f"{self.name}.{signal}", values, values, T, "double")
 
+    def _out_cast(self, y: np.ndarray, T: numerictype) -> fi:
+        """The output of a block that moves samples (stored integers *y* of the input type
+        *T*): cast into the output type when one is given, else passed on as it is."""
+        Y = self._types_for((T,))["out"]
+        if self._default(self.output_type_arg, "out"):
+            self._probe_fixed("out", lambda: to_float(y, T), y, T)
+            return make_fi(y, T)
+        out, o, u = cast_counted(y, T, Y, self.rounding, self.overflow, f"{self.name}.out")
+        self._probe_fixed("out", lambda: to_float(y, T), out, Y, o, u)
+        return make_fi(out, Y)
+
     def _cast_iv(self, lo: np.ndarray, hi: np.ndarray, explicit: numerictype | None,
                  signal: str) -> tuple[np.ndarray, np.ndarray]:
         """Bounds after the cast of *signal* when its fixed type is known (explicit or from
@@ -920,9 +931,12 @@ class Delay(SimpleBlock):
         The first ``D`` outputs (one value for all, or ``D`` values, oldest first; default 0).
         In fixed mode they are quantized into the input type with the block's modes.
     name : str
-        Block name; signal ``"<name>.out"`` (the input type: a delay does not quantize).
+        Block name; signal ``"<name>.out"``.
+    output_type : numerictype or str, optional
+        Default: the input type (a delay does not quantize). Given (or a fixed type-table
+        entry ``"<name>.out"``), the delayed samples are cast into it.
     types : TypeTable, optional
-        Unused for types (a delay has no cast), but ``'double'`` entries select double mode.
+        Type table (entry ``"<name>.out"``; ``'double'`` entries select double mode).
 
     Notes
     -----
@@ -933,9 +947,11 @@ class Delay(SimpleBlock):
     signal_names = ("out",)
 
     def __init__(self, delay: int = 1, *, initial=0.0, name: str = "delay",
-                 types: TypeTable | None = None, rounding: str | Rounding = "nearest",
+                 output_type: TypeLike = None, types: TypeTable | None = None,
+                 rounding: str | Rounding = "nearest",
                  overflow: str | Overflow = "saturate") -> None:
         self._setup(name, types, rounding, overflow)
+        self.output_type_arg = as_type(output_type, "output_type", self._blk)
         if isinstance(delay, bool) or not isinstance(delay, int | np.integer) or delay < 0:
             raise ValueError(f"{self._blk}: delay must be an int >= 0, got {delay!r}.")
         self.delay = int(delay)
@@ -950,7 +966,7 @@ class Delay(SimpleBlock):
         self.reset()
 
     def _resolve(self, tin: numerictype) -> dict[str, numerictype]:
-        return {"out": tin}
+        return {"out": self._pick(self.output_type_arg, "out") or tin}
 
     def _reset_state(self) -> None:
         self._zi = self.initial.copy()
@@ -961,12 +977,11 @@ class Delay(SimpleBlock):
         y = ext[:x.size].copy()
         self._zi = ext[x.size:].copy()
         if signals_active():
-            self._probe_double("out", y, None)
+            self._probe_double("out", y, self._known(self.output_type_arg, "out"))
         return y
 
     def _filt_fixed(self, x: fi) -> fi:
         T = x.numerictype
-        self._types_for((T,))
         if self._zi_fixed is None:
             self._tin = T
             ints = quantize_array(self.initial, T, self.rounding, self.overflow, "raise", None,
@@ -979,8 +994,7 @@ class Delay(SimpleBlock):
         ext = np.concatenate([self._zi_fixed, xi]) if self.delay else xi
         y = ext[:xi.size].copy()
         self._zi_fixed = ext[xi.size:].copy()
-        self._probe_fixed("out", lambda: to_float(y, T), y, T)
-        return make_fi(y, T)
+        return self._out_cast(y, T)
 
     def _filt_interval(self, x: Interval) -> Interval:
         lo, hi = x.lo, x.hi
@@ -990,7 +1004,7 @@ class Delay(SimpleBlock):
             if lo.size:
                 lo, hi = np.full(lo.shape, lo.min()), np.full(hi.shape, hi.max())
         self._report_interval("out", lo, hi)
-        return Interval(lo, hi)
+        return Interval(*self._cast_iv(lo, hi, self.output_type_arg, "out"))
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """The input range joined with the initial conditions."""
@@ -1176,15 +1190,20 @@ class Downsample(SimpleBlock):
         Sample offset ``0 <= phase < M``: the output is ``x[phase], x[phase + M], ...`` of
         the whole stream (frames split anywhere give the same samples).
     name : str
-        Block name; signal ``"<name>.out"`` (the input type).
+        Block name; signal ``"<name>.out"``.
+    output_type : numerictype or str, optional
+        Default: the input type; given (or in the table), the kept samples are cast into it.
     """
 
     kind = "Downsample"
     signal_names = ("out",)
 
     def __init__(self, factor: int, *, phase: int = 0, name: str = "downsample",
-                 types: TypeTable | None = None) -> None:
-        self._setup(name, types, "nearest", "saturate")
+                 output_type: TypeLike = None, types: TypeTable | None = None,
+                 rounding: str | Rounding = "nearest",
+                 overflow: str | Overflow = "saturate") -> None:
+        self._setup(name, types, rounding, overflow)
+        self.output_type_arg = as_type(output_type, "output_type", self._blk)
         self.factor = _check_factor(factor, "factor", self._blk)
         if isinstance(phase, bool) or not isinstance(phase, int | np.integer) or \
                 not 0 <= phase < self.factor:
@@ -1194,7 +1213,7 @@ class Downsample(SimpleBlock):
         self.reset()
 
     def _resolve(self, tin: numerictype) -> dict[str, numerictype]:
-        return {"out": tin}
+        return {"out": self._pick(self.output_type_arg, "out") or tin}
 
     def _reset_state(self) -> None:
         self._count = 0  # samples seen, modulo the factor
@@ -1208,15 +1227,13 @@ class Downsample(SimpleBlock):
     def _filt_double(self, x: np.ndarray) -> np.ndarray:
         y = x[self._take(x.size)].copy()
         if signals_active():
-            self._probe_double("out", y, None)
+            self._probe_double("out", y, self._known(self.output_type_arg, "out"))
         return y
 
     def _filt_fixed(self, x: fi) -> fi:
         T = x.numerictype
-        self._types_for((T,))
         y = x._int[self._take(len(x))].copy()
-        self._probe_fixed("out", lambda: to_float(y, T), y, T)
-        return make_fi(y, T)
+        return self._out_cast(y, T)
 
     def _filt_interval(self, x: Interval) -> Interval:
         # a constant bound per output sample (the hull of the frame), ceil(n / M) samples
@@ -1224,7 +1241,8 @@ class Downsample(SimpleBlock):
         m = -(-x.size // self.factor)
         lo, hi = hull_range(x.lo, x.hi)
         self._report_interval("out", x.lo, x.hi)
-        return Interval(np.full(m, lo), np.full(m, hi))
+        return Interval(*self._cast_iv(np.full(m, lo), np.full(m, hi), self.output_type_arg,
+                                       "out"))
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """The input range."""
@@ -1245,15 +1263,20 @@ class Upsample(SimpleBlock):
         Where each input sample goes within its ``L`` outputs (``0 <= phase < L``); the other
         outputs are 0. Frames produce ``L`` outputs per input sample, so no state is needed.
     name : str
-        Block name; signal ``"<name>.out"`` (the input type).
+        Block name; signal ``"<name>.out"``.
+    output_type : numerictype or str, optional
+        Default: the input type; given (or in the table), the outputs are cast into it.
     """
 
     kind = "Upsample"
     signal_names = ("out",)
 
     def __init__(self, factor: int, *, phase: int = 0, name: str = "upsample",
-                 types: TypeTable | None = None) -> None:
-        self._setup(name, types, "nearest", "saturate")
+                 output_type: TypeLike = None, types: TypeTable | None = None,
+                 rounding: str | Rounding = "nearest",
+                 overflow: str | Overflow = "saturate") -> None:
+        self._setup(name, types, rounding, overflow)
+        self.output_type_arg = as_type(output_type, "output_type", self._blk)
         self.factor = _check_factor(factor, "factor", self._blk)
         if isinstance(phase, bool) or not isinstance(phase, int | np.integer) or \
                 not 0 <= phase < self.factor:
@@ -1263,7 +1286,7 @@ class Upsample(SimpleBlock):
         self.reset()
 
     def _resolve(self, tin: numerictype) -> dict[str, numerictype]:
-        return {"out": tin}
+        return {"out": self._pick(self.output_type_arg, "out") or tin}
 
     def _spread(self, v: np.ndarray, fill) -> np.ndarray:
         out = np.full(v.size * self.factor, fill, dtype=v.dtype)
@@ -1273,20 +1296,18 @@ class Upsample(SimpleBlock):
     def _filt_double(self, x: np.ndarray) -> np.ndarray:
         y = self._spread(x, 0.0)
         if signals_active():
-            self._probe_double("out", y, None)
+            self._probe_double("out", y, self._known(self.output_type_arg, "out"))
         return y
 
     def _filt_fixed(self, x: fi) -> fi:
         T = x.numerictype
-        self._types_for((T,))
         y = self._spread(x._int, 0)
-        self._probe_fixed("out", lambda: to_float(y, T), y, T)
-        return make_fi(y, T)
+        return self._out_cast(y, T)
 
     def _filt_interval(self, x: Interval) -> Interval:
         lo, hi = self._spread(x.lo, 0.0), self._spread(x.hi, 0.0)
         self._report_interval("out", lo, hi)
-        return Interval(lo, hi)
+        return Interval(*self._cast_iv(lo, hi, self.output_type_arg, "out"))
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """The input range joined with 0."""

@@ -263,11 +263,17 @@ def test_delay_fixed_matches_reference(data):
     n = draw(st.integers(0, 25))
     x = draw(ints_of(Tx, n))
     cuts = draw(st.lists(st.integers(0, n), max_size=5))
-    blk = Delay(D, initial=init if D else 0.0, name="d", rounding=rounding, overflow=overflow)
+    Y = opt(draw, ntypes(signed=signed))
+    blk = Delay(D, initial=init if D else 0.0, name="d", output_type=Y, rounding=rounding,
+                overflow=overflow)
     y = run_split(blk, [make(x, Tx)], cuts)
-    assert y.numerictype == Tx
     stream = [q(ref.exact(v), Tx, rounding, overflow) for v in init] + x
-    assert ints_list(y) == stream[:n]
+    if Y is None:
+        assert y.numerictype == Tx
+        assert ints_list(y) == stream[:n]
+    else:
+        assert y.numerictype == Y
+        assert ints_list(y) == [q(val(v, Tx), Y, rounding, overflow) for v in stream[:n]]
 
 
 def test_delay_double_streams_and_resets():
@@ -343,6 +349,9 @@ def test_downsample_keeps_stream_phase(M, data):
     blk = Downsample(M, phase=phase, name="ds")
     y = run_split(blk, [make(x, T)], cuts)
     assert ints_list(y) == x[phase::M]
+    Y = numerictype(True, 6, 1)  # fewer bits: a cast (nearest, saturate)
+    yc = run_split(Downsample(M, phase=phase, name="ds", output_type=Y), [make(x, T)], cuts)
+    assert ints_list(yc) == [q(val(v, T), Y, "nearest", "saturate") for v in x[phase::M]]
     blk.reset()
     xd = np.array(x, dtype=float)
     parts = [blk(xd[a:b]) for a, b in bounds_of(n, cuts)]
