@@ -37,8 +37,8 @@ import numba as nb
 import numpy as np
 
 __all__ = ["new_state", "accumulate", "fold", "clear_rows", "ROWS", "COLS", "EXP_BIAS",
-           "FOLD_LIMIT", "new_fast_state", "accumulate_fast", "fold_fast", "take_fast_hist",
-           "clear_fast"]
+           "FOLD_LIMIT", "new_fast_state", "reset_fast_header", "accumulate_fast", "fold_fast",
+           "take_fast_hist", "clear_fast"]
 
 EXP_BIAS = 1074  # row of exponent e is e + EXP_BIAS (e >= -1073: row >= 1)
 ROWS = 1024 + EXP_BIAS + 1
@@ -222,57 +222,73 @@ def clear_rows(st, rlo, rhi):
 # biased exponent ``eb`` and the top 4 bits of its mantissa: exactly the fine-histogram bin
 # (sign, exponent, sub-bin). The fast state ``ft`` holds ``FT_COLS`` int64 columns per bin
 # ``k`` (one cache line): the count, and for the low 48 mantissa bits ``L`` (``U = (16 + j) *
-# 2**48 + L`` for sub-bin ``j``) the sums of ``L``, ``Lh**2``, ``Lh * Ll`` and ``Ll**2``
-# (``L = Lh * 2**24 + Ll``, each product below ``2**48``). Everything else about the value is
-# known from ``k`` and the count, so ``sum U`` and ``sum U**2`` follow exactly (:func:`fold_fast`).
-# A bin's four sums are moved to the spill ``sp`` (two int64 per sum: the low 31 bits and the
-# rest) every ``SPILL`` values of the bin, so they stay below ``SPILL * 2**48 = 2**62``.
-# Zeros are counted in the header; subnormals, NaNs and infinities (rare) go through
-# :func:`accumulate` into the row state ``st``.
+# 2**48 + L`` for sub-bin ``j``) the sum of ``L`` and the sum of ``L**2`` as two columns,
+# ``L**2 = hi * 2**48 + lo`` (``lo < 2**48``, ``hi < 2**49``, computed from the 24-bit halves
+# of ``L``). Everything else about the value is known from ``k`` and the count, so ``sum U``
+# and ``sum U**2`` follow exactly (:func:`fold_fast`). A bin's three sums are moved to its
+# spill (the same bin in the second half of ``ft``: two int64 per sum, the low 31 bits and
+# the rest) every ``SPILL`` values of the bin, so they stay below ``SPILL * 2**49 = 2**62``.
+# With ``sums=False`` only the counts are kept (``record(detail='ranges')``).
+#
+# The header ``hd`` (int64) holds ``[count, zeros, not_whole, eb_lo, eb_hi, rare, min, max]``,
+# the last two as float64 bit patterns (``hd.view(np.float64)``). Zeros are counted there;
+# subnormals, NaNs and infinities (rare) are only counted in ``rare`` and left for the caller
+# to add through :func:`accumulate` (the row state).
 FT_BINS = 1 << 16
 FT_COLS = 8
-SPILL = 1 << 14
-# fast header: [count (all values, including those sent to st), zeros, not_whole, eb_lo, eb_hi]
-F_COUNT, F_ZEROS, F_NOTWHOLE, F_LO, F_HI = range(5)
+FT_HALF = FT_BINS * FT_COLS
+SPILL = 1 << 13
+F_COUNT, F_ZEROS, F_NOTWHOLE, F_LO, F_HI, F_RARE, F_MIN, F_MAX = range(8)
 _M48 = (1 << 48) - 1
 _M24 = (1 << 24) - 1
 _M31 = (1 << 31) - 1
 
 
-def new_fast_state() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A fresh fast accumulator ``(ft, sp, hd, mm)`` (untouched pages are never written)."""
-    ft = np.zeros(FT_BINS * FT_COLS, dtype=np.int64)
-    sp = np.zeros(FT_BINS * FT_COLS, dtype=np.int64)
-    hd = np.zeros(5, dtype=np.int64)
+def new_fast_state() -> tuple[np.ndarray, np.ndarray]:
+    """A fresh fast accumulator ``(ft, hd)`` (untouched pages are never written)."""
+    ft = np.zeros(2 * FT_HALF, dtype=np.int64)
+    hd = np.zeros(8, dtype=np.int64)
+    reset_fast_header(hd)
+    return ft, hd
+
+
+def reset_fast_header(hd: np.ndarray) -> None:
+    """Empty header: no values, ``eb_lo > eb_hi``, min ``inf``, max ``-inf``."""
+    hd[:6] = 0
     hd[F_LO] = 0x7FF
-    return ft, sp, hd, np.array([np.inf, -np.inf])
+    hd.view(np.float64)[F_MIN:F_MAX + 1] = (np.inf, -np.inf)
 
 
 @nb.njit(cache=True, nogil=True)
-def _spill(ft, sp, base):
-    for c in range(1, 5):
+def _spill(ft, base):
+    sp = base + FT_HALF
+    for c in range(1, 4):
         t = ft[base + c]
-        sp[base + 2 * c - 2] += t & _M31
-        sp[base + 2 * c - 1] += t >> 31
+        ft[sp + 2 * c - 2] += t & _M31
+        ft[sp + 2 * c - 1] += t >> 31
         ft[base + c] = 0
 
 
 @nb.njit(cache=True, nogil=True)
-def accumulate_fast(x, ft, sp, hd, mm, st, mm2):
-    """Add the values of the 1-D float64 array *x*: normal numbers and zeros into
-    ``(ft, sp, hd, mm)``, the rest into the row state ``(st, mm2)`` (see the notes above).
+def accumulate_fast(x, ft, hd, sums):
+    """Add the normal numbers and zeros of the 1-D float64 array *x* into ``(ft, hd)`` (see
+    the notes above); subnormals, NaNs and infinities are only counted (``hd[F_RARE]``).
 
-    The caller keeps ``hd[F_COUNT] + x.size <= FOLD_LIMIT``."""
+    The caller keeps ``hd[F_COUNT] + x.size <= FOLD_LIMIT``. The loop indexes ``ft`` with
+    unsigned offsets (no negative-index handling in the hot loop)."""
     xi = x.view(np.uint64)
+    hf = hd.view(np.float64)
     n = x.shape[0]
     zeros = 0
+    rare = 0
     notwhole = hd[F_NOTWHOLE]
     elo = hd[F_LO]
     ehi = hd[F_HI]
-    mn = mm[0]
-    mx = mm[1]
+    mn = hf[F_MIN]
+    mx = hf[F_MAX]
     m48 = np.uint64(_M48)
     m24 = np.uint64(_M24)
+    cols = np.uint64(FT_COLS)
     for i in range(n):
         b = xi[i]
         eb = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF))
@@ -282,8 +298,8 @@ def accumulate_fast(x, ft, sp, hd, mm, st, mm2):
                 v = x[i]  # keeps the sign of a zero in min/max, as the row kernel does
                 mn = min(mn, v)
                 mx = max(mx, v)
-            else:  # subnormal, NaN or infinity: the row kernel
-                accumulate(x[i:i + 1], st, mm2)
+            else:
+                rare += 1
             continue
         v = x[i]
         mn = min(mn, v)
@@ -296,25 +312,29 @@ def accumulate_fast(x, ft, sp, hd, mm, st, mm2):
                 notwhole = 1
         elo = min(elo, eb)
         ehi = max(ehi, eb)
-        base = np.int64(b >> np.uint64(48)) * FT_COLS
-        low = b & m48
-        lh = low >> np.uint64(24)
-        ll = low & m24
+        base = (b >> np.uint64(48)) * cols
         cnt = ft[base] + 1
         ft[base] = cnt
-        ft[base + 1] += np.int64(low)
-        ft[base + 2] += np.int64(lh * lh)
-        ft[base + 3] += np.int64(lh * ll)
-        ft[base + 4] += np.int64(ll * ll)
-        if (cnt & (SPILL - 1)) == 0:
-            _spill(ft, sp, base)
+        if sums:
+            low = b & m48
+            a = low >> np.uint64(24)
+            c = low & m24
+            ac2 = np.uint64(2) * a * c
+            lo = c * c + ((ac2 & m24) << np.uint64(24))
+            hi = a * a + (ac2 >> np.uint64(24)) + (lo >> np.uint64(48))
+            ft[base + np.uint64(1)] += np.int64(low)
+            ft[base + np.uint64(2)] += np.int64(hi)
+            ft[base + np.uint64(3)] += np.int64(lo & m48)
+            if (cnt & (SPILL - 1)) == 0:
+                _spill(ft, np.int64(base))
     hd[F_COUNT] += n
     hd[F_ZEROS] += zeros
     hd[F_NOTWHOLE] = notwhole
     hd[F_LO] = elo
     hd[F_HI] = ehi
-    mm[0] = mn
-    mm[1] = mx
+    hd[F_RARE] += rare
+    hf[F_MIN] = mn
+    hf[F_MAX] = mx
 
 
 @nb.njit(cache=True, nogil=True)
@@ -325,7 +345,7 @@ def _putm(c, p, t, f):
 
 
 @nb.njit(cache=True, nogil=True)
-def fold_fast(ft, sp, elo, ehi):
+def fold_fast(ft, elo, ehi):
     """Exact sums of the fast bins with exponent fields ``elo..ehi``:
     ``(sum_bytes, sumsq_bytes)``, in units of ``2**(elo - 1075)`` and ``2**(2 * (elo - 1075))``,
     as little-endian two's complement bytes."""
@@ -339,6 +359,7 @@ def fold_fast(ft, sp, elo, ehi):
         for d in range(nr):
             for j in range(16):
                 base = ((sgn << 15) | ((elo + d) << 4) | j) * FT_COLS
+                sp = base + FT_HALF
                 cnt = ft[base]
                 if cnt == 0:
                     continue
@@ -346,24 +367,21 @@ def fold_fast(ft, sp, elo, ehi):
                 # sum U = cnt * top * 2**48 + sum L
                 _putm(cs, d + 48, cnt, top * sf)
                 _putm(cs, d, ft[base + 1], sf)
-                _putm(cs, d, sp[base], sf)
-                _putm(cs, d + 31, sp[base + 1], sf)
+                _putm(cs, d, ft[sp], sf)
+                _putm(cs, d + 31, ft[sp + 1], sf)
                 # sum U**2 = cnt * top**2 * 2**96 + 2 * top * sum L * 2**48 + sum L**2
                 q = 2 * d
                 _putm(cq, q + 96, cnt, top * top)
                 _putm(cq, q + 48, ft[base + 1], 2 * top)
-                _putm(cq, q + 48, sp[base], 2 * top)
-                _putm(cq, q + 79, sp[base + 1], 2 * top)
-                # sum L**2 = sum Lh**2 * 2**48 + 2 * sum Lh*Ll * 2**24 + sum Ll**2
+                _putm(cq, q + 48, ft[sp], 2 * top)
+                _putm(cq, q + 79, ft[sp + 1], 2 * top)
+                # sum L**2 = sum hi * 2**48 + sum lo
                 _putm(cq, q + 48, ft[base + 2], 1)
-                _putm(cq, q + 48, sp[base + 2], 1)
-                _putm(cq, q + 79, sp[base + 3], 1)
-                _putm(cq, q + 24, ft[base + 3], 2)
-                _putm(cq, q + 24, sp[base + 4], 2)
-                _putm(cq, q + 55, sp[base + 5], 2)
-                _putm(cq, q, ft[base + 4], 1)
-                _putm(cq, q, sp[base + 6], 1)
-                _putm(cq, q + 31, sp[base + 7], 1)
+                _putm(cq, q + 48, ft[sp + 2], 1)
+                _putm(cq, q + 79, ft[sp + 3], 1)
+                _putm(cq, q, ft[base + 3], 1)
+                _putm(cq, q, ft[sp + 4], 1)
+                _putm(cq, q + 31, ft[sp + 5], 1)
     return _carry_bytes(cs), _carry_bytes(cq)
 
 
@@ -381,16 +399,11 @@ def take_fast_hist(ft, elo, ehi):
 
 
 @nb.njit(cache=True, nogil=True)
-def clear_fast(ft, sp, hd, elo, ehi):
-    """Zero the bins with exponent fields ``elo..ehi`` and reset the header."""
+def clear_fast(ft, elo, ehi):
+    """Zero the bins (and their spills) with exponent fields ``elo..ehi``."""
     for sgn in range(2):
         b0 = ((sgn << 15) | (elo << 4)) * FT_COLS
         b1 = ((sgn << 15) | ((ehi + 1) << 4)) * FT_COLS
         for p in range(b0, b1):
             ft[p] = 0
-            sp[p] = 0
-    hd[F_COUNT] = 0
-    hd[F_ZEROS] = 0
-    hd[F_NOTWHOLE] = 0
-    hd[F_LO] = 0x7FF
-    hd[F_HI] = 0
+            ft[p + FT_HALF] = 0

@@ -74,71 +74,101 @@ class _Accumulator:
     """A running single-pass summary, filled by the fused kernels of
     :mod:`fixsim._kernels._stats` and read out exactly with :meth:`drain`.
 
-    Normal numbers and zeros go to the fast bins (``accumulate_fast``), subnormals, NaNs and
-    infinities to the row state (``accumulate``); :meth:`_take` reads both out exactly. The
-    int64 state is folded into Python ints whenever ``FOLD_LIMIT`` values are pending (the
-    kernels' no-overflow bound) and when drained.
+    Normal numbers and zeros go to the fast bins (``accumulate_fast``); subnormals, NaNs and
+    infinities (counted there, rare) are then added to the row state (``accumulate``).
+    :meth:`_take` reads both out exactly. The int64 state is folded into Python ints whenever
+    ``FOLD_LIMIT`` values are pending (the kernels' no-overflow bound) and when drained. With
+    ``sums=False`` the exact sums are not kept (their summaries hold ``None``).
     """
 
-    __slots__ = ("st", "mm", "ft", "sp", "hd", "fm", "_folded")
+    __slots__ = ("sums", "n", "st", "mm", "ft", "hd", "_folded")
 
-    def __init__(self):
-        self.st, self.mm = _ks.new_state()
-        self.ft, self.sp, self.hd, self.fm = _ks.new_fast_state()
+    def __init__(self, sums: bool = True):
+        self.sums = bool(sums)
+        self.n = 0  # values pending in the kernel state
+        self.st = self.mm = self.ft = self.hd = None
         self._folded: list[_Summary] = []
 
     @property
     def pending(self) -> int:
         """Values added since the last drain."""
-        return int(self.hd[0])
+        return self.n
+
+    def _acquire(self) -> None:
+        """Take a clean kernel state from the pool (or allocate one)."""
+        try:
+            state = _POOL.pop()
+        except IndexError:
+            state = (*_ks.new_state(), *_ks.new_fast_state())
+        self.st, self.mm, self.ft, self.hd = state
+
+    def _release(self) -> None:
+        """Give the (clean, just drained) kernel state back to the pool."""
+        if self.hd is not None:
+            if len(_POOL) < _POOL_SIZE:
+                _POOL.append((self.st, self.mm, self.ft, self.hd))
+            self.st = self.mm = self.ft = self.hd = None
 
     def add(self, x: np.ndarray) -> None:
         """Add a flat C-contiguous float64 array."""
+        if self.hd is None:
+            self._acquire()
         n = x.size
-        if n and int(self.hd[0]) + n <= _ks.FOLD_LIMIT:  # the common case: one call
-            _ks.accumulate_fast(x, self.ft, self.sp, self.hd, self.fm, self.st, self.mm)
+        if self.n + n <= _ks.FOLD_LIMIT:  # the common case: one call
+            self._add(x)
             return
         limit = _ks.FOLD_LIMIT
         start = 0
         while start < n:
-            room = limit - int(self.hd[0])
+            room = limit - self.n
             if room <= 0:
                 self._folded.append(self._take())
                 continue
             stop = min(n, start + room)
-            _ks.accumulate_fast(x[start:stop], self.ft, self.sp, self.hd, self.fm, self.st,
-                                self.mm)
+            self._add(x[start:stop])
             start = stop
+
+    def _add(self, x: np.ndarray) -> None:
+        hd = self.hd
+        rare = hd[5]
+        _ks.accumulate_fast(x, self.ft, hd, self.sums)
+        self.n += x.size
+        if hd[5] != rare:  # subnormals, NaNs or infinities: through the row kernel
+            a = np.abs(x)
+            odd = x[~np.isfinite(x) | ((a < 2.2250738585072014e-308) & (a != 0.0))]
+            _ks.accumulate(np.ascontiguousarray(odd), self.st, self.mm)
 
     def _take(self) -> _Summary:
         """The summary of the pending values; the state is reset."""
         rows = self._take_rows()
-        hd, fm = self.hd, self.fm
+        hd = self.hd
         s = _Summary()
-        count, zeros, notwhole, elo, ehi = (int(v) for v in hd)
+        count, zeros, notwhole, elo, ehi = (int(v) for v in hd[:5])
         s.count, s.nan, s.inf, s.zeros = count, rows.nan, rows.inf, zeros + rows.zeros
         s.whole = not notwhole and rows.whole
-        lo, hi = float(fm[0]), float(fm[1])
+        lo, hi = (float(v) for v in hd.view(np.float64)[6:8])
         if rows.min is not None:
             lo, hi = min(lo, rows.min), max(hi, rows.max)
         if lo <= hi:
             s.min, s.max = lo, hi
         else:
             s.min = s.max = None
-        s.sum, s.sumsq = rows.sum, rows.sumsq
+        s.sum, s.sumsq = (rows.sum, rows.sumsq) if self.sums else (None, None)
         s.lo, s.pos, s.neg = rows.lo, rows.pos, rows.neg
         if elo <= ehi:
-            sb, qb = _ks.fold_fast(self.ft, self.sp, elo, ehi)
-            s.sum += _shift(int.from_bytes(sb.tobytes(), "little", signed=True),
-                            elo - 1075 - _SUM_UNIT_EXP)
-            s.sumsq += _shift(int.from_bytes(qb.tobytes(), "little", signed=True),
-                              2 * (elo - 1075) - _SQ_UNIT_EXP)
+            if self.sums:
+                sb, qb = _ks.fold_fast(self.ft, elo, ehi)
+                s.sum += _shift(int.from_bytes(sb.tobytes(), "little", signed=True),
+                                elo - 1075 - _SUM_UNIT_EXP)
+                s.sumsq += _shift(int.from_bytes(qb.tobytes(), "little", signed=True),
+                                  2 * (elo - 1075) - _SQ_UNIT_EXP)
             pos, neg = _ks.take_fast_hist(self.ft, elo, ehi)
             g0 = SUBBINS * (elo - 1022)  # fine bin of exponent field elo, sub-bin 0
             s.lo, s.pos = _add_hist(s.lo, s.pos, g0, pos)
             _, s.neg = _add_hist(rows.lo, rows.neg, g0, neg)
-        _ks.clear_fast(self.ft, self.sp, hd, elo, ehi)
-        fm[0], fm[1] = np.inf, -np.inf
+            _ks.clear_fast(self.ft, elo, ehi)
+        _ks.reset_fast_header(hd)
+        self.n = 0
         return s
 
     def _take_rows(self) -> _Summary:
@@ -175,9 +205,18 @@ class _Accumulator:
     def drain(self) -> list[_Summary]:
         """Summaries of everything added since the last drain (exact; the state is reset)."""
         out, self._folded = self._folded, []
-        if self.hd[0]:
-            out.append(self._take())
+        if self.hd is not None:
+            if self.n:
+                out.append(self._take())
+            self._release()
         return out
+
+
+# Clean kernel states for reuse: a fresh one is several MB of lazily zeroed pages, and
+# faulting them in again for every recording would cost more than the values it records.
+# ``list.pop`` and ``list.append`` are atomic, so threads may share the pool.
+_POOL: list[tuple] = []
+_POOL_SIZE = 64
 
 
 def _summarize(values: np.ndarray) -> list[_Summary]:
