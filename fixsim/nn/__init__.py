@@ -14,6 +14,7 @@
     LookupTable                   fixed-point sigmoid/tanh tables
     derive_ranges                 sound signal ranges by interval bound propagation
     accuracy, sqnr, layer_sqnr    comparisons against double
+    verify, NetworkVerification   top-1 accuracy per mode and per-layer SQNR against double
 
 See docs/nn.md.
 """
@@ -66,6 +67,7 @@ from ._requant import (
     requantize,
 )
 from ._tflite import TFLITE_OPS, load_tflite
+from ._verify import NetworkVerification, verify
 
 #: Same as :func:`load_tflite`.
 from_tflite = load_tflite
@@ -79,5 +81,5 @@ __all__ = [
     "AvgPool", "GlobalAvgPool", "Flatten", "Softmax", "BatchNorm",
     "MinMaxObserver", "MovingAverageMinMaxObserver", "PercentileObserver", "HistogramObserver",
     "EntropyObserver", "calculate_qparams", "quantize", "OBSERVERS",
-    "accuracy", "sqnr", "layer_sqnr", "derive_ranges",
+    "accuracy", "sqnr", "layer_sqnr", "derive_ranges", "verify", "NetworkVerification",
 ]
