@@ -272,7 +272,8 @@ def _spill(ft, base):
 @nb.njit(cache=True, nogil=True)
 def accumulate_fast(x, ft, hd, sums):
     """Add the normal numbers and zeros of the 1-D float64 array *x* into ``(ft, hd)`` (see
-    the notes above); subnormals, NaNs and infinities are only counted (``hd[F_RARE]``).
+    the notes above); subnormals, NaNs and infinities are only counted (``hd[F_RARE]``), and
+    their number in *x* is returned.
 
     The caller keeps ``hd[F_COUNT] + x.size <= FOLD_LIMIT``. The loop indexes ``ft`` with
     unsigned offsets (no negative-index handling in the hot loop)."""
@@ -335,6 +336,7 @@ def accumulate_fast(x, ft, hd, sums):
     hd[F_RARE] += rare
     hf[F_MIN] = mn
     hf[F_MAX] = mx
+    return rare
 
 
 @nb.njit(cache=True, nogil=True)

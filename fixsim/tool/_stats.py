@@ -40,11 +40,13 @@ import numpy as np
 
 from .._kernels import lazy
 
-__all__ = ["SignalStats", "SUBBINS", "STATS_SCHEMA"]
+__all__ = ["SignalStats", "SUBBINS", "STATS_SCHEMA", "DETAILS"]
 
 #: Fine-histogram sub-bins per octave.
 SUBBINS = 16
 _SUB_SHIFT = 4  # log2(SUBBINS)
+#: Recording levels: ``'full'`` keeps exact sums, ``'ranges'`` everything else.
+DETAILS = ("full", "ranges")
 #: The schema tag of :meth:`SignalStats.to_dict`.
 STATS_SCHEMA = "fixsim.SignalStats/1"
 
@@ -129,11 +131,9 @@ class _Accumulator:
             start = stop
 
     def _add(self, x: np.ndarray) -> None:
-        hd = self.hd
-        rare = hd[5]
-        _ks.accumulate_fast(x, self.ft, hd, self.sums)
         self.n += x.size
-        if hd[5] != rare:  # subnormals, NaNs or infinities: through the row kernel
+        if _ks.accumulate_fast(x, self.ft, self.hd, self.sums):
+            # subnormals, NaNs or infinities: through the row kernel
             a = np.abs(x)
             odd = x[~np.isfinite(x) | ((a < 2.2250738585072014e-308) & (a != 0.0))]
             _ks.accumulate(np.ascontiguousarray(odd), self.st, self.mm)
@@ -219,9 +219,9 @@ _POOL: list[tuple] = []
 _POOL_SIZE = 64
 
 
-def _summarize(values: np.ndarray) -> list[_Summary]:
+def _summarize(values: np.ndarray, sums: bool = True) -> list[_Summary]:
     """Exact summaries of a flat float64 array (one fused compiled pass)."""
-    acc = _Accumulator()
+    acc = _Accumulator(sums)
     acc.add(np.ascontiguousarray(values, dtype=np.float64))
     return acc.drain()
 
@@ -260,6 +260,9 @@ class SignalStats:
     ----------
     name : str, optional
         The signal's name (for messages and reports).
+    detail : {'full', 'ranges'}
+        ``'full'`` (default) keeps everything below; ``'ranges'`` keeps no sums (see
+        :attr:`detail`), which makes recording cheaper.
 
     Attributes
     ----------
@@ -302,7 +305,10 @@ class SignalStats:
                  "_sum", "_sumsq", "_lo", "_pos", "_neg", "overflows", "underflows",
                  "numerictype")
 
-    def __init__(self, name: str | None = None):
+    def __init__(self, name: str | None = None, detail: str = "full"):
+        if detail not in DETAILS:
+            raise ValueError(f"SignalStats: detail={detail!r} is not one of {DETAILS}: 'full' "
+                             "keeps exact sums (mean, std, rms), 'ranges' does not.")
         self.name = name
         self.count = 0
         self.nan_count = 0
@@ -311,8 +317,8 @@ class SignalStats:
         self.min: float | None = None
         self.max: float | None = None
         self.whole = True
-        self._sum = 0
-        self._sumsq = 0
+        self._sum: int | None = 0 if detail == "full" else None
+        self._sumsq: int | None = self._sum
         self._lo = 0
         self._pos = _EMPTY
         self._neg = _EMPTY
@@ -342,7 +348,7 @@ class SignalStats:
         x = np.asarray(values, dtype=np.float64).ravel()
         t = None if numerictype is None else str(numerictype)
         self._check_type(t)
-        for summary in _summarize(x):
+        for summary in _summarize(x, self._sum is not None):
             self._absorb(summary, 0, 0, t)
         if t is not None:
             self.numerictype = t
@@ -361,8 +367,11 @@ class SignalStats:
             self.min = s.min if self.min is None else min(self.min, s.min)
             self.max = s.max if self.max is None else max(self.max, s.max)
         self.whole = self.whole and s.whole
-        self._sum += s.sum
-        self._sumsq += s.sumsq
+        if self._sum is None or s.sum is None:  # 'ranges' detail on either side: no sums
+            self._sum = self._sumsq = None
+        else:
+            self._sum += s.sum
+            self._sumsq += s.sumsq
         if s.pos.size:
             lo, pos = _add_hist(self._lo, self._pos, s.lo, s.pos)
             _, neg = _add_hist(self._lo, self._neg, s.lo, s.neg)
@@ -418,13 +427,30 @@ class SignalStats:
         return max(-self.min, self.max)
 
     @property
+    def detail(self) -> str:
+        """``'full'``, or ``'ranges'`` when the exact sums were not recorded (then
+        :attr:`exact_sum`, :attr:`exact_sum_squares`, :attr:`sum`, :attr:`sum_squares`,
+        :attr:`mean`, :attr:`var`, :attr:`std` and :attr:`rms` raise ``ValueError``)."""
+        return "full" if self._sum is not None else "ranges"
+
+    def _no_sums(self, what: str) -> ValueError:
+        return ValueError(
+            f"SignalStats {self.name!r}: {what} is not available: the signal was recorded with "
+            "detail='ranges', which keeps counts, extremes and histograms but no sums. Record "
+            "with fx.tool.record(detail='full') (the default) for sums, mean, std and rms.")
+
+    @property
     def exact_sum(self) -> Fraction:
         """The exact sum of the finite values."""
+        if self._sum is None:
+            raise self._no_sums("the sum")
         return Fraction(self._sum, 1 << -_SUM_UNIT_EXP)
 
     @property
     def exact_sum_squares(self) -> Fraction:
         """The exact sum of squares of the finite values."""
+        if self._sumsq is None:
+            raise self._no_sums("the sum of squares")
         return Fraction(self._sumsq, 1 << -_SQ_UNIT_EXP)
 
     @property
@@ -535,8 +561,8 @@ class SignalStats:
             "min": None if self.min is None else float.hex(self.min),
             "max": None if self.max is None else float.hex(self.max),
             "whole": self.whole,
-            "sum_units_2^-1074": str(self._sum),
-            "sum_squares_units_2^-2148": str(self._sumsq),
+            "sum_units_2^-1074": None if self._sum is None else str(self._sum),
+            "sum_squares_units_2^-2148": None if self._sumsq is None else str(self._sumsq),
             "fine_g0": self._lo,
             "fine_pos": self._pos.tolist(),
             "fine_neg": self._neg.tolist(),
@@ -559,8 +585,12 @@ class SignalStats:
         s.min = None if data["min"] is None else float.fromhex(data["min"])
         s.max = None if data["max"] is None else float.fromhex(data["max"])
         s.whole = bool(data["whole"])
-        s._sum = int(data["sum_units_2^-1074"])
-        s._sumsq = int(data["sum_squares_units_2^-2148"])
+        raw_sum, raw_sq = data["sum_units_2^-1074"], data["sum_squares_units_2^-2148"]
+        if (raw_sum is None) != (raw_sq is None):
+            raise ValueError("SignalStats.from_dict: the sum and the sum of squares must both "
+                             "be present or both be null (detail='ranges').")
+        s._sum = None if raw_sum is None else int(raw_sum)
+        s._sumsq = None if raw_sq is None else int(raw_sq)
         pos = np.asarray(data["fine_pos"], dtype=np.int64).reshape(-1)
         neg = np.asarray(data["fine_neg"], dtype=np.int64).reshape(-1)
         if pos.size != neg.size:
