@@ -32,7 +32,8 @@ import numpy as np
 
 from ._core._typetable import TypeTable
 
-__all__ = ["EXAMPLES", "Example", "run_flow", "FlowResult"]
+__all__ = ["EXAMPLES", "Example", "run_flow", "FlowResult", "digits_mlp", "run_network_flow",
+           "NETWORK_EXAMPLES"]
 
 _FRAME = 2048
 
@@ -174,6 +175,9 @@ class FlowResult:
     #: Steps that failed and were skipped (``{'step': 'derive', 'error': '...'}``): the
     #: report says so and the command line exits with 1.
     failures: list = dataclasses.field(default_factory=list)
+    #: For a network: top-1 accuracy per mode and per-layer SQNR
+    #: (:class:`fixsim.nn.NetworkVerification`), else None.
+    accuracy: object = None
 
 
 #: Export formats written by the flow: format -> file name.
@@ -261,3 +265,124 @@ def run_flow(fn: Callable, inputs: Sequence, T: TypeTable, out: str | os.PathLik
         export(proposal.types, fmt, path)
         files["types" if fmt == "json" else fmt] = path
     return FlowResult(rec, derived, proposal, verification, report, files, failures)
+
+
+# -- networks --------------------------------------------------------------------------------------
+#: Network examples of ``fixsim demo``: name -> title.
+NETWORK_EXAMPLES = {"mlp": "Digits MLP (64-64-32-10, ReLU): fixed point and int8"}
+
+
+def digits_mlp(seed: int = 0):
+    """Train the digits MLP and export it to ONNX.
+
+    scikit-learn's bundled digits (no download), scaled to [0, 1], split 75/25 (stratified,
+    ``random_state=0``); a (64, 32) ReLU ``MLPClassifier`` (seeded, about 2 s), written as
+    MatMul/Add/Relu ONNX with ``onnx.helper``.
+
+    Returns
+    -------
+    model : onnx.ModelProto
+    calib : numpy.ndarray
+        512 training images (calibration).
+    x_test, y_test : numpy.ndarray
+        The 450 test images and their labels.
+    """
+    import warnings
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+
+    d = load_digits()
+    X = (d.data / 16.0).astype(np.float32)
+    Xtr, Xte, ytr, yte = train_test_split(X, d.target, test_size=0.25, random_state=0,
+                                          stratify=d.target)
+    clf = MLPClassifier((64, 32), activation="relu", max_iter=300, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(Xtr, ytr)
+    nodes, inits, prev = [], [], "x"
+    L = len(clf.coefs_)
+    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_, strict=True)):
+        inits += [numpy_helper.from_array(W.astype(np.float32), f"W{i}"),
+                  numpy_helper.from_array(b.astype(np.float32), f"b{i}")]
+        nodes.append(helper.make_node("MatMul", [prev, f"W{i}"], [f"mm{i}"], name=f"fc{i}"))
+        out = "logits" if i == L - 1 else f"z{i}"
+        nodes.append(helper.make_node("Add", [f"mm{i}", f"b{i}"], [out], name=f"fc{i}_add"))
+        if i < L - 1:
+            nodes.append(helper.make_node("Relu", [out], [f"a{i}"], name=f"relu{i}"))
+            prev = f"a{i}"
+    graph = helper.make_graph(
+        nodes, "digits_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [None, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return model, Xtr[:512], Xte, yte
+
+
+def _write_text(path: str, text: str) -> None:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def run_network_flow(net, calib, out: str | os.PathLike, *, x_test=None, y_test=None,
+                     title: str, word_length: int | None = 16, compare_word_lengths=(16, 8),
+                     observer: str = "minmax", runtimes: Sequence[str] = ("onnxruntime",),
+                     batch_size: int = 256, log: Callable[[str], None] = print,
+                     **flow) -> FlowResult:
+    """The whole flow on a float network, then its accuracy in fixed point and int8.
+
+    :func:`run_flow` records every signal of *net* (``fixsim.nn.Network``) on the
+    calibration batches, proposes *word_length*-bit types, verifies them per signal and
+    writes the report and exports into *out*. Then, on the labelled test set (*x_test*,
+    *y_test*; the calibration set when not given, without accuracy if unlabelled), the
+    network runs in double, with the types proposed at each of *compare_word_lengths*, and
+    quantized to int8 by :func:`fixsim.nn.quantize` (*observer*, per channel) under each of
+    *runtimes*: the top-1 accuracy per mode and every layer's SQNR against double go to
+    ``accuracy.md`` and ``accuracy.json`` in *out* (and to ``FlowResult.accuracy``).
+    """
+    import json
+
+    from . import nn, tool
+
+    X = np.asarray(calib)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"run_network_flow: calib must hold samples along its first axis, "
+                         f"got shape {X.shape}.")
+    batches = [X[i:i + batch_size] for i in range(0, len(X), batch_size)]
+    T = net.type_table("double")
+    result = run_flow(net, batches, T, out, title=title, word_length=word_length, log=log,
+                      **flow)
+    tables = {}
+    for W in compare_word_lengths:
+        if W == word_length and flow.get("fraction_length") is None:
+            tables[f"fixed {W}-bit"] = result.proposal.types
+        else:
+            tables[f"fixed {W}-bit"] = tool.propose(result.recording, T, word_length=W).types
+    log(f"quantizing to int8 ({observer} observer, per channel) ...")
+    qnet = nn.quantize(net, X, observer=observer, per_channel=True)
+    xt = X if x_test is None else np.asarray(x_test)
+    yt = None if y_test is None else np.asarray(y_test)
+    log(f"verifying accuracy on {len(xt)} samples ...")
+    acc = nn.verify(net, xt, yt, types=tables, quantized=qnet, runtimes=list(runtimes),
+                    batch_size=batch_size)
+    md = f"# {title}: accuracy and per-layer SQNR\n\n" + acc.to_markdown()
+    path_md = os.path.join(os.fspath(out), "accuracy.md")
+    _write_text(path_md, md)
+    path_js = os.path.join(os.fspath(out), "accuracy.json")
+    _write_text(path_js, json.dumps({"samples": acc.samples, "accuracy": acc.accuracy,
+                                     "layer_sqnr_db": {m: {k: (None if not np.isfinite(v)
+                                                              else v) for k, v in d.items()}
+                                                       for m, d in acc.layer_sqnr.items()}},
+                                    indent=2))
+    result.files["accuracy.md"] = path_md
+    result.files["accuracy.json"] = path_js
+    result.accuracy = acc
+    return result

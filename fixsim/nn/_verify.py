@@ -33,12 +33,12 @@ class NetworkVerification:
     ----------
     accuracy : dict of str to float
         Top-1 accuracy per mode: ``'double'``, then each fixed-point table's name, then
-        ``'int8 (<runtime>)'`` per runtime.
+        ``'int8 (<runtime>)'`` per runtime (empty without labels).
     layer_sqnr : dict of str to dict of str to float
         ``layer_sqnr[mode][layer]``: SQNR (dB) of the layer's output against double, for
         every mode but double (``inf`` where equal; integer layers after dequantization).
     samples : int
-        Labelled samples.
+        Samples compared.
     """
 
     accuracy: dict[str, float]
@@ -53,14 +53,17 @@ class NetworkVerification:
 
     def to_markdown(self) -> str:
         """The accuracy table and the per-layer SQNR table, as Markdown."""
-        lines = [f"| mode | top-1 accuracy ({self.samples} samples) | drop (points) |",
-                 "|---|---|---|"]
-        for m, a in self.accuracy.items():
-            lines.append(f"| {m} | {a:.4f} | {100 * self.accuracy_drop(m):.2f} |")
+        lines = []
+        if self.accuracy:
+            lines = [f"| mode | top-1 accuracy ({self.samples} samples) | drop (points) |",
+                     "|---|---|---|"]
+            for m, a in self.accuracy.items():
+                lines.append(f"| {m} | {a:.4f} | {100 * self.accuracy_drop(m):.2f} |")
+            lines.append("")
         modes = list(self.layer_sqnr)
         if modes:
             layers = list(dict.fromkeys(k for m in modes for k in self.layer_sqnr[m]))
-            lines += ["", "| layer | " + " | ".join(f"SQNR {m} (dB)" for m in modes) + " |",
+            lines += ["| layer | " + " | ".join(f"SQNR {m} (dB)" for m in modes) + " |",
                       "|---" * (len(modes) + 1) + "|"]
             for layer in layers:
                 cells = [self.layer_sqnr[m].get(layer) for m in modes]
@@ -99,8 +102,8 @@ def verify(net: Network, x, labels, *, types=None, quantized: Network | None = N
         The float network (the double reference).
     x : array_like
         Inputs (first axis: samples).
-    labels : array_like of int
-        The class of every sample.
+    labels : array_like of int or None
+        The class of every sample (None: no accuracy, only the per-layer SQNR).
     types : TypeTable or mapping of str to TypeTable, optional
         Fixed-point tables to verify (a mapping names them, e.g. ``{'fixed 16-bit': T16}``;
         a single table is called ``'fixed'``).
@@ -123,8 +126,10 @@ def verify(net: Network, x, labels, *, types=None, quantized: Network | None = N
                         + (" holding quantized operators" if isinstance(net, Network) else "")
                         + ".")
     X = np.asarray(x)
-    y = np.asarray(labels)
-    if y.ndim != 1 or len(y) != len(X) or len(y) == 0:
+    y = None if labels is None else np.asarray(labels)
+    if len(X) == 0:
+        raise ValueError("verify: x holds no samples.")
+    if y is not None and (y.ndim != 1 or len(y) != len(X)):
         raise ValueError(f"verify: labels must be one class per sample ({len(X)} samples), "
                          f"got shape {y.shape}.")
     if isinstance(types, Mapping) and not hasattr(types, "as_double"):
@@ -174,7 +179,7 @@ def verify(net: Network, x, labels, *, types=None, quantized: Network | None = N
                 sz = _qparams_of(quantized, q)
                 if sz is not None:
                     acts[m][t].append(np.asarray(dequantize_linear(got[q], *sz), np.float64))
-    acc = {m: accuracy(np.concatenate(v), y) for m, v in logits.items()}
+    acc = {} if y is None else {m: accuracy(np.concatenate(v), y) for m, v in logits.items()}
     per_layer: dict[str, dict[str, float]] = {}
     for m in modes[1:]:
         per_layer[m] = {}
@@ -182,4 +187,4 @@ def verify(net: Network, x, labels, *, types=None, quantized: Network | None = N
             if acts[m][t]:
                 per_layer[m][layer_of[t]] = sqnr(np.concatenate(acts["double"][t]),
                                                  np.concatenate(acts[m][t]))
-    return NetworkVerification(acc, per_layer, len(y))
+    return NetworkVerification(acc, per_layer, len(X))

@@ -87,3 +87,12 @@ def test_errors(setup):
         nn.verify(net, X, y, quantized=qnet, runtimes=["gemmlowp"])
     with pytest.raises(KeyError, match="no mode 'fixed'"):
         nn.verify(net, X, y).accuracy_drop("fixed")
+
+
+def test_without_labels_only_layer_sqnr(setup):
+    _, net, T16, _, qnet, X, y = setup
+    v = nn.verify(net, X, None, types=T16)
+    w = nn.verify(net, X, y, types=T16)
+    assert v.accuracy == {} and v.samples == len(X)
+    assert v.layer_sqnr == w.layer_sqnr
+    assert "accuracy" not in v.to_markdown() and "SQNR fixed" in v.to_markdown()
