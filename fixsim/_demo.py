@@ -332,8 +332,18 @@ def _write_text(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _write_bytes(path: str, data: bytes) -> None:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
 def run_network_flow(net, calib, out: str | os.PathLike, *, x_test=None, y_test=None,
-                     title: str, word_length: int | None = 16, compare_word_lengths=(16, 8),
+                     title: str, word_length: int | None = 16,
+                     compare_word_lengths: Sequence[int] | None = None,
                      observer: str = "minmax", runtimes: Sequence[str] = ("onnxruntime",),
                      batch_size: int = 256, log: Callable[[str], None] = print,
                      **flow) -> FlowResult:
@@ -343,7 +353,8 @@ def run_network_flow(net, calib, out: str | os.PathLike, *, x_test=None, y_test=
     calibration batches, proposes *word_length*-bit types, verifies them per signal and
     writes the report and exports into *out*. Then, on the labelled test set (*x_test*,
     *y_test*; the calibration set when not given, without accuracy if unlabelled), the
-    network runs in double, with the types proposed at each of *compare_word_lengths*, and
+    network runs in double, with the types proposed at each of *compare_word_lengths*
+    (default: *word_length*, 16 and 8), and
     quantized to int8 by :func:`fixsim.nn.quantize` (*observer*, per channel) under each of
     *runtimes*: the top-1 accuracy per mode and every layer's SQNR against double go to
     ``accuracy.md`` and ``accuracy.json`` in *out* (and to ``FlowResult.accuracy``).
@@ -361,11 +372,19 @@ def run_network_flow(net, calib, out: str | os.PathLike, *, x_test=None, y_test=
     result = run_flow(net, batches, T, out, title=title, word_length=word_length, log=log,
                       **flow)
     tables = {}
+    if compare_word_lengths is None:
+        compare_word_lengths = list(dict.fromkeys([w for w in (word_length, 16, 8) if w]))
+    source = flow.get("source") or "simulation"
+    if result.derived is None and source in ("derived", "union"):
+        source = "simulation"
     for W in compare_word_lengths:
         if W == word_length and flow.get("fraction_length") is None:
             tables[f"fixed {W}-bit"] = result.proposal.types
-        else:
-            tables[f"fixed {W}-bit"] = tool.propose(result.recording, T, word_length=W).types
+        else:  # the same ranges and policy, another word length
+            tables[f"fixed {W}-bit"] = tool.propose(
+                result.recording, T, word_length=W, source=source, derived=result.derived,
+                margin=flow.get("margin", 0), policy=flow.get("policy", "minmax"),
+                percentile=flow.get("percentile", 99.99)).types
     log(f"quantizing to int8 ({observer} observer, per channel) ...")
     qnet = nn.quantize(net, X, observer=observer, per_channel=True)
     xt = X if x_test is None else np.asarray(x_test)

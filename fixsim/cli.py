@@ -2,8 +2,9 @@
 
 Commands::
 
-    fixsim demo [--example ddc|eq] [--out DIR]        the whole flow on a bundled example
+    fixsim demo [--example ddc|eq|mlp] [--out DIR]    the whole flow on a bundled example
     fixsim propose MODULE:FUNCTION --inputs FILE ...  the whole flow on your algorithm
+    fixsim propose MODEL.onnx --calib FILE ...        ... on your network (and its accuracy)
     fixsim report FILE.json [--out DIR]               re-render a saved report, proposal or
                                                       recording without re-simulating
     fixsim verify MODULE:FUNCTION --inputs FILE --types TYPES.json
@@ -275,8 +276,10 @@ def _finish(args, result) -> int:
 
 # -- commands ------------------------------------------------------------------------------------
 def _cmd_demo(args) -> int:
-    from ._demo import EXAMPLES
+    from ._demo import EXAMPLES, NETWORK_EXAMPLES
 
+    if args.example in NETWORK_EXAMPLES:
+        return _cmd_demo_network(args)
     ex = EXAMPLES[args.example]
     out = args.out or os.path.join(os.getcwd(), f"fixsim-demo-{ex.name}")
     args.out = out
@@ -285,6 +288,125 @@ def _cmd_demo(args) -> int:
     result = _run_flow(args, ex.fn, inputs, ex.types(), ex.title,
                        args.input_range or ex.input_range, ex.overrides)
     return _finish(args, result)
+
+
+# -- networks ------------------------------------------------------------------------------------
+def _load_samples(path: str, what: str):
+    """Samples (first axis) and labels or None from ``.npy`` or ``.npz`` (``'x'``/``'y'``,
+    else every array concatenated along the first axis)."""
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise CLIError(f"{what}: file {path!r} does not exist.")
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext == ".npy":
+            x, y = np.load(path, allow_pickle=False), None
+        elif ext == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if not z.files:
+                    raise CLIError(f"{what}: {path!r} holds no arrays.")
+                if "x" in z.files:
+                    x = z["x"]
+                    y = z["y"] if "y" in z.files else None
+                else:
+                    x, y = np.concatenate([z[k] for k in z.files]), None
+        else:
+            raise CLIError(f"{what}: {path!r} must be a .npy or .npz file (numpy.save / "
+                           f"numpy.savez), got extension {ext!r}.")
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"{what}: cannot read {path!r}: {exc}") from None
+    if x.ndim < 2 or len(x) == 0:
+        raise CLIError(f"{what}: {path!r} must hold samples along the first axis (at least "
+                       f"2-D), got shape {x.shape}.")
+    if y is not None and (y.ndim != 1 or len(y) != len(x)):
+        raise CLIError(f"{what}: labels 'y' in {path!r} must be one class per sample "
+                       f"({len(x)}), got shape {y.shape}.")
+    return x, y
+
+
+def _runtimes(text: str) -> list[str]:
+    from .nn import RUNTIMES
+
+    out = [r.strip() for r in text.split(",") if r.strip()]
+    bad = [r for r in out if r not in RUNTIMES + ("tflite-reference",)]
+    if bad or not out:
+        raise _UsageError(f"--runtimes: {', '.join(map(repr, bad)) or 'nothing'} is not "
+                          f"valid; valid (comma-separated): {', '.join(RUNTIMES)}, "
+                          "tflite-reference.")
+    return out
+
+
+def _run_network(args, net, calib, x_test, y_test, title, input_range):
+    from ._demo import run_network_flow
+
+    report_formats, export_formats, save_data = _formats(args.format)
+    source = args.source or ("union" if input_range is not None else "simulation")
+    if input_range is None and source in ("derived", "union"):
+        raise _UsageError(f"--source {source} needs --input-range LO HI (the design range "
+                          "of the input, for static range analysis).")
+    if source == "design":
+        raise _UsageError("--source design is not available for networks; valid: "
+                          "simulation, derived, union.")
+    result = run_network_flow(
+        net, calib, args.out, x_test=x_test, y_test=y_test, title=title,
+        word_length=args.word_length or (None if args.fraction_length is not None else 16),
+        fraction_length=args.fraction_length, margin=args.margin, policy=args.policy,
+        percentile=args.percentile, source=source, input_range=input_range,
+        verify=not args.no_verify, progress=_progress(args), observer=args.observer,
+        runtimes=_runtimes(args.runtimes), report_formats=report_formats,
+        export_formats=export_formats, save_data=save_data, log=lambda s: _say(args, s))
+    _say(args, "")
+    _say(args, result.accuracy.to_markdown())
+    return _finish(args, result)
+
+
+def _cmd_demo_network(args) -> int:
+    from ._demo import NETWORK_EXAMPLES, _write_bytes, digits_mlp
+    from .nn import load_onnx
+
+    title = NETWORK_EXAMPLES[args.example]
+    out = args.out or os.path.join(os.getcwd(), f"fixsim-demo-{args.example}")
+    args.out = out
+    os.makedirs(out, exist_ok=True)
+    _say(args, f"fixsim demo: {title}\nwriting to {os.path.abspath(out)}")
+    _say(args, "training the MLP on scikit-learn's digits ...")
+    model, calib, x_test, y_test = digits_mlp()
+    path = os.path.join(out, "digits_mlp.onnx")
+    _write_bytes(path, model.SerializeToString())
+    args.observer, args.runtimes = "histogram", "onnxruntime,tflite,pytorch-fbgemm"
+    rc = _run_network(args, load_onnx(path), calib, x_test, y_test, title,
+                      args.input_range or (0.0, 1.0))
+    print(f"  {'model':<16} {path}")
+    return rc
+
+
+def _cmd_propose_network(args) -> int:
+    from .nn import load_onnx
+
+    if args.inputs and args.calib:
+        raise _UsageError("give the calibration samples once: --calib (or --inputs).")
+    spec = args.calib or args.inputs
+    if not spec:
+        raise _UsageError("an ONNX model TARGET needs --calib FILE (calibration samples).")
+    for flag in ("types", "design", "overrides", "locks"):
+        if getattr(args, flag, None):
+            raise _UsageError(f"--{flag} is not available for an ONNX model TARGET.")
+    if not os.path.isfile(args.target):
+        raise CLIError(f"TARGET: file {args.target!r} does not exist.")
+    calib, labels = _load_samples(spec, "--calib")
+    x_test, y_test = (_load_samples(args.test, "--test") if args.test else (calib, labels))
+    if args.test and y_test is None:
+        raise CLIError(f"--test: {args.test!r} needs labels: an array 'y' next to 'x'.")
+    try:
+        net = load_onnx(args.target)
+    except Exception as exc:  # noqa: BLE001 - a bad model is the user's data
+        raise CLIError(f"TARGET {args.target!r}: {exc}") from None
+    if net.quantized:
+        raise CLIError(f"TARGET {args.target!r} is already quantized; give the float model.")
+    args.out = args.out or os.path.join(os.getcwd(), "fixsim-report")
+    title = args.title or f"Range proposal for {os.path.basename(args.target)}"
+    return _run_network(args, net, calib, x_test, y_test, title, args.input_range)
 
 
 def _is_model(obj) -> bool:
@@ -323,6 +445,11 @@ def _algorithm(args):
 
 
 def _cmd_propose(args) -> int:
+    if args.target.lower().endswith(".onnx"):
+        return _cmd_propose_network(args)
+    if not args.inputs:
+        raise _UsageError("the following arguments are required: --inputs/-i (for an ONNX "
+                          "model TARGET: --calib).")
     fn, model_table = _algorithm(args)
     inputs = _load_inputs(args.inputs)
     if args.types:
@@ -554,9 +681,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the whole flow on a bundled example and write a report",
                        description="Record, derive, propose, verify, report and export on a "
                        "bundled example; prints where the report is.")
-    p.add_argument("--example", "-e", choices=("ddc", "eq"), default="ddc",
+    p.add_argument("--example", "-e", choices=("ddc", "eq", "mlp"), default="ddc",
                    help="ddc: digital down-converter (NCO, CIC, FIR); eq: three-band FIR "
-                        "equaliser (default ddc)")
+                        "equaliser; mlp: a digits MLP trained on the spot, exported to "
+                        "ONNX, in fixed point (16 and 8 bits) and int8, with its accuracy "
+                        "(default ddc)")
     p.add_argument("--frames", type=int, default=8, help="input frames to simulate (8)")
     _range_arg(p)
     _proposal_args(p)
@@ -572,13 +701,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="TARGET",
                    help="the algorithm: 'package.module:function' or 'file.py:function', "
                         "called as function(frame, T); or 'module:NAME' naming a "
-                        "fixsim.signal.Model (run on each frame from reset state)")
+                        "fixsim.signal.Model (run on each frame from reset state); or a "
+                        "float ONNX network 'model.onnx' (with --calib)")
     p.add_argument("--input-type", default="sfix16_En15", metavar="TYPE",
                    help="for a Model TARGET without --types: the input type its "
                         "full-precision starting table is built from (default sfix16_En15)")
-    p.add_argument("--inputs", "-i", required=True, metavar="FILE",
+    p.add_argument("--inputs", "-i", metavar="FILE",
                    help=".npy (1-D: one frame; N-D: rows are frames) or .npz (each array a "
-                        "frame)")
+                        "frame); required unless TARGET is an ONNX model")
+    g = p.add_argument_group("networks (TARGET model.onnx)")
+    g.add_argument("--calib", metavar="FILE",
+                   help="calibration samples: .npy (first axis: samples) or .npz (array 'x', "
+                        "else every array, concatenated; an array 'y' gives labels)")
+    g.add_argument("--test", metavar="FILE.npz",
+                   help="a labelled set (arrays 'x' and 'y') for top-1 accuracy (default: "
+                        "the calibration set if it has labels)")
+    g.add_argument("--observer", default="minmax",
+                   choices=("minmax", "moving_average", "percentile", "histogram", "entropy"),
+                   help="calibration observer of the int8 quantization (minmax)")
+    g.add_argument("--runtimes", default="onnxruntime", metavar="LIST",
+                   help="int8 runtimes to compare, comma-separated (onnxruntime)")
     p.add_argument("--types", "-t", metavar="TYPES.json|module:NAME",
                    help="the starting type table (default: a TypeTable named T in the "
                         "target's module)")

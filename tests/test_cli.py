@@ -316,3 +316,102 @@ def test_export_command(user_alg):
     assert sorted(os.listdir(d / "e")) == ["fixsim_types.h", "fixsim_types.vhd",
                                            "fixsim_types_ac.h"]
     assert "sfixed(0 downto -15)" in (d / "e" / "fixsim_types.vhd").read_text()
+
+
+# -- networks: fixsim demo --example mlp, fixsim propose model.onnx ------------------------------
+def _digits_split():
+    """The demo's data, recomputed here: digits / 16, 75/25 stratified (random_state 0)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    d = load_digits()
+    return train_test_split((d.data / 16.0).astype(np.float32), d.target, test_size=0.25,
+                            random_state=0, stratify=d.target)
+
+
+def _ort_logits(model_path, x):
+    import onnxruntime as ort
+    s = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    return s.run(None, {s.get_inputs()[0].name: x.astype(np.float32)})[0]
+
+
+def test_demo_mlp_writes_report_model_and_accuracy(tmp_path):
+    r = run_cli("demo", "--example", "mlp", "--out", str(tmp_path / "d"), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    d = tmp_path / "d"
+    for f in ("report.html", "report.json", "types.json", "fixsim_types.vhd", "accuracy.md",
+              "accuracy.json", "digits_mlp.onnx"):
+        assert (d / f).is_file(), f
+    acc = json.loads((d / "accuracy.json").read_text())
+    assert acc["samples"] == 450
+    # double accuracy: onnxruntime's float run of the written model on the test split
+    _, Xte, _, yte = _digits_split()
+    assert acc["accuracy"]["double"] == np.mean(_ort_logits(d / "digits_mlp.onnx",
+                                                            Xte).argmax(1) == yte)
+    modes = set(acc["accuracy"])
+    assert modes == {"double", "fixed 16-bit", "fixed 8-bit", "int8 (onnxruntime)",
+                     "int8 (tflite)", "int8 (pytorch-fbgemm)"}
+    # the proposed 16-bit types keep accuracy within one point of double
+    assert acc["accuracy"]["double"] - acc["accuracy"]["fixed 16-bit"] <= 0.01
+    # the written 16-bit table is the one whose accuracy is reported
+    net = fx.nn.load_onnx(str(d / "digits_mlp.onnx"))
+    T16 = fx.TypeTable.from_json((d / "types.json").read_text())
+    assert acc["accuracy"]["fixed 16-bit"] == np.mean(net(Xte, types=T16).data.argmax(1)
+                                                      == yte)
+    assert set(acc["layer_sqnr_db"]["fixed 8-bit"]) == set(net.layers)
+    assert "top-1 accuracy" in r.stdout and "fixed 8-bit" in r.stdout
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory):
+    from fixsim._demo import digits_mlp
+    d = tmp_path_factory.mktemp("net")
+    model, calib, Xte, yte = digits_mlp()
+    (d / "model.onnx").write_bytes(model.SerializeToString())
+    np.savez(d / "calib.npz", x=calib)
+    np.savez(d / "test.npz", x=Xte, y=yte)
+    return d, Xte, yte
+
+
+def test_propose_onnx_model_with_calib_and_test(onnx_model):
+    d, Xte, yte = onnx_model
+    out = d / "out"
+    assert main(["propose", str(d / "model.onnx"), "--calib", str(d / "calib.npz"), "--test",
+                 str(d / "test.npz"), "-w", "12", "--runtimes", "tflite,onnxruntime",
+                 "--observer", "histogram", "--out", str(out), "-q",
+                 "--format", "json,types"]) == 0
+    acc = json.loads((out / "accuracy.json").read_text())
+    assert acc["samples"] == len(yte)
+    assert acc["accuracy"]["double"] == np.mean(_ort_logits(d / "model.onnx",
+                                                            Xte).argmax(1) == yte)
+    assert {"int8 (tflite)", "int8 (onnxruntime)", "fixed 12-bit"} <= set(acc["accuracy"])
+    T = fx.TypeTable.from_json((out / "types.json").read_text())
+    assert {t.word_length for _, t in T.items()} == {12}
+    report = json.loads((out / "report.json").read_text())
+    assert {s["name"] for s in report["signals"]} >= {"fc0.acc", "relu0.out", "fc2.out"}
+
+
+def test_propose_onnx_without_labels_reports_sqnr_only(onnx_model):
+    d, _, _ = onnx_model
+    out = d / "out2"
+    assert main(["propose", str(d / "model.onnx"), "--calib", str(d / "calib.npz"),
+                 "--out", str(out), "-q", "--format", "json"]) == 0
+    acc = json.loads((out / "accuracy.json").read_text())
+    assert acc["accuracy"] == {} and "fixed 16-bit" in acc["layer_sqnr_db"]
+
+
+def test_propose_onnx_errors(onnx_model, tmp_path):
+    d, _, _ = onnx_model
+    m = str(d / "model.onnx")
+    assert main(["propose", m, "-q"]) == 2                               # no --calib
+    assert main(["propose", m, "--calib", str(d / "calib.npz"), "--runtimes", "gemmlowp",
+                 "-q"]) == 2
+    assert main(["propose", m, "--calib", str(d / "calib.npz"), "--types", "t.json",
+                 "-q"]) == 2
+    assert main(["propose", m, "--calib", str(tmp_path / "missing.npz"), "-q"]) == 1
+    np.savez(tmp_path / "nolabels.npz", x=np.zeros((3, 64)))
+    assert main(["propose", m, "--calib", str(d / "calib.npz"), "--test",
+                 str(tmp_path / "nolabels.npz"), "-q"]) == 1
+    np.save(tmp_path / "flat.npy", np.zeros(64))
+    assert main(["propose", m, "--calib", str(tmp_path / "flat.npy"), "-q"]) == 1
+    assert main(["propose", str(tmp_path / "none.onnx"), "--calib", str(d / "calib.npz"),
+                 "-q"]) == 1
