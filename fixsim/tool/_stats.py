@@ -83,12 +83,12 @@ class _Accumulator:
     ``sums=False`` the exact sums are not kept (their summaries hold ``None``).
     """
 
-    __slots__ = ("sums", "n", "st", "mm", "ft", "hd", "_folded")
+    __slots__ = ("sums", "n", "st", "mm", "ft", "hd", "fm", "_folded")
 
     def __init__(self, sums: bool = True):
         self.sums = bool(sums)
         self.n = 0  # values pending in the kernel state
-        self.st = self.mm = self.ft = self.hd = None
+        self.st = self.mm = self.ft = self.hd = self.fm = None
         self._folded: list[_Summary] = []
 
     @property
@@ -102,14 +102,14 @@ class _Accumulator:
             state = _POOL.pop()
         except IndexError:
             state = (*_ks.new_state(), *_ks.new_fast_state())
-        self.st, self.mm, self.ft, self.hd = state
+        self.st, self.mm, self.ft, self.hd, self.fm = state
 
     def _release(self) -> None:
         """Give the (clean, just drained) kernel state back to the pool."""
         if self.hd is not None:
             if len(_POOL) < _POOL_SIZE:
-                _POOL.append((self.st, self.mm, self.ft, self.hd))
-            self.st = self.mm = self.ft = self.hd = None
+                _POOL.append((self.st, self.mm, self.ft, self.hd, self.fm))
+            self.st = self.mm = self.ft = self.hd = self.fm = None
 
     def add(self, x: np.ndarray) -> None:
         """Add a flat C-contiguous float64 array."""
@@ -132,7 +132,7 @@ class _Accumulator:
 
     def _add(self, x: np.ndarray) -> None:
         self.n += x.size
-        if _ks.accumulate_fast(x, self.ft, self.hd, self.sums):
+        if _ks.accumulate_fast(x, self.ft, self.hd, self.fm, self.sums):
             # subnormals, NaNs or infinities: through the row kernel
             a = np.abs(x)
             odd = x[~np.isfinite(x) | ((a < 2.2250738585072014e-308) & (a != 0.0))]
@@ -146,7 +146,7 @@ class _Accumulator:
         count, zeros, notwhole, elo, ehi = (int(v) for v in hd[:5])
         s.count, s.nan, s.inf, s.zeros = count, rows.nan, rows.inf, zeros + rows.zeros
         s.whole = not notwhole and rows.whole
-        lo, hi = (float(v) for v in hd.view(np.float64)[6:8])
+        lo, hi = float(self.fm[0]), float(self.fm[1])
         if rows.min is not None:
             lo, hi = min(lo, rows.min), max(hi, rows.max)
         if lo <= hi:
@@ -167,7 +167,7 @@ class _Accumulator:
             s.lo, s.pos = _add_hist(s.lo, s.pos, g0, pos)
             _, s.neg = _add_hist(rows.lo, rows.neg, g0, neg)
             _ks.clear_fast(self.ft, elo, ehi)
-        _ks.reset_fast_header(hd)
+        _ks.reset_fast_header(hd, self.fm)
         self.n = 0
         return s
 
