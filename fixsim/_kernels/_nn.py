@@ -23,7 +23,7 @@ import numba as nb
 import numpy as np
 
 __all__ = ["srdhm", "rdbpot", "mbqm_double", "mbqm_single", "requant_tflite", "gemm_i64",
-           "requant_float32", "requant_fbgemm", "quantize_float32"]
+           "requant_float32", "requant_fbgemm", "quantize_float32", "softmax_tflite"]
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -252,3 +252,103 @@ def gemm_i64(a, b, out):
             if aip != 0:
                 for j in range(n):
                     out[i, j] += aip * b[p, j]
+
+
+# -- TFLite's integer softmax (reference_ops::Softmax, gemmlowp fixed point) ----------------------
+@nb.njit(cache=True)
+def _sat_shl(x, e):
+    """SaturatingRoundingMultiplyByPOT with a positive exponent: ``x 2^e`` saturated to int32."""
+    v = x * (1 << e)
+    if v > INT32_MAX:
+        return INT32_MAX
+    if v < INT32_MIN:
+        return INT32_MIN
+    return v
+
+
+@nb.njit(cache=True)
+def _exp_quarter(a):
+    """gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl on a Q0.31 raw value:
+    a Taylor expansion around -1/8 (constants exp(-1/8) and 1/3 in Q0.31)."""
+    const_term = 1895147668
+    one_third = 715827883
+    x = _wrap32(a + (1 << 28))
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    x4_over_4 = rdbpot(x4, 2)
+    t = rdbpot(_wrap32(srdhm(_wrap32(x4_over_4 + x3), one_third) + x2), 1)
+    return _wrap32(const_term + srdhm(const_term, _wrap32(x + t)))
+
+
+@nb.njit(cache=True)
+def _exp_negative(a):
+    """gemmlowp exp_on_negative_values of a Q5.26 raw value (<= 0), as Q0.31: the value modulo
+    1/4 through :func:`_exp_quarter`, then a barrel shifter multiplying by exp(-2^k) for each
+    set bit of the remainder."""
+    quarter = 1 << 24
+    amq = _wrap32((a & (quarter - 1)) - quarter)
+    res = _exp_quarter(_sat_shl(amq, 5))
+    rem = _wrap32(amq - a)
+    mults = (1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)
+    for k in range(7):
+        if rem & (1 << (24 + k)):
+            res = srdhm(res, mults[k])
+    if a == 0:
+        res = INT32_MAX
+    return res
+
+
+@nb.njit(cache=True)
+def _one_over_one_plus_x(a):
+    """gemmlowp one_over_one_plus_x_for_x_in_0_1 on a Q0.31 raw value: Newton-Raphson
+    (3 steps) on half the denominator, in Q2.29; returns Q0.31."""
+    s = a + INT32_MAX
+    s = s + (1 if s >= 0 else -1)
+    half = s // 2 if s >= 0 else -((-s) // 2)  # truncating division
+    x = _wrap32(1515870810 + srdhm(half, -1010580540))
+    for _ in range(3):
+        hdx = srdhm(half, x)
+        one_minus = _wrap32((1 << 29) - hdx)
+        x = _wrap32(x + _sat_shl(srdhm(x, one_minus), 2))
+    return _sat_shl(x, 1)
+
+
+@nb.njit(cache=True)
+def softmax_tflite(x, q, left_shift, diff_min, out_bits, qmin, qmax, out):
+    """TFLite's integer softmax of each row of ``x`` (rows, C), int8/uint8 in and out.
+
+    ``diff = x - max(row)``; rows entries with ``diff >= diff_min`` get
+    ``exp(SRDHM(diff 2^left_shift, q))`` in Q5.26 -> Q0.31; the sum of the exponentials is
+    accumulated in Q12.19; its reciprocal comes from ``one_over_one_plus_x`` on the sum
+    normalised to [1, 2); each output is ``RDBPOT(SRDHM(recip, exp), bits_over_unit + 31 -
+    out_bits) + qmin``, clamped (the output scale is 1/2^out_bits)."""
+    rows, C = x.shape
+    ex = np.empty(C, dtype=np.int64)
+    for r in range(rows):
+        mx = x[r, 0]
+        for c in range(1, C):
+            if x[r, c] > mx:
+                mx = x[r, c]
+        total = 0
+        for c in range(C):
+            d = x[r, c] - mx
+            if d >= diff_min:
+                e = _exp_negative(srdhm(_wrap32(d * (1 << left_shift)), q))
+                ex[c] = e
+                total = _wrap32(total + rdbpot(e, 12))
+            else:
+                ex[c] = -1
+        # GetReciprocal: normalise the Q12.19 sum's leading one to bit 31
+        headroom = 0
+        while headroom < 32 and (total << headroom) & 0x80000000 == 0:
+            headroom += 1
+        bits_over_unit = 12 - headroom
+        shifted = _wrap32(((total << headroom) & 0xFFFFFFFF) - (1 << 31))
+        recip = _one_over_one_plus_x(shifted)
+        for c in range(C):
+            if ex[c] < 0:
+                out[r, c] = qmin
+                continue
+            v = rdbpot(srdhm(recip, ex[c]), bits_over_unit + 31 - out_bits) + qmin
+            out[r, c] = qmin if v < qmin else (qmax if v > qmax else v)

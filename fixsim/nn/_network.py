@@ -624,6 +624,18 @@ def _qlinear_gap(node, ins, runtime):
     return [_requant(node, acc, 1, None, xs, np.float32(1.0), sy, yzp, runtime)]
 
 
+def _tflite_softmax(node, x):
+    """TFLite's integer softmax over the last axis (gemmlowp fixed point, as the reference
+    kernel and the default interpreter run it), output scale 1/256."""
+    a = np.asarray(x)
+    info = np.iinfo(a.dtype)
+    x2 = np.ascontiguousarray(a.reshape(-1, a.shape[-1]), dtype=np.int64)
+    out = np.empty_like(x2)
+    _kn.softmax_tflite(x2, node.attrs["q"], node.attrs["left_shift"], node.attrs["diff_min"],
+                       8, int(info.min), int(info.max), out)
+    return out.reshape(a.shape).astype(a.dtype)
+
+
 _INT_OPS = {
     "QLinearAveragePool": _qlinear_avgpool,
     "QLinearGlobalAveragePool": _qlinear_gap,
@@ -635,6 +647,7 @@ _INT_OPS = {
     "MatMulInteger": _matmulinteger,
     "ConvInteger": _convinteger,
     "IntRelu": lambda n, i, r: [np.maximum(i[0], np.asarray(i[1]).astype(i[0].dtype))],
+    "TFLiteSoftmax": lambda n, i, r: [_tflite_softmax(n, i[0])],
     # a fused activation's integer clamp (TFLite's act_min/act_max)
     "IntClip": lambda n, i, r: [np.clip(i[0], n.attrs["min"], n.attrs["max"])
                                 .astype(i[0].dtype)],

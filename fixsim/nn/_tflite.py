@@ -4,8 +4,9 @@ The model's own quantization parameters are kept exactly: every tensor's float32
 zero points (per tensor, or per channel along the quantized dimension), the int8 weights and
 the int32 biases, as the converter wrote them. The graph becomes fixsim's integer operators
 (FULLY_CONNECTED -> QGemm, CONV_2D and DEPTHWISE_CONV_2D -> QLinearConv, MAX_POOL_2D ->
-MaxPool on the integers, fused RELU/RELU6/RELU_N1_TO_1 -> an integer clamp of the output as
-TFLite's ``CalculateActivationRangeQuantized`` computes it), so that
+MaxPool on the integers, SOFTMAX -> TFLite's gemmlowp fixed-point softmax, fused
+RELU/RELU6/RELU_N1_TO_1 -> an integer clamp of the output as TFLite's
+``CalculateActivationRangeQuantized`` computes it), so that
 ``net(x_int8, runtime=...)`` reproduces the interpreter's integers.
 
 Tensors keep TFLite's NHWC layout and names; convolutions and pools run in NCHW between two
@@ -25,7 +26,7 @@ __all__ = ["load_tflite", "TFLITE_OPS"]
 
 #: TFLite builtin operators :func:`load_tflite` supports.
 TFLITE_OPS = ("QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D",
-              "MAX_POOL_2D", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK")
+              "MAX_POOL_2D", "RESHAPE", "SOFTMAX", "SHAPE", "STRIDED_SLICE", "PACK")
 # operators that only compute a RESHAPE's target shape (dropped: the static shape is used)
 _SHAPE_ONLY = ("SHAPE", "STRIDED_SLICE", "PACK")
 # TensorType codes of the schema
@@ -343,3 +344,29 @@ class _Builder:
         self.nodes.append(Node("MaxPool", layer, [src], [f"{layer}:pooled"], attrs))
         out = self._nhwc(layer, f"{layer}:pooled")
         self._clamp(layer, opt.fusedActivationFunction, out, y)
+
+    def _op_softmax(self, layer, op):
+        import math
+
+        from ._requant import quantize_multiplier
+
+        x, y = int(op.inputs[0]), int(op.outputs[0])
+        sx, _, _ = self.qparams(x)
+        sy, zy, _ = self.qparams(y)
+        dt = self.dtype(y)
+        qmin = int(np.iinfo(dt).min)
+        if dt not in (np.int8, np.uint8) or self.dtype(x) != dt or zy[0] != qmin \
+                or float(sy[0]) != 1.0 / 256:
+            raise UnsupportedOperatorError(
+                f"layer {layer!r}: SOFTMAX is supported from int8 to int8 (or uint8 to uint8) "
+                f"with output scale 1/256 and zero point {qmin}, as TFLite's converter writes "
+                f"it; got scale {float(sy[0])!r}, zero point {int(zy[0])}.")
+        beta = float(np.float32(getattr(op.builtinOptions, "beta", 1.0)))
+        # PreprocessSoftmaxScaling: beta s_x in Q5.26 as a multiplier >= 1
+        real = min(beta * float(sx[0]) * (1 << 26), (1 << 31) - 1.0)
+        q, shift = quantize_multiplier(real)
+        left = int(shift[0])
+        # CalculateInputRadius(5, left, 31): differences below -radius give a zero output
+        radius = math.floor(1.0 * ((1 << 5) - 1) * (1 << 26) / (1 << left))
+        self.nodes.append(Node("TFLiteSoftmax", layer, [self.names[x]], [self.names[y]],
+                               {"q": int(q[0]), "left_shift": left, "diff_min": -radius}))

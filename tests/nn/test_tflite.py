@@ -28,7 +28,7 @@ DATA = os.path.join(os.path.dirname(__file__), "..", "data", "nn")
 MLP = os.path.join(DATA, "digits_mlp_int8.tflite")
 CNN = os.path.join(DATA, "digits_cnn_int8.tflite")
 MLP_FLOAT_IO = os.path.join(DATA, "digits_mlp_int8_float_io.tflite")
-SOFTMAX = os.path.join(DATA, "digits_softmax_int8.tflite")
+SOFTMAX = os.path.join(DATA, "digits_softmax_int8.tflite")  # FULLY_CONNECTED -> SOFTMAX
 RESOLVERS = {"AUTO": "tflite-xnnpack", "BUILTIN_REF": "tflite-reference"}
 
 
@@ -196,9 +196,41 @@ def test_fused_activation_ranges(act, lo, hi):
     assert activation_range(act, float(np.float32(0.03)), -100, np.int8) == (lo, hi)
 
 
+@pytest.mark.parametrize("resolver", list(RESOLVERS))
+def test_softmax(digits, resolver):
+    """TFLite's integer softmax (gemmlowp fixed-point exp, sum in Q12.19, Newton-Raphson
+    reciprocal), on the digits and on random int8 inputs (large and small differences,
+    entries below diff_min)."""
+    X, _ = digits
+    xq = int8_input(SOFTMAX, X, (-1, 64))
+    rng = np.random.default_rng(11)
+    xq = np.concatenate([xq, rng.integers(-128, 128, (3000, 64)).astype(np.int8)])
+    net = nn.load_tflite(SOFTMAX)
+    assert net.nodes[-1].op == "TFLiteSoftmax"
+    ref, tensors = interpret(SOFTMAX, xq, resolver)
+    got = net(xq, runtime=RESOLVERS[resolver])
+    assert np.array_equal(got, ref)
+    assert len(np.unique(ref)) > 100  # the outputs span the range, not a few saturated codes
+    logits = net.nodes[-1].inputs[0]
+    assert np.array_equal(net(xq, outputs=logits), tensors[logits])
+
+
+def _with_opcode(path: str, old: str, new: str) -> bytes:
+    with open(path, "rb") as f:
+        m = S.ModelT.InitFromPackedBuf(bytearray(f.read()), 0)
+    for oc in m.operatorCodes:
+        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == getattr(S.BuiltinOperator, old):
+            oc.builtinCode = oc.deprecatedBuiltinCode = getattr(S.BuiltinOperator, new)
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
 def test_unsupported_operator_names_it():
-    with pytest.raises(nn.UnsupportedOperatorError, match="SOFTMAX.*supported: QUANTIZE"):
-        nn.load_tflite(SOFTMAX)
+    blob = _with_opcode(SOFTMAX, "SOFTMAX", "TANH")
+    with pytest.raises(nn.UnsupportedOperatorError,
+                       match="'tanh_1'.*operator 'TANH'.*supported: QUANTIZE"):
+        nn.load_tflite(blob)
 
 
 def test_bad_arguments():

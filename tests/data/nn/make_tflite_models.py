@@ -7,8 +7,7 @@ output, per-channel weights, int32 biases) with a representative dataset:
 * ``digits_mlp_int8.tflite``: Dense(32, relu) -> Dense(16, relu6) -> Dense(10);
 * ``digits_mlp_int8_float_io.tflite``: the same MLP with float32 input and output
   (QUANTIZE first, DEQUANTIZE last);
-* ``digits_softmax_int8.tflite``: Dense(10) -> Softmax (an operator fixsim does not load:
-  the error test);
+* ``digits_softmax_int8.tflite``: Dense(10) -> Softmax (TFLite's integer softmax);
 * ``digits_cnn_int8.tflite``: Conv2D(8, 3x3, same, relu) -> DepthwiseConv2D(3x3, valid,
   relu6) -> MaxPool(2) -> Conv2D(12, 3x3, stride 2, same, relu) -> Flatten -> Dense(24, relu)
   -> Dense(10).
