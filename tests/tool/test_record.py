@@ -231,3 +231,54 @@ def test_module_doctests():
                     "integrated")
     for mod in (_record, _propose):
         assert doctest.testmod(mod).failed == 0
+
+
+def test_record_ranges_detail_matches_full_but_the_sums():
+    x = np.random.default_rng(5).uniform(-3, 3, 2000)
+    with record() as full:
+        _fir(x, H, T)
+    with record(detail="ranges") as rng:
+        _fir(x, H, T)
+    assert full.detail == "full" and rng.detail == "ranges" and rng.names == full.names
+    for name in full.names:
+        a, b = full[name], rng[name]
+        assert b.detail == "ranges"
+        assert (b.count, b.min, b.max, b.zeros, b.whole, b.overflows, b.underflows,
+                b.numerictype) == (a.count, a.min, a.max, a.zeros, a.whole, a.overflows,
+                                   a.underflows, a.numerictype)
+        assert b.fine_bins[0] == a.fine_bins[0]
+        assert b.fine_bins[1].tolist() == a.fine_bins[1].tolist()
+        with pytest.raises(ValueError, match="detail='ranges'"):
+            _ = b.mean
+    back = Recording.from_json(rng.to_json())
+    assert back == rng and back.detail == "ranges"
+    assert rng != full
+
+
+def test_record_detail_errors():
+    with pytest.raises(ValueError, match=r"record: detail='fast' is not one of"):
+        record(detail="fast")
+    with pytest.raises(ValueError, match=r"differs from the given recording's detail 'full'"):
+        record(Recording(), detail="ranges")
+    with pytest.raises(ValueError, match=r"Recording: detail='x'"):
+        Recording(detail="x")
+    rec = Recording(detail="ranges")
+    with record(rec):  # the recording's own detail applies
+        T.x(np.array([0.5]))
+    assert rec["x"].detail == "ranges"
+
+
+def test_recorder_reuses_kernel_states_without_leaking_values():
+    # kernel states go back to a pool when drained; a later recording must start clean
+    from fixsim.tool import _stats
+
+    with record() as first:
+        T.x(np.array([1.5, -2.0, 2.0 ** -40, 5e-324, np.inf]))
+    assert first["x"].count == 5
+    assert len(_stats._POOL) >= 1
+    with record() as second:
+        T.x(np.array([0.25]))
+    s = second["x"]
+    assert (s.count, s.min, s.max, s.inf_count, s.log2_histogram) == (1, 0.25, 0.25, 0,
+                                                                        {-1: 1})
+    assert s.exact_sum == 0.25 and s.exact_sum_squares == 0.0625

@@ -193,3 +193,76 @@ def test_kernel_pieces_leave_int64_headroom():
     hi = a * a + ((2 * a * b) >> 26) + (lo >> 52)
     assert hi * 2 ** 52 + (lo & (2 ** 52 - 1)) == u * u  # the split is exact
     assert max(u, hi, lo & (2 ** 52 - 1)) < 2 ** 55 and 2 ** 62 + 2 ** 55 < 2 ** 63
+
+
+def test_fast_bins_spill_exactly():
+    # the fast kernel moves a bin's sums to its spill every SPILL values of the bin; 2.5 spills'
+    # worth of the largest mantissa (every 24-bit half all ones) in one bin, of both signs,
+    # and a second exponent, must still give the exact sums
+    from fixsim._kernels import _stats as ks
+
+    big = 2.0 - 2.0 ** -52
+    n = 5 * ks.SPILL // 2
+    x = np.array([big] * n + [-big] * (n // 3) + [big * 2.0 ** -600] * n)
+    s = SignalStats().update(x)
+    exact = [Fraction(v) for v in x.tolist()]
+    assert s.exact_sum == sum(exact, Fraction(0))
+    assert s.exact_sum_squares == sum((v * v for v in exact), Fraction(0))
+    assert s.log2_histogram == {1: n + n // 3, -599: n}
+    _, pos, neg = s.fine_histogram
+    assert pos.max() == n and neg.max() == n // 3
+
+
+def test_fast_and_row_values_mix_exactly():
+    # subnormals, NaNs and infinities go through the row kernel, everything else through the
+    # fast bins; one summary holds both, exactly
+    x = np.array([5e-324, -3e-310, 1.5, math.nan, -math.inf, 2.0 ** -1022, -0.0, 7.0, 1e-320])
+    s = SignalStats().update(x)
+    _check(s, x.tolist())
+    assert s.min == -3e-310 and s.max == 7.0  # extremes from the row part and the fast part
+    assert s.fine_bins[0] < 16 * -1021  # subnormal bins below the normal range
+
+
+@given(with_nonfinite)
+def test_ranges_detail_keeps_everything_but_the_sums(xs):
+    full = SignalStats("x").update(xs)
+    rng = SignalStats("x", detail="ranges").update(xs)
+    assert rng.detail == "ranges" and full.detail == "full"
+    r = _reference(xs)
+    assert rng.count == r["count"] and rng.nan_count == r["nan"] and rng.inf_count == r["inf"]
+    assert rng.zeros == r["zeros"] and rng.min == r["min"] and rng.max == r["max"]
+    assert rng.whole == r["whole"] and rng.log2_histogram == r["hist"]
+    g0, pos, neg = full.fine_bins
+    h0, pos2, neg2 = rng.fine_bins
+    assert (g0, pos.tolist(), neg.tolist()) == (h0, pos2.tolist(), neg2.tolist())
+
+
+def test_ranges_detail_has_no_sums_and_says_so():
+    s = SignalStats("acc", detail="ranges").update([1.0, 2.0])
+    for attr in ("exact_sum", "exact_sum_squares", "sum", "sum_squares", "mean", "var", "std",
+                 "rms"):
+        with pytest.raises(ValueError, match=r"'acc'.*detail='ranges'.*detail='full'"):
+            getattr(s, attr)
+    with pytest.raises(ValueError, match=r"detail='everything'.*'full', 'ranges'"):
+        SignalStats("x", detail="everything")
+
+
+def test_ranges_merged_with_full_drops_the_sums_only():
+    a = SignalStats("x").update([1.0, -3.0])
+    b = SignalStats("x", detail="ranges").update([0.5])
+    for m in (a.merge(b), b.merge(a)):
+        assert m.detail == "ranges"
+        assert (m.count, m.min, m.max, m.log2_histogram) == (3, -3.0, 1.0, {0: 1, 1: 1, 2: 1})
+    assert a.merge(b) == b.merge(a)
+    assert a.detail == "full" and a.mean == -1.0  # inputs unchanged
+
+
+def test_ranges_detail_round_trips_through_dict():
+    s = SignalStats("x", detail="ranges").update([0.25, -8.0, 0.0])
+    d = json.loads(json.dumps(s.to_dict()))
+    assert d["sum_units_2^-1074"] is None and d["sum_squares_units_2^-2148"] is None
+    back = SignalStats.from_dict(d)
+    assert back == s and back.detail == "ranges"
+    d["sum_units_2^-1074"] = "0"
+    with pytest.raises(ValueError, match="both be present or both be null"):
+        SignalStats.from_dict(d)
