@@ -174,9 +174,11 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     in_range = n - over
     exact_grid = s.whole and T.fraction_length >= 0
     noise = clip_err + (0.0 if exact_grid else in_range * lsb * lsb / 12.0)
-    power = float(s.exact_sum_squares / n)
+    power = float(s.exact_sum_squares / n) if s.detail == "full" else None
     noise_power = noise / n
-    if noise_power == 0.0:
+    if power is None:  # recorded with detail='ranges' (no sums): no SQNR estimate
+        sqnr = None
+    elif noise_power == 0.0:
         sqnr = math.inf if power > 0 else None  # all zeros: no signal, no error
     elif power == 0.0:
         sqnr = -math.inf

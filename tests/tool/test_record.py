@@ -282,3 +282,26 @@ def test_recorder_reuses_kernel_states_without_leaking_values():
     assert (s.count, s.min, s.max, s.inf_count, s.log2_histogram) == (1, 0.25, 0.25, 0,
                                                                         {-1: 1})
     assert s.exact_sum == 0.25 and s.exact_sum_squares == 0.0625
+
+
+def test_propose_from_a_ranges_recording_gives_the_same_types_without_sqnr():
+    from fixsim.tool import propose
+
+    x = np.random.default_rng(6).laplace(0, 1, 3000)
+    D = TypeTable({"s": "double", "t": "double"})
+
+    def run():
+        D.t(D.s(x) * 3.0)
+
+    with record() as full:
+        run()
+    with record(detail="ranges") as rng:
+        run()
+    for policy in ("minmax", "percentile", "mse", "kl"):
+        pf = propose(full, word_length=8, policy=policy)
+        pr = propose(rng, word_length=8, policy=policy)
+        for name in ("s", "t"):
+            assert pr[name].proposed == pf[name].proposed
+            assert (pr[name].overflows, pr[name].clip_fraction) == (pf[name].overflows,
+                                                                    pf[name].clip_fraction)
+            assert pr[name].sqnr_db is None and pf[name].sqnr_db is not None
