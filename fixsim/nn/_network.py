@@ -636,7 +636,52 @@ def _tflite_softmax(node, x):
     return out.reshape(a.shape).astype(a.dtype)
 
 
+def _tflite_avgpool(node, ins, runtime):
+    """TFLite's integer AVERAGE_POOL_2D (NCHW here): the window sum of the stored integers
+    over the valid (unpadded) positions, divided by their count rounded half away from zero
+    (input and output share scale and zero point)."""
+    x = ins[0]
+    kernel, strides, dil, pads = _pool_params(node, x)
+    sm, cnt = _ops.avg_pool(np.asarray(x, np.int64), kernel, strides, pads, False)
+    cnt = np.asarray(cnt, np.int64)
+    half = cnt // 2
+    avg = np.where(sm > 0, (sm + half) // cnt, -((half - sm) // cnt))
+    info = np.iinfo(x.dtype)
+    return [np.clip(avg, info.min, info.max).astype(x.dtype)]
+
+
+def _tflite_mean(node, ins, runtime):
+    """TFLite's integer MEAN over the spatial axes: ``acc = sum (x - zx)`` over N values,
+    then the interpreter's default (XNNPACK) ``rne(f32(acc) f32(s_x / f32(s_y N))) + zy``, or
+    the builtin kernel's ``MBQM(acc, QuantizeMultiplier(s_x / s_y / N)) + zy`` (double
+    rounding for ``'tflite-reference'``/``'tflite-double-rounding'``, single for
+    ``'tflite'``)."""
+    from ._requant import quantize_multiplier, requantize
+
+    a = node.attrs
+    x = ins[0]
+    info = np.iinfo(x.dtype)
+    acc = (np.asarray(x, np.int64) - a["zx"]).sum(axis=tuple(a["axes"]),
+                                                  keepdims=bool(a["keep_dims"]))
+    sx, sy, n = np.float32(a["sx"]), np.float32(a["sy"]), a["count"]
+    if runtime == "tflite-xnnpack":
+        mult = np.float32(sx / np.float32(sy * np.float32(n)))
+        v = np.rint((acc.astype(np.float32) * mult).astype(np.float32)).astype(np.int64)
+        return [np.clip(v + a["zy"], info.min, info.max).astype(x.dtype)]
+    if runtime not in ("tflite-reference", "tflite-double-rounding", "tflite"):
+        raise ValueError(f"node {node.name!r}: TFLite's MEAN runs under runtime "
+                         "'tflite-xnnpack', 'tflite-reference', 'tflite-double-rounding' or "
+                         f"'tflite', got {runtime!r}.")
+    q, sh = quantize_multiplier(float(np.float64(sx) / np.float64(sy) / n))
+    rt = "tflite" if runtime == "tflite" else "tflite-double-rounding"
+    out = requantize(acc.reshape(-1, 1), runtime=rt, q=q, shift=sh, zero_point=a["zy"],
+                     dtype=np.dtype(x.dtype).name)
+    return [out.reshape(acc.shape).astype(x.dtype)]
+
+
 _INT_OPS = {
+    "TFLiteAvgPool": _tflite_avgpool,
+    "TFLiteMean": _tflite_mean,
     "QLinearAveragePool": _qlinear_avgpool,
     "QLinearGlobalAveragePool": _qlinear_gap,
     "QuantizeLinear": _quantize,

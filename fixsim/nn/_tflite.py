@@ -4,7 +4,8 @@ The model's own quantization parameters are kept exactly: every tensor's float32
 zero points (per tensor, or per channel along the quantized dimension), the int8 weights and
 the int32 biases, as the converter wrote them. The graph becomes fixsim's integer operators
 (FULLY_CONNECTED -> QGemm, CONV_2D and DEPTHWISE_CONV_2D -> QLinearConv, MAX_POOL_2D ->
-MaxPool on the integers, SOFTMAX -> TFLite's gemmlowp fixed-point softmax, fused
+MaxPool on the integers, AVERAGE_POOL_2D and MEAN -> TFLite's integer pools, SOFTMAX ->
+TFLite's gemmlowp fixed-point softmax, fused
 RELU/RELU6/RELU_N1_TO_1 -> an integer clamp of the output as TFLite's
 ``CalculateActivationRangeQuantized`` computes it), so that
 ``net(x_int8, runtime=...)`` reproduces the interpreter's integers.
@@ -26,7 +27,8 @@ __all__ = ["load_tflite", "TFLITE_OPS"]
 
 #: TFLite builtin operators :func:`load_tflite` supports.
 TFLITE_OPS = ("QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D",
-              "MAX_POOL_2D", "RESHAPE", "SOFTMAX", "SHAPE", "STRIDED_SLICE", "PACK")
+              "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "SOFTMAX", "SHAPE",
+              "STRIDED_SLICE", "PACK")
 # operators that only compute a RESHAPE's target shape (dropped: the static shape is used)
 _SHAPE_ONLY = ("SHAPE", "STRIDED_SLICE", "PACK")
 # TensorType codes of the schema
@@ -184,8 +186,8 @@ class _Builder:
                 continue
             keep.append((i, name, op))
             ins = [int(t) for t in op.inputs if int(t) >= 0]
-            if name == "RESHAPE":
-                ins = ins[:1]  # the target shape is taken from the output tensor
+            if name in ("RESHAPE", "MEAN"):
+                ins = ins[:1]  # the target shape / axes are constants read by the layer
             needed.update(ins)
         for i, name, op in reversed(keep):
             conv = getattr(self, "_op_" + name.lower(), None)
@@ -370,3 +372,38 @@ class _Builder:
         radius = math.floor(1.0 * ((1 << 5) - 1) * (1 << 26) / (1 << left))
         self.nodes.append(Node("TFLiteSoftmax", layer, [self.names[x]], [self.names[y]],
                                {"q": int(q[0]), "left_shift": left, "diff_min": -radius}))
+
+    def _op_average_pool_2d(self, layer, op):
+        opt = op.builtinOptions
+        x, y = int(op.inputs[0]), int(op.outputs[0])
+        sx, zx, _ = self.qparams(x)
+        sy, zy, _ = self.qparams(y)
+        if sx[0] != sy[0] or zx[0] != zy[0]:
+            raise UnsupportedOperatorError(f"layer {layer!r}: AVERAGE_POOL_2D with different "
+                                           "input and output quantization is not supported.")
+        attrs = {"kernel_shape": [int(opt.filterHeight), int(opt.filterWidth)],
+                 "strides": [int(opt.strideH), int(opt.strideW)],
+                 "auto_pad": "SAME_UPPER" if int(opt.padding) == 0 else "VALID"}
+        src = self._nchw(layer, self.names[x])
+        self.nodes.append(Node("TFLiteAvgPool", layer, [src], [f"{layer}:pooled"], attrs))
+        out = self._nhwc(layer, f"{layer}:pooled")
+        self._clamp(layer, opt.fusedActivationFunction, out, y)
+
+    def _op_mean(self, layer, op):
+        x, ax, y = int(op.inputs[0]), int(op.inputs[1]), int(op.outputs[0])
+        axes = self.data(ax)
+        shape = [int(s) for s in self.g.tensors[x].shape]
+        if axes is None:
+            raise UnsupportedOperatorError(f"layer {layer!r}: MEAN needs constant axes.")
+        axes = sorted(int(a) % len(shape) for a in np.ravel(axes))
+        if 0 in axes:
+            raise UnsupportedOperatorError(f"layer {layer!r}: MEAN over the batch axis is not "
+                                           "supported.")
+        sx, zx, _ = self.qparams(x)
+        sy, zy, _ = self.qparams(y)
+        count = int(np.prod([shape[a] for a in axes]))
+        keep = bool(getattr(op.builtinOptions, "keepDims", False))
+        self.nodes.append(Node("TFLiteMean", layer, [self.names[x]], [self.names[y]],
+                               {"axes": axes, "keep_dims": keep, "count": count,
+                                "sx": float(sx[0]), "zx": int(zx[0]), "sy": float(sy[0]),
+                                "zy": int(zy[0])}))

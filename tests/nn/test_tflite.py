@@ -28,6 +28,7 @@ DATA = os.path.join(os.path.dirname(__file__), "..", "data", "nn")
 MLP = os.path.join(DATA, "digits_mlp_int8.tflite")
 CNN = os.path.join(DATA, "digits_cnn_int8.tflite")
 MLP_FLOAT_IO = os.path.join(DATA, "digits_mlp_int8_float_io.tflite")
+POOL = os.path.join(DATA, "digits_pool_int8.tflite")  # AVERAGE_POOL_2D (valid, same), MEAN
 SOFTMAX = os.path.join(DATA, "digits_softmax_int8.tflite")  # FULLY_CONNECTED -> SOFTMAX
 RESOLVERS = {"AUTO": "tflite-xnnpack", "BUILTIN_REF": "tflite-reference"}
 
@@ -72,8 +73,8 @@ def int8_input(net, X: np.ndarray, shape) -> np.ndarray:
 
 
 @pytest.mark.parametrize("resolver", list(RESOLVERS))
-@pytest.mark.parametrize("model,shape", [(MLP, (-1, 64)), (CNN, (-1, 8, 8, 1))],
-                         ids=["mlp", "cnn"])
+@pytest.mark.parametrize("model,shape", [(MLP, (-1, 64)), (CNN, (-1, 8, 8, 1)),
+                                         (POOL, (-1, 8, 8, 1))], ids=["mlp", "cnn", "pool"])
 def test_outputs_and_intermediates_match_the_interpreter(digits, model, shape, resolver):
     X, _ = digits
     net = nn.load_tflite(model)
@@ -231,6 +232,13 @@ def test_unsupported_operator_names_it():
     with pytest.raises(nn.UnsupportedOperatorError,
                        match="'tanh_1'.*operator 'TANH'.*supported: QUANTIZE"):
         nn.load_tflite(blob)
+
+
+def test_mean_needs_a_tflite_runtime():
+    net = nn.load_tflite(POOL)
+    assert any(n.op == "TFLiteMean" for n in net.nodes)
+    with pytest.raises(ValueError, match="MEAN runs under runtime 'tflite-xnnpack'"):
+        net(np.zeros((1, 8, 8, 1), np.int8), runtime="onnxruntime")
 
 
 def test_bad_arguments():

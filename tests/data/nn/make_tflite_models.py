@@ -7,6 +7,8 @@ output, per-channel weights, int32 biases) with a representative dataset:
 * ``digits_mlp_int8.tflite``: Dense(32, relu) -> Dense(16, relu6) -> Dense(10);
 * ``digits_mlp_int8_float_io.tflite``: the same MLP with float32 input and output
   (QUANTIZE first, DEQUANTIZE last);
+* ``digits_pool_int8.tflite``: Conv2D(6, relu) -> AveragePooling2D(2) -> Conv2D(8, relu)
+  -> AveragePooling2D(3, stride 1, same) -> GlobalAveragePooling2D -> Dense(10);
 * ``digits_softmax_int8.tflite``: Dense(10) -> Softmax (TFLite's integer softmax);
 * ``digits_cnn_int8.tflite``: Conv2D(8, 3x3, same, relu) -> DepthwiseConv2D(3x3, valid,
   relu6) -> MaxPool(2) -> Conv2D(12, 3x3, stride 2, same, relu) -> Flatten -> Dense(24, relu)
@@ -57,6 +59,19 @@ def _cnn():
     ])
 
 
+def _pool():
+    L = tf.keras.layers
+    return tf.keras.Sequential([
+        tf.keras.Input((8, 8, 1)),
+        L.Conv2D(6, 3, padding="same", activation="relu"),
+        L.AveragePooling2D(2),
+        L.Conv2D(8, 3, padding="same", activation="relu"),
+        L.AveragePooling2D(3, strides=1, padding="same"),
+        L.GlobalAveragePooling2D(),
+        L.Dense(10),
+    ])
+
+
 def _softmax():
     return tf.keras.Sequential([
         tf.keras.Input((64,)),
@@ -91,7 +106,8 @@ def main() -> None:
     Xtr, ytr = X[:1300], y[:1300]
     for name, make, shape in (("digits_softmax_int8", _softmax, (-1, 64)),
                               ("digits_mlp_int8", _mlp, (-1, 64)),
-                              ("digits_cnn_int8", _cnn, (-1, 8, 8, 1))):
+                              ("digits_cnn_int8", _cnn, (-1, 8, 8, 1)),
+                              ("digits_pool_int8", _pool, (-1, 8, 8, 1))):
         m = make()
         m.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
