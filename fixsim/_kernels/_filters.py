@@ -67,7 +67,7 @@ def _rq_general(v, d, t, rmode, omode):
 
 
 @nb.njit(inline="always", cache=True)
-def _rq(v, d, t, rmode, omode):
+def _rq(v, d, t, rmode, omode, fast):
     """Cast the exact int64 ``v`` (``d = Fsrc - Fdst``) into the type tuple ``t``.
     Returns ``(stored, overflowed)``.
 
@@ -76,8 +76,8 @@ def _rq(v, d, t, rmode, omode):
     ``_fastq._up_int`` (the same decision as ``requant_one``'s), then a clamp or a sign
     extension. Everything else (left shifts, ``wrap_sm``) goes through ``requant_one``.
     """
-    if (0 <= d <= 62 and rmode != STOCHASTIC
-            and (omode == SATURATE or omode == WRAP or omode == SAT_SYM or omode == SAT_ZERO)):
+    if fast or (0 <= d <= 62 and rmode != STOCHASTIC and (
+            omode == SATURATE or omode == WRAP or omode == SAT_SYM or omode == SAT_ZERO)):
         if d > 0:
             q = v >> d
             n = q + (1 if _up_int(rmode, q, v & ((np.int64(1) << d) - 1),
@@ -115,7 +115,7 @@ def _tally(cnt, sig, v, r, o):
 # symmetric form, Fx otherwise.
 
 
-def _make_fir_direct(RM, OM, C):
+def _make_fir_direct(RM, OM, C, FA):
     @nb.njit(cache=True)
     def fir_direct(xe, h, tp, sh, start, step, rmode, omode, out, cnt):
         """Direct form at the positions ``m = start + j * step`` of ``xe`` (``j`` = output
@@ -133,17 +133,17 @@ def _make_fir_direct(RM, OM, C):
             acc = np.int64(0)
             for k in range(nt):
                 v = h[k] * xe[m - k]
-                p, o = _rq(v, dp, tP, R, OV)
+                p, o = _rq(v, dp, tP, R, OV, FA)
                 if C:
                     _tally(cnt, FIR_PRODUCT, v, p, o)
-                t, o = _rq(p, da, tA, R, OV)
+                t, o = _rq(p, da, tA, R, OV, FA)
                 if C:
                     _tally(cnt, FIR_ACC, p, t, o)
                 if k == 0:
                     acc = t
                 else:
                     s = acc + t
-                    acc, o = _rq(s, 0, tA, R, OV)
+                    acc, o = _rq(s, 0, tA, R, OV, FA)
                     if C:
                         _tally(cnt, FIR_ACC, s, acc, o)
             out[j] = acc
@@ -151,7 +151,7 @@ def _make_fir_direct(RM, OM, C):
     return fir_direct
 
 
-def _make_fir_transposed(RM, OM, C):
+def _make_fir_transposed(RM, OM, C, FA):
     @nb.njit(cache=True)
     def fir_transposed(x, h, tp, sh, rmode, omode, z, out, cnt):
         """Transposed form: ``z[k]`` (k = 1..N-1, in the accumulator type) holds the partial
@@ -167,15 +167,15 @@ def _make_fir_transposed(RM, OM, C):
             xn = x[n]
             for k in range(nt):
                 v = h[k] * xn
-                p, o = _rq(v, dp, tP, R, OV)
+                p, o = _rq(v, dp, tP, R, OV, FA)
                 if C:
                     _tally(cnt, FIR_PRODUCT, v, p, o)
-                t, o = _rq(p, da, tA, R, OV)
+                t, o = _rq(p, da, tA, R, OV, FA)
                 if C:
                     _tally(cnt, FIR_ACC, p, t, o)
                 if k < nt - 1:
                     s = t + z[k + 1]
-                    r, o = _rq(s, 0, tA, R, OV)
+                    r, o = _rq(s, 0, tA, R, OV, FA)
                     if C:
                         _tally(cnt, FIR_ACC, s, r, o)
                 else:
@@ -188,7 +188,7 @@ def _make_fir_transposed(RM, OM, C):
     return fir_transposed
 
 
-def _make_fir_symmetric(RM, OM, C):
+def _make_fir_symmetric(RM, OM, C, FA):
     @nb.njit(cache=True)
     def fir_symmetric(xe, h, sign, tp, sh, start, step, rmode, omode, out, cnt):
         """Symmetric (``sign = 1``) or antisymmetric (``sign = -1``) form at the positions
@@ -218,21 +218,21 @@ def _make_fir_symmetric(RM, OM, C):
                 else:
                     a = xe[m - half]
                     hk = h[half]
-                e, o = _rq(a, de, tE, R, OV)
+                e, o = _rq(a, de, tE, R, OV, FA)
                 if C:
                     _tally(cnt, FIR_PRE, a, e, o)
                 v = hk * e
-                p, o = _rq(v, dp, tP, R, OV)
+                p, o = _rq(v, dp, tP, R, OV, FA)
                 if C:
                     _tally(cnt, FIR_PRODUCT, v, p, o)
-                t, o = _rq(p, da, tA, R, OV)
+                t, o = _rq(p, da, tA, R, OV, FA)
                 if C:
                     _tally(cnt, FIR_ACC, p, t, o)
                 if i == 0:
                     acc = t
                 else:
                     s = acc + t
-                    acc, o = _rq(s, 0, tA, R, OV)
+                    acc, o = _rq(s, 0, tA, R, OV, FA)
                     if C:
                         _tally(cnt, FIR_ACC, s, acc, o)
             out[j] = acc
@@ -240,7 +240,7 @@ def _make_fir_symmetric(RM, OM, C):
     return fir_symmetric
 
 
-def _make_fir_interp(RM, OM, C):
+def _make_fir_interp(RM, OM, C, FA):
     @nb.njit(cache=True)
     def fir_interp(xe, h, L, hist, tp, sh, rmode, omode, out, cnt):
         """Polyphase interpolation by ``L``: input ``n`` (at ``xe[hist + n]``, after ``hist``
@@ -263,17 +263,17 @@ def _make_fir_interp(RM, OM, C):
                 k = p
                 while k < nt:
                     v = h[k] * xe[m - j]
-                    q, o = _rq(v, dp, tP, R, OV)
+                    q, o = _rq(v, dp, tP, R, OV, FA)
                     if C:
                         _tally(cnt, FIR_PRODUCT, v, q, o)
-                    t, o = _rq(q, da, tA, R, OV)
+                    t, o = _rq(q, da, tA, R, OV, FA)
                     if C:
                         _tally(cnt, FIR_ACC, q, t, o)
                     if j == 0:
                         acc = t
                     else:
                         s = acc + t
-                        acc, o = _rq(s, 0, tA, R, OV)
+                        acc, o = _rq(s, 0, tA, R, OV, FA)
                         if C:
                             _tally(cnt, FIR_ACC, s, acc, o)
                     j += 1
@@ -289,7 +289,7 @@ def _make_fir_interp(RM, OM, C):
 #      d_acc_state (Facc - Fz), d_state_acc (Fz - Facc), d_acc_sec (Facc - Fs)]
 
 
-def _make_sos_df1(RM, OM, C):
+def _make_sos_df1(RM, OM, C, FA):
     @nb.njit(cache=True)
     def sos_df1(x, b, a, tp, sh, rmode, omode, st, out, cnt):
         """Direct form I. ``b`` (L, 3) and ``a`` (L, 3) stored coefficients (``a[:, 0]``
@@ -332,25 +332,25 @@ def _make_sos_df1(RM, OM, C):
                     else:
                         v = a[s, 2] * y2
                     if i < 3:
-                        p, o = _rq(v, d0, tN, R, OV)
+                        p, o = _rq(v, d0, tN, R, OV, FA)
                         if C:
                             _tally(cnt, SOS_PRODUCT, v, p, o)
-                        t, o = _rq(p, d2, tA, R, OV)
+                        t, o = _rq(p, d2, tA, R, OV, FA)
                     else:
-                        p, o = _rq(v, d1, tD, R, OV)
+                        p, o = _rq(v, d1, tD, R, OV, FA)
                         if C:
                             _tally(cnt, SOS_PRODUCT, v, p, o)
-                        t, o = _rq(p, d3, tA, R, OV)
+                        t, o = _rq(p, d3, tA, R, OV, FA)
                     if C:
                         _tally(cnt, SOS_ACC, p, t, o)
                     if i == 0:
                         acc = t
                     else:
                         w = acc + t if i < 3 else acc - t
-                        acc, o = _rq(w, 0, tA, R, OV)
+                        acc, o = _rq(w, 0, tA, R, OV, FA)
                         if C:
                             _tally(cnt, SOS_ACC, w, acc, o)
-                y, o = _rq(acc, d6, tS, R, OV)
+                y, o = _rq(acc, d6, tS, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_SECTION, acc, y, o)
                 st[s, 1] = u1
@@ -363,7 +363,7 @@ def _make_sos_df1(RM, OM, C):
     return sos_df1
 
 
-def _make_sos_df2t(RM, OM, C):
+def _make_sos_df2t(RM, OM, C, FA):
     @nb.njit(cache=True)
     def sos_df2t(x, b, a, tp, sh, rmode, omode, st, out, cnt):
         """Direct form II transposed. ``st`` (L, 2) = ``[z1, z2]`` per section (state type),
@@ -394,74 +394,74 @@ def _make_sos_df2t(RM, OM, C):
             for s in range(L):
                 # the states into the accumulator type
                 v = st[s, 0]
-                z1, o = _rq(v, d5, tA, R, OV)
+                z1, o = _rq(v, d5, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, v, z1, o)
                 v = st[s, 1]
-                z2, o = _rq(v, d5, tA, R, OV)
+                z2, o = _rq(v, d5, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, v, z2, o)
                 # the five products, each into its product type, then the accumulator type
                 # (in the order b0 u, b1 u, a1 y, b2 u, a2 y)
                 v = b[s, 0] * u
-                p, o = _rq(v, d0, tN, R, OV)
+                p, o = _rq(v, d0, tN, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_PRODUCT, v, p, o)
-                t0, o = _rq(p, d2, tA, R, OV)
+                t0, o = _rq(p, d2, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, p, t0, o)
                 w = t0 + z1
-                acc, o = _rq(w, 0, tA, R, OV)
+                acc, o = _rq(w, 0, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, w, acc, o)
-                y, o = _rq(acc, d6, tS, R, OV)
+                y, o = _rq(acc, d6, tS, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_SECTION, acc, y, o)
                 v = b[s, 1] * u
-                p, o = _rq(v, d0, tN, R, OV)
+                p, o = _rq(v, d0, tN, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_PRODUCT, v, p, o)
-                t1, o = _rq(p, d2, tA, R, OV)
+                t1, o = _rq(p, d2, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, p, t1, o)
                 w = t1 + z2
-                acc, o = _rq(w, 0, tA, R, OV)
+                acc, o = _rq(w, 0, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, w, acc, o)
                 v = a[s, 1] * y
-                p, o = _rq(v, d1, tD, R, OV)
+                p, o = _rq(v, d1, tD, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_PRODUCT, v, p, o)
-                t2, o = _rq(p, d3, tA, R, OV)
+                t2, o = _rq(p, d3, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, p, t2, o)
                 w = acc - t2
-                acc, o = _rq(w, 0, tA, R, OV)
+                acc, o = _rq(w, 0, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, w, acc, o)
-                r, o = _rq(acc, d4, tZ, R, OV)
+                r, o = _rq(acc, d4, tZ, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_STATE, acc, r, o)
                 st[s, 0] = r
                 v = b[s, 2] * u
-                p, o = _rq(v, d0, tN, R, OV)
+                p, o = _rq(v, d0, tN, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_PRODUCT, v, p, o)
-                t3, o = _rq(p, d2, tA, R, OV)
+                t3, o = _rq(p, d2, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, p, t3, o)
                 v = a[s, 2] * y
-                p, o = _rq(v, d1, tD, R, OV)
+                p, o = _rq(v, d1, tD, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_PRODUCT, v, p, o)
-                t4, o = _rq(p, d3, tA, R, OV)
+                t4, o = _rq(p, d3, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, p, t4, o)
                 w = t3 - t4
-                acc, o = _rq(w, 0, tA, R, OV)
+                acc, o = _rq(w, 0, tA, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_ACC, w, acc, o)
-                r, o = _rq(acc, d4, tZ, R, OV)
+                r, o = _rq(acc, d4, tZ, R, OV, FA)
                 if C:
                     _tally(cnt, SOS_STATE, acc, r, o)
                 st[s, 1] = r
@@ -482,15 +482,22 @@ _FACTORIES = {
 _KERNELS: dict = {}
 
 
-def kernel(kind: str, rmode: int, omode: int, count: bool, specialise: bool = False):
+def kernel(kind: str, rmode: int, omode: int, count: bool, specialise: bool = False,
+           shifts=()):
     """The compiled per-sample kernel *kind*, with or without the overflow/underflow tallies.
 
     With *specialise*, the loop is compiled for this (rounding, overflow) pair (the mode
     arguments are then ignored); otherwise one loop serves every mode (the modes are run-time
-    arguments). Built and compiled on first use, then cached (in memory and on disk).
+    arguments). *shifts* lists every ``Fsrc - Fdst`` the kernel will cast by (the ``sh``
+    entries it uses): when all are in ``[0, 62]`` and the overflow mode saturates or wraps, a
+    specialised loop drops the general ``requant_one`` route altogether. Built and compiled
+    on first use, then cached (in memory and on disk).
     """
+    fast = bool(specialise and len(shifts) > 0 and all(0 <= int(d) <= 62 for d in shifts)
+                and int(omode) in (SATURATE, WRAP, SAT_SYM, SAT_ZERO)
+                and int(rmode) != STOCHASTIC)
     key = (kind, int(rmode) if specialise else -1, int(omode) if specialise else -1,
-           bool(count))
+           bool(count), fast)
     k = _KERNELS.get(key)
     if k is None:
         k = _KERNELS[key] = _FACTORIES[kind](*key[1:])

@@ -337,7 +337,7 @@ class SOSFilter(Block):
         rm, om = int(self.rounding), int(self.overflow)
         spec = u.shape[0] * b.shape[0] >= self.SPECIALISE_MIN
         kern = _kf.kernel("sos_df1" if self.form == "df1" else "sos_df2t", rm, om, counting(),
-                          spec)
+                          spec, self._sh)
         kern(u, b, a, self._tp, self._sh, rm, om, st, out, cnt)
 
     # -- signals ------------------------------------------------------------------------------

@@ -395,13 +395,14 @@ class FIR(Block):
             spec = cnt_out * self.ntaps >= self.SPECIALISE_MIN
             e64 = np.ascontiguousarray(ext, dtype=np.int64)
             if self._sign:
-                _kf.kernel("fir_symmetric", rm, om, c, spec)(
+                _kf.kernel("fir_symmetric", rm, om, c, spec, self._sh)(
                     e64, self._h64, self._sign, self._tp, self._sh, start, step, rm, om, acc, cnt)
             elif self.form == "direct":
-                _kf.kernel("fir_direct", rm, om, c, spec)(
+                _kf.kernel("fir_direct", rm, om, c, spec, self._sh[:2])(
                     e64, self._h64, self._tp, self._sh, start, step, rm, om, acc, cnt)
             else:
-                _kf.kernel("fir_transposed", rm, om, c, spec)(
+                _kf.kernel("fir_transposed", rm, om, c, spec,
+                                 self._sh[:2])(
                     np.ascontiguousarray(ints, dtype=np.int64), self._h64, self._tp, self._sh,
                     rm, om, self._z, acc, cnt)
             counts = {"product": cnt[0], "acc": cnt[1], "preadd": cnt[2]}

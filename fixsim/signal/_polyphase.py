@@ -190,7 +190,7 @@ class FIRInterpolator(FIR):
             rm, om = int(self.rounding), int(self.overflow)
             spec = n * self.ntaps >= self.SPECIALISE_MIN
             if n:
-                _kf.kernel("fir_interp", rm, om, counting(), spec)(
+                _kf.kernel("fir_interp", rm, om, counting(), spec, self._sh[:2])(
                     np.ascontiguousarray(ext, dtype=np.int64), self._h64, L, nb, self._tp,
                     self._sh, rm, om, acc, cnt)
             counts = {"product": cnt[0], "acc": cnt[1]}
