@@ -245,6 +245,23 @@ _M24 = (1 << 24) - 1
 _M31 = (1 << 31) - 1
 
 
+def _frac_masks() -> np.ndarray:
+    """Per biased exponent ``eb``, the bits of a normal float's pattern that are nonzero
+    exactly when the value is not a whole number: the exponent field for ``|x| < 1``, the
+    fraction's bits below the binary point for ``1 <= |x| < 2**52``, none above."""
+    m = np.zeros(2048, dtype=np.uint64)
+    for eb in range(1, 2047):
+        e = eb - 1022  # |x| in [2**(e-1), 2**e)
+        if e <= 0:
+            m[eb] = 0x7FF << 52
+        elif e < 53:
+            m[eb] = (1 << (53 - e)) - 1
+    return m
+
+
+_FRAC_MASK = _frac_masks()
+
+
 def new_fast_state() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A fresh fast accumulator ``(ft, hd, mm)`` (untouched pages are never written)."""
     ft = np.zeros(2 * FT_HALF, dtype=np.int64)
@@ -283,7 +300,7 @@ def accumulate_fast(x, ft, hd, mm, sums):
     n = x.shape[0]
     zeros = 0
     rare = 0
-    notwhole = hd[F_NOTWHOLE]
+    fracbits = np.uint64(0)
     elo = hd[F_LO]
     ehi = hd[F_HI]
     # start from constants and fold into mm at the end: starting from mm[0], mm[1] makes
@@ -308,12 +325,7 @@ def accumulate_fast(x, ft, hd, mm, sums):
         v = x[i]
         mn = min(mn, v)
         mx = max(mx, v)
-        if notwhole == 0:
-            e = eb - 1022
-            if e <= 0:
-                notwhole = 1
-            elif e < 53 and (np.int64(b) & ((1 << (53 - e)) - 1)) != 0:
-                notwhole = 1
+        fracbits |= b & _FRAC_MASK[eb]  # branch-free whole-number test
         elo = min(elo, eb)
         ehi = max(ehi, eb)
         base = (b >> np.uint64(48)) * cols
@@ -331,7 +343,8 @@ def accumulate_fast(x, ft, hd, mm, sums):
                 _spill(ft, np.int64(base))
     hd[F_COUNT] += n
     hd[F_ZEROS] += zeros
-    hd[F_NOTWHOLE] = notwhole
+    if fracbits != np.uint64(0):
+        hd[F_NOTWHOLE] = 1
     hd[F_LO] = elo
     hd[F_HI] = ehi
     hd[F_RARE] += rare

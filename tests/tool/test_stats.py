@@ -266,3 +266,19 @@ def test_ranges_detail_round_trips_through_dict():
     d["sum_units_2^-1074"] = "0"
     with pytest.raises(ValueError, match="both be present or both be null"):
         SignalStats.from_dict(d)
+
+
+@given(st.lists(st.integers(-(2 ** 70), 2 ** 70), min_size=1, max_size=20),
+       st.integers(0, 1100), st.booleans())
+def test_whole_flag_at_every_binary_exponent(ints, k, scale_down):
+    # the kernel decides "whole" from a per-exponent bit mask; values are m * 2**(+-k), whole
+    # exactly when that is an integer (decided here with Fractions)
+    xs = []
+    for m in ints:
+        try:
+            xs.append(math.ldexp(float(m), -k if scale_down else k % 60))
+        except OverflowError:
+            continue
+    whole = all(Fraction(v).denominator == 1 for v in xs)
+    assert SignalStats().update(xs).whole == whole
+    assert SignalStats(detail="ranges").update(xs).whole == whole
