@@ -15,7 +15,10 @@ after a warm-up call:
 * fixsim's int8 run of the network it quantized itself, with each runtime's requantizer;
 * fixsim double and fixed-point (16-bit proposed types) simulation;
 * calibration throughput: recording every signal (``fx.tool.record``), and ``nn.quantize``
-  with the min/max and histogram observers.
+  with the min/max and histogram observers;
+* the TFLite interpreter (default resolver, one thread) on the full-int8 TFLite CNN of
+  tests/data/nn/ against fixsim running the same model (``nn.load_tflite``), after checking
+  0 integer mismatches (needs tensorflow-cpu; said so when it is missing).
 
 Ratios are ``fixsim / onnxruntime`` (below 1: fixsim is faster).
 """
@@ -135,6 +138,46 @@ def main() -> None:
     print(f"\ncalibration on {n} images: record every signal {n / t_rec:,.0f} images/s; "
           f"quantize (minmax) {n / t_qmm:,.0f} images/s; quantize (histogram) "
           f"{n / t_qh:,.0f} images/s")
+    bench_tflite(Xte, args.repeat)
+
+
+def bench_tflite(X: np.ndarray, repeat: int) -> None:
+    """The TFLite interpreter against fixsim on tests/data/nn/digits_cnn_int8.tflite."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        print("\nTFLite: tensorflow is not installed, the TFLite rows are not measured "
+              "(pip install tensorflow-cpu).")
+        return
+    import warnings
+
+    path = os.path.join(os.path.dirname(HERE), "tests", "data", "nn", "digits_cnn_int8.tflite")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        it = tf.lite.Interpreter(model_path=path, num_threads=1)
+    inp = it.get_input_details()[0]
+    s, z = inp["quantization"]
+    xq = np.clip(np.round(X / s) + z, -128, 127).astype(np.int8).reshape(-1, 8, 8, 1)
+    it.resize_tensor_input(inp["index"], xq.shape)
+    it.allocate_tensors()
+    oi = it.get_output_details()[0]["index"]
+
+    def run_tfl():
+        it.set_tensor(inp["index"], xq)
+        it.invoke()
+        return it.get_tensor(oi)
+
+    ref = run_tfl()
+    net = nn.load_tflite(path)
+    mism = int((net(xq) != ref).sum())
+    t_tfl = best(run_tfl, repeat)
+    t_fx = best(lambda: net(xq), repeat)
+    print(f"\nTFLite full-int8 CNN ({path.split(os.sep)[-1]}), {len(xq)} images: "
+          f"{mism} mismatches of {ref.size}")
+    print("| run | time (ms) | / TFLite interpreter |")
+    print("|---|---|---|")
+    print(f"| TFLite interpreter (XNNPACK, 1 thread) | {t_tfl * 1e3:.2f} | 1.00 |")
+    print(f"| fixsim, runtime='tflite-xnnpack' | {t_fx * 1e3:.2f} | {t_fx / t_tfl:.2f} |")
 
 
 if __name__ == "__main__":
