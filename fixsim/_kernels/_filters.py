@@ -513,7 +513,7 @@ def dot_exact_f64(xe, hr, start, step, out):
     Exact only when every partial sum, in any order, is an integer of magnitude at most
     ``2**53``: the caller guarantees ``sum|h| max|x| <= 2**53`` (stored integers). Under that
     bound reassociation cannot round, which is why ``fastmath`` (vectorised reduction) is
-    safe here."""
+    safe here. *out* may be float64 or int64 (the integer-valued sums convert exactly)."""
     nt = hr.shape[0]
     for j in range(out.shape[0]):
         b = start + j * step - nt + 1
