@@ -65,7 +65,9 @@ def quantize(net: Network, calibration, *, observer="minmax", per_channel: bool 
         Activation type (affine; weights are always symmetric int8).
     qparams : mapping, optional
         ``tensor name -> (scale, zero_point)``: explicit activation parameters (for example
-        read from another runtime's model), overriding calibration for those tensors.
+        read from another runtime's model), overriding calibration for those tensors; and
+        ``'<layer>.weight' -> scales``: explicit symmetric weight scales of a linear layer,
+        one per output channel (or one per tensor), zero point 0.
     progress : bool
         Show a progress bar over the calibration batches (``rich``).
 
@@ -91,6 +93,15 @@ def quantize(net: Network, calibration, *, observer="minmax", per_channel: bool 
     else:
         raise TypeError(f"quantize: observer must be a name or a callable, got {observer!r}.")
     qparams = dict(qparams or {})
+    wscales = {k[:-len(".weight")]: v for k, v in qparams.items() if k.endswith(".weight")}
+    for k in list(qparams):
+        if k.endswith(".weight"):
+            del qparams[k]
+    layers = {n.name for n in net.nodes if n.op in ("Gemm", "Conv", "MatMul")}
+    bad = sorted(set(wscales) - layers)
+    if bad:
+        raise ValueError(f"quantize: qparams names weights of {bad}, which are not linear "
+                         f"layers; valid: {', '.join(sorted(f'{x}.weight' for x in layers))}.")
     # tensors whose range is observed: the input and every node output not a pure shape op
     observed = [net.inputs[0]] + [n.outputs[0] for n in net.nodes if n.op not in _SHAPE_OPS]
     obs = {t: make_obs() for t in observed if t not in qparams}
@@ -109,10 +120,12 @@ def quantize(net: Network, calibration, *, observer="minmax", per_channel: bool 
     for t, o in obs.items():
         s, z = o.qparams(activations)
         qparams[t] = (s, z)
-    return _rewrite(net, qparams, adt, per_channel)
+    return _rewrite(net, qparams, adt, per_channel, wscales)
 
 
-def _rewrite(net: Network, qp: dict, adt: np.dtype, per_channel: bool) -> Network:
+def _rewrite(net: Network, qp: dict, adt: np.dtype, per_channel: bool,
+             wscales: dict | None = None) -> Network:
+    wscales = wscales or {}
     P = dict(net.params)
     nodes: list[Node] = []
     cons: dict[str, list[Node]] = {}
@@ -165,14 +178,26 @@ def _rewrite(net: Network, qp: dict, adt: np.dtype, per_channel: bool) -> Networ
                     / (float(P[xs_name]) * float(1 << 30))
                 ws = np.maximum(ws, need if per_channel else need.max())
             ws = ws.astype(np.float32)
+            L = n.name
+            if L in wscales:  # explicit weight scales (zero point 0), as given
+                given = np.atleast_1d(np.asarray(wscales[L], dtype=np.float32)).ravel()
+                C = w.shape[ch_axis]
+                if given.size not in (1, C) or not np.all(np.isfinite(given)) \
+                        or np.any(given <= 0):
+                    raise ValueError(f"quantize: qparams['{L}.weight'] must be one finite "
+                                     f"scale > 0 or {C} (one per output channel), got "
+                                     f"{wscales[L]!r}.")
+                ws = np.broadcast_to(given, (C,)).astype(np.float32)
+                per_channel_l = given.size > 1
+            else:
+                per_channel_l = per_channel
             shp = [1] * w.ndim
             shp[ch_axis] = -1
             wq = np.clip(np.rint(w / ws.reshape(shp).astype(np.float64)), -127, 127) \
                 .astype(np.int8)
-            L = n.name
             P[f"{L}:wq"] = wq
-            P[f"{L}:ws"] = ws if per_channel else np.float32(ws[0])
-            P[f"{L}:wz"] = np.zeros(w.shape[ch_axis] if per_channel else (), np.int8)
+            P[f"{L}:ws"] = ws if per_channel_l else np.float32(ws[0])
+            P[f"{L}:wz"] = np.zeros(w.shape[ch_axis] if per_channel_l else (), np.int8)
             sn, zn = add_qparams(out, out)
             ins = [qname[xin], xs_name, xz_name, f"{L}:wq", f"{L}:ws", f"{L}:wz"]
             bname = ""

@@ -134,3 +134,25 @@ def test_int16_activations(data):
     y = q(Xte, outputs=last)
     assert y.dtype == np.int16
     assert nn.accuracy(q(Xte), yte) >= nn.accuracy(mlp(Xte), yte) - 0.01
+
+
+def test_explicit_weight_scales_per_channel_and_per_tensor(data):
+    """qparams['<layer>.weight']: the given weight scales are used as they are (per channel
+    or per tensor, zero point 0); the network still runs bit-exactly in onnxruntime."""
+    mlp, _, Xtr, Xte, _ = data
+    fc0 = mlp.node("fc0")
+    w = np.asarray(mlp.params[fc0.inputs[1]], np.float64)        # (K, N): channels on axis 1
+    rng = np.random.default_rng(4)
+    s0 = (np.abs(w).max(axis=0) / 127 * rng.uniform(1.0, 1.5, w.shape[1])).astype(np.float32)
+    q = nn.quantize(mlp, Xtr[:300], qparams={"fc0.weight": s0, "fc1.weight": 0.01,
+                                             "x": (1 / 255, -128)})
+    assert np.array_equal(q.params["fc0:ws"], s0)
+    assert float(q.params["fc1:ws"]) == np.float32(0.01)
+    expect = np.clip(np.rint(w / s0.astype(np.float64)), -127, 127)
+    assert np.array_equal(q.params["fc0:wq"], expect)
+    last = [n for n in q.nodes if n.outputs == q.outputs][0].inputs[0]
+    assert np.array_equal(q(Xte, outputs=last), ort_run(to_onnx(q, last), Xte)[0])
+    with pytest.raises(ValueError, match=r"qparams\['fc0.weight'\] must be one finite"):
+        nn.quantize(mlp, Xtr[:100], qparams={"fc0.weight": [0.1, 0.2]})
+    with pytest.raises(ValueError, match="not linear layers; valid: fc0.weight"):
+        nn.quantize(mlp, Xtr[:100], qparams={"relu0.weight": 0.1})
