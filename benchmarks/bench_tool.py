@@ -5,9 +5,12 @@ Usage::
     python benchmarks/bench_tool.py            # 2**18 samples in frames of 4096
     python benchmarks/bench_tool.py --quick    # 2**16 samples, fewer repeats
 
-Part 1 times each simulation with and without ``with fx.tool.record():`` (every named cast
-and every block probe then feeds the statistics kernel) and prints the overhead
-``recorded / plain - 1`` (the target is at most 30%). Examples: a 32-tap FIR and a
+Part 1 times each simulation plain, with a listener that does nothing (what the probes
+themselves cost once anyone listens: the type tables' overflow counting, the blocks' building
+of the probed values; none of it is the recorder's), and inside ``with fx.tool.record():`` at
+both levels (``detail='full'``, the default, and ``detail='ranges'``, no sums), and prints the
+overheads ``t / plain - 1`` (the target is at most 30%) and the recorder's own cost per
+recorded value, ``(recorded - listener only) / values``. Examples: a 32-tap FIR and a
 4th-order biquad cascade written with type-table casts (``np.convolve`` /
 ``scipy.signal.sosfilt``), in double (``T.as_double()``) and in fixed point, and, when the
 blocks accept ``types=``, ``fixsim.signal.FIR`` and ``SOSFilter`` in fixed point.
@@ -33,6 +36,7 @@ import numpy as np
 import scipy.signal as ss
 
 import fixsim as fx
+from fixsim._core._typetable import signal_listening
 from fixsim.tool import SignalStats, record
 
 
@@ -146,33 +150,52 @@ def main() -> None:
     frame = 4096
     print(f"load average {os.getloadavg()[0]:.2f}; {n} samples in frames of {frame}\n")
     x = np.random.default_rng(0).uniform(-1, 1, n)
-    print("| simulation | plain (ms) | recorded (ms) | overhead | ns / recorded value |")
-    print("|---|---:|---:|---:|---:|")
+    print("| simulation | plain (ms) | probes only | full | ranges | recorder ns/value "
+          "(full, ranges) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for title, run, _ in typetable_examples(x, frame):
         holder = {}
+
+        def listened(run=run):
+            with signal_listening(lambda event: None):
+                run()
 
         def recorded(run=run, holder=holder):
             with record() as rec:
                 run()
             holder["rec"] = rec
 
+        def ranges(run=run):
+            with record(detail="ranges"):
+                run()
+
+        if "detail" not in inspect.signature(record).parameters:  # an older fixsim
+            ranges = recorded  # noqa: F811 - the same column twice, marked below
+
         try:
-            # interleaved, best of `repeat` rounds: load changes hit both alike
-            plain, rec_t = interleaved([run, recorded], repeat)
+            # interleaved, best of `repeat` rounds: load changes hit all alike
+            plain, lis, full, rng = interleaved([run, listened, recorded, ranges], repeat)
         except Exception as exc:  # a block being changed in the tree: report, go on
-            print(f"| {title} | failed: {type(exc).__name__}: {exc} | | | |")
+            print(f"| {title} | failed: {type(exc).__name__}: {exc} | | | | |")
             continue
         values = sum(s.count for _, s in holder["rec"].items())
-        print(f"| {title} | {plain * 1e3:.2f} | {rec_t * 1e3:.2f} | "
-              f"{100 * (rec_t / plain - 1):+.0f}% | {(rec_t - plain) / values * 1e9:.2f} |")
+
+        def pct(t, plain=plain):
+            return f"{100 * (t / plain - 1):+.0f}%"
+
+        print(f"| {title} | {plain * 1e3:.2f} | {pct(lis)} | {pct(full)} | {pct(rng)} | "
+              f"{(full - lis) / values * 1e9:.2f}, {(rng - lis) / values * 1e9:.2f} |")
 
     print("\n| statistics of 2**20 float64 values | time (ms) | ns/value | vs fixsim |")
     print("|---|---:|---:|---:|")
     y = np.random.default_rng(1).standard_normal(1 << 20)
     t_fx = best(lambda: SignalStats().update(y), repeat)
+    has_detail = "detail" in inspect.signature(record).parameters
+    t_rg = best(lambda: SignalStats(detail="ranges").update(y), repeat) if has_detail else t_fx
     t_nb = best(lambda: _plain_loop(y), repeat)
     t_np = best(lambda: (y.min(), y.max(), y.sum(), np.dot(y, y), np.histogram(y, 64)), repeat)
     for name, t in (("fixsim SignalStats.update (exact, fused kernel)", t_fx),
+                    ("fixsim SignalStats(detail='ranges').update (no sums)", t_rg),
                     ("plain numba loop: min, max, float sum, sum of squares", t_nb),
                     ("numpy: min, max, sum, dot, histogram(64)", t_np)):
         print(f"| {name} | {t * 1e3:.2f} | {t / y.size * 1e9:.2f} | {t / t_fx:.2f} |")
