@@ -913,10 +913,20 @@ class Product(SimpleBlock):
                 fa, fb = 1 / fb, 1 / fa
             c = [a_tot * fa, a_tot * fb, b_tot * fa, b_tot * fb]
             a_tot, b_tot = min(c), max(c)
-        return float(a_tot), float(b_tot)
+        return _float_or_inf(a_tot), _float_or_inf(b_tot)
 
     def __repr__(self) -> str:
         return f"Product({self.ops!r}, name={self.name!r})"
+
+
+def _float_or_inf(q: Fraction) -> float:
+    """*q* as a float; beyond the float range, the infinity of its sign (a quotient by a
+    divisor range near zero can exceed it: regression for an OverflowError found by
+    hypothesis with a divisor bound of 1.7e-307)."""
+    try:
+        return float(q)
+    except OverflowError:
+        return float("inf") if q > 0 else float("-inf")
 
 
 # -- Delay --------------------------------------------------------------------------------------

@@ -550,3 +550,11 @@ def test_interval_after_a_cast_holds_every_fixed_output(data):
     xs = [make(draw(st.lists(st.integers(a, b), min_size=6, max_size=6)), Tx) for _ in range(k)]
     y = blk(*xs).data
     assert np.all(out.lo[0] <= y) and np.all(y <= out.hi[0]), (out, y)
+
+
+def test_quotient_worst_case_beyond_float_range_is_infinite():
+    """Regression: Product('*/').worst_case_output_range raised OverflowError when the exact
+    bound (here 31 / 1.7e-307) exceeds the float range; it must report an infinite bound."""
+    blk = Product("*/", name="b", output_type="sfix32_En8")
+    lo, hi = blk.worst_case_output_range([1.0, 1.722443152410009e-307], [31.0, 31.0])
+    assert hi == math.inf and lo == 1.0 / 31.0
