@@ -33,6 +33,8 @@ A fresh ``st`` is ``np.zeros`` with header ``row_lo = ROWS``, ``row_hi = 0``
 
 from __future__ import annotations
 
+import mmap
+
 import numba as nb
 import numpy as np
 
@@ -263,8 +265,12 @@ _FRAC_MASK = _frac_masks()
 
 
 def new_fast_state() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A fresh fast accumulator ``(ft, hd, mm)`` (untouched pages are never written)."""
-    ft = np.zeros(2 * FT_HALF, dtype=np.int64)
+    """A fresh fast accumulator ``(ft, hd, mm)`` (untouched pages are never written).
+
+    ``ft`` lives in its own anonymous memory map: numpy asks for transparent huge pages on
+    arrays of 4 MB and more, and a 2 MB page per touched region (signs, spills) would cost
+    2 MB of memory per recorded signal instead of a few 4 kB pages."""
+    ft = np.frombuffer(mmap.mmap(-1, 2 * FT_HALF * 8), dtype=np.int64)
     hd = np.zeros(6, dtype=np.int64)
     mm = np.zeros(2)
     reset_fast_header(hd, mm)

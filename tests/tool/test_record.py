@@ -305,3 +305,22 @@ def test_propose_from_a_ranges_recording_gives_the_same_types_without_sqnr():
             assert (pr[name].overflows, pr[name].clip_fraction) == (pf[name].overflows,
                                                                     pf[name].clip_fraction)
             assert pr[name].sqnr_db is None and pf[name].sqnr_db is not None
+
+
+def test_pending_signals_do_not_take_megabytes_each():
+    # regression (huge pages): the fast kernel state was a numpy array of 8 MB, which numpy
+    # backs with transparent huge pages, so every recorded signal held about 2 MB of memory;
+    # it now lives in its own memory map of ordinary pages (a few kB touched per signal)
+    def rss_mb():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+    D = TypeTable({f"s{i}": "double" for i in range(60)})
+    x = np.random.default_rng(7).standard_normal(4096)
+    before = rss_mb()
+    with record() as rec:
+        for i in range(60):
+            D[f"s{i}"](x)
+        grown = rss_mb() - before  # 60 signals pending, none folded yet
+    assert grown < 30, f"{grown:.1f} MB for 60 pending signals"
+    assert rec["s59"].count == 4096
