@@ -264,13 +264,22 @@ def _frac_masks() -> np.ndarray:
 _FRAC_MASK = _frac_masks()
 
 
+def _private_map(nbytes: int) -> mmap.mmap:
+    """Zeroed anonymous memory, private (copy-on-write in a forked worker: ``mmap``'s default
+    anonymous map is shared, so a worker's kernel would write into its parent's state)."""
+    if hasattr(mmap, "MAP_PRIVATE") and hasattr(mmap, "MAP_ANONYMOUS"):
+        return mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+                         prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    return mmap.mmap(-1, nbytes)  # Windows: private to the process already
+
+
 def new_fast_state() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A fresh fast accumulator ``(ft, hd, mm)`` (untouched pages are never written).
 
-    ``ft`` lives in its own anonymous memory map: numpy asks for transparent huge pages on
+    ``ft`` lives in its own private anonymous memory map: numpy asks for transparent huge pages on
     arrays of 4 MB and more, and a 2 MB page per touched region (signs, spills) would cost
     2 MB of memory per recorded signal instead of a few 4 kB pages."""
-    ft = np.frombuffer(mmap.mmap(-1, 2 * FT_HALF * 8), dtype=np.int64)
+    ft = np.frombuffer(_private_map(2 * FT_HALF * 8), dtype=np.int64)
     hd = np.zeros(6, dtype=np.int64)
     mm = np.zeros(2)
     reset_fast_header(hd, mm)

@@ -324,3 +324,27 @@ def test_pending_signals_do_not_take_megabytes_each():
         grown = rss_mb() - before  # 60 signals pending, none folded yet
     assert grown < 30, f"{grown:.1f} MB for 60 pending signals"
     assert rec["s59"].count == 4096
+
+
+def _dirty_a_pooled_state_and_exit():
+    from fixsim.tool import _stats
+
+    _stats._Accumulator().add(np.full(100, 1.0))  # takes a pooled state, never drains it
+    os._exit(0)
+
+
+def test_forked_worker_cannot_write_into_the_parents_kernel_states():
+    # regression: an anonymous mmap is shared across fork by default, so a worker process
+    # (collect(workers=N) forks) wrote into the very kernel states pooled in its parent
+    import multiprocessing
+
+    from fixsim.tool import _stats
+
+    SignalStats().update([1.0])  # leaves a clean state in the pool
+    assert _stats._POOL
+    p = multiprocessing.get_context("fork").Process(target=_dirty_a_pooled_state_and_exit)
+    p.start()
+    p.join()
+    assert p.exitcode == 0
+    s = SignalStats().update([1.0])  # takes the same pooled state in this process
+    assert (s.count, s.max, s.log2_histogram, s.exact_sum) == (1, 1.0, {1: 1}, 1)
