@@ -151,7 +151,7 @@ def main(out_dir: str) -> None:
         # long coefficients: a low shelf at 120 Hz has poles close to z = 1, where 16-bit
         # coefficients would move the response by dB
         overrides.update({name: {"word_length": COEF_BITS} for name in rec.names
-                          if name.endswith(".coef")})
+                          if name.endswith("coef")})
         P = fx.tool.propose(rec, T0, word_length=data_bits, margin=10,
                             overrides=overrides).types
         fixed_model = build(P)

@@ -44,10 +44,11 @@ __all__ = ["SOSFilter", "Biquad"]
 _SOSFREQZ = getattr(_sps, "freqz_sos", None) or _sps.sosfreqz
 
 
-def _pair(value, argument: str, blk: str, types=None,
-          signal: str = "") -> tuple[numerictype | None, numerictype | None]:
+def _pair(value, argument: str, blk: str, types=None, signal: str = "",
+          signals: tuple[str, str] | None = None) -> tuple[numerictype | None, numerictype | None]:
     """A type argument given once for both, or as ``(numerator, denominator)``; missing ones
-    come from the type table's ``signal`` entry (one type for both)."""
+    come from the type table: the entries named in *signals* (numerator, denominator) when the
+    table has them, else the ``signal`` entry (one type for both)."""
     if isinstance(value, tuple | list):
         if len(value) != 2:
             raise ValueError(f"{blk}: {argument} must be one type or a (numerator, "
@@ -56,7 +57,10 @@ def _pair(value, argument: str, blk: str, types=None,
     else:
         t = as_type(value, argument, blk)
         pair = t, t
-    return (pick_type(pair[0], types, signal, blk), pick_type(pair[1], types, signal, blk))
+    names = [signal, signal]
+    if signals is not None and types is not None:
+        names = [sg if sg in types else signal for sg in signals]
+    return (pick_type(pair[0], types, names[0], blk), pick_type(pair[1], types, names[1], blk))
 
 
 class SOSFilter(Block):
@@ -68,9 +72,9 @@ class SOSFilter(Block):
         Sections ``[b0, b1, b2, 1, a1, a2]`` as ``scipy.signal`` returns them
         (``butter(..., output='sos')``); ``a0`` must be 1. Gains belong in the ``b``.
     name : str
-        Block name: the signals are named ``"<name>.<signal>"``: ``coef``, ``in`` (input to
-        section type), ``product``, ``acc``, ``state`` (df2t), ``section`` (every section's
-        output before its cast) and ``out``.
+        Block name: the signals are named ``"<name>.<signal>"``: ``num_coef``, ``den_coef``,
+        ``in`` (input to section type), ``product``, ``acc``, ``state`` (df2t), ``section``
+        (every section's output before its cast) and ``out``.
     form : {'df2t', 'df1'}
         Direct form II transposed (MATLAB's default) or direct form I.
     coef_type, product_type : numerictype, str or (numerator, denominator) pair, optional
@@ -92,7 +96,8 @@ class SOSFilter(Block):
         Modes of every cast of the block. Stochastic rounding is not supported.
     types : fixsim.TypeTable, optional
         A type table: explicit type arguments win, then the table's fixed types for
-        ``"<name>.coef"``, ``.product``, ``.acc``, ``.state``, ``.section`` and ``.out``, else
+        ``"<name>.coef"`` (or ``.num_coef``/``.den_coef``), ``.product``, ``.acc``,
+        ``.state``, ``.section`` and ``.out``, else
         the defaults. When it sets every signal of the block to ``'double'``, the block runs in
         double mode even for a fi input.
 
@@ -118,7 +123,8 @@ class SOSFilter(Block):
     loop compiled for the block's (rounding, overflow) pair (compiled once per machine);
     shorter ones share one loop for every mode.
 
-    *Signals* (reported to the fixed-point tool while it records, in both modes): ``coef``,
+    *Signals* (reported to the fixed-point tool while it records, in both modes):
+    ``num_coef``, ``den_coef`` (numerator and denominator coefficients, each with its type),
     ``in`` (the input before its cast to the section type), ``product`` (the exact products,
     one event per product and section), ``acc``, ``state`` (df2t), ``section`` and ``out``.
     Products are the exact values arriving at the product casts; the ``acc``, ``state`` and
@@ -170,18 +176,18 @@ class SOSFilter(Block):
         def one(arg, argument, sig):
             return pick_type(as_type(arg, argument, blk), types, f"{n}.{sig}", blk)
 
-        cb, ca = _pair(coef_type, "coef_type", blk, types, f"{n}.coef")
+        cb, ca = _pair(coef_type, "coef_type", blk, types, f"{n}.coef",
+                       (f"{n}.num_coef", f"{n}.den_coef"))
         self.product_type_arg = _pair(product_type, "product_type", blk, types, f"{n}.product")
         self.acc_type = one(acc_type, "acc_type", "acc")
         self.state_type = one(state_type, "state_type", "state")
         self.output_type = one(output_type, "output_type", "out")
         self.section_type = one(section_type, "section_type", "section")
         self._table_double = table_is_double(types, n)
-        probe_name = f"{n}.coef"
         qb, nb_ = quantize_values(sos[:, 0:3].ravel(), cb, self.rounding, self.overflow,
-                                  probe_name)
+                                  f"{n}.num_coef")
         qa, na_ = quantize_values(sos[:, 4:6].ravel(), ca, self.rounding, self.overflow,
-                                  probe_name)
+                                  f"{n}.den_coef")
         self.num_coef_type = qb.numerictype
         self.den_coef_type = qa.numerictype
         self._coef_counts = [(qb.numerictype, nb_), (qa.numerictype, na_)]
@@ -287,8 +293,8 @@ class SOSFilter(Block):
             raise ValueError(f"{self._blk}: the input type changed from {self._tin} to {Tx}; "
                              "cast the input, or call reset().")
         t = self._t
-        for T, counts in self._coef_counts:
-            report(f"{self.name}.coef", T, *counts)
+        for (T, counts), sig in zip(self._coef_counts, ("num_coef", "den_coef"), strict=True):
+            report(f"{self.name}.{sig}", T, *counts)
         S = t["section"]
         u, *cin = named_cast_counted(fi_stored(x), Tx, S, self.rounding, self.overflow,
                                      f"{self.name}.in")
@@ -353,9 +359,12 @@ class SOSFilter(Block):
 
         Tb = t.get("num_coef", self.num_coef_type)
         Ta = t.get("den_coef", self.den_coef_type)
-        probe(f"{name}.coef", self.sos[:, 0:3].ravel(), None, Tb, mode,
+        # numerator and denominator coefficients have their own types (MATLAB's
+        # dsp.BiquadFilter), so they are two signals: one name cannot hold counts against two
+        # types (regression: recording an SOSFilter with default types raised).
+        probe(f"{name}.num_coef", self.sos[:, 0:3].ravel(), None, Tb, mode,
               *self._coef_counts[0][1][1:])
-        probe(f"{name}.coef", self.sos[:, 4:6].ravel(), None, Ta, mode,
+        probe(f"{name}.den_coef", self.sos[:, 4:6].ravel(), None, Ta, mode,
               *self._coef_counts[1][1][1:])
         probe(f"{name}.in", xin, U[:, 0] if U.size else U, t.get("section", self.section_type),
               mode, *c("in"))
@@ -462,8 +471,8 @@ class SOSFilter(Block):
         name = self.name
         n = x.size
         sos = self.sos if self._table_double else self.quantized_sos
-        range_of(f"{name}.coef", float(min(sos[:, [0, 1, 2, 4, 5]].min(), 1.0)),
-                 float(sos[:, [0, 1, 2, 4, 5]].max()))
+        range_of(f"{name}.num_coef", float(sos[:, 0:3].min()), float(sos[:, 0:3].max()))
+        range_of(f"{name}.den_coef", float(sos[:, 4:6].min()), float(sos[:, 4:6].max()))
         range_of(f"{name}.in", lo, hi)
         sigs = ["product", "acc", "section", "out"] + (["state"] if self.form == "df2t" else [])
         if not (math.isfinite(lo) and math.isfinite(hi)):

@@ -205,7 +205,7 @@ def test_signals_are_named():
     with fx.count_quantization() as c:
         f(fi(np.linspace(-1, 1, 8), 1, 16, 14))
     names = {e.name for e in c.events}
-    assert {"eq.coef", "eq.in", "eq.product", "eq.acc", "eq.state", "eq.section",
+    assert {"eq.num_coef", "eq.den_coef", "eq.in", "eq.product", "eq.acc", "eq.state", "eq.section",
             "eq.out"} <= names
 
 
@@ -314,7 +314,7 @@ def test_probes_report_every_signal_in_both_modes(form):
     with signal_listening(ev.append):
         y1 = f(x[:30])
         y2 = f(x[30:])
-    want = {"bq.coef", "bq.in", "bq.product", "bq.acc", "bq.section", "bq.out"} | (
+    want = {"bq.num_coef", "bq.den_coef", "bq.in", "bq.product", "bq.acc", "bq.section", "bq.out"} | (
         {"bq.state"} if form == "df2t" else set())
     assert {e.name for e in ev} == want
     outs = [e for e in ev if e.name == "bq.out"]
@@ -368,7 +368,7 @@ def test_l1_bound_equals_the_analytic_worst_case():
     assert got["c.out"][0] == pytest.approx(0.5, abs=8 * 2e-9) and got["c.out"][0] <= 0.5
     assert got["c.section"][1] == pytest.approx(8.0, rel=2e-9)
     assert (float(out.lo[0]), float(out.hi[0])) == got["c.out"]
-    assert {"c.coef", "c.in", "c.product", "c.acc", "c.section", "c.out"} <= set(got)
+    assert {"c.num_coef", "c.den_coef", "c.in", "c.product", "c.acc", "c.section", "c.out"} <= set(got)
     unstable = SOSFilter([[1, 0, 0, 1, -2.5, 1.5]], coef_type=("sfix16_En12", "sfix16_En12"))
     ev.clear()
     with range_listening(ev.append):
@@ -390,3 +390,21 @@ def test_butterworth_design_straight_from_scipy():
     assert np.array_equal(hq, hexp)
     # 13 fraction bits on b0 = 0.0048 (40 LSBs): the passband moves by about 0.6 %
     assert 1e-3 < np.max(np.abs(np.abs(hq) - np.abs(h0))) < 1e-2
+
+
+def test_recording_default_types_keeps_numerator_and_denominator_apart():
+    """Regression: recording an SOSFilter with its default types raised, because the
+    numerator and denominator coefficients (best precision, different fraction lengths) were
+    both probed as ``<name>.coef``; they are ``num_coef`` and ``den_coef`` now, and a table
+    entry for either one is used."""
+    import scipy.signal as ss
+
+    sos = ss.butter(4, 0.2, output="sos")
+    f = SOSFilter(sos, name="sos")
+    x = fi(np.linspace(-0.9, 0.9, 200), 1, 16, 15)
+    with fx.tool.record() as rec:
+        f(x)
+    assert rec["sos.num_coef"].numerictype != rec["sos.den_coef"].numerictype
+    T = fx.TypeTable({"sos.num_coef": "sfix18_En16", "sos.den_coef": "sfix18_En15"})
+    g = SOSFilter(sos, name="sos", types=T)
+    assert str(g.num_coef_type) == "sfix18_En16" and str(g.den_coef_type) == "sfix18_En15"
