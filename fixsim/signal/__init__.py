@@ -4,7 +4,7 @@ Every block names its internal quantizations ``"<name>.<signal>"`` (for the fixe
 probes), keeps its state across calls (a signal streamed in frames gives the result of one
 call), and reports the worst-case output range for an input range.
 
-* :class:`FIR`: direct and transposed form FIR.
+* :class:`FIR`: FIR in direct, transposed, symmetric and antisymmetric form.
 * :class:`FIRDecimator`, :class:`FIRInterpolator`: polyphase decimating and interpolating FIR.
 * :class:`SOSFilter` (alias :class:`Biquad`): cascades of second-order sections, direct form I
   and direct form II transposed.
