@@ -96,10 +96,19 @@ def _formats(text: str | None) -> tuple[list[str], list[str], bool]:
 
 
 def _load_target(target: str) -> Callable:
-    """``module:function`` or ``path/to/file.py:function`` -> the callable."""
+    """``module:function``, ``path/to/file.py:function`` or a saved model file (``Model.save``)
+    -> the callable or the model."""
+    if ":" not in target and os.path.isfile(target) and not target.endswith(".py"):
+        from .signal import Model
+
+        try:
+            return Model.load(target)
+        except (ValueError, OSError) as exc:
+            raise CLIError(f"TARGET {target!r}: {exc}") from None
     if ":" not in target:
-        raise _UsageError(f"TARGET {target!r} must be 'module:function' or "
-                          "'path/to/file.py:function'.")
+        raise _UsageError(f"TARGET {target!r} must be 'module:function', "
+                          "'path/to/file.py:function' or a model file saved with "
+                          "fixsim.signal.Model.save.")
     mod_name, _, attr = target.rpartition(":")
     if not mod_name or not attr:
         raise _UsageError(f"TARGET {target!r} must be 'module:function' or "
@@ -701,7 +710,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="TARGET",
                    help="the algorithm: 'package.module:function' or 'file.py:function', "
                         "called as function(frame, T); or 'module:NAME' naming a "
-                        "fixsim.signal.Model (run on each frame from reset state); or a "
+                        "fixsim.signal.Model (run on each frame from reset state), or the path "
+                        "of a model saved with Model.save; or a "
                         "float ONNX network 'model.onnx' (with --calib)")
     p.add_argument("--input-type", default="sfix16_En15", metavar="TYPE",
                    help="for a Model TARGET without --types: the input type its "

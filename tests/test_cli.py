@@ -415,3 +415,25 @@ def test_propose_onnx_errors(onnx_model, tmp_path):
     assert main(["propose", m, "--calib", str(tmp_path / "flat.npy"), "-q"]) == 1
     assert main(["propose", str(tmp_path / "none.onnx"), "--calib", str(d / "calib.npz"),
                  "-q"]) == 1
+
+
+def test_propose_on_a_saved_block_model(user_alg, capsys):
+    """A model saved with Model.save is a TARGET by its path (the issue's 'saved block
+    model'); a file that is not a saved model is a clear error, exit code 1."""
+    from fixsim.signal import Gain, Model
+
+    d, x = user_alg
+    model = Model("m")
+    model.input("x")
+    model.add(Gain(2.5, name="g"), "x")
+    model.output("y", "g")
+    model.save(d / "m.fxmodel")
+    assert isinstance(Model.load(d / "m.fxmodel"), Model)
+    out = d / "saved"
+    assert main(["propose", str(d / "m.fxmodel"), "--inputs", str(d / "x.npy"), "--out",
+                 str(out), "--format", "json", "-q"]) == 0, capsys.readouterr().err
+    rows = {s["name"]: s for s in json.loads((out / "report.json").read_text())["signals"]}
+    assert (rows["g.out"]["sim_min"], rows["g.out"]["sim_max"]) == (2.5 * x.min(), 2.5 * x.max())
+    (d / "junk.fxmodel").write_bytes(b"not a model")
+    assert main(["propose", str(d / "junk.fxmodel"), "--inputs", str(d / "x.npy"), "-q"]) == 1
+    assert "not a saved fixsim model" in capsys.readouterr().err

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import copy
+import os
+import pickle
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +38,10 @@ class _Node:
     def __init__(self, block, sources: list[str]):
         self.block = block
         self.sources = sources
+
+
+#: The format tag of :meth:`Model.save` files.
+MODEL_SCHEMA = "fixsim.Model/1"
 
 
 class Model:
@@ -597,6 +604,45 @@ class Model:
 
     def __str__(self) -> str:
         return self.table(self._bound)
+
+    # -- saving ---------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the model (blocks, wiring, coefficients and types; the state is reset first)
+        to *path*, atomically (a file of its own format, ``fixsim.Model/1``, made with
+        :mod:`pickle`: load only files you trust, as with any pickle).
+
+        ``fixsim propose MODEL_FILE --inputs x.npy`` runs the command line on a saved model.
+        """
+        self.reset()
+        data = pickle.dumps({"schema": MODEL_SCHEMA, "model": self},
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".fixsim-model-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Model:
+        """A model saved with :meth:`save` (only load files you trust: this unpickles)."""
+        path = os.fspath(path)
+        with open(path, "rb") as fh:
+            try:
+                data = pickle.load(fh)
+            except Exception as exc:
+                raise ValueError(f"Model.load: {path!r} is not a saved fixsim model "
+                                 f"({type(exc).__name__}: {exc}).") from None
+        if not isinstance(data, dict) or data.get("schema") != MODEL_SCHEMA \
+                or not isinstance(data.get("model"), cls):
+            raise ValueError(f"Model.load: {path!r} is not a saved fixsim model (expected "
+                             f"schema {MODEL_SCHEMA!r}; save one with Model.save).")
+        return data["model"]
 
     def __repr__(self) -> str:
         return (f"Model({self.name!r}, inputs={self._inputs!r}, blocks={list(self._nodes)!r}, "
