@@ -26,6 +26,10 @@ caller can report them under the signal's probe name.
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numba as nb
 import numpy as np
 
@@ -33,7 +37,7 @@ from ._fastq import _up_int
 from ._quantize import SAT_SYM, SAT_ZERO, SATURATE, STOCHASTIC, WRAP, requant_one
 
 __all__ = ["type_row", "kernel", "fir_f64", "fir_f64_strided", "interp_f64", "dot_exact_f64",
-           "dot_exact_i64"]
+           "dot_exact_i64", "dot_exact_split", "SPLIT_MIN"]
 
 # signal rows of the count tables
 FIR_PRODUCT, FIR_ACC, FIR_PRE = 0, 1, 2
@@ -505,7 +509,7 @@ def kernel(kind: str, rmode: int, omode: int, count: bool, specialise: bool = Fa
 
 
 # -- exact integer dot products (the full-precision fast path) -----------------------------------
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=True, nogil=True)
 def dot_exact_f64(xe, hr, start, step, out):
     """``out[j] = sum_i hr[i] xe[m - N + 1 + i]`` at ``m = start + j step`` (``hr`` is the
     impulse response reversed), on integer-valued float64.
@@ -524,7 +528,7 @@ def dot_exact_f64(xe, hr, start, step, out):
         out[j] = s
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def dot_exact_i64(xe, hr, start, step, out):
     """The int64 twin of :func:`dot_exact_f64`; exact when ``sum|h| max|x| < 2**63``."""
     nt = hr.shape[0]
@@ -535,6 +539,54 @@ def dot_exact_i64(xe, hr, start, step, out):
         for i in range(nt):
             s += hr[i] * w[i]
         out[j] = s
+
+
+#: outputs from which :func:`dot_exact_split` runs the dot products on several threads
+SPLIT_MIN = 65_536
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _workers() -> int:
+    """Cores this process may run on (at most 4: the dot products are memory bound)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="fixsim-dot")
+        return _POOL
+
+
+def dot_exact_split(kern, xe, hr, start: int, step: int, out, min_split: int = SPLIT_MIN,
+                    parts: int | None = None) -> None:
+    """Run the exact dot-product kernel *kern* (:func:`dot_exact_f64` or
+    :func:`dot_exact_i64`, both ``nogil``) over contiguous blocks of *out* on a thread pool.
+
+    Block ``i`` covers outputs ``[a, b)`` and starts at position ``start + a * step``; each
+    output is computed by exactly the same loop as in a single call, so the result is
+    bit-identical (every partial sum is exact under the kernels' bounds). Frames of fewer
+    than *min_split* outputs, or a single core, run in the calling thread.
+    """
+    n = out.shape[0]
+    k = _workers() if parts is None else int(parts)
+    if n < max(min_split, 2) or k < 2:
+        kern(xe, hr, start, step, out)
+        return
+    k = min(k, n)
+    edges = [n * i // k for i in range(k + 1)]
+    pool = _pool()
+    futs = [pool.submit(kern, xe, hr, start + edges[i] * step, step, out[edges[i]:edges[i + 1]])
+            for i in range(1, k)]
+    kern(xe, hr, start, step, out[:edges[1]])  # the first block in this thread
+    for f in futs:
+        f.result()
 
 
 # -- double-precision FIR ------------------------------------------------------------------------

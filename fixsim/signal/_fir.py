@@ -442,11 +442,13 @@ class FIR(Block):
         B = self._bound
         if ext.dtype != object and h.dtype != object and B <= _FLOAT_EXACT:
             y = np.empty(count, dtype=np.int64)  # the exact integer sums, converted on store
-            _kf.dot_exact_f64(ext.astype(np.float64), h[::-1].astype(np.float64), start, step, y)
+            _kf.dot_exact_split(_kf.dot_exact_f64, ext.astype(np.float64),
+                                h[::-1].astype(np.float64), start, step, y)
             return y
         if ext.dtype == np.int64 and h.dtype == np.int64 and B < _INT64_LIMIT:
             y = np.empty(count, dtype=np.int64)
-            _kf.dot_exact_i64(ext, np.ascontiguousarray(h[::-1]), start, step, y)
+            _kf.dot_exact_split(_kf.dot_exact_i64, ext, np.ascontiguousarray(h[::-1]), start,
+                                step, y)
             return y
         eo = np.array([int(v) for v in ext], dtype=object)
         ho = [int(v) for v in h]

@@ -492,3 +492,62 @@ def test_interval_input_reports_exact_ranges():
     with range_listening(ev.append):
         unb = FIR(h)(Interval(np.array([-np.inf]), np.array([1.0])))
     assert not unb.bounded
+
+
+# -- the exact convolution split over threads (long frames) ------------------------------------
+@st.composite
+def split_cases(draw):
+    wide = draw(st.booleans())
+    lim = (1 << 40) if wide else (1 << 15)
+    nt = draw(st.integers(1, 12))
+    h = draw(st.lists(st.integers(-lim, lim - 1), min_size=nt, max_size=nt))
+    step = draw(st.integers(1, 4))
+    count = draw(st.integers(0, 60))
+    start = nt - 1 + draw(st.integers(0, 3))
+    n = start + step * max(count - 1, 0) + 1 + draw(st.integers(0, 3))
+    x = draw(st.lists(st.integers(-(1 << 15), (1 << 15) - 1), min_size=n, max_size=n))
+    parts = draw(st.integers(2, 6))
+    return wide, h, x, start, step, count, parts
+
+
+@given(split_cases())
+def test_dot_exact_split_equals_python_int_sums(c):
+    """Each thread computes whole outputs with the single-thread loop: every block, every
+    kernel, gives the exact Python-int sums."""
+    from fixsim._kernels import _filters as kf
+
+    wide, h, x, start, step, count, parts = c
+    exp = [sum(h[k] * x[m - k] for k in range(len(h)))
+           for m in range(start, start + step * count, step)]
+    hr = np.array(h[::-1], dtype=np.int64)
+    xe = np.array(x, dtype=np.int64)
+    kerns = [(kf.dot_exact_i64, xe, hr)]
+    if not wide:
+        kerns.append((kf.dot_exact_f64, xe.astype(np.float64), hr.astype(np.float64)))
+    for kern, xa, ha in kerns:
+        out = np.full(count, -7, dtype=np.int64)
+        kf.dot_exact_split(kern, xa, ha, start, step, out, min_split=0, parts=parts)
+        assert out.tolist() == exp
+
+
+@pytest.mark.parametrize("wx", [16, 40])
+def test_long_frame_full_precision_matches_exact_convolution(wx):
+    """A frame past the split threshold (threads) equals the exact convolution cast once."""
+    from fixsim._kernels import _filters as kf
+
+    rng = np.random.default_rng(wx)
+    n = kf.SPLIT_MIN + 4321
+    Tx, Tc = numerictype(True, wx, wx - 1), numerictype(True, 16, 15)
+    To = numerictype(True, 16, 12)
+    x = [int(v) for v in rng.integers(Tx.int_min, Tx.int_max, n, endpoint=True)]
+    h = [int(v) for v in rng.integers(Tc.int_min, Tc.int_max, 5, endpoint=True)]
+    f = FIR(fi.from_int(h, Tc), output_type=To, rounding="nearest", overflow="saturate")
+    got = f(fi.from_int(x, Tx)).int.tolist()
+    assert f._fast
+    assert (f._bound <= 2 ** 53) == (wx == 16)
+    fa = Tx.fraction_length + Tc.fraction_length
+    exp = []
+    for m in range(n):
+        s = sum(h[k] * x[m - k] for k in range(5) if m - k >= 0)
+        exp.append(cast(s, fa, To, "nearest", "saturate"))
+    assert got == exp
