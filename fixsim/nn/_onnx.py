@@ -10,7 +10,8 @@ Loading rewrites the graph the way the runtimes do before they run it:
   graph optimizer fuses into integer kernels are fused the same way, so that integer execution
   reproduces its outputs exactly: Conv -> QLinearConv, MatMul -> QLinearMatMul, Gemm -> QGemm
   (with an int32 bias from a DequantizeLinear), AveragePool -> QLinearAveragePool,
-  GlobalAveragePool -> QLinearGlobalAveragePool, MaxPool/Flatten/Reshape/Transpose on a tensor
+  GlobalAveragePool -> QLinearGlobalAveragePool, Add (both inputs and the output 8-bit per
+  tensor) -> com.microsoft QLinearAdd, MaxPool/Flatten/Reshape/Transpose on a tensor
   whose Q has the same scale and zero point as its DQ -> the same operator on the integers.
   Every other float operator between DQ and Q runs in float32.
 """
@@ -255,6 +256,17 @@ def _fuse_qdq(net: Network) -> None:
                                       dict(n.attrs)))
                 removed.add(id(q))
                 continue
+        if n.op == "Add" and len(n.inputs) == 2:
+            da, db = dq_of(n.inputs[0]), dq_of(n.inputs[1])
+            q = only_q(n.outputs[0])
+            if da is not None and db is not None and q is not None \
+                    and _per_tensor_8bit(P, [da, db], q):
+                new_nodes.append(Node("QLinearAdd", n.name,
+                                      [da.inputs[0], da.inputs[1], zp(da, 2),
+                                       db.inputs[0], db.inputs[1], zp(db, 2),
+                                       q.inputs[1], zp(q, 2)], list(q.outputs)))
+                removed.add(id(q))
+                continue
         if n.op in ("MaxPool", "Flatten", "Reshape", "Transpose", "Relu"):
             dx = dq_of(n.inputs[0])
             q = only_q(n.outputs[0])
@@ -271,6 +283,19 @@ def _fuse_qdq(net: Network) -> None:
                 continue
         new_nodes.append(n)
     net.nodes = new_nodes
+
+
+def _per_tensor_8bit(P: dict, dqs: list, q) -> bool:
+    """onnxruntime's QDQ binary-operator selector: every scale and zero point a constant
+    scalar, and the inputs and the output of one 8-bit type."""
+    dts = set()
+    for n in list(dqs) + [q]:
+        s = P.get(n.inputs[1])
+        z = P.get(n.inputs[2]) if len(n.inputs) > 2 and n.inputs[2] else None
+        if s is None or z is None or np.asarray(s).size != 1 or np.asarray(z).size != 1:
+            return False
+        dts.add(np.asarray(z).dtype)
+    return len(dts) == 1 and dts.pop() in (np.dtype(np.int8), np.dtype(np.uint8))
 
 
 def _prune(net: Network) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["windows", "conv", "max_pool", "avg_pool", "gemm_shape", "softmax", "conv_out_shape"]
+__all__ = ["windows", "conv", "max_pool", "avg_pool", "gemm_shape", "softmax", "conv_out_shape",
+           "fma_f32", "qlinear_add"]
 
 
 def _pad(x: np.ndarray, pads: list[int], value) -> np.ndarray:
@@ -126,3 +127,75 @@ def softmax(x: np.ndarray, axis: int) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)
     e = np.exp(x - m)
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def fma_f32(x, y, z) -> np.ndarray:
+    """float32 fused multiply-add ``x * y + z`` with a single rounding (half to even).
+
+    The product of two float32 values is exact in float64; the sum is formed in float64 with
+    its exact rounding error (TwoSum) and rounded to odd (the last bit set when inexact), so
+    that the final conversion to float32 rounds the exact value once, as an FMA instruction
+    does (round-to-odd at 53 bits >= 24 + 2 makes the double rounding innocuous).
+    """
+    p = np.asarray(x, np.float32).astype(np.float64) * np.asarray(y, np.float32)
+    zz = np.asarray(z, np.float32).astype(np.float64)
+    p, zz = np.broadcast_arrays(p, zz)
+    s = p + zz
+    bp = s - zz
+    err = (p - bp) + (zz - (s - bp))
+    even = (s.view(np.int64) & 1) == 0
+    fix = (err != 0) & even & np.isfinite(s)
+    if fix.any():
+        s = s.copy()
+        s[fix] = np.nextafter(s[fix], np.where(err[fix] > 0, np.inf, -np.inf))
+    return s.astype(np.float32)
+
+
+def _input0_scalar(sa: tuple, sb: tuple) -> bool:
+    """Whether onnxruntime's broadcast loop runs an input-0-scalar span (and so swaps the
+    operands inside the MLAS kernel): input 0 has one element, or along the innermost output
+    axis longer than 1 input 0 is broadcast and input 1 is not."""
+    if int(np.prod(sa)) == 1:
+        return True
+    if int(np.prod(sb)) == 1:
+        return False
+    nd = max(len(sa), len(sb))
+    a = (1,) * (nd - len(sa)) + tuple(sa)
+    b = (1,) * (nd - len(sb)) + tuple(sb)
+    for da, db in zip(reversed(a), reversed(b), strict=True):
+        if max(da, db) == 1:
+            continue
+        return da == 1 and db != 1
+    return False
+
+
+def qlinear_add(a: np.ndarray, sa, za, b: np.ndarray, sb, zb, sc, zc) -> np.ndarray:
+    """onnxruntime's com.microsoft QLinearAdd on int8/uint8 tensors (its AVX2 MLAS kernel).
+
+    With the float32 ratios ``rA = f32(sa / sc)`` and ``rB = f32(sb / sc)`` and the constant
+    ``F = f32(zc) - fma(rA, zA, f32(rB zB))``, every output is
+    ``clamp(rne(fma(a, rA, fma(b, rB, F))))`` (each ``fma`` rounded once to float32). When the
+    broadcast loop treats input 0 as the scalar operand the kernel receives the operands
+    swapped, so the roles of (a, rA, zA) and (b, rB, zB) exchange. Values outside the int32
+    range (float-to-int conversion gives INT_MIN) saturate to the type's minimum.
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.dtype != b.dtype or a.dtype not in (np.int8, np.uint8):
+        raise TypeError(f"qlinear_add: A and B must both be int8 or both uint8, got "
+                        f"{a.dtype} and {b.dtype}.")
+    f32 = np.float32
+    rA = f32(f32(sa) / f32(sc))
+    rB = f32(f32(sb) / f32(sc))
+    zA, zB, zC = (f32(int(np.asarray(v).reshape(-1)[0]) if v is not None else 0)
+                  for v in (za, zb, zc))
+    if _input0_scalar(a.shape, b.shape):
+        (x, rx, zx), (y, ry, zy) = (b, rB, zB), (a, rA, zA)
+    else:
+        (x, rx, zx), (y, ry, zy) = (a, rA, zA), (b, rB, zB)
+    fixed = f32(zC - fma_f32(rx, zx, f32(ry * zy)))
+    c = fma_f32(x.astype(f32), rx, fma_f32(y.astype(f32), ry, fixed))
+    info = np.iinfo(a.dtype)
+    ok = np.isfinite(c) & (c >= -2.0 ** 31) & (c < 2.0 ** 31)
+    r = np.where(ok, np.rint(np.where(ok, c, 0)), info.min).astype(np.int64)
+    return np.clip(r, info.min, info.max).astype(a.dtype)
