@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["windows", "conv", "max_pool", "avg_pool", "gemm_shape", "softmax", "conv_out_shape",
-           "fma_f32", "qlinear_add"]
+           "fma_f32", "qlinear_add", "qlinear_concat"]
 
 
 def _pad(x: np.ndarray, pads: list[int], value) -> np.ndarray:
@@ -199,3 +199,41 @@ def qlinear_add(a: np.ndarray, sa, za, b: np.ndarray, sb, zb, sc, zc) -> np.ndar
     ok = np.isfinite(c) & (c >= -2.0 ** 31) & (c < 2.0 ** 31)
     r = np.where(ok, np.rint(np.where(ok, c, 0)), info.min).astype(np.int64)
     return np.clip(r, info.min, info.max).astype(a.dtype)
+
+
+def _requantize_table(x: np.ndarray, sx, zx, sy, zy) -> np.ndarray:
+    """onnxruntime's QLinear lookup table entry for each value of *x*: dequantize in float32
+    (``f32(x - zx) * f32(sx)``), then QuantizeLinear (``rne(v / f32(sy)) + zy``, saturated); the
+    stored integers are copied when the scale and zero point equal the output's."""
+    f32 = np.float32
+    info = np.iinfo(x.dtype)
+    zx = int(np.asarray(zx).reshape(-1)[0]) if zx is not None else 0
+    zy = int(np.asarray(zy).reshape(-1)[0]) if zy is not None else 0
+    sx, sy = f32(np.asarray(sx).reshape(-1)[0]), f32(np.asarray(sy).reshape(-1)[0])
+    if sx == sy and zx == zy:
+        return x.copy()
+    vals = np.arange(info.min, info.max + 1)
+    v = ((vals - zx).astype(f32) * sx).astype(f32)
+    with np.errstate(over="ignore"):
+        q = (v / sy).astype(f32)
+    # MLAS clamps to the output range less the zero point before converting (inf saturates)
+    q = np.clip(q, f32(info.min - zy), f32(info.max - zy))
+    table = (np.rint(q).astype(np.int64) + zy).astype(x.dtype)
+    return table[x.astype(np.int64) - info.min]
+
+
+def qlinear_concat(axis: int, sy, zy, *triples) -> np.ndarray:
+    """onnxruntime's com.microsoft QLinearConcat: each input ``(x, s_x, z_x)`` mapped through
+    its requantization table (see :func:`_requantize_table`) to the output scale and zero
+    point, then concatenated along *axis*."""
+    if len(triples) == 0 or len(triples) % 3:
+        raise ValueError(f"qlinear_concat: inputs must be (tensor, scale, zero point) triples, "
+                         f"got {len(triples)} inputs.")
+    xs = [np.asarray(t) for t in triples[0::3]]
+    dts = {x.dtype for x in xs}
+    if len(dts) != 1 or xs[0].dtype not in (np.int8, np.uint8):
+        raise TypeError(f"qlinear_concat: every input must be int8, or every input uint8; got "
+                        f"{sorted(str(d) for d in dts)}.")
+    parts = [_requantize_table(x, triples[3 * i + 1], triples[3 * i + 2], sy, zy)
+             for i, x in enumerate(xs)]
+    return np.concatenate(parts, axis=axis)

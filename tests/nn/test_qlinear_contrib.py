@@ -1,4 +1,5 @@
-"""onnxruntime's com.microsoft quantized operators (QLinearAdd) are reproduced bit-exactly.
+"""onnxruntime's com.microsoft quantized operators (QLinearAdd, QLinearConcat) are
+reproduced bit-exactly.
 
 onnxruntime 1.32 on x86-64 with AVX2 runs QLinearAdd (int8/uint8) in MLAS's AVX2 kernel:
 float32 ratios ``rA = f32(sA / sC)``, ``rB = f32(sB / sC)``, a constant
@@ -14,6 +15,8 @@ equality against the reference and against onnxruntime itself.
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import numpy as np
 import onnx
@@ -198,6 +201,103 @@ def test_qlinear_add_rejects_mixed_types():
         net({"a": np.zeros(3, np.uint8), "b": np.zeros(3, np.int8)}, outputs="c")
 
 
+# -- QLinearConcat -----------------------------------------------------------------------------
+def _round_f32_fraction(q: Fraction) -> float:
+    """A rational rounded once, half to even, to float32 (normal range)."""
+    if q == 0:
+        return 0.0
+    sign = -1 if q < 0 else 1
+    q = abs(q)
+    e = q.numerator.bit_length() - q.denominator.bit_length()
+    if Fraction(2) ** e > q:
+        e -= 1
+    m = q / Fraction(2) ** (e - 23)
+    n = m.numerator // m.denominator
+    r = m - n
+    if r > Fraction(1, 2) or (r == Fraction(1, 2) and n & 1):
+        n += 1
+    return float(np.float32(sign * n * 2.0 ** (e - 23)))
+
+
+def _ref_requant(k: int, sx, zx, sy, zy, lo, hi) -> int:
+    """QLinearConcat's table entry: v = f32((k - zx) sx), then rne(f32(v / sy)) + zy, saturated
+    (the same scale and zero point: the value itself)."""
+    if F32(sx) == F32(sy) and zx == zy:
+        return k
+    v = _round_f32_fraction(Fraction(k - zx) * Fraction(float(F32(sx))))
+    q = _round_f32_fraction(Fraction(v) / Fraction(float(F32(sy))))
+    f = Fraction(q)
+    n = f.numerator // f.denominator
+    r = f - n
+    if r > Fraction(1, 2) or (r == Fraction(1, 2) and n & 1):
+        n += 1
+    return min(max(n + zy, lo), hi)
+
+
+def _qconcat_session(dt, sy, zy, params, axis):
+    T = TensorProto.UINT8 if dt == np.uint8 else TensorProto.INT8
+    inits = [helper.make_tensor("sy", TensorProto.FLOAT, [], [float(sy)]),
+             helper.make_tensor("zy", T, [], [int(zy)])]
+    ins = ["sy", "zy"]
+    for i, (sx, zx) in enumerate(params):
+        inits += [helper.make_tensor(f"s{i}", TensorProto.FLOAT, [], [float(sx)]),
+                  helper.make_tensor(f"z{i}", T, [], [int(zx)])]
+        ins += [f"x{i}", f"s{i}", f"z{i}"]
+    node = helper.make_node("QLinearConcat", ins, ["y"], domain="com.microsoft", axis=axis)
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info(f"x{i}", T, None)
+                                        for i in range(len(params))],
+                          [helper.make_tensor_value_info("y", T, None)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                            helper.make_opsetid("com.microsoft", 1)])
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    return m, sess
+
+
+@pytest.mark.parametrize("dt", [np.uint8, np.int8])
+def test_qlinear_concat_exhaustive_every_value(dt):
+    """Three inputs each holding all 256 values; random scale sets (ratios over two decades,
+    saturating ones included), one input sharing the output's parameters (copied)."""
+    info = np.iinfo(dt)
+    vals = np.arange(info.min, info.max + 1).astype(dt)
+    rng = np.random.default_rng(31)
+    for k in range(10):
+        sy = F32(10 ** rng.uniform(-3, -1))
+        zy = int(rng.integers(info.min, info.max + 1))
+        params = [(F32(10 ** rng.uniform(-3, -1)), int(rng.integers(info.min, info.max + 1)))
+                  for _ in range(2)] + [(sy, zy)]
+        m, sess = _qconcat_session(dt, sy, zy, params, axis=1)
+        xs = {f"x{i}": np.roll(vals, 17 * i).reshape(4, 64) for i in range(3)}
+        got = nn.load_onnx(m)(xs, outputs="y")
+        exp = sess.run(None, xs)[0]
+        assert got.dtype == exp.dtype and got.shape == exp.shape == (4, 192)
+        assert np.array_equal(got, exp), f"set {k}: {(got != exp).sum()} mismatches"
+        for i, (sx, zx) in enumerate(params):
+            ref = [_ref_requant(int(v), sx, zx, sy, zy, info.min, info.max)
+                   for v in xs[f"x{i}"].ravel()]
+            assert got[:, 64 * i:64 * (i + 1)].astype(np.int64).ravel().tolist() == ref
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_qlinear_concat_axes_and_shapes(axis):
+    rng = np.random.default_rng(5)
+    for dt in (np.uint8, np.int8):
+        info = np.iinfo(dt)
+        params = [(F32(0.02), 3), (F32(0.05), -7 if dt == np.int8 else 200)]
+        m, sess = _qconcat_session(dt, F32(0.03), 1, params, axis=axis)
+        shapes = {0: [(2, 3, 5), (4, 3, 5)], 1: [(2, 3, 5), (2, 1, 5)],
+                  -1: [(2, 3, 5), (2, 3, 2)]}[axis]
+        xs = {f"x{i}": rng.integers(info.min, info.max + 1, sh).astype(dt)
+              for i, sh in enumerate(shapes)}
+        got = nn.load_onnx(m)(xs, outputs="y")
+        assert np.array_equal(got, sess.run(None, xs)[0])
+
+
+def test_qlinear_concat_rejects_mixed_types():
+    m, _ = _qconcat_session(np.uint8, F32(0.03), 1, [(F32(0.02), 3), (F32(0.05), 9)], axis=0)
+    with pytest.raises(TypeError, match="every input"):
+        nn.load_onnx(m)({"x0": np.zeros(2, np.uint8), "x1": np.zeros(2, np.int8)}, outputs="y")
+
+
 # -- end to end: quantize_static on a residual network ------------------------------------------
 def _residual_model():
     rng = np.random.default_rng(7)
@@ -205,7 +305,7 @@ def _residual_model():
     w2 = rng.normal(0, 0.3, (4, 4, 3, 3)).astype(F32)
     w3 = rng.normal(0, 0.3, (4, 4, 3, 3)).astype(F32)
     cb = rng.normal(0, 0.5, (1, 4, 1, 1)).astype(F32)
-    wf = rng.normal(0, 0.3, (4, 10)).astype(F32)
+    wf = rng.normal(0, 0.3, (8, 10)).astype(F32)
     nodes = [
         helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
         helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
@@ -216,7 +316,8 @@ def _residual_model():
         helper.make_node("Add", ["s1", "cb"], ["s2"], name="bias_add"),      # input 1 broadcast
         helper.make_node("Add", ["cb", "s2"], ["s3"], name="bias_add_left"),  # input 0 broadcast
         helper.make_node("Relu", ["s3"], ["r3"], name="relu3"),
-        helper.make_node("GlobalAveragePool", ["r3"], ["g"], name="gap"),
+        helper.make_node("Concat", ["r3", "c2"], ["cat"], axis=1, name="concat"),
+        helper.make_node("GlobalAveragePool", ["cat"], ["g"], name="gap"),
         helper.make_node("Flatten", ["g"], ["f"], name="flat"),
         helper.make_node("MatMul", ["f", "wf"], ["y"], name="fc"),
     ]
@@ -229,7 +330,8 @@ def _integer_tensors(qm: onnx.ModelProto) -> list[str]:
     names = []
     for n in qm.graph.node:
         if n.op_type in ("QuantizeLinear", "QLinearConv", "QLinearAdd", "QLinearMatMul",
-                         "QLinearGlobalAveragePool", "QGemm", "MaxPool", "Flatten", "Reshape"):
+                         "QLinearGlobalAveragePool", "QGemm", "QLinearConcat", "MaxPool",
+                         "Flatten", "Reshape"):
             names += [o for o in n.output if o]
     return names
 
@@ -253,7 +355,7 @@ def test_residual_network_quantize_static_every_integer_equal(tmp_path, fmt, act
                   activation=act)
     ops = [n.op_type for n in qm.graph.node]
     if fmt == "QOperator":
-        assert ops.count("QLinearAdd") == 3
+        assert ops.count("QLinearAdd") == 3 and ops.count("QLinearConcat") == 1
         names = [t for t in _integer_tensors(qm) if t not in [i.name for i in qm.graph.input]]
     else:  # the Q outputs (exposing a DQ or float tensor would stop onnxruntime's fusion)
         names = [o for n in qm.graph.node if n.op_type == "QuantizeLinear" for o in n.output]
