@@ -31,7 +31,7 @@ SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Mul", "Conv", "Relu", "Clip", "LeakyR
 #: Quantized operators (integer-only affine execution).
 QUANTIZED_OPS = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
                  "MatMulInteger", "ConvInteger", "QGemm", "QLinearAveragePool",
-                 "QLinearGlobalAveragePool", "QLinearAdd", "QLinearConcat")
+                 "QLinearGlobalAveragePool", "QLinearAdd", "QLinearConcat", "QLinearMul")
 
 # |partial sum| < 2**53 makes a float64 matrix product of integers exact (every partial sum
 # and product is an integer float64 represents exactly, whatever BLAS's summation order)
@@ -687,6 +687,7 @@ _INT_OPS = {
     # com.microsoft QLinearAdd: onnxruntime's AVX2 float32 FMA kernel (fixsim/nn/_ops.py)
     "QLinearAdd": lambda n, i, r: [_ops.qlinear_add(*(list(i) + [None] * 8)[:8])],
     "QLinearConcat": lambda n, i, r: [_ops.qlinear_concat(n.attrs["axis"], *i)],
+    "QLinearMul": lambda n, i, r: [_ops.qlinear_mul(*(list(i) + [None] * 8)[:8])],
     "QuantizeLinear": _quantize,
     "DequantizeLinear": _dequantize,
     "QLinearConv": _qlinearconv,

@@ -10,9 +10,10 @@ Loading rewrites the graph the way the runtimes do before they run it:
   graph optimizer fuses into integer kernels are fused the same way, so that integer execution
   reproduces its outputs exactly: Conv -> QLinearConv, MatMul -> QLinearMatMul, Gemm -> QGemm
   (with an int32 bias from a DequantizeLinear), AveragePool -> QLinearAveragePool,
-  GlobalAveragePool -> QLinearGlobalAveragePool, Add (both inputs and the output 8-bit per
-  tensor) -> com.microsoft QLinearAdd, MaxPool/Flatten/Reshape/Transpose on a tensor
-  whose Q has the same scale and zero point as its DQ -> the same operator on the integers.
+  GlobalAveragePool -> QLinearGlobalAveragePool, Add and Mul (both inputs and the output 8-bit
+  per tensor) -> com.microsoft QLinearAdd and QLinearMul, MaxPool/Flatten/Reshape/Transpose
+  on a tensor whose Q has the same scale and zero point as its DQ -> the same operator on the
+  integers.
   Every other float operator between DQ and Q runs in float32.
 """
 
@@ -256,12 +257,12 @@ def _fuse_qdq(net: Network) -> None:
                                       dict(n.attrs)))
                 removed.add(id(q))
                 continue
-        if n.op == "Add" and len(n.inputs) == 2:
+        if n.op in ("Add", "Mul") and len(n.inputs) == 2:
             da, db = dq_of(n.inputs[0]), dq_of(n.inputs[1])
             q = only_q(n.outputs[0])
             if da is not None and db is not None and q is not None \
                     and _per_tensor_8bit(P, [da, db], q):
-                new_nodes.append(Node("QLinearAdd", n.name,
+                new_nodes.append(Node("QLinear" + n.op, n.name,
                                       [da.inputs[0], da.inputs[1], zp(da, 2),
                                        db.inputs[0], db.inputs[1], zp(db, 2),
                                        q.inputs[1], zp(q, 2)], list(q.outputs)))

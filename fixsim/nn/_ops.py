@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["windows", "conv", "max_pool", "avg_pool", "gemm_shape", "softmax", "conv_out_shape",
-           "fma_f32", "qlinear_add", "qlinear_concat"]
+           "fma_f32", "qlinear_add", "qlinear_mul", "qlinear_concat"]
 
 
 def _pad(x: np.ndarray, pads: list[int], value) -> np.ndarray:
@@ -237,3 +237,30 @@ def qlinear_concat(axis: int, sy, zy, *triples) -> np.ndarray:
     parts = [_requantize_table(x, triples[3 * i + 1], triples[3 * i + 2], sy, zy)
              for i, x in enumerate(xs)]
     return np.concatenate(parts, axis=axis)
+
+
+def qlinear_mul(a: np.ndarray, sa, za, b: np.ndarray, sb, zb, sc, zc) -> np.ndarray:
+    """onnxruntime's com.microsoft QLinearMul on int8/uint8 tensors (its SSE2 MLAS kernel).
+
+    The centred product ``p = (a - zA)(b - zB)`` is exact in int32 and in float32
+    (``|p| <= 255**2``); with the float32 ratio ``r = f32(f32(sa sb) / sc)`` every output is
+    ``clamp(rne(f32(f32(p r) + zc)))``: a multiply and an add, each rounded to float32 (no fused
+    multiply-add), then half-to-even conversion and saturation (values outside the int32 range
+    saturate to the minimum, as the conversion gives INT_MIN).
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.dtype != b.dtype or a.dtype not in (np.int8, np.uint8):
+        raise TypeError(f"qlinear_mul: A and B must both be int8 or both uint8, got "
+                        f"{a.dtype} and {b.dtype}.")
+    f32 = np.float32
+    zA, zB, zC = (int(np.asarray(v).reshape(-1)[0]) if v is not None else 0
+                  for v in (za, zb, zc))
+    r = f32(f32(f32(sa) * f32(sb)) / f32(sc))
+    p = (a.astype(np.int32) - zA) * (b.astype(np.int32) - zB)
+    with np.errstate(over="ignore"):
+        c = ((p.astype(f32) * r).astype(f32) + f32(zC)).astype(f32)
+    info = np.iinfo(a.dtype)
+    ok = np.isfinite(c) & (c >= -2.0 ** 31) & (c < 2.0 ** 31)
+    out = np.where(ok, np.rint(np.where(ok, c, 0)), info.min).astype(np.int64)
+    return np.clip(out, info.min, info.max).astype(a.dtype)

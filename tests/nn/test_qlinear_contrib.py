@@ -1,4 +1,4 @@
-"""onnxruntime's com.microsoft quantized operators (QLinearAdd, QLinearConcat) are
+"""onnxruntime's com.microsoft quantized operators (QLinearAdd, QLinearMul, QLinearConcat) are
 reproduced bit-exactly.
 
 onnxruntime 1.32 on x86-64 with AVX2 runs QLinearAdd (int8/uint8) in MLAS's AVX2 kernel:
@@ -83,14 +83,14 @@ def _ref_qadd(a, b, sa, za, sb, zb, sc, zc, lo, hi, swap=False):
 
 
 # -- onnxruntime ---------------------------------------------------------------------------------
-def _qadd_session(dt, sa, za, sb, zb, sc, zc):
+def _qadd_session(dt, sa, za, sb, zb, sc, zc, op="QLinearAdd"):
     T = TensorProto.UINT8 if dt == np.uint8 else TensorProto.INT8
     inits = [helper.make_tensor(n, TensorProto.FLOAT, [], [float(v)])
              for n, v in (("sa", sa), ("sb", sb), ("sc", sc))]
     inits += [helper.make_tensor(n, T, [], [int(v)]) for n, v in (("za", za), ("zb", zb),
                                                                   ("zc", zc))]
-    node = helper.make_node("QLinearAdd", ["a", "sa", "za", "b", "sb", "zb", "sc", "zc"], ["c"],
-                            domain="com.microsoft", name="qadd")
+    node = helper.make_node(op, ["a", "sa", "za", "b", "sb", "zb", "sc", "zc"], ["c"],
+                            domain="com.microsoft", name="qop")
     g = helper.make_graph([node], "g", [helper.make_tensor_value_info("a", T, None),
                                         helper.make_tensor_value_info("b", T, None)],
                           [helper.make_tensor_value_info("c", T, None)], inits)
@@ -199,6 +199,61 @@ def test_qlinear_add_rejects_mixed_types():
     net = nn.load_onnx(m)
     with pytest.raises(TypeError, match="int8 or both uint8"):
         net({"a": np.zeros(3, np.uint8), "b": np.zeros(3, np.int8)}, outputs="c")
+
+
+# -- QLinearMul --------------------------------------------------------------------------------
+def _ref_qmul(a, b, sa, za, sb, zb, sc, zc, lo, hi):
+    """SSE2 QLinearMul: r = f32(f32(sa sb) / sc); rne(f32(f32((a - za)(b - zb) r) + zc))."""
+    r = float(F32(F32(F32(sa) * F32(sb)) / F32(sc)))
+    out = []
+    for x, y in zip(a, b, strict=True):
+        t = _round_f32_fraction(Fraction((x - za) * (y - zb)) * Fraction(r))
+        c = Fraction(_round_f32_fraction(Fraction(t) + zc))
+        n = c.numerator // c.denominator
+        rem = c - n
+        if rem > Fraction(1, 2) or (rem == Fraction(1, 2) and n & 1):
+            n += 1
+        out.append(min(max(n, lo), hi))
+    return out
+
+
+@pytest.mark.parametrize("dt", [np.uint8, np.int8])
+def test_qlinear_mul_exhaustive_all_pairs(dt):
+    info = np.iinfo(dt)
+    vals = np.arange(info.min, info.max + 1).astype(dt)
+    A, B = (g.ravel() for g in np.meshgrid(vals, vals, indexing="ij"))
+    rng = np.random.default_rng(41)
+    for k in range(8):
+        sa, sb, sc = (F32(10 ** rng.uniform(-3, 0)) for _ in range(3))
+        za, zb, zc = (int(rng.integers(info.min, info.max + 1)) for _ in range(3))
+        m, sess = _qadd_session(dt, sa, za, sb, zb, sc, zc, op="QLinearMul")
+        net = nn.load_onnx(m)
+        for a, b in ((A, B), (A[:65533], B[:65533]), (A[:13], B[:13]),
+                     (B.reshape(256, 256), vals[:, None].copy()),
+                     (vals[:, None].copy(), B.reshape(256, 256))):
+            got = net({"a": a, "b": b}, outputs="c")
+            exp = sess.run(None, {"a": a, "b": b})[0]
+            assert got.shape == exp.shape
+            assert np.array_equal(got, exp), f"set {k}: {(got != exp).sum()} mismatches"
+        if k < 2:
+            ref = _ref_qmul(A.tolist(), B.tolist(), sa, za, sb, zb, sc, zc, info.min, info.max)
+            assert net({"a": A, "b": B}, outputs="c").astype(np.int64).tolist() == ref
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([np.uint8, np.int8]),
+       st.floats(-4, 0), st.floats(-4, 0), st.floats(-5, 0), st.integers(1, 200))
+def test_qlinear_mul_random_scales_against_reference(seed, dt, la, lb, lc, n):
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dt)
+    sa, sb, sc = F32(10 ** la), F32(10 ** lb), F32(10 ** lc)
+    za, zb, zc = (int(rng.integers(info.min, info.max + 1)) for _ in range(3))
+    a = rng.integers(info.min, info.max + 1, n).astype(dt)
+    b = rng.integers(info.min, info.max + 1, n).astype(dt)
+    m, sess = _qadd_session(dt, sa, za, sb, zb, sc, zc, op="QLinearMul")
+    got = _fixsim(m, a, b)
+    assert np.array_equal(got, sess.run(None, {"a": a, "b": b})[0])
+    ref = _ref_qmul(a.tolist(), b.tolist(), sa, za, sb, zb, sc, zc, info.min, info.max)
+    assert got.astype(np.int64).tolist() == ref
 
 
 # -- QLinearConcat -----------------------------------------------------------------------------
@@ -316,7 +371,8 @@ def _residual_model():
         helper.make_node("Add", ["s1", "cb"], ["s2"], name="bias_add"),      # input 1 broadcast
         helper.make_node("Add", ["cb", "s2"], ["s3"], name="bias_add_left"),  # input 0 broadcast
         helper.make_node("Relu", ["s3"], ["r3"], name="relu3"),
-        helper.make_node("Concat", ["r3", "c2"], ["cat"], axis=1, name="concat"),
+        helper.make_node("Mul", ["r3", "r1"], ["gate"], name="gate_mul"),
+        helper.make_node("Concat", ["gate", "c2"], ["cat"], axis=1, name="concat"),
         helper.make_node("GlobalAveragePool", ["cat"], ["g"], name="gap"),
         helper.make_node("Flatten", ["g"], ["f"], name="flat"),
         helper.make_node("MatMul", ["f", "wf"], ["y"], name="fc"),
@@ -330,7 +386,8 @@ def _integer_tensors(qm: onnx.ModelProto) -> list[str]:
     names = []
     for n in qm.graph.node:
         if n.op_type in ("QuantizeLinear", "QLinearConv", "QLinearAdd", "QLinearMatMul",
-                         "QLinearGlobalAveragePool", "QGemm", "QLinearConcat", "MaxPool",
+                         "QLinearGlobalAveragePool", "QGemm", "QLinearConcat", "QLinearMul",
+                         "MaxPool",
                          "Flatten", "Reshape"):
             names += [o for o in n.output if o]
     return names
@@ -356,11 +413,13 @@ def test_residual_network_quantize_static_every_integer_equal(tmp_path, fmt, act
     ops = [n.op_type for n in qm.graph.node]
     if fmt == "QOperator":
         assert ops.count("QLinearAdd") == 3 and ops.count("QLinearConcat") == 1
+        assert ops.count("QLinearMul") == 1
         names = [t for t in _integer_tensors(qm) if t not in [i.name for i in qm.graph.input]]
     else:  # the Q outputs (exposing a DQ or float tensor would stop onnxruntime's fusion)
         names = [o for n in qm.graph.node if n.op_type == "QuantizeLinear" for o in n.output]
     net = nn.load_onnx(qm)
     assert [n.op for n in net.nodes].count("QLinearAdd") == 3
+    assert [n.op for n in net.nodes].count("QLinearMul") == 1
     exp = ort_run(_expose(qm, names), X, names)
     got = net(X, outputs=names)
     assert len(names) > 5
