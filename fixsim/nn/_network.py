@@ -31,7 +31,8 @@ SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Mul", "Conv", "Relu", "Clip", "LeakyR
 #: Quantized operators (integer-only affine execution).
 QUANTIZED_OPS = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
                  "MatMulInteger", "ConvInteger", "QGemm", "QLinearAveragePool",
-                 "QLinearGlobalAveragePool", "QLinearAdd", "QLinearConcat", "QLinearMul")
+                 "QLinearGlobalAveragePool", "QLinearAdd", "QLinearConcat", "QLinearMul",
+                 "QLinearSigmoid", "QLinearLeakyRelu")
 
 # |partial sum| < 2**53 makes a float64 matrix product of integers exact (every partial sum
 # and product is an integer float64 represents exactly, whatever BLAS's summation order)
@@ -688,6 +689,10 @@ _INT_OPS = {
     "QLinearAdd": lambda n, i, r: [_ops.qlinear_add(*(list(i) + [None] * 8)[:8])],
     "QLinearConcat": lambda n, i, r: [_ops.qlinear_concat(n.attrs["axis"], *i)],
     "QLinearMul": lambda n, i, r: [_ops.qlinear_mul(*(list(i) + [None] * 8)[:8])],
+    "QLinearSigmoid": lambda n, i, r: [_ops.qlinear_lookup(
+        *(list(i) + [None] * 5)[:5], _ops.mlas_logistic)],
+    "QLinearLeakyRelu": lambda n, i, r: [_ops.qlinear_lookup(
+        *(list(i) + [None] * 5)[:5], _ops.leaky_relu_f32(n.attrs.get("alpha", 0.01)))],
     "QuantizeLinear": _quantize,
     "DequantizeLinear": _dequantize,
     "QLinearConv": _qlinearconv,

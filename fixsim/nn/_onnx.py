@@ -247,7 +247,7 @@ def _fuse_qdq(net: Network) -> None:
                 new_nodes.append(fused)
                 removed.add(id(q))
                 continue
-        if n.op in ("AveragePool", "GlobalAveragePool"):
+        if n.op in ("AveragePool", "GlobalAveragePool", "Sigmoid", "LeakyRelu"):
             dx = dq_of(n.inputs[0])
             q = only_q(n.outputs[0])
             if dx is not None and q is not None:

@@ -12,7 +12,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["windows", "conv", "max_pool", "avg_pool", "gemm_shape", "softmax", "conv_out_shape",
-           "fma_f32", "qlinear_add", "qlinear_mul", "qlinear_concat"]
+           "fma_f32", "qlinear_add", "qlinear_mul", "qlinear_concat", "qlinear_lookup",
+           "mlas_logistic", "leaky_relu_f32"]
 
 
 def _pad(x: np.ndarray, pads: list[int], value) -> np.ndarray:
@@ -264,3 +265,57 @@ def qlinear_mul(a: np.ndarray, sa, za, b: np.ndarray, sb, zb, sc, zc) -> np.ndar
     ok = np.isfinite(c) & (c >= -2.0 ** 31) & (c < 2.0 ** 31)
     out = np.where(ok, np.rint(np.where(ok, c, 0)), info.min).astype(np.int64)
     return np.clip(out, info.min, info.max).astype(a.dtype)
+
+
+# MLAS's logistic: Eigen's rational approximation p(x)/q(x) + 1/2 on x clamped to [-18, 18]
+_LOGISTIC_P = (4.37031012579801e-11, 1.15627324459942e-07, 6.08574864600143e-05,
+               8.51377133304701e-03, 2.48287947061529e-01)
+_LOGISTIC_Q = (6.10247389755681e-13, 5.76102136993427e-09, 6.29106785017040e-06,
+               1.70198817374094e-03, 1.16817656904453e-01, 9.93151921023180e-01)
+
+
+def mlas_logistic(x: np.ndarray) -> np.ndarray:
+    """onnxruntime's float32 logistic (MLAS's FMA3 kernel): ``x`` clamped to [-18, 18],
+    ``x2 = f32(x x)``, odd numerator and even denominator polynomials in ``x2`` evaluated by
+    Horner's rule with fused multiply-adds, ``p = f32(x p)``, then ``max(0, f32(f32(p / q) +
+    0.5))``."""
+    f32 = np.float32
+    x = np.clip(np.asarray(x, f32), f32(-18.0), f32(18.0))
+    x2 = (x * x).astype(f32)
+    p = fma_f32(x2, f32(_LOGISTIC_P[0]), f32(_LOGISTIC_P[1]))
+    for c in _LOGISTIC_P[2:]:
+        p = fma_f32(p, x2, f32(c))
+    p = (x * p).astype(f32)
+    q = fma_f32(x2, f32(_LOGISTIC_Q[0]), f32(_LOGISTIC_Q[1]))
+    for c in _LOGISTIC_Q[2:]:
+        q = fma_f32(q, x2, f32(c))
+    y = ((p / q).astype(f32) + f32(0.5)).astype(f32)
+    return np.maximum(y, f32(0.0))
+
+
+def qlinear_lookup(x: np.ndarray, sx, zx, sy, zy, fn) -> np.ndarray:
+    """onnxruntime's QLinear lookup-table operators (QLinearSigmoid, QLinearLeakyRelu): the
+    table entry of each stored value is ``QuantizeLinear(fn(f32(x - zx) * f32(sx)))``
+    (division by ``sy`` in float32, clamped to the range less ``zy``, half to even)."""
+    x = np.asarray(x)
+    if x.dtype not in (np.int8, np.uint8):
+        raise TypeError(f"qlinear_lookup: X must be int8 or uint8, got {x.dtype}.")
+    f32 = np.float32
+    info = np.iinfo(x.dtype)
+    zx = int(np.asarray(zx).reshape(-1)[0]) if zx is not None else 0
+    zy = int(np.asarray(zy).reshape(-1)[0]) if zy is not None else 0
+    sx, sy = f32(np.asarray(sx).reshape(-1)[0]), f32(np.asarray(sy).reshape(-1)[0])
+    vals = np.arange(info.min, info.max + 1)
+    v = np.asarray(fn(((vals - zx).astype(f32) * sx).astype(f32)), f32)
+    with np.errstate(over="ignore"):
+        q = (v / sy).astype(f32)
+    q = np.clip(q, f32(info.min - zy), f32(info.max - zy))
+    table = (np.rint(q).astype(np.int64) + zy).astype(x.dtype)
+    return table[x.astype(np.int64) - info.min]
+
+
+def leaky_relu_f32(alpha: float):
+    """The float32 LeakyRelu of onnxruntime's lookup table: ``v`` if ``v >= 0`` else
+    ``f32(alpha v)``."""
+    a = np.float32(alpha)
+    return lambda v: np.where(v >= 0, v, (a * v).astype(np.float32)).astype(np.float32)

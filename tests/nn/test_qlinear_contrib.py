@@ -1,5 +1,5 @@
-"""onnxruntime's com.microsoft quantized operators (QLinearAdd, QLinearMul, QLinearConcat) are
-reproduced bit-exactly.
+"""onnxruntime's com.microsoft quantized operators (QLinearAdd, QLinearMul, QLinearConcat,
+QLinearSigmoid, QLinearLeakyRelu) are reproduced bit-exactly.
 
 onnxruntime 1.32 on x86-64 with AVX2 runs QLinearAdd (int8/uint8) in MLAS's AVX2 kernel:
 float32 ratios ``rA = f32(sA / sC)``, ``rB = f32(sB / sC)``, a constant
@@ -353,6 +353,94 @@ def test_qlinear_concat_rejects_mixed_types():
         nn.load_onnx(m)({"x0": np.zeros(2, np.uint8), "x1": np.zeros(2, np.int8)}, outputs="y")
 
 
+# -- QLinearSigmoid, QLinearLeakyRelu (lookup tables) ------------------------------------------
+_P = (4.37031012579801e-11, 1.15627324459942e-07, 6.08574864600143e-05, 8.51377133304701e-03,
+      2.48287947061529e-01)
+_Q = (6.10247389755681e-13, 5.76102136993427e-09, 6.29106785017040e-06, 1.70198817374094e-03,
+      1.16817656904453e-01, 9.93151921023180e-01)
+
+
+def _fma_frac(x, y, z) -> float:
+    return _round_f32_fraction(Fraction(x) * Fraction(y) + Fraction(z))
+
+
+def _ref_logistic(v: float) -> float:
+    """MLAS's FMA3 logistic, each operation rounded exactly once to float32."""
+    c = [float(F32(t)) for t in _P]
+    d = [float(F32(t)) for t in _Q]
+    x = min(max(v, -18.0), 18.0)
+    x2 = _round_f32_fraction(Fraction(x) * Fraction(x))
+    p = _fma_frac(x2, c[0], c[1])
+    for k in c[2:]:
+        p = _fma_frac(p, x2, k)
+    p = _round_f32_fraction(Fraction(x) * Fraction(p))
+    q = _fma_frac(x2, d[0], d[1])
+    for k in d[2:]:
+        q = _fma_frac(q, x2, k)
+    y = _round_f32_fraction(Fraction(_round_f32_fraction(Fraction(p) / Fraction(q))) + Fraction(1, 2))
+    return max(y, 0.0)
+
+
+def _ref_lookup(k, sx, zx, sy, zy, lo, hi, fn) -> int:
+    v = _round_f32_fraction(Fraction(k - zx) * Fraction(float(F32(sx))))
+    w = fn(v)
+    f = Fraction(_round_f32_fraction(Fraction(w) / Fraction(float(F32(sy)))))
+    n = f.numerator // f.denominator
+    r = f - n
+    if r > Fraction(1, 2) or (r == Fraction(1, 2) and n & 1):
+        n += 1
+    return min(max(n + zy, lo), hi)
+
+
+def _unary_session(dt, op, sx, zx, sy, zy, **attrs):
+    T = TensorProto.UINT8 if dt == np.uint8 else TensorProto.INT8
+    inits = [helper.make_tensor("sx", TensorProto.FLOAT, [], [float(sx)]),
+             helper.make_tensor("zx", T, [], [int(zx)]),
+             helper.make_tensor("sy", TensorProto.FLOAT, [], [float(sy)]),
+             helper.make_tensor("zy", T, [], [int(zy)])]
+    node = helper.make_node(op, ["x", "sx", "zx", "sy", "zy"], ["y"], domain="com.microsoft",
+                            **attrs)
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", T, None)],
+                          [helper.make_tensor_value_info("y", T, None)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                            helper.make_opsetid("com.microsoft", 1)])
+    return m, ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("dt", [np.uint8, np.int8])
+@pytest.mark.parametrize("op", ["QLinearSigmoid", "QLinearLeakyRelu"])
+def test_qlinear_lookup_ops_every_value(dt, op):
+    """Every stored value (256) for 24 random scale/zero-point sets (and alphas), against
+    onnxruntime; the first four sets also against the exact reference."""
+    info = np.iinfo(dt)
+    vals = np.arange(info.min, info.max + 1).astype(dt)
+    rng = np.random.default_rng(51)
+    for k in range(24):
+        sx = F32(10 ** rng.uniform(-2.5, -0.5))
+        zx = int(rng.integers(info.min, info.max + 1))
+        if op == "QLinearSigmoid" and k % 2 == 0:
+            sy, zy = F32(1 / 256), info.min          # quantize_static's usual output range
+        else:
+            sy, zy = F32(10 ** rng.uniform(-3, -1)), int(rng.integers(info.min, info.max + 1))
+        attrs = {"alpha": float(F32(rng.uniform(0.001, 0.5)))} if op == "QLinearLeakyRelu" else {}
+        m, sess = _unary_session(dt, op, sx, zx, sy, zy, **attrs)
+        x = rng.permutation(vals).reshape(2, 8, 16)
+        got = nn.load_onnx(m)(x, outputs="y")
+        exp = sess.run(None, {"x": x})[0]
+        assert got.dtype == exp.dtype and got.shape == exp.shape
+        assert np.array_equal(got, exp), f"set {k}: {(got != exp).sum()} mismatches"
+        if k < 4:
+            if op == "QLinearSigmoid":
+                fn = _ref_logistic
+            else:
+                a = float(F32(attrs["alpha"]))
+                def fn(v, a=a):
+                    return v if v >= 0 else _round_f32_fraction(Fraction(a) * Fraction(v))
+            ref = [_ref_lookup(int(v), sx, zx, sy, zy, info.min, info.max, fn)
+                   for v in x.ravel()]
+            assert got.astype(np.int64).ravel().tolist() == ref
+
+
 # -- end to end: quantize_static on a residual network ------------------------------------------
 def _residual_model():
     rng = np.random.default_rng(7)
@@ -372,8 +460,10 @@ def _residual_model():
         helper.make_node("Add", ["cb", "s2"], ["s3"], name="bias_add_left"),  # input 0 broadcast
         helper.make_node("Relu", ["s3"], ["r3"], name="relu3"),
         helper.make_node("Mul", ["r3", "r1"], ["gate"], name="gate_mul"),
-        helper.make_node("Concat", ["gate", "c2"], ["cat"], axis=1, name="concat"),
-        helper.make_node("GlobalAveragePool", ["cat"], ["g"], name="gap"),
+        helper.make_node("LeakyRelu", ["c2"], ["lk"], alpha=0.1, name="leaky"),
+        helper.make_node("Concat", ["gate", "lk"], ["cat"], axis=1, name="concat"),
+        helper.make_node("Sigmoid", ["cat"], ["sg"], name="sigmoid"),
+        helper.make_node("GlobalAveragePool", ["sg"], ["g"], name="gap"),
         helper.make_node("Flatten", ["g"], ["f"], name="flat"),
         helper.make_node("MatMul", ["f", "wf"], ["y"], name="fc"),
     ]
@@ -387,7 +477,7 @@ def _integer_tensors(qm: onnx.ModelProto) -> list[str]:
     for n in qm.graph.node:
         if n.op_type in ("QuantizeLinear", "QLinearConv", "QLinearAdd", "QLinearMatMul",
                          "QLinearGlobalAveragePool", "QGemm", "QLinearConcat", "QLinearMul",
-                         "MaxPool",
+                         "QLinearSigmoid", "QLinearLeakyRelu", "MaxPool",
                          "Flatten", "Reshape"):
             names += [o for o in n.output if o]
     return names
@@ -414,12 +504,14 @@ def test_residual_network_quantize_static_every_integer_equal(tmp_path, fmt, act
     if fmt == "QOperator":
         assert ops.count("QLinearAdd") == 3 and ops.count("QLinearConcat") == 1
         assert ops.count("QLinearMul") == 1
+        assert ops.count("QLinearSigmoid") == 1 and ops.count("QLinearLeakyRelu") == 1
         names = [t for t in _integer_tensors(qm) if t not in [i.name for i in qm.graph.input]]
     else:  # the Q outputs (exposing a DQ or float tensor would stop onnxruntime's fusion)
         names = [o for n in qm.graph.node if n.op_type == "QuantizeLinear" for o in n.output]
     net = nn.load_onnx(qm)
     assert [n.op for n in net.nodes].count("QLinearAdd") == 3
     assert [n.op for n in net.nodes].count("QLinearMul") == 1
+    assert [n.op for n in net.nodes].count("QLinearSigmoid") == 1
     exp = ort_run(_expose(qm, names), X, names)
     got = net(X, outputs=names)
     assert len(names) > 5
