@@ -195,11 +195,14 @@ def qlinear_add(a: np.ndarray, sa, za, b: np.ndarray, sb, zb, sc, zc) -> np.ndar
     else:
         (x, rx, zx), (y, ry, zy) = (a, rA, zA), (b, rB, zB)
     fixed = f32(zC - fma_f32(rx, zx, f32(ry * zy)))
-    c = fma_f32(x.astype(f32), rx, fma_f32(y.astype(f32), ry, fixed))
     info = np.iinfo(a.dtype)
+    # every (x, y) pair once: a 256 x 256 table in the kernel's order, then a gather
+    vals = np.arange(info.min, info.max + 1).astype(f32)
+    c = fma_f32(vals[:, None], rx, fma_f32(vals[None, :], ry, fixed))
     ok = np.isfinite(c) & (c >= -2.0 ** 31) & (c < 2.0 ** 31)
     r = np.where(ok, np.rint(np.where(ok, c, 0)), info.min).astype(np.int64)
-    return np.clip(r, info.min, info.max).astype(a.dtype)
+    table = np.clip(r, info.min, info.max).astype(a.dtype)
+    return table[x.astype(np.intp) - info.min, y.astype(np.intp) - info.min]
 
 
 def _requantize_table(x: np.ndarray, sx, zx, sy, zy) -> np.ndarray:
@@ -258,13 +261,15 @@ def qlinear_mul(a: np.ndarray, sa, za, b: np.ndarray, sb, zb, sc, zc) -> np.ndar
     zA, zB, zC = (int(np.asarray(v).reshape(-1)[0]) if v is not None else 0
                   for v in (za, zb, zc))
     r = f32(f32(f32(sa) * f32(sb)) / f32(sc))
-    p = (a.astype(np.int32) - zA) * (b.astype(np.int32) - zB)
+    info = np.iinfo(a.dtype)
+    vals = np.arange(info.min, info.max + 1)
+    p = (vals[:, None] - zA) * (vals[None, :] - zB)           # every pair: a 256 x 256 table
     with np.errstate(over="ignore"):
         c = ((p.astype(f32) * r).astype(f32) + f32(zC)).astype(f32)
-    info = np.iinfo(a.dtype)
     ok = np.isfinite(c) & (c >= -2.0 ** 31) & (c < 2.0 ** 31)
     out = np.where(ok, np.rint(np.where(ok, c, 0)), info.min).astype(np.int64)
-    return np.clip(out, info.min, info.max).astype(a.dtype)
+    table = np.clip(out, info.min, info.max).astype(a.dtype)
+    return table[a.astype(np.intp) - info.min, b.astype(np.intp) - info.min]
 
 
 # MLAS's logistic: Eigen's rational approximation p(x)/q(x) + 1/2 on x clamped to [-18, 18]
