@@ -408,3 +408,39 @@ def test_recording_default_types_keeps_numerator_and_denominator_apart():
     T = fx.TypeTable({"sos.num_coef": "sfix18_En16", "sos.den_coef": "sfix18_En15"})
     g = SOSFilter(sos, name="sos", types=T)
     assert str(g.num_coef_type) == "sfix18_En16" and str(g.den_coef_type) == "sfix18_En15"
+
+
+@pytest.mark.parametrize("types", [
+    dict(product_type="sfix20_En16", acc_type="sfix24_En16", state_type="sfix18_En16",
+         section_type="sfix12_En9"),
+    dict(product_type="sfix16_En12", acc_type="sfix20_En12", state_type="sfix14_En12",
+         section_type="sfix9_En8"),
+    dict(product_type="sfix22_En18", acc_type="sfix26_En18", state_type="sfix20_En18",
+         section_type="sfix14_En10"),
+])
+def test_specialised_kernels_compiled_per_shift_set_match_reference(types, monkeypatch):
+    """Specialised biquad loops take their shifts as compile-time constants: two filters
+    with different shifts in one process each get their own loop, both exact."""
+    from fixsim._kernels import _filters as kf
+
+    monkeypatch.setattr(SOSFilter, "SPECIALISE_MIN", 0)
+    rng = np.random.default_rng(len(str(types)))
+    Tb, Ta = numerictype(True, 10, 8), numerictype(True, 10, 8)
+    b = [[int(v) for v in rng.integers(Tb.int_min, Tb.int_max, 3, endpoint=True)]
+         for _ in range(3)]
+    a = [[0, *(int(v) for v in rng.integers(Ta.int_min, Ta.int_max, 2, endpoint=True))]
+         for _ in range(3)]
+    Tx = numerictype(True, 12, 10)
+    x = [int(v) for v in rng.integers(Tx.int_min, Tx.int_max, 120, endpoint=True)]
+    for form in ("df1", "df2t"):
+        for rounding, overflow in (("nearest", "saturate"), ("convergent", "wrap")):
+            f = SOSFilter(_sos_array(b, a, Tb, Ta), coef_type=(Tb, Ta), form=form,
+                          output_type="sfix8_En5", rounding=rounding, overflow=overflow,
+                          **types)
+            xf = fi.from_int(x, Tx)
+            parts = [f(xf[p:q]) for p, q in itertools.pairwise([0, 50, 120])]
+            got = [int(v) for p in parts for v in p.int]
+            assert got == sos_reference(b, a, x, f.types(), rounding, overflow, form)
+            key = (f"sos_{form}", int(f.rounding), int(f.overflow), False, True,
+                   tuple(int(d) for d in f._sh))
+            assert key in kf._KERNELS  # the constant-shift loop ran
