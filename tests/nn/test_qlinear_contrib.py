@@ -493,13 +493,14 @@ def _expose(qm, names):
 
 @pytest.mark.parametrize("fmt", ["QOperator", "QDQ"])
 @pytest.mark.parametrize("act", ["uint8", "int8"])
-def test_residual_network_quantize_static_every_integer_equal(tmp_path, fmt, act):
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_residual_network_quantize_static_every_integer_equal(tmp_path, fmt, act, per_channel):
     from .models import digits
 
     Xtr, Xte, _, _ = digits()
     X = Xte.reshape(-1, 1, 8, 8)
     qm = quantize(_residual_model(), Xtr[:256].reshape(-1, 1, 8, 8), tmp_path, fmt=fmt,
-                  activation=act)
+                  activation=act, per_channel=per_channel)
     ops = [n.op_type for n in qm.graph.node]
     if fmt == "QOperator":
         assert ops.count("QLinearAdd") == 3 and ops.count("QLinearConcat") == 1
