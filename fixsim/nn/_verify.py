@@ -22,7 +22,8 @@ __all__ = ["verify", "NetworkVerification"]
 # where a quantized node's output scale and zero point sit among its inputs
 _OUT_QPARAMS = {"QuantizeLinear": (1, 2), "QLinearConv": (6, 7), "QLinearMatMul": (6, 7),
                 "QGemm": (7, 8), "QLinearAveragePool": (3, 4),
-                "QLinearGlobalAveragePool": (3, 4), "QLinearAdd": (6, 7)}
+                "QLinearGlobalAveragePool": (3, 4), "QLinearAdd": (6, 7), "QLinearMul": (6, 7),
+                "QLinearSigmoid": (3, 4), "QLinearLeakyRelu": (3, 4), "QLinearConcat": (0, 1)}
 
 
 @dataclasses.dataclass
