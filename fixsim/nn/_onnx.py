@@ -20,6 +20,7 @@ Loading rewrites the graph the way the runtimes do before they run it:
 from __future__ import annotations
 
 import os
+import platform
 from collections import Counter
 
 import numpy as np
@@ -29,6 +30,10 @@ from ._network import QUANTIZED_OPS, SUPPORTED_OPS, Network, Node, UnsupportedOp
 __all__ = ["load_onnx"]
 
 _EXTRA_OPS = ("Constant",)
+
+# onnxruntime's QDQIsInt8Allowed(): int8 activations in fused Conv/MatMul/Gemm except on x86
+_ORT_INT8_ALLOWED = platform.machine().lower() not in (
+    "x86_64", "amd64", "i386", "i686", "x86")
 
 
 def _sanitize(names: list[str], ops: list[str]) -> list[str]:
@@ -211,6 +216,38 @@ def _fuse_qdq(net: Network) -> None:
     def zp(n, k):
         return n.inputs[k] if len(n.inputs) > k and n.inputs[k] else None
 
+    # onnxruntime on x86 does not run int8 activations in QLinearConv/QLinearMatMul/QGemm
+    # (QDQIsInt8Allowed() is false there). Its QDQS8ToU8Transformer first rewrites an int8
+    # Q -> DQ pair to uint8 (the same integers shifted by 128), but only when the Q's output is
+    # not a graph output and has exactly one consumer edge: a DQ that itself has at most one
+    # consumer (ORT duplicates a DQ per consumer, giving the Q several edges). Groups whose types
+    # then disagree, or whose activation is still int8, are not fused and run in float (issue 6).
+    converted: set[str] = set()
+    if not _ORT_INT8_ALLOWED:
+        for q in net.nodes:
+            zq = P.get(zp(q, 2)) if zp(q, 2) else None
+            if q.op != "QuantizeLinear" or zq is None or np.asarray(zq).dtype != np.int8 \
+                    or q.inputs[1] not in P or q.outputs[0] in net.outputs:
+                continue
+            users = cons.get(q.outputs[0], [])
+            if len(users) == 1 and users[0].op == "DequantizeLinear" \
+                    and len(cons.get(users[0].outputs[0], [])) <= 1:
+                converted.add(q.outputs[0])
+
+    def qtype(n):
+        """The 8-bit type onnxruntime sees at a DQ input / Q output (None: not constant)."""
+        z = zp(n, 2)
+        if z is None:
+            return np.dtype(np.uint8)
+        if z not in P:
+            return None
+        dt = np.asarray(P[z]).dtype
+        t = n.inputs[0] if n.op == "DequantizeLinear" else n.outputs[0]
+        return np.dtype(np.uint8) if dt == np.int8 and t in converted else dt
+
+    def same_type(*ns):
+        return len({qtype(n) for n in ns}) == 1
+
     new_nodes = []
     removed = set()
     for n in net.nodes:
@@ -224,6 +261,10 @@ def _fuse_qdq(net: Network) -> None:
             ok = dx is not None and dw is not None and q is not None \
                 and (bias is None or (db is not None and db.inputs[0] in P
                                       and P[db.inputs[0]].dtype == np.int32))
+            if ok:
+                tx, tw = qtype(dx), qtype(dw)
+                ok = tx is not None and same_type(dx, q) and not (
+                    tx == np.int8 and (not _ORT_INT8_ALLOWED or tw != tx))
             if ok and n.op == "Gemm":
                 a = n.attrs
                 ok = a.get("alpha", 1.0) == 1.0 and a.get("beta", 1.0) == 1.0 \
@@ -250,7 +291,8 @@ def _fuse_qdq(net: Network) -> None:
         if n.op in ("AveragePool", "GlobalAveragePool", "Sigmoid", "LeakyRelu"):
             dx = dq_of(n.inputs[0])
             q = only_q(n.outputs[0])
-            if dx is not None and q is not None:
+            if dx is not None and q is not None and qtype(dx) is not None \
+                    and same_type(dx, q):
                 new_nodes.append(Node("QLinear" + n.op, n.name,
                                       [dx.inputs[0], dx.inputs[1], zp(dx, 2) or "",
                                        q.inputs[1], zp(q, 2) or ""], list(q.outputs),
@@ -261,7 +303,7 @@ def _fuse_qdq(net: Network) -> None:
             da, db = dq_of(n.inputs[0]), dq_of(n.inputs[1])
             q = only_q(n.outputs[0])
             if da is not None and db is not None and q is not None \
-                    and _per_tensor_8bit(P, [da, db], q):
+                    and _per_tensor_8bit(P, [da, db], q) and same_type(da, db, q):
                 new_nodes.append(Node("QLinear" + n.op, n.name,
                                       [da.inputs[0], da.inputs[1], zp(da, 2),
                                        db.inputs[0], db.inputs[1], zp(db, 2),

@@ -14,7 +14,16 @@ from onnx import TensorProto, helper
 import fixsim as fx
 import fixsim.nn as nn
 
-from .models import cnn, init, last_quantized_tensor, mlp_digits, ort_run, quantize, with_output
+from .models import (
+    cnn,
+    init,
+    last_quantized_tensor,
+    mlp_digits,
+    model,
+    ort_run,
+    quantize,
+    with_output,
+)
 
 CONFIGS = [(fmt, pc, act) for fmt in ("QDQ", "QOperator") for pc in (False, True)
            for act in ("uint8", "int8")]
@@ -250,3 +259,94 @@ def test_conv1d_net_bit_exact(data, tmp_path, fmt, per_channel, act):
     qm = quantize(_conv1d_net(), Xtr[:256].reshape(-1, 1, 64), tmp_path, fmt=fmt,
                   per_channel=per_channel, activation=act)
     _check(qm, Xte.reshape(-1, 1, 64))
+
+
+# -- issue 6 regression: int8 QDQ convolutions onnxruntime leaves in float on x86 -----------------
+def _residual_cnn(seed: int):
+    """A residual CNN whose conv outputs feed several consumers (the stress-test network)."""
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    w1 = rng.normal(0, 0.4, (4, 1, 3, 3)).astype(f32)
+    w2 = rng.normal(0, 0.3, (4, 4, 3, 3)).astype(f32)
+    w3 = rng.normal(0, 0.3, (4, 4, 3, 3)).astype(f32)
+    cb = rng.normal(0, 0.5, (1, 4, 1, 1)).astype(f32)
+    wf = rng.normal(0, 0.3, (8, 10)).astype(f32)
+    mk = helper.make_node
+    nodes = [
+        mk("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        mk("Relu", ["c1"], ["r1"], name="relu1"),
+        mk("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1], name="conv2"),
+        mk("Relu", ["c2"], ["r2"], name="relu2"),
+        mk("Conv", ["r2", "w3"], ["c3"], pads=[1, 1, 1, 1], name="conv3"),
+        mk("Add", ["r1", "c3"], ["s1"], name="residual"),
+        mk("Add", ["s1", "cb"], ["s2"], name="bias_add"),
+        mk("Add", ["cb", "s2"], ["s3"], name="bias_add_left"),
+        mk("Relu", ["s3"], ["r3"], name="relu3"),
+        mk("Mul", ["r3", "r1"], ["gate"], name="gate_mul"),
+        mk("LeakyRelu", ["c2"], ["lk"], alpha=0.1, name="leaky"),
+        mk("Concat", ["gate", "lk"], ["cat"], axis=1, name="concat"),
+        mk("Sigmoid", ["cat"], ["sg"], name="sigmoid"),
+        mk("GlobalAveragePool", ["sg"], ["g"], name="gap"),
+        mk("Flatten", ["g"], ["f"], name="flat"),
+        mk("MatMul", ["f", "wf"], ["y"], name="fc"),
+    ]
+    inits = [init("w1", w1), init("w2", w2), init("w3", w3), init("cb", cb), init("wf", wf)]
+    return model(nodes, inits, [None, 1, 8, 8])
+
+
+def _ort_optimized_ops(qm, tmp_path) -> dict[str, str]:
+    """Operator of every Conv/MatMul/Add/Mul/LeakyRelu node in onnxruntime's optimized graph."""
+    import onnx
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.optimized_model_filepath = str(tmp_path / "ort_optimized.onnx")
+    ort.InferenceSession(qm.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    names = ("conv1", "conv2", "conv3", "residual", "bias_add", "bias_add_left", "gate_mul",
+             "leaky", "fc")
+    ops = {}
+    for n in onnx.load(so.optimized_model_filepath).graph.node:
+        base = n.name.split("_token_")[0]
+        if base in names:
+            ops[base] = n.op_type
+    return ops
+
+
+def test_int8_qdq_conv_left_in_float_by_onnxruntime_regression_issue6(tmp_path):
+    """Issue 6: on the seed-1007 residual CNN (QDQ, int8 activations, per channel) fixsim was one
+    below onnxruntime at r1[61, 1, 2, 1] and downstream. Cause: onnxruntime on x86 does not
+    fuse a Conv with int8 activations into QLinearConv (QDQIsInt8Allowed() is false); only
+    Q -> DQ pairs its QDQS8ToU8Transformer can rewrite to uint8 (single consumer, not a graph
+    output) are fused. conv1 therefore runs as a float32 Conv on dequantized values, whose sum
+    127.49999 (in units of r1's scale) rounds to 127, while the integer requantization
+    f32(52422) * f32(sx * sw[1] / sy) lands on 127.500015 and rounds to 128."""
+    from .models import digits
+    Xtr, Xte, _, _ = digits()
+    X = Xte.reshape(-1, 1, 8, 8)
+    qm = quantize(_residual_cnn(1007), Xtr[350:606].reshape(-1, 1, 8, 8), tmp_path, fmt="QDQ",
+                  activation="int8", per_channel=True)
+    # fixsim fuses exactly the groups onnxruntime fuses in the model as given
+    ort_ops = _ort_optimized_ops(qm, tmp_path)
+    net = nn.load_onnx(qm)
+    fx_ops = {n.name: n.op for n in net.nodes if n.name in ort_ops}
+    assert ort_ops == {"conv1": "Conv", "conv2": "Conv", "conv3": "QLinearConv",
+                       "residual": "Add", "bias_add": "Add", "bias_add_left": "Add",
+                       "gate_mul": "Mul", "leaky": "LeakyRelu", "fc": "QLinearMatMul"}
+    assert fx_ops == ort_ops
+    y = net(X)
+    assert np.array_equal(y, ort_run(qm, X, ["y"])[0])
+    # every quantized tensor: exposing a Q output stops onnxruntime's int8 -> uint8 rewrite of
+    # that pair, so both sides run the exposed graph (all int8 Conv/MatMul then run in float)
+    names = [o for n in qm.graph.node if n.op_type == "QuantizeLinear" for o in n.output]
+    exposed = qm
+    for t in names:
+        exposed = with_output(exposed, t)
+    exp = ort_run(exposed, X, names)
+    net_e = nn.load_onnx(exposed)
+    assert [n.op for n in net_e.nodes if n.name in ("conv1", "conv2", "conv3", "fc")] \
+        == ["Conv", "Conv", "Conv", "MatMul"]
+    got = net_e(X, outputs=names)
+    assert exp[names.index("r1_QuantizeLinear_Output")][61, 1, 2, 1] == -1
+    for t, e in zip(names, exp, strict=True):
+        assert got[t].dtype == e.dtype and got[t].shape == e.shape, t
+        assert np.array_equal(got[t], e), f"{t}: {(got[t] != e).sum()} mismatches of {e.size}"
