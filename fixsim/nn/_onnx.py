@@ -15,6 +15,11 @@ Loading rewrites the graph the way the runtimes do before they run it:
   on a tensor whose Q has the same scale and zero point as its DQ -> the same operator on the
   integers.
   Every other float operator between DQ and Q runs in float32.
+  On x86, as in onnxruntime there, a group is fused only when its DQ inputs and Q output have
+  one 8-bit type, and Conv/MatMul/Gemm only with uint8 activations, counting an int8 Q -> DQ
+  pair as uint8 when onnxruntime rewrites it (the Q's output is not a graph output and feeds
+  one DQ with at most one consumer). Exposing a Q output as a graph output therefore changes
+  which groups are fused, in onnxruntime and here alike.
 """
 
 from __future__ import annotations
