@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ._atomic import write_atomic
 from ._core._typetable import TypeTable
 
 __all__ = ["EXAMPLES", "Example", "run_flow", "FlowResult", "digits_mlp", "run_network_flow",
@@ -323,22 +324,7 @@ def digits_mlp(seed: int = 0):
     return model, Xtr[:512], Xte, yte
 
 
-def _write_text(path: str, text: str) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def _write_bytes(path: str, data: bytes) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+_write_text = _write_bytes = write_atomic  # (names kept for the CLI)
 
 
 def run_network_flow(net, calib, out: str | os.PathLike, *, x_test=None, y_test=None,

@@ -20,10 +20,10 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .._atomic import write_atomic
 from .._core._fimath import current_fimath
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
@@ -108,28 +108,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> str:
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"export: the folder {folder!r} of path {path!r} does not "
                                 "exist; create it first.")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    return write_atomic(path, text)
 
 
 def _table(types, method: str) -> TypeTable:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import copy
 import os
 import pickle
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from .._atomic import write_atomic
 from .._core import _probe
 from .._core._fi import fi, make_fi
 from .._core._interval import Interval, range_listening, report_range
@@ -616,17 +616,7 @@ class Model:
         self.reset()
         data = pickle.dumps({"schema": MODEL_SCHEMA, "model": self},
                             protocol=pickle.HIGHEST_PROTOCOL)
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".fixsim-model-", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, data)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Model:

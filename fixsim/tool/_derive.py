@@ -17,12 +17,12 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from .._atomic import write_atomic
 from .._core._interval import Interval, RangeEvent, as_interval, range_listening
 from .._core._typetable import TypeTable
 
@@ -292,23 +292,7 @@ class DerivedRanges(Mapping):
     def save(self, path: str | os.PathLike) -> None:
         """Write as JSON, atomically (a temporary file in the same folder, then
         ``os.replace``)."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        text = self.to_json()
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                                   dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DerivedRanges:

@@ -36,13 +36,13 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from .._atomic import write_atomic
 from .._core._convert import best_fraction_length
 from .._core._numerictype import numerictype
 from .._core._typetable import TypeTable
@@ -296,7 +296,7 @@ class Proposal(Mapping):
     def save(self, path: str | os.PathLike) -> None:
         """Write the proposal as JSON atomically (a temporary file in the same folder, then
         ``os.replace``)."""
-        _atomic_write(path, self.to_json())
+        write_atomic(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Proposal:
@@ -305,23 +305,6 @@ class Proposal(Mapping):
             return cls.from_json(f.read())
 
 
-def _atomic_write(path, text: str) -> None:
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # -- argument checks -------------------------------------------------------------------------------

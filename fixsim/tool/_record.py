@@ -14,12 +14,12 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from .._atomic import write_atomic
 from .._core._typetable import SignalEvent, signal_listening
 from ._stats import DETAILS, SignalStats, _Accumulator
 
@@ -277,23 +277,7 @@ class Recording:
     def save(self, path: str | os.PathLike) -> None:
         """Write the recording as JSON, atomically: to a temporary file in the same folder,
         then ``os.replace`` onto *path* (a reader never sees a half-written file)."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        text = self.to_json()
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                                   dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Recording:
