@@ -10,12 +10,14 @@ import contextvars
 import dataclasses
 from collections.abc import Callable
 
-__all__ = ["QuantizationEvent", "active", "report", "listening", "count_quantization", "probe_name"]
+__all__ = ["QuantizationEvent", "active", "report", "listening", "count_quantization", "probe_name",
+           "enter", "leave"]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class QuantizationEvent:
-    """One quantization: its target type, element count and overflow/underflow counts."""
+    """One quantization: its target type, element count and overflow/underflow counts (read
+    it; do not change it)."""
 
     numerictype: object
     size: int
@@ -44,6 +46,19 @@ def report(T, size: int, overflows: int, underflows: int, operation: str) -> Non
                                   _name.get())
         for fn in listeners:
             fn(event)
+
+
+def enter(fn: Callable[[QuantizationEvent], None], name: str | None) -> tuple:
+    """Add listener *fn* and name the quantizations that follow *name*, until :func:`leave`
+    is called with the returned tokens (what ``with listening(fn), probe_name(name):`` does,
+    without the two context-manager objects: a named cast does this once per call)."""
+    return _listeners.set(_listeners.get() + (fn,)), _name.set(name)
+
+
+def leave(tokens: tuple) -> None:
+    """Undo :func:`enter`."""
+    _name.reset(tokens[1])
+    _listeners.reset(tokens[0])
 
 
 class listening:  # noqa: N801 - used like a function

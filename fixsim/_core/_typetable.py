@@ -43,9 +43,9 @@ TypeSpec = numerictype | str
 
 
 # -- the signal probe hook ------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(eq=False, slots=True)
 class SignalEvent:
-    """One probed named cast, as a signal listener receives it.
+    """One probed named cast, as a signal listener receives it (read it; do not change it).
 
     Attributes
     ----------
@@ -556,8 +556,11 @@ class TypeTable:
         if mode == "fixed":
             if hooks or _probe.active():
                 counter = _Counter()
-                with _probe.listening(counter), _probe.probe_name(name):
+                tokens = _probe.enter(counter, name)
+                try:
                     out = self._quantize(entry, fixed, x, name)
+                finally:
+                    _probe.leave(tokens)
                 o, u = counter.overflows, counter.underflows
             else:
                 out = self._quantize(entry, fixed, x, name)

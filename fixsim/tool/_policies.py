@@ -62,7 +62,7 @@ def count_above(s: SignalStats, t: float, sign: int) -> float:
     if c.size == 0:
         return 0.0
     lo, hi = edges[:-1], edges[1:]
-    with np.errstate(over="ignore", invalid="ignore"):  # the top edge may be inf
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # top edge may be inf
         frac = np.nan_to_num(np.clip((hi - t) / (hi - lo), 0.0, 1.0), nan=1.0)
     return float(np.sum(c * frac))
 
