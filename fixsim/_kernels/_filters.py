@@ -37,7 +37,7 @@ from ._fastq import _up_int
 from ._quantize import SAT_SYM, SAT_ZERO, SATURATE, STOCHASTIC, WRAP, requant_one
 
 __all__ = ["type_row", "kernel", "fir_f64", "fir_f64_strided", "interp_f64", "dot_exact_f64",
-           "dot_exact_i64", "dot_exact_split", "SPLIT_MIN"]
+           "dot_exact_i64", "dot_exact_split", "fir_exact_split", "SPLIT_MIN"]
 
 # signal rows of the count tables
 FIR_PRODUCT, FIR_ACC, FIR_PRE = 0, 1, 2
@@ -489,11 +489,140 @@ def _make_sos_df2t(RM, OM, C, FA, SH=None):
     return sos_df2t
 
 
+# -- the exact FIR with its output cast (the full-precision fast path) ----------------------------
+#: input samples per block of ``fir_exact``: its window of the input is converted into a local
+#: buffer that stays in the L1 cache
+_BLOCK_IN = 4096
+
+
+@nb.njit(inline="always", cache=True)
+def _fill(hist, x, e0, buf, m):
+    """``buf[t] = ext[e0 + t]`` for ``t < m``, where ``ext`` is *hist* followed by *x* (the
+    history-extended frame, never built), converted to the buffer's dtype."""
+    H = hist.shape[0]
+    a = min(max(H - e0, 0), m)  # the first a entries come from the history
+    if a > 0:
+        src = hist[e0:e0 + a]
+        for t in range(a):
+            buf[t] = src[t]
+    # views and indices from 0: LLVM sees non-negative indices (no wraparound, no gathers)
+    # and vectorises the conversion
+    src = x[e0 + a - H:e0 + m - H]
+    dst = buf[a:m]
+    for t in range(m - a):
+        dst[t] = src[t]
+
+
+@nb.njit(inline="always", cache=True, fastmath=True)
+def _dot8(buf, b, step, hr, zero):
+    """The eight sums ``sum_i hr[i] buf[b + u step + i]`` (``u = 0..7``): eight accumulators
+    over the same taps (each tap loaded once for eight outputs), the loop over taps vectorised
+    (see ``fir_exact`` for why reassociating it is exact)."""
+    nt = hr.shape[0]
+    w0 = buf[b:b + nt]
+    w1 = buf[b + step:b + step + nt]
+    w2 = buf[b + 2 * step:b + 2 * step + nt]
+    w3 = buf[b + 3 * step:b + 3 * step + nt]
+    w4 = buf[b + 4 * step:b + 4 * step + nt]
+    w5 = buf[b + 5 * step:b + 5 * step + nt]
+    w6 = buf[b + 6 * step:b + 6 * step + nt]
+    w7 = buf[b + 7 * step:b + 7 * step + nt]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    for i in range(nt):
+        hi = hr[i]
+        s0 += hi * w0[i]
+        s1 += hi * w1[i]
+        s2 += hi * w2[i]
+        s3 += hi * w3[i]
+        s4 += hi * w4[i]
+        s5 += hi * w5[i]
+        s6 += hi * w6[i]
+        s7 += hi * w7[i]
+    return s0, s1, s2, s3, s4, s5, s6, s7
+
+
+@nb.njit(inline="always", cache=True, fastmath=True)
+def _sums(buf, hr, step, m, acc, zero):
+    """``acc[j] = sum_i hr[i] buf[j step + i]`` for ``j < m`` (as int64), eight at a time."""
+    nt = hr.shape[0]
+    for j in range(0, m - 7, 8):
+        s = _dot8(buf, j * step, step, hr, zero)
+        acc[j] = np.int64(s[0])
+        acc[j + 1] = np.int64(s[1])
+        acc[j + 2] = np.int64(s[2])
+        acc[j + 3] = np.int64(s[3])
+        acc[j + 4] = np.int64(s[4])
+        acc[j + 5] = np.int64(s[5])
+        acc[j + 6] = np.int64(s[6])
+        acc[j + 7] = np.int64(s[7])
+    for j in range(m // 8 * 8, m):  # the last outputs of the frame, one by one
+        w = buf[j * step:j * step + nt]
+        t = zero
+        for i in range(nt):
+            t += hr[i] * w[i]
+        acc[j] = np.int64(t)
+
+
+def _make_fir_exact(RM, OM, C, FA):
+    @nb.njit(cache=True, fastmath=True, nogil=True)
+    def fir_exact(hist, x, hr, start, step, d, tp, rmode, omode, out, cnt):
+        """The exact FIR fused with its output cast: ``out[j] = cast(sum_i hr[i] ext[m - N + 1
+        + i])`` at ``m = start + j step`` (``m >= N - 1``), where ``ext`` is *hist* followed by
+        *x* (int64 stored integers; ``hr`` is the impulse response reversed) and ``cast`` is
+        ``_rq`` by ``d`` into the type row ``tp[0]``. ``cnt[0:2] +=`` the overflows and
+        underflows of the casts (with the tallies compiled in).
+
+        The sums run in ``hr``'s dtype. float64 is exact only when every partial sum, in any
+        order, is an integer of magnitude at most ``2**53``: the caller guarantees ``sum|h|
+        max|x| <= 2**53`` (stored integers), and every partial sum of a dot product, however
+        it is grouped, is the sum of a subset of its terms ``h[i] x[.]`` (each an integer), so
+        its magnitude is at most that bound and no product or addition rounds. That is why
+        ``fastmath`` (reassociation into vector lanes, fused multiply-adds; no NaN or infinity
+        can occur) is safe here, and why the result does not depend on how outputs are grouped
+        or split between threads. int64 sums are exact when the bound is below ``2**63``.
+
+        The input is read in blocks of about ``_BLOCK_IN`` samples, converted into a local
+        buffer (no float64 copy of the frame, no history-extended frame is built); eight
+        outputs are summed at once, the block's sums cast in one (vectorisable) pass.
+        """
+        R = RM if RM >= 0 else rmode
+        OV = OM if OM >= 0 else omode
+        nt = hr.shape[0]
+        n = out.shape[0]
+        tO = _row(tp, 0)
+        zero = hr[0] - hr[0]  # 0 in the sums' dtype
+        B = max(8, (_BLOCK_IN // step) // 8 * 8)  # outputs per block
+        buf = np.empty((B - 1) * step + nt, dtype=hr.dtype)
+        acc = np.empty(B, dtype=np.int64)
+        novf = np.int64(0)
+        nunf = np.int64(0)
+        for ja in range(0, n, B):
+            nb_ = min(B, n - ja)
+            _fill(hist, x, start + ja * step - nt + 1, buf, (nb_ - 1) * step + nt)
+            if step == 1:  # a constant stride (inlined): the unit-stride loop is faster
+                _sums(buf, hr, 1, nb_, acc, zero)
+            else:
+                _sums(buf, hr, step, nb_, acc, zero)
+            ov = out[ja:ja + nb_]
+            for k in range(nb_):
+                v = acc[k]
+                r, o = _rq(v, d, tO, R, OV, FA)
+                if C:
+                    novf += o
+                    nunf += np.int64((o == 0) & (r == 0) & (v != 0))
+                ov[k] = r
+        cnt[0] += novf
+        cnt[1] += nunf
+
+    return fir_exact
+
+
 _FACTORIES = {
     "fir_direct": _make_fir_direct,
     "fir_transposed": _make_fir_transposed,
     "fir_symmetric": _make_fir_symmetric,
     "fir_interp": _make_fir_interp,
+    "fir_exact": _make_fir_exact,
     "sos_df1": _make_sos_df1,
     "sos_df2t": _make_sos_df2t,
 }
@@ -561,6 +690,7 @@ def dot_exact_i64(xe, hr, start, step, out):
         out[j] = s
 
 
+
 #: outputs from which :func:`dot_exact_split` runs the dot products on several threads
 SPLIT_MIN = 65_536
 _POOL: ThreadPoolExecutor | None = None
@@ -607,6 +737,48 @@ def dot_exact_split(kern, xe, hr, start: int, step: int, out, min_split: int = S
     kern(xe, hr, start, step, out[:edges[1]])  # the first block in this thread
     for f in futs:
         f.result()
+
+
+
+def fir_exact_split(kern, hist, x, hr, start: int, step: int, d: int, tp, rmode: int,
+                    omode: int, out, min_split: int = SPLIT_MIN,
+                    parts: int | None = None) -> tuple[int, int]:
+    """Run a fused exact FIR kernel (``kernel('fir_exact', ...)``, ``nogil``) over *out*,
+    on the thread pool when *out* has at least *min_split* outputs; returns the (overflow,
+    underflow) counts of its output casts.
+
+    The outputs are cut into ``8 * parts`` contiguous chunks that the calling thread and
+    ``parts - 1`` pool threads take in turn (a thread slowed down by another process just
+    takes fewer chunks). Chunk ``[a, b)`` starts at position ``start + a * step``; every output
+    is computed by the same exact loop as in a single call, so the result is bit-identical.
+    """
+    n = out.shape[0]
+    k = _workers() if parts is None else int(parts)
+    if n < max(min_split, 2) or k < 2:
+        cnt = np.zeros(2, dtype=np.int64)
+        kern(hist, x, hr, start, step, d, tp, rmode, omode, out, cnt)
+        return int(cnt[0]), int(cnt[1])
+    nchunk = min(n, 8 * k)
+    edges = [n * i // nchunk for i in range(nchunk + 1)]
+    cnts = np.zeros((nchunk, 2), dtype=np.int64)
+    order = iter(range(nchunk))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                i = next(order, -1)
+            if i < 0:
+                return
+            a, b = edges[i], edges[i + 1]
+            kern(hist, x, hr, start + a * step, step, d, tp, rmode, omode, out[a:b], cnts[i])
+
+    pool = _pool()
+    futs = [pool.submit(work) for _ in range(k - 1)]
+    work()
+    for f in futs:
+        f.result()
+    return int(cnts[:, 0].sum()), int(cnts[:, 1].sum())
 
 
 # -- double-precision FIR ------------------------------------------------------------------------

@@ -329,6 +329,18 @@ class FIR(Block):
             self._h64 = np.ascontiguousarray(h, dtype=np.int64)
             self._z = np.zeros(self.ntaps, dtype=np.int64)
         kind = storage_kind(Tx)
+        # the fused path: the exact convolution and the output cast in one kernel (int64
+        # stored input and output, a cast by at most 62 bits either way, sums exact in float64
+        # or int64)
+        To = t["out"]
+        self._d_out = f_exact - To.fraction_length
+        self._fused = (self._fast and kind == "i64" and h.dtype == np.int64
+                       and storage_kind(To) == "i64" and width(To) <= 63
+                       and -62 <= self._d_out <= 62 and self._bound < _INT64_LIMIT)
+        if self._fused:
+            hr = np.ascontiguousarray(h[::-1])
+            self._hr = hr.astype(np.float64) if self._bound <= _FLOAT_EXACT else hr
+            self._tp_out = np.array([_kf.type_row(To.word_length, To.signed)], dtype=np.int64)
         self._hist = np.zeros(self.ntaps - 1, dtype={"i64": np.int64, "u64": np.uint64}.get(
             kind, object))
 
@@ -380,6 +392,9 @@ class FIR(Block):
         n = ints.shape[0]
         nt = self.ntaps
         start, step, cnt_out = self._positions(n)
+        if (self._fused and cnt_out and ints.dtype == np.int64
+                and self._hist.dtype == np.int64 and not signals_active()):
+            return self._filt_fused(ints, start, step, cnt_out)
         ext = np.concatenate([self._hist, ints]) if nt > 1 else ints
         counts = {}
         if cnt_out == 0:
@@ -430,6 +445,34 @@ class FIR(Block):
             self._emit("fixed", xe, start, step, cnt_out, self.quantized_coefs.data, xv, accv,
                        y, counts)
         return y
+
+    def _filt_fused(self, ints: np.ndarray, start: int, step: int, count: int) -> fi:
+        """The full-precision frame in one kernel: the exact convolution of the history and
+        *ints* (int64 stored integers) fused with the output cast (see
+        :func:`fixsim._kernels._filters.fir_exact`); no history-extended, float64 or
+        accumulator array is built. Bit-identical to :meth:`_exact_conv` followed by the output
+        cast (the same exact sums, the same single-value cast)."""
+        t = self._t
+        rm, om = int(self.rounding), int(self.overflow)
+        spec = count * self.ntaps >= self.SPECIALISE_MIN
+        kern = _kf.kernel("fir_exact", rm, om, counting(), spec, (self._d_out,))
+        x = np.ascontiguousarray(ints)
+        out = np.empty(count, dtype=np.int64)
+        no, nu = _kf.fir_exact_split(kern, self._hist, x, self._hr, start, step, self._d_out,
+                                     self._tp_out, rm, om, out, _kf.SPLIT_MIN)
+        npr = count * self.n_products
+        if self._sign:
+            report(f"{self.name}.preadd", t["preadd"], npr, 0, 0)
+        report(f"{self.name}.product", t["product"], npr, 0, 0)
+        report(f"{self.name}.acc", t["acc"], 2 * npr - count, 0, 0)
+        H = self.ntaps - 1
+        if H:
+            n = x.shape[0]
+            self._hist = (x[n - H:].copy() if n >= H
+                          else np.concatenate([self._hist[n:], x]))
+        self._advance(x.shape[0])
+        report(f"{self.name}.out", t["out"], count, no, nu)
+        return make_fi(out, t["out"])
 
     def _exact_conv(self, ext: np.ndarray, start: int, step: int, count: int) -> np.ndarray:
         """Exact ``sum_k h[k] ext[m - k]`` at ``m = start + j step`` (stored integers).

@@ -551,3 +551,157 @@ def test_long_frame_full_precision_matches_exact_convolution(wx):
         s = sum(h[k] * x[m - k] for k in range(5) if m - k >= 0)
         exp.append(cast(s, fa, To, "nearest", "saturate"))
     assert got == exp
+
+
+# -- the fused full-precision path (exact convolution and output cast in one kernel) -------------
+def _events_of(run, *args):
+    """``run(*args)`` and the quantization events it reported (name, size, counts)."""
+    from fixsim._core import _probe
+
+    ev = []
+    with _probe.listening(ev.append):
+        y = run(*args)
+    return y, [(e.name, e.size, e.overflows, e.underflows) for e in ev]
+
+
+def _exact_cast_outputs(h, x, start, step, count, fa, To, rounding, overflow, hist=()):
+    """``cast(sum_k h[k] e[m - k])`` at ``m = start + j step`` over ``e = hist + x``, in
+    Python ints (history zeros when *hist* is empty and the frame starts the signal)."""
+    e = list(hist) + list(x)
+    return [cast(sum(h[k] * e[m - k] for k in range(len(h)) if m - k >= 0), fa, To, rounding,
+                 overflow) for m in range(start, start + step * count, step)]
+
+
+@pytest.mark.parametrize("overflow", OVERFLOWS)
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+def test_fused_path_matches_reference_every_mode_and_split(rounding, overflow):
+    """The fused kernel (one compiled loop for every mode here) against the per-sample
+    Python-int reference: output casts that shift right (with overflow) and left, float64 and
+    int64 sums, frames shorter than the history; and the same overflow/underflow counts as the
+    unfused path."""
+    from fixsim.signal import FIRDecimator
+
+    rng = np.random.default_rng(ROUNDINGS.index(rounding) * 5 + OVERFLOWS.index(overflow))
+    signed = overflow == "wrap_sm"
+    for wx, Tc, Y in [(12, numerictype(True, 10, 9), numerictype(True, 8, 5)),
+                      (12, numerictype(True, 10, 9), numerictype(True, 30, 22)),
+                      (40, numerictype(True, 16, 15), numerictype(True, 20, 40)),
+                      (10, numerictype(False, 8, 8), numerictype(signed, 7, 12))]:
+        Tx = numerictype(True, wx, wx - 2)
+        h = [int(v) for v in rng.integers(Tc.int_min, Tc.int_max, 9, endpoint=True)]
+        x = [int(v) for v in rng.integers(Tx.int_min, Tx.int_max, 300, endpoint=True)]
+        x[:4] = [Tx.int_max, Tx.int_max, Tx.int_min, Tx.int_min]
+        kw = dict(output_type=Y, rounding=rounding, overflow=overflow)
+        f = FIR(fi.from_int(h, Tc), **kw)
+        got, _ = run_frames(f, fi.from_int(x, Tx), [3, 4, 90, 91, 95, 250])
+        assert f._fast and f._fused
+        fa = Tx.fraction_length + Tc.fraction_length
+        assert [int(v) for v in got] == _exact_cast_outputs(h, x, 0, 1, len(x), fa, Y, rounding,
+                                                            overflow)
+        # the counts reported are those of the unfused path (exact sums, then one cast)
+        fused, ev_fused = _events_of(FIR(fi.from_int(h, Tc), **kw), fi.from_int(x, Tx))
+        g = FIR(fi.from_int(h, Tc), **kw)
+        g._plan(Tx)
+        g._fused = False
+        plain, ev_plain = _events_of(g, fi.from_int(x, Tx))
+        fx.testing.assert_fi_identical(fused, plain)
+        assert ev_fused == ev_plain
+        # a decimator (positions every M samples, phase carried over frames)
+        d = FIRDecimator(3, fi.from_int(h, Tc), **kw)
+        got, _ = run_frames(d, fi.from_int(x, Tx), [1, 2, 100, 200])
+        assert [int(v) for v in got] == _exact_cast_outputs(h, x, 0, 3, 100, fa, Y, rounding,
+                                                            overflow)
+
+
+@pytest.mark.parametrize("rounding,overflow", list(zip(ROUNDINGS, OVERFLOWS * 2, strict=False)))
+def test_fused_path_specialised_and_threaded_match_reference(rounding, overflow, monkeypatch):
+    """Long frames run the fused loop compiled for the mode pair, on several threads: force
+    both on short frames (and the split on any machine)."""
+    from fixsim._kernels import _filters as kf
+
+    monkeypatch.setattr(FIR, "SPECIALISE_MIN", 0)
+    monkeypatch.setattr(kf, "SPLIT_MIN", 16)
+    monkeypatch.setattr(kf, "_workers", lambda: 3)
+    rng = np.random.default_rng(len(rounding) * 11 + len(overflow))
+    Tc, Tx = numerictype(True, 16, 15), numerictype(True, 16, 15)
+    h = [int(v) for v in rng.integers(Tc.int_min, Tc.int_max, 37, endpoint=True)]
+    x = [int(v) for v in rng.integers(Tx.int_min, Tx.int_max, 1000, endpoint=True)]
+    fa = Tx.fraction_length + Tc.fraction_length
+    for Y in (numerictype(True, 12, 13), numerictype(True, 24, 31)):
+        kw = dict(output_type=Y, rounding=rounding, overflow=overflow)
+        f = FIR(fi.from_int(h, Tc), **kw)
+        (got, _), ev = _events_of(run_frames, f, fi.from_int(x, Tx), [5, 500, 520])
+        assert f._fused
+        assert [int(v) for v in got] == _exact_cast_outputs(h, x, 0, 1, len(x), fa, Y, rounding,
+                                                            overflow)
+        g = FIR(fi.from_int(h, Tc), **kw)
+        g._plan(Tx)
+        g._fused = False
+        _, ev_plain = _events_of(run_frames, g, fi.from_int(x, Tx), [5, 500, 520])
+        assert ev == ev_plain
+
+
+@st.composite
+def fused_kernel_cases(draw):
+    wide = draw(st.booleans())
+    lim = (1 << 40) if wide else (1 << 15)
+    nt = draw(st.integers(1, 20))
+    h = draw(st.lists(st.integers(-lim, lim - 1), min_size=nt, max_size=nt))
+    hist = draw(st.lists(st.integers(-(1 << 15), (1 << 15) - 1), min_size=nt - 1,
+                         max_size=nt - 1))
+    step = draw(st.integers(1, 5))
+    count = draw(st.integers(0, 90))
+    start = nt - 1 + draw(st.integers(0, 3))
+    n = max(start + step * max(count - 1, 0) + 1 - (nt - 1), 0) + draw(st.integers(0, 3))
+    x = draw(st.lists(st.integers(-(1 << 15), (1 << 15) - 1), min_size=n, max_size=n))
+    parts = draw(st.integers(1, 6))
+    d = draw(st.integers(-8, 40))
+    rounding = draw(st.sampled_from(ROUNDINGS))
+    overflow = draw(st.sampled_from(OVERFLOWS[:4]))
+    W = draw(st.integers(2, 63))
+    return wide, h, hist, x, start, step, count, parts, d, rounding, overflow, W
+
+
+@given(fused_kernel_cases())
+def test_fused_kernel_blocks_and_threads_equal_python_int_casts(c):
+    """The fused kernel directly: every block (the 8-output groups and the single tail
+    outputs, past the input-buffer block size), every thread split, float64 and int64 sums."""
+    from fixsim._core._modes import parse_overflow, parse_rounding
+    from fixsim._kernels import _filters as kf
+
+    wide, h, hist, x, start, step, count, parts, d, rounding, overflow, W = c
+    To = numerictype(True, W, 0)
+    exp = _exact_cast_outputs(h, x, start, step, count, d, To, rounding, overflow, hist)
+    rm, om = int(parse_rounding(rounding)), int(parse_overflow(overflow))
+    tp = np.array([kf.type_row(W, True)], dtype=np.int64)
+    hr = np.array(h[::-1], dtype=np.int64)
+    sums = [hr] if wide else [hr, hr.astype(np.float64)]
+    for hs in sums:
+        kern = kf.kernel("fir_exact", rm, om, True, False, (d,))
+        out = np.full(count, -7, dtype=np.int64)
+        kf.fir_exact_split(kern, np.array(hist, dtype=np.int64), np.array(x, dtype=np.int64),
+                           hs, start, step, d, tp, rm, om, out, min_split=0, parts=parts)
+        assert out.tolist() == exp
+
+
+def test_fused_kernel_long_block_and_stride():
+    """Frames longer than the kernel's input block, unit and non-unit strides."""
+    from fixsim._core._modes import parse_overflow, parse_rounding
+    from fixsim._kernels import _filters as kf
+
+    rng = np.random.default_rng(3)
+    h = [int(v) for v in rng.integers(-(1 << 15), 1 << 15, 64)]
+    hist = [int(v) for v in rng.integers(-(1 << 15), 1 << 15, 63)]
+    x = [int(v) for v in rng.integers(-(1 << 15), 1 << 15, 3 * kf._BLOCK_IN + 77)]
+    To = numerictype(True, 16, 0)
+    rm, om = int(parse_rounding("convergent")), int(parse_overflow("saturate"))
+    tp = np.array([kf.type_row(16, True)], dtype=np.int64)
+    for step in (1, 2, 7):
+        count = (len(x) - 1) // step + 1
+        exp = _exact_cast_outputs(h, x, 63, step, count, 15, To, "convergent", "saturate", hist)
+        kern = kf.kernel("fir_exact", rm, om, False, True, (15,))
+        out = np.empty(count, dtype=np.int64)
+        kf.fir_exact_split(kern, np.array(hist, dtype=np.int64), np.array(x, dtype=np.int64),
+                           np.array(h[::-1], dtype=np.float64), 63, step, 15, tp, rm, om, out,
+                           min_split=0, parts=2)
+        assert out.tolist() == exp
