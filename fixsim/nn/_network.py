@@ -14,6 +14,7 @@ and runs in three modes:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -172,7 +173,7 @@ class Network:
     @property
     def quantized(self) -> bool:
         """Whether the graph holds quantized operators (integer-only execution)."""
-        return any(n.op in QUANTIZED_OPS for n in self.nodes)
+        return any(n.op in QUANTIZED_OPS or n.op in _TFLITE_INT_OPS for n in self.nodes)
 
     @property
     def layers(self) -> list[str]:
@@ -680,7 +681,73 @@ def _tflite_mean(node, ins, runtime):
     return [out.reshape(acc.shape).astype(x.dtype)]
 
 
+def _tflite_kernel(node, runtime: str, what: str) -> str:
+    """The kernel family a TFLite runtime name selects for an elementwise operator."""
+    kernels = {"tflite-xnnpack": "xnnpack", "tflite-reference": "double",
+               "tflite-double-rounding": "double", "tflite": "single"}
+    if runtime not in kernels:
+        raise ValueError(f"node {node.name!r}: TFLite's {what} runs under runtime "
+                         "'tflite-xnnpack', 'tflite-reference', 'tflite-double-rounding' or "
+                         f"'tflite', got {runtime!r}.")
+    return kernels[runtime]
+
+
+def _tflite_add(node, ins, runtime):
+    """TFLite's int8 ADD (see :func:`fixsim.nn._ops.tflite_add`): XNNPACK's fixed-point add
+    under ``'tflite-xnnpack'``, the builtin kernel with double rounding under
+    ``'tflite-reference'``/``'tflite-double-rounding'``, single rounding under ``'tflite'``."""
+    a = node.attrs
+    kernel = _tflite_kernel(node, runtime, "ADD")
+    try:
+        out = _ops.tflite_add(ins[0], a["sa"], a["za"], ins[1], a["sb"], a["zb"], a["sy"],
+                              a["zy"], kernel)
+    except ValueError as e:
+        raise ValueError(f"node {node.name!r}: {e}") from None
+    return [out]
+
+
+def _tflite_lookup(node, ins, runtime):
+    """TFLite's int8 LOGISTIC/TANH: a 256-entry table (see :func:`fixsim.nn._ops.tflite_lut`);
+    XNNPACK's own LOGISTIC table under ``'tflite-xnnpack'``, TFLite's builtin table otherwise
+    (and for TANH under every runtime)."""
+    a = node.attrs
+    kernel = _tflite_kernel(node, runtime, a["kind"].upper())
+    kernel = "xnnpack" if kernel == "xnnpack" and a["kind"] == "logistic" else "reference"
+    table = _lut_cached(a["kind"], a["sx"], a["zx"], a["sy"], a["zy"], kernel)
+    x = np.asarray(ins[0])
+    if x.dtype != np.int8:
+        raise TypeError(f"node {node.name!r}: input must be int8, got {x.dtype}.")
+    return [table[x.astype(np.intp) + 128]]
+
+
+@functools.lru_cache(maxsize=256)
+def _lut_cached(kind, sx, zx, sy, zy, kernel):
+    t = _ops.tflite_lut(kind, sx, zx, sy, zy, kernel)
+    t.flags.writeable = False
+    return t
+
+
+def _tflite_concat(node, ins, runtime):
+    """TFLite's int8 CONCATENATION: the stored integers joined along ``axis`` (TFLite's int8
+    kernel requires every input to share the output's scale and zero point)."""
+    if len({np.asarray(i).dtype for i in ins}) != 1:
+        raise TypeError(f"node {node.name!r}: inputs must share one integer type.")
+    return [np.concatenate([np.asarray(i) for i in ins], axis=node.attrs["axis"])]
+
+
+def _tflite_pad(node, ins, runtime):
+    """TFLite's PAD/PADV2 on integers: ``pads`` (before, after) per axis, filled with
+    ``value`` (the output zero point, or PADV2's constant)."""
+    x = np.asarray(ins[0])
+    return [np.pad(x, [tuple(p) for p in node.attrs["pads"]], mode="constant",
+                   constant_values=np.asarray(node.attrs["value"], x.dtype))]
+
+
 _INT_OPS = {
+    "TFLiteAdd": _tflite_add,
+    "TFLiteLookup": _tflite_lookup,
+    "TFLiteConcat": _tflite_concat,
+    "TFLitePad": _tflite_pad,
     "TFLiteAvgPool": _tflite_avgpool,
     "TFLiteMean": _tflite_mean,
     "QLinearAveragePool": _qlinear_avgpool,
@@ -706,3 +773,6 @@ _INT_OPS = {
     "IntClip": lambda n, i, r: [np.clip(i[0], n.attrs["min"], n.attrs["max"])
                                 .astype(i[0].dtype)],
 }
+
+# TFLite integer operators (a network holding one runs integer-only)
+_TFLITE_INT_OPS = tuple(k for k in _INT_OPS if k.startswith("TFLite"))

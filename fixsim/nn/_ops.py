@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["windows", "conv", "max_pool", "avg_pool", "gemm_shape", "softmax", "conv_out_shape",
            "fma_f32", "qlinear_add", "qlinear_mul", "qlinear_concat", "qlinear_lookup",
-           "mlas_logistic", "leaky_relu_f32"]
+           "mlas_logistic", "leaky_relu_f32", "tflite_add", "tflite_lut"]
 
 
 def _pad(x: np.ndarray, pads: list[int], value) -> np.ndarray:
@@ -324,3 +324,172 @@ def leaky_relu_f32(alpha: float):
     ``f32(alpha v)``."""
     a = np.float32(alpha)
     return lambda v: np.where(v >= 0, v, (a * v).astype(np.float32)).astype(np.float32)
+
+
+# -- TFLite int8 elementwise kernels ------------------------------------------------------------
+# XNNPACK's qs8 add takes input-to-output scale ratios in [2^-10, 2^8); outside, the TFLite
+# delegate leaves the ADD to the builtin kernel
+_XNN_ADD_RATIO = (2.0 ** -10, 2.0 ** 8)
+
+
+def _xnnpack_add(a, za, ra, b, zb, rb, zy, info) -> np.ndarray:
+    """XNNPACK's qs8 add: fixed-point multipliers of the float32 ratios, one rounding shift."""
+    f32 = np.float32
+    big = f32(max(ra, rb))
+    exponent = int(np.array(big, f32).view(np.uint32) >> 23) - 127
+    shift = 20 - exponent                       # the larger multiplier lands in [2^20, 2^21)
+    # ratio * 2^shift only moves the exponent: exact in float64, then rounded half to even
+    ma = int(np.rint(np.float64(ra) * 2.0 ** shift))
+    mb = int(np.rint(np.float64(rb) * 2.0 ** shift))
+    bias = (1 << (shift - 1)) - ma * za - mb * zb
+    acc = bias + a * ma + b * mb
+    return np.clip((acc >> shift) + zy, info.min, info.max)
+
+
+def _reference_add(a, za, sa, b, zb, sb, sy, zy, rounding, info) -> np.ndarray:
+    """TFLite's builtin integer ADD: both inputs shifted left by 20 bits and scaled by their
+    share of twice the larger input scale, summed, then scaled to the output."""
+    from ._requant import multiply_by_quantized_multiplier as mbqm
+    from ._requant import quantize_multiplier
+
+    left = 20
+    twice_max = 2.0 * max(float(sa), float(sb))
+    qa, sha = quantize_multiplier(float(sa) / twice_max)
+    qb, shb = quantize_multiplier(float(sb) / twice_max)
+    qy, shy = quantize_multiplier(twice_max / ((1 << left) * float(sy)))
+    ta = mbqm((a - za) << left, int(qa[0]), int(sha[0]), rounding=rounding)
+    tb = mbqm((b - zb) << left, int(qb[0]), int(shb[0]), rounding=rounding)
+    out = mbqm(ta + tb, int(qy[0]), int(shy[0]), rounding=rounding)
+    return np.clip(out + zy, info.min, info.max)
+
+
+def tflite_add(a: np.ndarray, sa, za, b: np.ndarray, sb, zb, sy, zy,
+               kernel: str) -> np.ndarray:
+    """TFLite's int8 ADD (numpy broadcasting), as the named kernel computes it.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray of int8
+        The two inputs.
+    sa, za, sb, zb, sy, zy : float, int
+        Scales (float32) and zero points of the inputs and the output.
+    kernel : {'xnnpack', 'double', 'single'}
+        * ``'xnnpack'``: the XNNPACK delegate's qs8 add. The float32 ratios
+          ``r = f32(s_in / s_y)`` become integer multipliers ``m = rne(r 2^k)`` with ``k = 20 -
+          exponent(max r)``; then ``y = (2^(k-1) + m_a (a - z_a) + m_b (b - z_b)) >> k`` plus
+          ``z_y``. A ratio below 2^-10 makes the delegate leave the ADD to the builtin kernel
+          (``'double'``); a ratio of 2^8 or more is not modelled (ValueError).
+        * ``'double'``: TFLite's reference kernel. Each centred input is shifted left by 20
+          bits and multiplied by ``QuantizeMultiplier(s_in / (2 max(s_a, s_b)))``, the sum by
+          ``QuantizeMultiplier(2 max(s_a, s_b) / (2^20 s_y))``, each product with gemmlowp's
+          double rounding (SaturatingRoundingDoublingHighMul, RoundingDivideByPOT).
+        * ``'single'``: the same with single-rounding multiplications (TFLite built with
+          ``TFLITE_SINGLE_ROUNDING``).
+
+    Returns
+    -------
+    numpy.ndarray of int8
+        Saturated to [-128, 127]; a fused activation's clamp is applied by the caller.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != np.int8 or b.dtype != np.int8:
+        raise TypeError(f"tflite_add: inputs must be int8, got {a.dtype} and {b.dtype}.")
+    if kernel not in ("xnnpack", "double", "single"):
+        raise ValueError(f"tflite_add: kernel={kernel!r} is not valid; valid: 'xnnpack', "
+                         "'double', 'single'.")
+    info = np.iinfo(np.int8)
+    a64, b64 = np.broadcast_arrays(a.astype(np.int64), b.astype(np.int64))
+    za, zb, zy = int(za), int(zb), int(zy)
+    f32 = np.float32
+    if kernel == "xnnpack":
+        ra, rb = f32(f32(sa) / f32(sy)), f32(f32(sb) / f32(sy))
+        lo, hi = _XNN_ADD_RATIO
+        if max(ra, rb) >= hi:
+            raise ValueError(f"tflite_add: input-to-output scale ratios {float(ra)!r}, "
+                             f"{float(rb)!r}: XNNPACK rejects ratios of 2^8 or more and the "
+                             "interpreter's fallback kernel for them is not modelled.")
+        if min(ra, rb) >= lo:
+            return _xnnpack_add(a64, za, ra, b64, zb, rb, zy, info).astype(np.int8)
+        kernel = "double"
+    out = _reference_add(a64, za, f32(sa), b64, zb, f32(sb), f32(sy), zy, kernel, info)
+    return out.astype(np.int8)
+
+
+def _libm(name: str, ctype):
+    """The C library's *name* (``expf``, ``tanhf``, ``exp``), or None where it cannot be
+    loaded. TFLite builds its lookup tables with the platform's libm at run time, so its
+    results (not always correctly rounded) are what the interpreter's tables hold."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        path = ctypes.util.find_library("m")
+        lib = ctypes.CDLL(path) if path else ctypes.CDLL(None)
+        fn = getattr(lib, name)
+    except (OSError, AttributeError, TypeError):
+        return None
+    fn.restype = ctypes.c_double if ctype == "double" else ctypes.c_float
+    fn.argtypes = [fn.restype]
+    return fn
+
+
+def _apply_libm(name: str, x: np.ndarray) -> np.ndarray:
+    """``name`` applied to each float32 (``*f``) or float64 value of *x* through the C library;
+    without one, the float64 numpy function rounded to the argument's type."""
+    double = not name.endswith("f")
+    fn = _libm(name, "double" if double else "float")
+    dt = np.float64 if double else np.float32
+    if fn is None:
+        ref = {"exp": np.exp, "expf": np.exp, "tanhf": np.tanh}[name]
+        return ref(np.asarray(x, np.float64)).astype(dt)
+    return np.array([fn(float(v)) for v in np.ravel(x)], dtype=dt).reshape(np.shape(x))
+
+
+def _round_half_away(v: np.ndarray) -> np.ndarray:
+    """std::round of float32 values (in float64, where ``|v| + 0.5`` is exact)."""
+    w = np.asarray(v, np.float64)
+    return np.sign(w) * np.floor(np.abs(w) + 0.5)
+
+
+def tflite_lut(kind: str, sx, zx, sy, zy, kernel: str) -> np.ndarray:
+    """The 256-entry int8 lookup table of TFLite's int8 LOGISTIC or TANH.
+
+    Parameters
+    ----------
+    kind : {'logistic', 'tanh'}
+    sx, zx, sy, zy : float, int
+        Input and output scale (float32) and zero point.
+    kernel : {'reference', 'xnnpack'}
+        * ``'reference'`` (TFLite's builtin kernels, both resolvers' TANH): for every stored
+          value ``v``, ``x = f32(s_x f32(v - z_x))``, ``t = f32(1 / f32(1 + expf(-x)))`` or
+          ``tanhf(x)`` in float32, ``round_half_away(f32(t f32(1 / s_y))) + z_y``, saturated.
+        * ``'xnnpack'`` (the XNNPACK delegate's LOGISTIC): the sigmoid of ``x`` in double
+          ``1 / (1 + exp(-x))``, rounded to float32, then ``round_half_away(f32(f32(t / s_y)
+          + z_y))`` (the zero point added in float32 before rounding), saturated.
+
+        ``expf``, ``tanhf`` and ``exp`` are the C library's, as the interpreter calls them.
+
+    Returns
+    -------
+    numpy.ndarray of int8, shape (256,)
+        The output for the stored values -128 ... 127, in that order.
+    """
+    if kind not in ("logistic", "tanh"):
+        raise ValueError(f"tflite_lut: kind={kind!r} is not valid; valid: 'logistic', 'tanh'.")
+    if kernel not in ("reference", "xnnpack"):
+        raise ValueError(f"tflite_lut: kernel={kernel!r} is not valid; valid: 'reference', "
+                         "'xnnpack'.")
+    f32 = np.float32
+    v = np.arange(-128, 128)
+    x = (f32(sx) * (v - int(zx)).astype(f32)).astype(f32)
+    if kernel == "xnnpack" and kind == "logistic":
+        t = (1.0 / (1.0 + _apply_libm("exp", -x.astype(np.float64)))).astype(f32)
+        q = ((t / f32(sy)).astype(f32) + f32(zy)).astype(f32)
+        r = _round_half_away(q)
+    else:
+        if kind == "logistic":
+            t = (f32(1) / (f32(1) + _apply_libm("expf", -x)).astype(f32)).astype(f32)
+        else:
+            t = _apply_libm("tanhf", x)
+        r = _round_half_away((t * (f32(1) / f32(sy))).astype(f32)) + f32(zy)
+    return np.clip(r.astype(np.int64), -128, 127).astype(np.int8)

@@ -5,7 +5,9 @@ zero points (per tensor, or per channel along the quantized dimension), the int8
 the int32 biases, as the converter wrote them. The graph becomes fixsim's integer operators
 (FULLY_CONNECTED -> QGemm, CONV_2D and DEPTHWISE_CONV_2D -> QLinearConv, MAX_POOL_2D ->
 MaxPool on the integers, AVERAGE_POOL_2D and MEAN -> TFLite's integer pools, SOFTMAX ->
-TFLite's gemmlowp fixed-point softmax, fused
+TFLite's gemmlowp fixed-point softmax, ADD -> TFLite's (or XNNPACK's) fixed-point add,
+LOGISTIC and TANH -> their 256-entry int8 tables, CONCATENATION and PAD/PADV2 on the stored
+integers, fused
 RELU/RELU6/RELU_N1_TO_1 -> an integer clamp of the output as TFLite's
 ``CalculateActivationRangeQuantized`` computes it), so that
 ``net(x_int8, runtime=...)`` reproduces the interpreter's integers.
@@ -27,8 +29,9 @@ __all__ = ["load_tflite", "TFLITE_OPS"]
 
 #: TFLite builtin operators :func:`load_tflite` supports.
 TFLITE_OPS = ("QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D",
-              "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "SOFTMAX", "SHAPE",
-              "STRIDED_SLICE", "PACK")
+              "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "SOFTMAX", "ADD",
+              "CONCATENATION", "PAD", "PADV2", "LOGISTIC", "TANH", "SHAPE", "STRIDED_SLICE",
+              "PACK")
 # operators that only compute a RESHAPE's target shape (dropped: the static shape is used)
 _SHAPE_ONLY = ("SHAPE", "STRIDED_SLICE", "PACK")
 # TensorType codes of the schema
@@ -186,8 +189,8 @@ class _Builder:
                 continue
             keep.append((i, name, op))
             ins = [int(t) for t in op.inputs if int(t) >= 0]
-            if name in ("RESHAPE", "MEAN"):
-                ins = ins[:1]  # the target shape / axes are constants read by the layer
+            if name in ("RESHAPE", "MEAN", "PAD", "PADV2"):
+                ins = ins[:1]  # the target shape / axes / paddings are constants read here
             needed.update(ins)
         for i, name, op in reversed(keep):
             conv = getattr(self, "_op_" + name.lower(), None)
@@ -407,3 +410,107 @@ class _Builder:
                                {"axes": axes, "keep_dims": keep, "count": count,
                                 "sx": float(sx[0]), "zx": int(zx[0]), "sy": float(sy[0]),
                                 "zy": int(zy[0])}))
+
+    # -- elementwise operators ----------------------------------------------------------------
+    def _src(self, layer: str, t: int) -> str:
+        """The name of input tensor *t*; a constant one becomes a parameter."""
+        n = self.names[t]
+        c = self.data(t)
+        if c is not None:
+            if c.dtype != np.int8:
+                raise UnsupportedOperatorError(f"layer {layer!r}: constant input {n!r} must be "
+                                               f"int8, got {c.dtype}.")
+            self.P[n] = c
+        return n
+
+    def _int8(self, layer: str, name: str, tensors) -> None:
+        for t in tensors:
+            if self.dtype(t) != np.int8:
+                raise UnsupportedOperatorError(
+                    f"layer {layer!r}: {name} on {np.dtype(self.dtype(t)).name} tensor "
+                    f"{self.names[t]!r} is not supported; supported: int8.")
+
+    def _per_tensor(self, t: int) -> tuple[float, int]:
+        s, z, _ = self.qparams(t)
+        if s.size != 1:
+            raise UnsupportedOperatorError(f"tensor {self.names[t]!r}: per-channel activation "
+                                           "quantization is not supported.")
+        return float(s[0]), int(z[0])
+
+    def _op_add(self, layer, op):
+        a, b, y = int(op.inputs[0]), int(op.inputs[1]), int(op.outputs[0])
+        self._int8(layer, "ADD", (a, b, y))
+        (sa, za), (sb, zb), (sy, zy) = (self._per_tensor(t) for t in (a, b, y))
+        self.nodes.append(Node("TFLiteAdd", layer, [self._src(layer, a), self._src(layer, b)],
+                               [f"{layer}:sum"],
+                               {"sa": sa, "za": za, "sb": sb, "zb": zb, "sy": sy, "zy": zy}))
+        self._clamp(layer, op.builtinOptions.fusedActivationFunction, f"{layer}:sum", y)
+
+    def _op_concatenation(self, layer, op):
+        ins = [int(t) for t in op.inputs]
+        y = int(op.outputs[0])
+        self._int8(layer, "CONCATENATION", ins + [y])
+        qy = self._per_tensor(y)
+        for t in ins:
+            if self._per_tensor(t) != qy:
+                raise UnsupportedOperatorError(
+                    f"layer {layer!r}: CONCATENATION input {self.names[t]!r} has scale and "
+                    f"zero point {self._per_tensor(t)}, the output {qy}; TFLite's int8 kernel "
+                    "(both resolvers) requires them equal, and its converter makes them so.")
+        opt = op.builtinOptions
+        rank = len(self.g.tensors[y].shape)
+        axis = int(opt.axis) % rank
+        self.nodes.append(Node("TFLiteConcat", layer, [self._src(layer, t) for t in ins],
+                               [f"{layer}:joined"], {"axis": axis}))
+        self._clamp(layer, opt.fusedActivationFunction, f"{layer}:joined", y)
+
+    def _pad(self, layer, op, v2: bool):
+        what = "PADV2" if v2 else "PAD"
+        x, p, y = int(op.inputs[0]), int(op.inputs[1]), int(op.outputs[0])
+        self._int8(layer, what, (x, y))
+        if self._per_tensor(x) != self._per_tensor(y):
+            raise UnsupportedOperatorError(f"layer {layer!r}: {what} with different input and "
+                                           "output quantization is not supported.")
+        pads = self.data(p)
+        if pads is None:
+            raise UnsupportedOperatorError(f"layer {layer!r}: {what} needs constant paddings.")
+        pads = np.asarray(pads, np.int64).reshape(-1, 2)
+        if len(pads) != len(self.g.tensors[x].shape) or np.any(pads < 0):
+            raise UnsupportedOperatorError(f"layer {layer!r}: {what} paddings {pads.tolist()} "
+                                           "are not valid for the input's rank.")
+        value = self._per_tensor(y)[1]
+        if v2 and len(op.inputs) > 2 and int(op.inputs[2]) >= 0:
+            ct = int(op.inputs[2])
+            c = self.data(ct)
+            if c is None or c.size != 1 or c.dtype != np.int8 \
+                    or self._per_tensor(ct) != self._per_tensor(y):
+                raise UnsupportedOperatorError(
+                    f"layer {layer!r}: PADV2 needs a constant int8 scalar pad value quantized "
+                    "as its output.")
+            value = int(np.ravel(c)[0])
+        self.nodes.append(Node("TFLitePad", layer, [self.names[x]], [self.names[y]],
+                               {"pads": pads.tolist(), "value": value}))
+
+    def _op_pad(self, layer, op):
+        self._pad(layer, op, False)
+
+    def _op_padv2(self, layer, op):
+        self._pad(layer, op, True)
+
+    def _lookup(self, layer, op, kind: str, scale: float, zero_point: int):
+        x, y = int(op.inputs[0]), int(op.outputs[0])
+        self._int8(layer, kind.upper(), (x, y))
+        sx, zx = self._per_tensor(x)
+        sy, zy = self._per_tensor(y)
+        if np.float32(sy) != np.float32(scale) or zy != zero_point:
+            raise UnsupportedOperatorError(
+                f"layer {layer!r}: int8 {kind.upper()} needs output scale {scale!r} and zero "
+                f"point {zero_point} (TFLite's requirement); got {sy!r}, {zy}.")
+        self.nodes.append(Node("TFLiteLookup", layer, [self.names[x]], [self.names[y]],
+                               {"kind": kind, "sx": sx, "zx": zx, "sy": sy, "zy": zy}))
+
+    def _op_logistic(self, layer, op):
+        self._lookup(layer, op, "logistic", 1.0 / 256, -128)
+
+    def _op_tanh(self, layer, op):
+        self._lookup(layer, op, "tanh", 1.0 / 128, 0)

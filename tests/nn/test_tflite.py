@@ -228,9 +228,9 @@ def _with_opcode(path: str, old: str, new: str) -> bytes:
 
 
 def test_unsupported_operator_names_it():
-    blob = _with_opcode(SOFTMAX, "SOFTMAX", "TANH")
+    blob = _with_opcode(SOFTMAX, "SOFTMAX", "HARD_SWISH")
     with pytest.raises(nn.UnsupportedOperatorError,
-                       match="'tanh_1'.*operator 'TANH'.*supported: QUANTIZE"):
+                       match="'hard_swish_1'.*operator 'HARD_SWISH'.*supported: QUANTIZE"):
         nn.load_tflite(blob)
 
 
