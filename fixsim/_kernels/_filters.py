@@ -34,7 +34,7 @@ import numba as nb
 import numpy as np
 
 from ._fastq import _up_int
-from ._quantize import SAT_SYM, SAT_ZERO, SATURATE, STOCHASTIC, WRAP, requant_one
+from ._quantize import NEAREST, SAT_SYM, SAT_ZERO, SATURATE, STOCHASTIC, WRAP, requant_one
 
 __all__ = ["type_row", "kernel", "fir_f64", "fir_f64_strided", "interp_f64", "dot_exact_f64",
            "dot_exact_i64", "dot_exact_split", "fir_exact_split", "SPLIT_MIN"]
@@ -71,40 +71,74 @@ def _rq_general(v, d, t, rmode, omode):
 
 
 @nb.njit(inline="always", cache=True)
+def _round_fast(v, d, rmode, small):
+    """``v / 2**d`` rounded (``0 <= d <= 62``): floor shift plus the rounding increment of
+    ``_fastq._up_int`` (the same decision as ``requant_one``'s). With *small* (the caller
+    knows ``|v| <= 2**62``), ``nearest`` is ``(v + 2**(d-1)) >> d``: the same integer
+    (``floor(v / 2**d) + (r >= 2**(d-1))`` for the remainder ``0 <= r < 2**d``), one
+    dependent operation less, and ``v + 2**(d-1) <= 2**62 + 2**61`` cannot overflow."""
+    if d > 0:
+        if small and rmode == NEAREST:
+            return (v + (np.int64(1) << (d - 1))) >> d
+        q = v >> d
+        # the increment as an integer, not a conditional: numba emitted a branch for
+        # ``1 if up else 0``, mispredicted on every other sample of real data
+        return q + np.int64(_up_int(rmode, q, v & ((np.int64(1) << d) - 1),
+                                    np.int64(1) << (d - 1)))
+    return v
+
+
+@nb.njit(inline="always", cache=True)
+def _ovf_fast(n, t, omode):
+    """The exact integer *n* into the type tuple *t* under a saturating or wrapping mode."""
+    lo = t[2]
+    hi = t[3]
+    if omode == WRAP:
+        if t[1] != 0:
+            r = ((n & t[4]) ^ t[5]) - t[5]
+        else:
+            r = n & t[4]
+    elif omode == SATURATE:
+        r = min(max(n, lo), hi)
+    elif omode == SAT_SYM:
+        r = min(max(n, lo + 1 if t[1] != 0 else lo), hi)
+    else:  # SAT_ZERO
+        r = n if (lo <= n) & (n <= hi) else np.int64(0)
+    return r
+
+
+@nb.njit(inline="always", cache=True)
 def _rq(v, d, t, rmode, omode, fast):
     """Cast the exact int64 ``v`` (``d = Fsrc - Fdst``) into the type tuple ``t``.
     Returns ``(stored, overflowed)``.
 
     The common casts (a right shift by at most 62 bits or none, into a saturating or wrapping
-    type) take a short branch-free route: floor shift, the rounding increment of
-    ``_fastq._up_int`` (the same decision as ``requant_one``'s), then a clamp or a sign
-    extension. Everything else (left shifts, ``wrap_sm``) goes through ``requant_one``.
+    type) take a short branch-free route: :func:`_round_fast`, then a clamp or a sign
+    extension (:func:`_ovf_fast`). Everything else (left shifts, ``wrap_sm``) goes through
+    ``requant_one``.
     """
     if fast or (0 <= d <= 62 and rmode != STOCHASTIC and (
             omode == SATURATE or omode == WRAP or omode == SAT_SYM or omode == SAT_ZERO)):
-        if d > 0:
-            q = v >> d
-            # the increment as an integer, not a conditional: numba emitted a branch for
-            # ``1 if up else 0``, mispredicted on every other sample of real data
-            n = q + np.int64(_up_int(rmode, q, v & ((np.int64(1) << d) - 1),
-                                     np.int64(1) << (d - 1)))
-        else:
-            n = v
-        lo = t[2]
-        hi = t[3]
-        if omode == WRAP:
-            if t[1] != 0:
-                r = ((n & t[4]) ^ t[5]) - t[5]
-            else:
-                r = n & t[4]
-        elif omode == SATURATE:
-            r = min(max(n, lo), hi)
-        elif omode == SAT_SYM:
-            r = min(max(n, lo + 1 if t[1] != 0 else lo), hi)
-        else:  # SAT_ZERO
-            r = n if (lo <= n) & (n <= hi) else np.int64(0)
+        n = _round_fast(v, d, rmode, False)
+        r = _ovf_fast(n, t, omode)
         return r, np.int64(r != n)
     return _rq_general(v, d, t, rmode, omode)
+
+
+@nb.njit(inline="always", cache=True)
+def _rqs(v, d, t, rmode, omode, fast, inrange):
+    """:func:`_rq` for the biquad loops, where every value cast has ``|v| <= 2**62`` (types of
+    at most 63 bits, products of at most 64). On the fast route ``nearest`` takes the short
+    form of :func:`_round_fast`, and with *inrange* (the block proved, before the loop, that
+    the rounded value always lies in ``t``: then every overflow mode leaves it alone) the
+    overflow step is dropped: the same bits, no overflow to count."""
+    if fast:
+        n = _round_fast(v, d, rmode, True)
+        if inrange:
+            return n, np.int64(0)
+        r = _ovf_fast(n, t, omode)
+        return r, np.int64(r != n)
+    return _rq(v, d, t, rmode, omode, False)
 
 
 @nb.njit(inline="always", cache=True)
@@ -295,9 +329,12 @@ def _make_fir_interp(RM, OM, C, FA):
 #      d_acc_state (Facc - Fz), d_state_acc (Fz - Facc), d_acc_sec (Facc - Fs)]
 
 
-def _make_sos_df1(RM, OM, C, FA, SH=None):
+def _make_sos_df1(RM, OM, C, FA, SH=None, IR=None):
     KS = SH is not None
     S0, S1, S2, S3, S4, S5, S6 = (int(v) for v in SH) if KS else (0,) * 7
+    # casts proven never to overflow (see ``kernel``): numerator and denominator products,
+    # products into the accumulator (numerator, denominator), partial sums, section output
+    XN, XD, XNA, XDA, XS, XY = (bool(v) for v in IR) if IR else (False,) * 6
 
     @nb.njit(cache=True)
     def sos_df1(x, b, a, tp, sh, rmode, omode, st, out, cnt):
@@ -344,25 +381,25 @@ def _make_sos_df1(RM, OM, C, FA, SH=None):
                     else:
                         v = a[s, 2] * y2
                     if i < 3:
-                        p, o = _rq(v, d0, tN, R, OV, FA)
+                        p, o = _rqs(v, d0, tN, R, OV, FA, XN)
                         if C:
                             _tally(cnt, SOS_PRODUCT, v, p, o)
-                        t, o = _rq(p, d2, tA, R, OV, FA)
+                        t, o = _rqs(p, d2, tA, R, OV, FA, XNA)
                     else:
-                        p, o = _rq(v, d1, tD, R, OV, FA)
+                        p, o = _rqs(v, d1, tD, R, OV, FA, XD)
                         if C:
                             _tally(cnt, SOS_PRODUCT, v, p, o)
-                        t, o = _rq(p, d3, tA, R, OV, FA)
+                        t, o = _rqs(p, d3, tA, R, OV, FA, XDA)
                     if C:
                         _tally(cnt, SOS_ACC, p, t, o)
                     if i == 0:
                         acc = t
                     else:
                         w = acc + t if i < 3 else acc - t
-                        acc, o = _rq(w, 0, tA, R, OV, FA)
+                        acc, o = _rqs(w, 0, tA, R, OV, FA, XS)
                         if C:
                             _tally(cnt, SOS_ACC, w, acc, o)
-                y, o = _rq(acc, d6, tS, R, OV, FA)
+                y, o = _rqs(acc, d6, tS, R, OV, FA, XY)
                 if C:
                     _tally(cnt, SOS_SECTION, acc, y, o)
                 st[s, 1] = u1
@@ -375,7 +412,7 @@ def _make_sos_df1(RM, OM, C, FA, SH=None):
     return sos_df1
 
 
-def _make_sos_df2t(RM, OM, C, FA, SH=None):
+def _make_sos_df2t(RM, OM, C, FA, SH=None, IR=None):
     KS = SH is not None
     S0, S1, S2, S3, S4, S5, S6 = (int(v) for v in SH) if KS else (0,) * 7
 
@@ -632,7 +669,7 @@ _CONST_SHIFTS = ("sos_df1", "sos_df2t")
 
 
 def kernel(kind: str, rmode: int, omode: int, count: bool, specialise: bool = False,
-           shifts=()):
+           shifts=(), inrange=()):
     """The compiled per-sample kernel *kind*, with or without the overflow/underflow tallies.
 
     With *specialise*, the loop is compiled for this (rounding, overflow) pair (the mode
@@ -641,6 +678,12 @@ def kernel(kind: str, rmode: int, omode: int, count: bool, specialise: bool = Fa
     entries it uses): when all are in ``[0, 62]`` and the overflow mode saturates or wraps, a
     specialised loop drops the general ``requant_one`` route altogether. Built and compiled
     on first use, then cached (in memory and on disk).
+
+    *inrange* (``sos_df1``, with the shifts): six flags, one per cast of the loop (numerator
+    and denominator products, those products into the accumulator, the partial sums, the
+    section output), each true when the caller proved from the types and the coefficients that
+    the rounded value always lies in the target type. Every overflow mode leaves such a value
+    alone, so the specialised loop drops that overflow step (the same bits, nothing to count).
     """
     fast = bool(specialise and len(shifts) > 0 and all(0 <= int(d) <= 62 for d in shifts)
                 and int(omode) in (SATURATE, WRAP, SAT_SYM, SAT_ZERO)
@@ -651,6 +694,8 @@ def kernel(kind: str, rmode: int, omode: int, count: bool, specialise: bool = Fa
         # the biquad loops are latency bound: with the shifts as compile-time constants
         # LLVM folds the rounding constants and the shift-free casts (one loop per shift set)
         key += (tuple(int(d) for d in shifts),)
+        if kind == "sos_df1":
+            key += (tuple(bool(v) for v in inrange) if len(inrange) else None,)
     k = _KERNELS.get(key)
     if k is None:
         k = _KERNELS[key] = _FACTORIES[kind](*key[1:])

@@ -259,7 +259,54 @@ class SOSFilter(Block):
                             dtype=np.int64)
         self._b64 = self._b.astype(np.int64)
         self._a64 = self._a.astype(np.int64)
+        self._inrange = self._casts_in_range() if self.form == "df1" else ()
         self._st = np.zeros((self.n_sections, 4 if self.form == "df1" else 2), dtype=np.int64)
+
+    def _casts_in_range(self) -> tuple[bool, ...]:
+        """Which casts of the df1 loop can never overflow, whatever the input: (numerator
+        products, denominator products, numerator and denominator products into the
+        accumulator, partial sums, section output).
+
+        Interval arithmetic on stored integers: the section values (input and fed-back
+        outputs) lie in the section type; a product lies within the coefficient bounds times
+        those; a cast by ``d > 0`` gives a value in ``[lo >> d, (hi >> d) + 1]`` whatever the
+        rounding, by ``d <= 0`` the value shifted; a cast that may overflow gives a value in
+        its type's range; a partial sum lies within the sum of its terms' bounds. A cast whose
+        rounded value always lies in its type (under ``sat_sym``, above the most negative
+        value) is left alone by every overflow mode, so the specialised loop drops its
+        overflow step: the same bits, and no overflow to count.
+        """
+        t = self._t
+        S, Pn, Pd, A = t["section"], t["num_product"], t["den_product"], t["acc"]
+        sh = [int(v) for v in self._sh]
+        sym = self.overflow == Overflow.SAT_SYM
+
+        def fits(T, lo, hi):
+            tmin = T.int_min + (1 if (sym and T.signed) else 0)
+            return tmin <= lo and hi <= T.int_max
+
+        def cast(lo, hi, d, T):
+            lo, hi = (lo >> d, (hi >> d) + 1) if d > 0 else (lo << -d, hi << -d)
+            ok = fits(T, lo, hi)
+            return ok, ((lo, hi) if ok else (T.int_min, T.int_max))
+
+        def product(c, lo, hi):
+            vals = [int(c.min()) * lo, int(c.min()) * hi, int(c.max()) * lo, int(c.max()) * hi]
+            return min(vals), max(vals)
+
+        slo, shi = S.int_min, S.int_max
+        xn, pn = cast(*product(self._b64, slo, shi), sh[0], Pn)
+        xd, pd = cast(*product(self._a64[:, 1:], slo, shi), sh[1], Pd)
+        xna, tn = cast(*pn, sh[2], A)
+        xda, td = cast(*pd, sh[3], A)
+        # every partial sum adds a prefix of the three numerator terms and subtracts the two
+        # denominator terms (so within [-td[1], -td[0]]): within the sums of the bounds
+        lo = 3 * min(tn[0], 0) + 2 * min(-td[1], 0)
+        hi = 3 * max(tn[1], 0) + 2 * max(-td[0], 0)
+        xs = fits(A, lo, hi)
+        alo, ahi = (lo, hi) if xs else (A.int_min, A.int_max)
+        xy, _ = cast(alo, ahi, sh[6], S)
+        return xn, xd, xna, xda, xs, xy
 
     # -- state --------------------------------------------------------------------------------
     def _reset_state(self) -> None:
@@ -296,8 +343,15 @@ class SOSFilter(Block):
         for (T, counts), sig in zip(self._coef_counts, ("num_coef", "den_coef"), strict=True):
             report(f"{self.name}.{sig}", T, *counts)
         S = t["section"]
-        u, *cin = named_cast_counted(fi_stored(x), Tx, S, self.rounding, self.overflow,
-                                     f"{self.name}.in")
+        # a cast into the same type leaves every value alone (except the most negative one
+        # under sat_sym): skip that pass, reporting the same (empty) counts
+        same = self.overflow != Overflow.SAT_SYM
+        if same and Tx == S:
+            u, cin = fi_stored(x), [0, 0]
+            report(f"{self.name}.in", S, u.size, 0, 0)
+        else:
+            u, *cin = named_cast_counted(fi_stored(x), Tx, S, self.rounding, self.overflow,
+                                         f"{self.name}.in")
         n = u.shape[0]
         L = self.n_sections
         out = np.empty(n, dtype=np.int64)
@@ -328,8 +382,12 @@ class SOSFilter(Block):
         if self.form == "df2t":
             report(f"{self.name}.state", t["state"], 2 * nl, int(cnt[2, 0]), int(cnt[2, 1]))
         report(f"{self.name}.section", S, nl, int(cnt[3, 0]), int(cnt[3, 1]))
-        y, no, nu = named_cast_counted(out, S, t["out"], self.rounding, self.overflow,
-                                       f"{self.name}.out")
+        if same and t["out"] == S:
+            y, no, nu = out, 0, 0
+            report(f"{self.name}.out", S, n, 0, 0)
+        else:
+            y, no, nu = named_cast_counted(out, S, t["out"], self.rounding, self.overflow,
+                                           f"{self.name}.out")
         result = make_fi(y, t["out"])
         if recording:
             sc = 2.0 ** -S.fraction_length
@@ -343,7 +401,7 @@ class SOSFilter(Block):
         rm, om = int(self.rounding), int(self.overflow)
         spec = u.shape[0] * b.shape[0] >= self.SPECIALISE_MIN
         kern = _kf.kernel("sos_df1" if self.form == "df1" else "sos_df2t", rm, om, counting(),
-                          spec, self._sh)
+                          spec, self._sh, self._inrange)
         kern(u, b, a, self._tp, self._sh, rm, om, st, out, cnt)
 
     # -- signals ------------------------------------------------------------------------------

@@ -443,4 +443,145 @@ def test_specialised_kernels_compiled_per_shift_set_match_reference(types, monke
             assert got == sos_reference(b, a, x, f.types(), rounding, overflow, form)
             key = (f"sos_{form}", int(f.rounding), int(f.overflow), False, True,
                    tuple(int(d) for d in f._sh))
+            if form == "df1":  # df1 loops are also compiled per set of in-range casts
+                key += (tuple(f._inrange),)
             assert key in kf._KERNELS  # the constant-shift loop ran
+
+
+# -- df1: casts proven in range, same-type casts skipped ----------------------------------------
+_DF1_TYPES = [
+    # wide accumulator: every product and partial sum provably in range (the benchmark's case)
+    dict(section_type="sfix12_En11", product_type="sfix22_En19", acc_type="sfix32_En17"),
+    # narrow types: only some casts provably in range
+    dict(section_type="sfix10_En7", product_type="sfix18_En14", acc_type="sfix14_En9"),
+    dict(section_type="sfix10_En9", product_type=("sfix16_En15", "sfix20_En17"),
+         acc_type="sfix24_En15"),
+]
+
+
+@pytest.mark.parametrize("types", range(len(_DF1_TYPES)))
+@pytest.mark.parametrize("rounding,overflow",
+                         list(zip(ref.ROUNDINGS, ref.OVERFLOWS * 2, strict=False)))
+def test_df1_in_range_casts_specialised_match_reference(rounding, overflow, types,
+                                                        monkeypatch):
+    """The specialised df1 loop drops the overflow step of the casts proven in range: exact
+    against the reference on inputs at the extremes of the section type (every mode pair),
+    with the same overflow/underflow counts as the generic loop."""
+    from fixsim._core import _probe
+
+    kw = _DF1_TYPES[types]
+    rng = np.random.default_rng(len(rounding) * 13 + len(overflow) + types)
+    Tb, Ta = numerictype(True, 10, 8), numerictype(True, 10, 8)
+    b = [[int(v) for v in rng.integers(Tb.int_min, Tb.int_max, 3, endpoint=True)]
+         for _ in range(3)]
+    b[0] = [Tb.int_min, Tb.int_max, Tb.int_min]
+    a = [[0, *(int(v) for v in rng.integers(Ta.int_min, Ta.int_max, 2, endpoint=True))]
+         for _ in range(3)]
+    a[1] = [0, Ta.int_min, Ta.int_max]
+    S = numerictype.parse(kw["section_type"])
+    x = [int(v) for v in rng.choice([S.int_min, S.int_max, 0, -1, 1], 200)]
+    x[50:80] = [int(v) for v in rng.integers(S.int_min, S.int_max, 30, endpoint=True)]
+    sos = _sos_array(b, a, Tb, Ta)
+    xf = fi.from_int(x, S)
+    runs = []
+    for spec in (0, 10 ** 9):
+        monkeypatch.setattr(SOSFilter, "SPECIALISE_MIN", spec)
+        f = SOSFilter(sos, coef_type=(Tb, Ta), form="df1", rounding=rounding,
+                      overflow=overflow, **kw)
+        ev = []
+        with _probe.listening(ev.append):
+            parts = [f(xf[p:q]) for p, q in itertools.pairwise([0, 40, 41, 200])]
+        got = [int(v) for p in parts for v in p.int]
+        # the stored coefficients (sat_sym moves a most negative one)
+        exp = sos_reference(f._b64.tolist(), f._a64.tolist(), x, f.types(), rounding, overflow,
+                            "df1")
+        assert got == exp
+        runs.append([(e.name, e.size, e.overflows, e.underflows) for e in ev])
+    assert runs[0] == runs[1]
+    if types == 0:
+        assert all(f._inrange[:5])
+
+
+@st.composite
+def df1_range_cases(draw):
+    S = draw(ntypes(2, 7, signed=draw(st.booleans())))
+    Tb = draw(ntypes(2, 6, signed=True, fmin=0))
+    Ta = draw(ntypes(2, 6, signed=True, fmin=0))
+    Pn = draw(ntypes(2, 12, signed=draw(st.booleans())))
+    Pd = draw(ntypes(2, 12, signed=draw(st.booleans())))
+    A = draw(ntypes(2, 16, signed=draw(st.booleans())))
+    b = draw(ints_of(Tb, 3))
+    a = [0, *draw(ints_of(Ta, 2))]
+    overflow = draw(st.sampled_from(["saturate", "wrap", "sat_sym", "sat_zero"]))
+    return S, Tb, Ta, Pn, Pd, A, b, a, overflow
+
+
+@given(df1_range_cases())
+def test_df1_in_range_flags_are_sound(c):
+    """Every cast the plan calls in range really never overflows: brute force over every
+    section value and rounding mode (products, products into the accumulator), and over the
+    extremes of the term ranges (partial sums)."""
+    S, Tb, Ta, Pn, Pd, A, b, a, overflow = c
+    try:
+        f = SOSFilter(_sos_array([b], [a], Tb, Ta), coef_type=(Tb, Ta), form="df1",
+                      section_type=S, product_type=(Pn, Pd), acc_type=A, overflow=overflow)
+        f._plan(S)
+    except ValueError:
+        return
+    xn, xd, xna, xda, xs, _ = f._inrange
+    sym = overflow == "sat_sym"
+    qb = [int(v) for v in f._b64[0]]
+    qa = [int(v) for v in f._a64[0, 1:]]
+
+    def inside(v, T):
+        return (T.int_min + (1 if sym and T.signed else 0)) <= v <= T.int_max
+
+    def rounded(v, d):  # every rounding lies between floor and floor + 1
+        return {v >> d, (v >> d) + 1} if d > 0 else {v << -d}
+
+    fs = S.fraction_length
+    terms = ([], [])
+    for k, (coefs, P, Tc, xflag, xaflag) in enumerate(((qb, Pn, Tb, xn, xna),
+                                                       (qa, Pd, Ta, xd, xda))):
+        d = fs + Tc.fraction_length - P.fraction_length
+        da = P.fraction_length - A.fraction_length
+        for cv in coefs:
+            for u in range(S.int_min, S.int_max + 1):
+                ps = rounded(cv * u, d)
+                if xflag:
+                    assert all(inside(p, P) for p in ps)
+                else:
+                    ps = {min(max(p, P.int_min), P.int_max) for p in ps}
+                for p in ps:
+                    ts = rounded(p, da)
+                    if xaflag:
+                        assert all(inside(t, A) for t in ts)
+                    terms[k].extend(ts)
+    if xs and xna and xda:
+        hi = 3 * max(max(terms[0]), 0) + 2 * max(-min(terms[1]), 0)
+        lo = 3 * min(min(terms[0]), 0) + 2 * min(-max(terms[1]), 0)
+        assert inside(lo, A) and inside(hi, A)
+
+
+@pytest.mark.parametrize("overflow", ref.OVERFLOWS)
+def test_same_type_input_and_output_casts_are_skipped_exactly(overflow):
+    """Input already in the section type and output in the section type: no cast pass (except
+    under sat_sym, whose cast moves the most negative value), the same values and counts."""
+    from fixsim._core import _probe
+
+    Tb, Ta = numerictype(True, 10, 8), numerictype(True, 10, 8)
+    b = [[100, -200, 100]]
+    a = [[0, -300, 120]]
+    S = numerictype(True, 8, 7)
+    x = [S.int_min, S.int_max, 0, S.int_min, 5, -7] * 10
+    for form in ("df1", "df2t"):
+        f = SOSFilter(_sos_array(b, a, Tb, Ta), coef_type=(Tb, Ta), form=form,
+                      section_type=S, acc_type="sfix20_En15", overflow=overflow)
+        ev = []
+        with _probe.listening(ev.append):
+            got = [int(v) for v in f(fi.from_int(x, S)).int]
+        assert got == sos_reference(b, a, x, f.types(), "nearest", overflow, form)
+        names = [e.name for e in ev]
+        assert "sos.in" in names and "sos.out" in names
+        if overflow == "sat_sym":
+            assert next(e for e in ev if e.name == "sos.in").overflows == 2 * 10
