@@ -827,3 +827,25 @@ def test_probe_reports_running_sum_overflows():
     with fx.count_quantization() as c:
         fx.mean(b)
     assert c.operations == 1 and c.elements == 1
+
+
+def test_matmul_blas_workspaces_do_not_alias_results():
+    """Regression guard for the reused float64 workspaces of the BLAS path: each result is a
+    fresh array, exact against Python ints, for batched, broadcast and transposed operands."""
+    rng = np.random.default_rng(11)
+    T = numerictype(1, 16, 12)
+    cases = [((7, 5), (5, 3)), ((2, 4, 6), (6, 2)), ((3, 1, 4, 5), (2, 5, 4))]
+    results = []
+    for sa, sb in cases:
+        a = fi.from_int(rng.integers(-2**15, 2**15, sa), T)
+        b = fi.from_int(rng.integers(-2**15, 2**15, sb), T)
+        for x, y in ((a, b), (fi.from_int(b.int.swapaxes(-1, -2), T),
+                              fi.from_int(a.int.swapaxes(-1, -2), T))):
+            r = x @ y
+            xi, yi = x.int.astype(object), y.int.astype(object)
+            assert np.array_equal(r.int.astype(object), np.matmul(xi, yi))
+            results.append((r, r.int.copy()))
+    big = fi.from_int(rng.integers(-2**15, 2**15, (40, 40)), T)
+    _ = big @ big  # reuses (and grows) the workspaces
+    for r, before in results:
+        assert np.array_equal(r.int, before)
