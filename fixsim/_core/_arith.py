@@ -521,8 +521,13 @@ def _exact_product_i64(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
 
 
 def settle(x: fi) -> np.ndarray:
-    """The stored integers of a deferred product (computed now; the operands are released)."""
-    ia, ib = x._lz
+    """The stored integers of a deferred result, built now: a product (the operands are
+    released) or the limbs of a 65- to 128-bit quantization (released too)."""
+    lz = x._lz
+    if type(lz) is not tuple:  # _quantize.WideLimbs: never in _PENDING (no shared operands)
+        x._lz = None
+        return lz.to_object()
+    ia, ib = lz
     ints = _exact_product_i64(ia, ib)
     x._lz = None
     _forget(id(x))
@@ -539,9 +544,16 @@ def settle_all() -> None:
 
 def cast_deferred(x: fi, T: numerictype, rounding: Rounding, overflow: Overflow, seed,
                   method: str):
-    """``requantize(x._int, x._type, T, ...)`` for a deferred product *x*, fused where the
-    kernel applies (the product is then never built and *x* stays deferred)."""
-    ia, ib = x._lz
+    """``requantize(x._int, x._type, T, ...)`` for a deferred result *x*: a product fused
+    where the kernel applies, wide limbs requantized from the limbs where that applies (*x*
+    then stays deferred)."""
+    lz = x._lz
+    if type(lz) is not tuple:  # _quantize.WideLimbs
+        res = lz.requantize(T, rounding, overflow, method)
+        if res is None:
+            res = requantize(x._int, x._type, T, rounding, overflow, seed, method)
+        return res
+    ia, ib = lz
     res = None
     if seed is None:
         res = requantize_product(ia, ib, x._type.fraction_length, T, rounding, overflow, method)

@@ -14,6 +14,7 @@ from ._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from ._numerictype import check_length, numerictype
 from ._quantize import (
     NONFINITE,
+    WideLimbs,
     as_storage,
     quantize_array,
     requantize,
@@ -71,8 +72,10 @@ class fi:  # noqa: N801 - MATLAB's name
 
     # ``_i`` holds the stored integers. It is None only while they are deferred: ``_v`` then
     # holds a scalar's stored integer as a Python int (the scalar fast path's results, see
-    # _arith._scalar), else ``_lz`` holds a deferred elementwise product (_arith). Everything
-    # reads them through the ``_int`` property, which materialises the array once.
+    # _arith._scalar), else ``_lz`` holds a deferred elementwise product (_arith, a tuple of
+    # the operands' arrays) or the two 64-bit limbs of a 65- to 128-bit quantization result
+    # (_quantize.WideLimbs). Everything reads them through the ``_int`` property, which
+    # materialises the array once; ``shape``, ``data`` and ``cast`` read limbs directly.
     __slots__ = ("_i", "_v", "_lz", "_type", "_fimath", "__weakref__")
     __array_priority__ = 1000
 
@@ -142,7 +145,14 @@ class fi:  # noqa: N801 - MATLAB's name
             w = check_length(w, "word_length", minimum=1, maximum=65535, method=method)
             f = best_fraction_length(arr, bool(s), w, method)
         T = _make_type(s, w, f)
-        ints = quantize_array(arr, T, rmode, omode, nonfinite, seed, method, "fi")
+        ints = quantize_array(arr, T, rmode, omode, nonfinite, seed, method, "fi", lazy=True)
+        if type(ints) is WideLimbs:  # built as Python ints on first read (_int)
+            self._i = None
+            self._v = None
+            self._lz = ints
+            self._type = T
+            self._fimath = F
+            return
         self._set(ints, T, F)
 
     def _set(self, ints, T, F):
@@ -161,6 +171,27 @@ class fi:  # noqa: N801 - MATLAB's name
     @_int.setter
     def _int(self, ints: np.ndarray) -> None:
         self._i = ints
+
+    def _limbs(self) -> WideLimbs | None:
+        """The limbs of a deferred 65- to 128-bit result, else None."""
+        if self._i is None and self._v is None:
+            lz = self._lz
+            if type(lz) is WideLimbs:
+                return lz
+        return None
+
+    def _shaped(self) -> np.ndarray:
+        """An array with the stored integers' shape (the limbs while they are deferred)."""
+        ints = self._i
+        if ints is None:
+            lz = self._limbs()
+            ints = lz.hi if lz is not None else self._int
+        return ints
+
+    def _floats(self) -> np.ndarray:
+        """Real-world values as float64 (from the limbs while they are deferred)."""
+        lz = self._limbs()
+        return lz.to_float() if lz is not None else to_float(self._int, self._type)
 
     def _materialize(self) -> np.ndarray:
         v = self._v
@@ -214,7 +245,7 @@ class fi:  # noqa: N801 - MATLAB's name
         F = self.fimath
         r = F.rounding if rounding is None else parse_rounding(rounding)
         o = F.overflow if overflow is None else parse_overflow(overflow)
-        if self._i is None and self._v is None:  # a deferred product: fused where possible
+        if self._i is None and self._v is None:  # deferred: product fused / limbs read directly
             ints, no, nu = _arith.cast_deferred(self, T, r, o, seed, "fi.cast")
         else:
             ints, no, nu = requantize(self._int, self._type, T, r, o, seed, "fi.cast")
@@ -266,13 +297,13 @@ class fi:  # noqa: N801 - MATLAB's name
     @property
     def data(self):
         """Real-world values as float64 (correctly rounded). A scalar fi gives a float."""
-        out = to_float(self._int, self._type)
+        out = self._floats()
         return float(out[()]) if out.ndim == 0 else out
 
     double = data
 
     def __array__(self, dtype=None, copy=None):
-        out = to_float(self._int, self._type)
+        out = self._floats()
         if dtype is not None:
             out = out.astype(dtype)
         return out
@@ -359,14 +390,15 @@ class fi:  # noqa: N801 - MATLAB's name
         return "\n".join(lines)
 
     # -- array shape ------------------------------------------------------------------------------
-    shape = property(lambda self: self._int.shape)
-    ndim = property(lambda self: self._int.ndim)
-    size = property(lambda self: self._int.size)
+    shape = property(lambda self: self._shaped().shape)
+    ndim = property(lambda self: self._shaped().ndim)
+    size = property(lambda self: self._shaped().size)
 
     def __len__(self) -> int:
-        if self._int.ndim == 0:
+        arr = self._shaped()
+        if arr.ndim == 0:
             raise TypeError("len() of a scalar fi")
-        return self._int.shape[0]
+        return arr.shape[0]
 
     def __iter__(self):
         if self._int.ndim == 0:

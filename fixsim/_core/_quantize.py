@@ -3,6 +3,9 @@
 Storage: words of up to 64 bits live in int64 arrays (uint64 for unsigned 64-bit words); wider
 words live in object arrays of Python ints. The int64 path runs the numba kernels of
 ``fixsim._kernels._quantize``; the object path is exact Python-int arithmetic on whole arrays.
+Float64 arrays quantized into 65 to 128 bits go through the two-limb kernels of
+``fixsim._kernels._wide`` instead (:class:`WideLimbs`), which a fi may keep unbuilt until its
+stored integers are read.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from ._scalar import quantize_dyadic
 _ew = lazy("fixsim._kernels._elementwise")
 fq = lazy("fixsim._kernels._fastq")
 kq = lazy("fixsim._kernels._quantize")
+kw = lazy("fixsim._kernels._wide")
 
 __all__ = ["storage_kind", "quantize_array", "requantize", "to_float", "as_storage",
-           "NONFINITE", "stochastic_words", "set_stochastic_seed"]
+           "NONFINITE", "stochastic_words", "set_stochastic_seed", "WideLimbs"]
 
 NONFINITE = {"raise": 0, "matlab": 1}
 
@@ -75,6 +79,139 @@ def _to_object(ints: np.ndarray) -> np.ndarray:
         out.ravel()[:] = [int(v) for v in ints.ravel()]
         return out
     return ints.astype(object)
+
+
+# -- words of 65 to 128 bits as two limbs ---------------------------------------------------
+class WideLimbs:
+    """Stored integers of a 65- to 128-bit word held as two 64-bit limbs, not yet built as an
+    object array of Python ints.
+
+    The value of each element is ``hi * 2**64 + lo`` with ``hi`` an int64 array (read as
+    unsigned for an unsigned 128-bit word) and ``lo`` a uint64 array of the same shape. A fi
+    keeps one in its deferred slot (``fi._lz``, with ``fi._i`` None) until something reads its
+    stored integers: ``fi._int`` then builds the object array once (:meth:`to_object`). The
+    reads that need no Python ints run on the limbs: :meth:`to_float` and :meth:`requantize`
+    into a word of at most 64 bits.
+
+    Parameters
+    ----------
+    hi : numpy.ndarray of int64
+    lo : numpy.ndarray of uint64
+        The limbs (C-contiguous, equal shapes).
+    T : numerictype
+        The type of the stored integers (65 to 128 bits).
+    """
+
+    __slots__ = ("hi", "lo", "T")
+
+    def __init__(self, hi: np.ndarray, lo: np.ndarray, T: numerictype):
+        self.hi = hi
+        self.lo = lo
+        self.T = T
+
+    @property
+    def shape(self) -> tuple:
+        """The array shape."""
+        return self.hi.shape
+
+    def _unsigned128(self) -> bool:
+        return not self.T.signed and self.T.word_length == 128
+
+    def to_object(self) -> np.ndarray:
+        """The stored integers as an object array of Python ints (exact).
+
+        Returns
+        -------
+        numpy.ndarray of object
+        """
+        hi, lo = self.hi, self.lo
+        low = lo.view(np.int64)
+        if self._unsigned128():
+            wide = (hi != 0) | (low < 0)  # at least 2**63
+        else:
+            wide = hi != (low >> 63)  # beyond int64
+        if not wide.any():
+            return low.astype(object)
+        # one Python int per element is the floor of the cost: convert each element once
+        out = np.empty(hi.shape, dtype=object)
+        narrow = ~wide
+        out[narrow] = low[narrow].astype(object)
+        h = hi[wide]
+        if self._unsigned128():
+            h = h.view(np.uint64)
+        out[wide] = (h.astype(object) << 64) | lo[wide].astype(object)
+        return out
+
+    def to_float(self) -> np.ndarray:
+        """Real-world values as float64, correctly rounded (as :func:`to_float`).
+
+        Returns
+        -------
+        numpy.ndarray of float64
+        """
+        F = self.T.fraction_length
+        if not -895 <= F <= 1022:  # results can leave the normal range: the exact path
+            return to_float(self.to_object(), self.T)
+        out = np.empty(self.hi.size, dtype=np.float64)
+        kw.limbs_to_float(self.hi.reshape(-1), self.lo.reshape(-1), F, self._unsigned128(),
+                          out)
+        return out.reshape(self.hi.shape)
+
+    def requantize(self, T: numerictype, rounding: Rounding, overflow: Overflow,
+                   method: str = "cast"):
+        """Requantize into *T* straight from the limbs, where that applies.
+
+        Parameters
+        ----------
+        T : numerictype
+            The target type.
+        rounding : Rounding
+        overflow : Overflow
+        method : str
+            Name for error messages.
+
+        Returns
+        -------
+        tuple or None
+            ``(storage ints, n_overflow, n_underflow)`` exactly as :func:`requantize` of the
+            stored integers gives, or None where the limb kernel does not apply (a target
+            wider than 64 bits, stochastic rounding, an unsigned 128-bit source, fewer than
+            two elements).
+        """
+        if (storage_kind(T) == "obj" or rounding == Rounding.STOCHASTIC or self._unsigned128()
+                or self.hi.size < 2):
+            return None
+        _check_modes(T, overflow, method)
+        out = np.empty(self.hi.size, dtype=np.int64)
+        n_ovf, n_unf = kw.requantize_limbs(
+            self.hi.reshape(-1), self.lo.reshape(-1), self.T.fraction_length - T.fraction_length,
+            T.word_length, T.signed, int(rounding), int(overflow), out)
+        return _finish_storage(out, T, self.hi.shape), int(n_ovf), int(n_unf)
+
+
+def _float_limbs(flat: np.ndarray, T: numerictype, rounding: Rounding, overflow: Overflow,
+                 shape) -> tuple | None:
+    """Quantize finite float64 values into a 65- to 128-bit word as limbs.
+
+    Returns ``(WideLimbs, n_overflow, n_underflow)``, or None when a value is NaN or infinite
+    (the caller then takes the exact object path, which handles them).
+    """
+    buf = np.empty(2 * flat.size, dtype=np.int64)  # one block: measurably cheaper than two
+    hi = buf[:flat.size]
+    lo = buf[flat.size:].view(np.uint64)
+    F = T.fraction_length
+    if -960 <= F <= 960 and (T.signed or T.word_length < 128):
+        # the mode-specialised loop; anything it flags sends the whole array to the next one
+        kernel = kw.float_limbs_kernel(int(rounding), int(overflow), _probe.active(), F < 0)
+        flagged, n_ovf, n_unf = kernel(flat, 2.0 ** F, T.word_length, T.signed, hi, lo)
+        if not flagged:
+            return WideLimbs(hi.reshape(shape), lo.reshape(shape), T), int(n_ovf), int(n_unf)
+    n_ovf, n_unf, bad = kw.quantize_f64_limbs(flat.view(np.int64), T.fraction_length,
+                                              T.word_length, T.signed, int(rounding),
+                                              int(overflow), hi, lo)
+    if bad >= 0:
+        return None
+    return WideLimbs(hi.reshape(shape), lo.reshape(shape), T), int(n_ovf), int(n_unf)
 
 
 def _bounds(T: numerictype):
@@ -274,8 +411,12 @@ def _single(num: int, shift: int, T: numerictype, rounding: Rounding, overflow: 
 
 
 def quantize_float(x: np.ndarray, T: numerictype, rounding: Rounding, overflow: Overflow,
-                   nonfinite: str = "raise", seed=None, method: str = "fi"):
-    """Quantize a float array exactly. Returns ``(storage ints, n_overflow, n_underflow)``."""
+                   nonfinite: str = "raise", seed=None, method: str = "fi", lazy: bool = False):
+    """Quantize a float array exactly. Returns ``(storage ints, n_overflow, n_underflow)``.
+
+    With ``lazy=True`` a 65- to 128-bit result may come back as :class:`WideLimbs` instead of
+    an object array (its stored integers are then built on first read).
+    """
     _check_modes(T, overflow, method)
     shape = x.shape
     flat = np.ascontiguousarray(x, dtype=np.float64).ravel()
@@ -297,6 +438,12 @@ def quantize_float(x: np.ndarray, T: numerictype, rounding: Rounding, overflow: 
         if status != kq.OK:
             _raise_nonfinite(status, bad, flat, method, overflow)
         return _finish_storage(out, T, shape), int(n_ovf), int(n_unf)
+    if T.word_length <= 128 and rounding != Rounding.STOCHASTIC and flat.size > 1:
+        # 65 to 128 bits: two limbs per value (None if a value is not finite)
+        res = _float_limbs(flat, T, rounding, overflow, shape)
+        if res is not None:
+            limbs, n_ovf, n_unf = res
+            return (limbs if lazy else limbs.to_object()), n_ovf, n_unf
     # wide words: exact Python ints
     finite = np.isfinite(flat)
     out = np.empty(flat.size, dtype=object)
@@ -419,15 +566,17 @@ def _quantize_exact_scalar(value: Fraction, T: numerictype, rounding: Rounding,
 
 def quantize_array(values: np.ndarray, T: numerictype, rounding: Rounding, overflow: Overflow,
                    nonfinite: str = "raise", seed=None, method: str = "fi",
-                   operation: str = "quantize"):
+                   operation: str = "quantize", lazy: bool = False):
     """Quantize any numeric numpy array exactly into *T*; reports counts to the probe hook.
 
-    Returns the storage array.
+    Returns the storage array, or with ``lazy=True`` possibly a :class:`WideLimbs` for a 65- to
+    128-bit type (see :func:`quantize_float`).
     """
     _check_modes(T, overflow, method)
     kind = values.dtype.kind
     if kind == "f" and values.dtype.itemsize <= 8:
-        out, o, u = quantize_float(values, T, rounding, overflow, nonfinite, seed, method)
+        out, o, u = quantize_float(values, T, rounding, overflow, nonfinite, seed, method,
+                                   lazy)
     elif kind == "b":
         out, o, u = requantize(values.astype(np.int64), numerictype(False, 1, 0), T, rounding,
                                overflow, seed, method)
