@@ -668,6 +668,36 @@ def build_workloads() -> list[Workload]:
         [("apytypes", ">=", 5)],
         notes="x = N(0,1) * 2^U, U ~ uniform(-12, 20): magnitudes 2^-12..2^21, so both "
               "rounding (|x| < 2^-8: 15%) and saturation (|x| >= 2^19: 2%) happen."))
+
+    # 8b. the same, then read the stored integers as Python ints: fixsim keeps a 65..128-bit
+    # result as two 64-bit limbs until something reads .int, so row 8 alone would hide the cost
+    # of building the object array of Python ints; this row shows it
+    def apy80_bits(st):
+        return apy80_run(st).to_bits()
+
+    def apy80_bits_ints(r):
+        vals = [v - (1 << 80) if v >> 79 else v for v in _flatten(r)]
+        out = np.empty(len(vals), dtype=object)
+        out[:] = vals
+        return out, 60
+
+    ws.append(Workload(
+        "q80int", "8b. quantize -> s80/60 nearest/saturate, then read .int (Python ints)",
+        make_80,
+        [Impl("fixsim", lambda st: fi(st["x"], 1, 80, 60).int,
+              ints=lambda r: (np.asarray(r), 60), note="fi(...).int: object array"),
+         Impl("apytypes", apy80_bits, apy80_setup, apy80_bits_ints,
+              note="row 8's route, then to_bits(): a list of Python ints (bit patterns)"),
+         Impl("fxpmath", lambda st: Fxp(st["x"], True, 80, 60, rounding="around",
+                                        overflow="saturate"),
+              ints=fxp_ints, ref=lambda inp: fi_ints(fi(inp["x"], 1, 80, 60,
+                                                        rounding="convergent")),
+              note="as row 8 (its .val already holds Python ints)"),
+         Impl("numba", numba80_run, ints=numba80_ints,
+              note="as row 8: two limbs, no Python ints")],
+        notes="Row 8 plus reading the stored integers: fixsim times fi(x, 1, 80, 60).int, "
+              "which builds the object array of Python ints from the limbs; apytypes times "
+              "its row 8 route plus to_bits(). The numba loop stays at limbs (the floor)."))
     return ws
 
 
