@@ -16,7 +16,7 @@ from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import storage_kind
 from .._core._rules import ideal_mul
-from .._core._typetable import signals_active
+from .._core._typetable import emit_signal, signals_active
 from .._kernels import lazy
 from ._block import (
     Block,
@@ -38,8 +38,12 @@ from ._block import (
 )
 
 _kf = lazy("fixsim._kernels._filters")
+_ke = lazy("fixsim._kernels._emit")
 
 __all__ = ["SOSFilter", "Biquad"]
+
+#: values per signal and event at most (a longer frame is reported in several events)
+_EMIT_CHUNK = 1 << 16
 
 _SOSFREQZ = getattr(_sps, "freqz_sos", None) or _sps.sosfreqz
 
@@ -325,9 +329,13 @@ class SOSFilter(Block):
             U = np.empty((xv.size, self.n_sections))
             Y = np.empty_like(U)
             u = xv
-            for s in range(self.n_sections):
+            L = self.n_sections
+            for s in range(L):
                 U[:, s] = u
-                u, _ = _sps.sosfilt(self.sos[s:s + 1], u, zi=zi0[s:s + 1])
+                # the cascade's output is the last section's (the same loop, the same
+                # operations on the same values): no need to run that section again
+                u = y if s == L - 1 else _sps.sosfilt(self.sos[s:s + 1], u,
+                                                      zi=zi0[s:s + 1])[0]
                 Y[:, s] = u
             self._emit("double", self.sos, xv, U, Y, y, {})
         return y
@@ -367,7 +375,7 @@ class SOSFilter(Block):
                 w = np.empty(n, dtype=np.int64)
                 if n:
                     self._run(v, self._b64[s:s + 1], self._a64[s:s + 1], self._st[s:s + 1], w,
-                              cnt)
+                              cnt, n * L)
                 Y[:, s] = w
                 v = w
             out[:] = v
@@ -396,10 +404,17 @@ class SOSFilter(Block):
             self._emit("fixed", self.quantized_sos, x.data, U * sc, Y * sc, result, counts)
         return result
 
-    def _run(self, u, b, a, st, out, cnt) -> None:
-        """The fixed-point kernel over sections *b*, *a* with state *st* (in place)."""
+    def _run(self, u, b, a, st, out, cnt, work: int | None = None) -> None:
+        """The fixed-point kernel over sections *b*, *a* with state *st* (in place).
+
+        *work* (default: samples x sections of this call) decides whether the
+        mode-specialised loop runs (the same bits either way): running the cascade section by
+        section passes the whole cascade's, so that it takes the same loop as one call.
+        """
         rm, om = int(self.rounding), int(self.overflow)
-        spec = u.shape[0] * b.shape[0] >= self.SPECIALISE_MIN
+        if work is None:
+            work = u.shape[0] * b.shape[0]
+        spec = work >= self.SPECIALISE_MIN
         kern = _kf.kernel("sos_df1" if self.form == "df1" else "sos_df2t", rm, om, counting(),
                           spec, self._sh, self._inrange)
         kern(u, b, a, self._tp, self._sh, rm, om, st, out, cnt)
@@ -431,47 +446,31 @@ class SOSFilter(Block):
         TA = t.get("acc", self.acc_type)
         TZ = t.get("state", self.state_type)
         TS = t.get("section", self.section_type)
-        prev = self._prev
-        for s in range(L):
-            b0, b1, b2, _, a1, a2 = sos[s]
-            u = U[:, s]
-            y = Y[:, s]
-            u1 = np.concatenate([[prev[s, 0]], u[:-1]]) if n else u
-            u2 = np.concatenate([[prev[s, 1], prev[s, 0]], u[:-2]])[:n] if n else u
-            y1 = np.concatenate([[prev[s, 2]], y[:-1]]) if n else y
-            y2 = np.concatenate([[prev[s, 3], prev[s, 2]], y[:-2]])[:n] if n else y
-            fin = s == L - 1
-            if self.form == "df1":
-                terms = [b0 * u, b1 * u1, b2 * u2, -a1 * y1, -a2 * y2]
-                run = np.zeros(n)
-                for k, term in enumerate(terms):
-                    probe(f"{name}.product", term, None, Tp, mode,
-                          *(c("product") if fin and k == 4 else zero))
-                    run = run + term
-                    probe(f"{name}.acc", run, None, TA, mode,
-                          *(c("acc") if fin and k == 4 else zero))
-                sec = run
+        df1 = self.form == "df1"
+        n_acc = 5 if df1 else 4
+        U = np.ascontiguousarray(U, dtype=np.float64)
+        Y = np.ascontiguousarray(Y, dtype=np.float64)
+        sos = np.ascontiguousarray(sos, dtype=np.float64)
+        per = max(1, _EMIT_CHUNK // max(5 * n, 1))
+        for s0 in range(0, L, per):
+            s1 = min(L, s0 + per)
+            m = (s1 - s0) * n
+            prod, acc, sec = np.empty(5 * m), np.empty(n_acc * m), np.empty(m)
+            if df1:
+                if n:
+                    _ke.sos_df1_values(sos, U, Y, self._prev, s0, s1, prod, acc, sec)
             else:
-                z2 = b2 * u - a2 * y
-                z2p = np.concatenate([[b2 * prev[s, 0] - a2 * prev[s, 2]], z2[:-1]]) if n \
-                    else z2
-                z1 = b1 * u + z2p - a1 * y
-                for k, term in enumerate([b0 * u, b1 * u, a1 * y, b2 * u, a2 * y]):
-                    probe(f"{name}.product", term, None, Tp, mode,
-                          *(c("product") if fin and k == 4 else zero))
-                sec = y - 0.0 if n == 0 else b0 * u + (z1 - b1 * u - z2p + a1 * y) * 0 + (
-                    np.concatenate([[b1 * prev[s, 0] + (b2 * prev[s, 1] - a2 * prev[s, 3])
-                                     - a1 * prev[s, 2]], z1[:-1]]))
-                for k, v in enumerate([sec, b1 * u + z2p, z1, z2]):
-                    probe(f"{name}.acc", v, None, TA, mode,
-                          *(c("acc") if fin and k == 3 else zero))
-                probe(f"{name}.state", np.concatenate([z1, z2]), None, TZ, mode,
-                      *(c("state") if fin else zero))
-            probe(f"{name}.section", sec, y, TS, mode, *(c("section") if fin else zero))
-            if n >= 2:
-                prev[s] = [u[-1], u[-2], y[-1], y[-2]]
-            elif n == 1:
-                prev[s] = [u[-1], prev[s, 0], y[-1], prev[s, 2]]
+                state = np.empty(2 * m)
+                if n:
+                    _ke.sos_df2t_values(sos, U, Y, self._prev, s0, s1, prod, acc, state, sec)
+            fin = s1 == L
+            emit_signal(f"{name}.product", prod, None, Tp, mode, *(c("product") if fin else zero))
+            emit_signal(f"{name}.acc", acc, None, TA, mode, *(c("acc") if fin else zero))
+            if not df1:
+                emit_signal(f"{name}.state", state, None, TZ, mode,
+                            *(c("state") if fin else zero))
+            emit_signal(f"{name}.section", sec, Y[:, s0:s1].T.reshape(-1), TS, mode,
+                        *(c("section") if fin else zero))
         last = Y[:, -1] if L else np.zeros(0)
         probe(f"{name}.out", last, output, t.get("out", self.output_type), mode, *c("out"))
 

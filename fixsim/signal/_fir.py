@@ -15,7 +15,7 @@ from .._core._modes import Overflow, Rounding
 from .._core._numerictype import MAX_WORD_LENGTH, numerictype
 from .._core._quantize import storage_kind
 from .._core._rules import growth_bits, ideal_mul
-from .._core._typetable import signals_active
+from .._core._typetable import emit_signal, signals_active
 from .._kernels import lazy
 from ._block import (
     Block,
@@ -39,6 +39,7 @@ from ._block import (
 )
 
 _kf = lazy("fixsim._kernels._filters")
+_ke = lazy("fixsim._kernels._emit")
 
 __all__ = ["FIR"]
 
@@ -511,8 +512,34 @@ class FIR(Block):
             return list(range(self.ntaps))[::-1]  # registers accumulate from the last tap
         return list(range(self.ntaps))
 
+    def _emit_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(ks, offs, pairs, resets)`` of :func:`fixsim._kernels._emit.tap_sums` for the
+        form's terms in summation order (computed once)."""
+        key = (self.form, self.ntaps, self._sign)
+        cached = getattr(self, "_emit_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        order = self._term_order()
+        nt = self.ntaps
+        ks = np.array(order, dtype=np.int64)
+        pairs = np.array([nt - 1 - k if (self._sign and k < nt // 2) else -1
+                          for k in order], dtype=np.int64)
+        resets = np.zeros(len(order), dtype=np.int64)
+        resets[:1] = 1
+        terms = (ks, ks, pairs, resets)
+        self._emit_cache = (key, terms)
+        return terms
+
     def _emit(self, mode: str, xe, start, step, count, hv, xv, accv, output, counts) -> None:
-        """Report the block's signals for one frame (only called while someone listens)."""
+        """Report the block's signals for one frame (only called while someone listens).
+
+        One event per signal and frame: the pre-adder sums, products and partial sums of
+        every term (in the form's summation order, term after term) come from one compiled
+        loop (:func:`fixsim._kernels._emit.tap_sums`, the same float64 operations as the
+        term-by-term numpy sums); a frame with more than ``_EMIT_CHUNK`` values per signal is
+        reported in several events (of whole terms). The counts of each cast go with the last
+        event of its signal.
+        """
         name, t = self.name, self._t if mode == "fixed" else {}
 
         def T(k, explicit):
@@ -525,31 +552,10 @@ class FIR(Block):
               T("coef", self.coef_type if mode == "fixed" else self.coef_type_arg), mode,
               *self._coef_counts[1:])
         probe(f"{name}.in", xv, xv, T("input", self.input_type), mode)
-        nt = self.ntaps
-        last = step * (count - 1) + 1 if count else 0
-
-        def at(k):  # x[m - k] at every output position m
-            return xe[start - k: start - k + last: step] if count else np.zeros(0)
-
-        order = self._term_order()
-        run = np.zeros(count)
-        for i, k in enumerate(order):
-            fin = i == len(order) - 1
-            if self._sign:
-                if k < nt // 2:
-                    pre = at(k) + self._sign * at(nt - 1 - k)
-                else:
-                    pre = at(k)
-                c = cnt("preadd") if fin else (0, 0)
-                probe(f"{name}.preadd", pre, None, T("preadd", self.preadd_type), mode, *c)
-                term = hv[k] * pre
-            else:
-                term = hv[k] * at(k)
-            c = cnt("product") if fin else (0, 0)
-            probe(f"{name}.product", term, None, T("product", self.product_type), mode, *c)
-            run = run + term
-            c = cnt("acc") if fin else (0, 0)
-            probe(f"{name}.acc", run, None, T("acc", self.acc_type), mode, *c)
+        ks, offs, pairs, resets = self._emit_terms()
+        emit_tap_sums(name, self._sign, xe, hv, ks, offs, pairs, resets, start, step, count,
+                      mode, T("preadd", self.preadd_type), T("product", self.product_type),
+                      T("acc", self.acc_type), cnt("preadd"), cnt("product"), cnt("acc"))
         probe(f"{name}.out", accv, output, T("out", self.output_type), mode, *cnt("out"))
 
     # -- analysis -----------------------------------------------------------------------------
@@ -669,3 +675,36 @@ def _up(v: Fraction) -> float:
     """The smallest float not below *v*."""
     f = float(v)
     return f if Fraction(f) >= v else float(np.nextafter(f, np.inf))
+
+
+# -- signal values -------------------------------------------------------------------------------
+#: values per signal and event at most (a longer frame is reported in several events)
+_EMIT_CHUNK = 1 << 16
+
+
+def emit_tap_sums(name: str, sign: int, xe, hv, ks, offs, pairs, resets, start: int, step: int,
+                  count: int, mode: str, Tpre, Tprod, Tacc, cpre, cprod, cacc) -> None:
+    """Report the ``preadd`` (when *sign*), ``product`` and ``acc`` values of a sum of taps
+    (see :func:`fixsim._kernels._emit.tap_sums` for the terms), one event per signal (or per
+    chunk of whole terms), the counts *cpre*, *cprod*, *cacc* with the last one."""
+    nterms = ks.shape[0]
+    if nterms == 0:
+        return
+    xe = np.ascontiguousarray(xe, dtype=np.float64)
+    hv = np.ascontiguousarray(hv, dtype=np.float64)
+    per = max(1, _EMIT_CHUNK // max(count, 1))
+    run = np.empty(count)
+    zero = (0, 0)
+    for i0 in range(0, nterms, per):
+        i1 = min(nterms, i0 + per)
+        m = (i1 - i0) * count
+        pre = np.empty(m if sign else 0)
+        prod = np.empty(m)
+        acc = np.empty(m)
+        _ke.tap_sums(xe, hv, ks, offs, pairs, resets, float(sign or 1), start, step, count,
+                     i0, i1, run, pre, prod, acc)
+        fin = i1 == nterms
+        if sign:
+            emit_signal(f"{name}.preadd", pre, None, Tpre, mode, *(cpre if fin else zero))
+        emit_signal(f"{name}.product", prod, None, Tprod, mode, *(cprod if fin else zero))
+        emit_signal(f"{name}.acc", acc, None, Tacc, mode, *(cacc if fin else zero))

@@ -18,7 +18,7 @@ from ._block import (
     range_of,
     report,
 )
-from ._fir import FIR, _down, _prefix_extremes, _up
+from ._fir import FIR, _down, _prefix_extremes, _up, emit_tap_sums
 
 _kf = lazy("fixsim._kernels._filters")
 
@@ -250,17 +250,22 @@ class FIRInterpolator(FIR):
         probe(f"{name}.coef", self.coefs, self.quantized_coefs,
               t.get("coef", self.coef_type), mode, *self._coef_counts[1:])
         probe(f"{name}.in", xin, xin, t.get("input", self.input_type), mode)
-        for p in range(min(L, self.ntaps)):
-            run = np.zeros(n)
-            ks = list(range(p, self.ntaps, L))
-            for j, k in enumerate(ks):
-                term = hv[k] * ext[nb - j: nb - j + n]
-                fin = p == min(L, self.ntaps) - 1 and j == len(ks) - 1
-                probe(f"{name}.product", term, None, t.get("product", self.product_type), mode,
-                      *(tuple(counts.get("product", zero)) if fin else zero))
-                run = run + term
-                probe(f"{name}.acc", run, None, t.get("acc", self.acc_type), mode,
-                      *(tuple(counts.get("acc", zero)) if fin else zero))
+        key = (L, self.ntaps)
+        cached = getattr(self, "_interp_terms", None)
+        terms = cached[1] if cached is not None and cached[0] == key else None
+        if terms is None:
+            ks, offs, resets = [], [], []
+            for p in range(min(L, self.ntaps)):
+                for j, k in enumerate(range(p, self.ntaps, L)):
+                    ks.append(k)
+                    offs.append(j)
+                    resets.append(int(j == 0))
+            terms = (np.array(ks, dtype=np.int64), np.array(offs, dtype=np.int64),
+                     np.full(len(ks), -1, dtype=np.int64), np.array(resets, dtype=np.int64))
+            self._interp_terms = (key, terms)
+        emit_tap_sums(name, 0, ext, hv, *terms, nb, 1, n, mode, None,
+                      t.get("product", self.product_type), t.get("acc", self.acc_type), zero,
+                      tuple(counts.get("product", zero)), tuple(counts.get("acc", zero)))
         probe(f"{name}.out", accv, output, t.get("out", self.output_type), mode,
               *counts.get("out", zero))
 
