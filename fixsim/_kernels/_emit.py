@@ -129,15 +129,11 @@ def sos_df1_values(sos, U, Y, prev, s0, s1, prod, acc, sec):
         p3 = prev[s, 3]
         ob = (s - s0) * 5 * n
         os_ = (s - s0) * n
+        u1, u2, y1, y2 = p0, p1, p2, p3  # u[i-1], u[i-2], y[i-1], y[i-2]
         for i0 in range(0, n, _BLOCK):
             m = min(_BLOCK, n - i0)
             for j in range(m):
-                i = i0 + j
-                u = U[i, s]
-                u1 = U[i - 1, s] if i >= 1 else p0
-                u2 = U[i - 2, s] if i >= 2 else (p0 if i == 1 else p1)
-                y1 = Y[i - 1, s] if i >= 1 else p2
-                y2 = Y[i - 2, s] if i >= 2 else (p2 if i == 1 else p3)
+                u = U[i0 + j, s]
                 t0 = b0 * u
                 t1 = b1 * u1
                 t2 = b2 * u2
@@ -158,14 +154,15 @@ def sos_df1_values(sos, U, Y, prev, s0, s1, prod, acc, sec):
                 tmp[7, j] = r2
                 tmp[8, j] = r3
                 tmp[9, j] = r4
+                u2 = u1
+                u1 = u
+                y2 = y1
+                y1 = Y[i0 + j, s]
             for k in range(5):
                 o = ob + k * n + i0
-                for j in range(m):
-                    prod[o + j] = tmp[k, j]
-                for j in range(m):
-                    acc[o + j] = tmp[5 + k, j]
-            for j in range(m):
-                sec[os_ + i0 + j] = tmp[9, j]
+                prod[o:o + m] = tmp[k, :m]
+                acc[o:o + m] = tmp[5 + k, :m]
+            sec[os_ + i0:os_ + i0 + m] = tmp[9, :m]
         _shift_prev(prev, s, U, Y, n)
 
 
@@ -240,18 +237,14 @@ def sos_df2t_values(sos, U, Y, prev, s0, s1, prod, acc, state, sec):
                 c = z1
             for k in range(5):
                 o = ob + k * n + i0
-                for j in range(m):
-                    prod[o + j] = tmp[k, j]
+                prod[o:o + m] = tmp[k, :m]
             for k in range(4):
                 o = oa + k * n + i0
-                for j in range(m):
-                    acc[o + j] = tmp[5 + k, j]
+                acc[o:o + m] = tmp[5 + k, :m]
             for k in range(2):
                 o = oz + k * n + i0
-                for j in range(m):
-                    state[o + j] = tmp[7 + k, j]
-            for j in range(m):
-                sec[os_ + i0 + j] = tmp[5, j]
+                state[o:o + m] = tmp[7 + k, :m]
+            sec[os_ + i0:os_ + i0 + m] = tmp[5, :m]
         _shift_prev(prev, s, U, Y, n)
 
 

@@ -363,13 +363,30 @@ class NCO:
         if recording:
             p = rec.astype(np.uint64).astype(np.float64) * 2.0 ** -W
             probe(f"{self.name}.phase", p, p, numerictype(False, W, W), "fixed")
-            q = (rec.astype(np.uint64) >> np.uint64(W - Q)).astype(np.float64)
+            qi = rec.astype(np.uint64) >> np.uint64(W - Q)
             for nm, shift in (("sin", 0.0), ("cos", 0.25)):
                 if nm in outs:
-                    probe(f"{self.name}.{nm}",
-                          lambda s=shift: np.sin(2 * np.pi * (q / 2.0 ** Q + s)), outs[nm], T,
+                    probe(f"{self.name}.{nm}", self._ideal(qi, Q, shift), outs[nm], T,
                           "fixed")
         return self._shape(outs)
+
+    #: table addresses up to this many bits get their ideal values from a cached table
+    IDEAL_TABLE_BITS = 16
+
+    def _ideal(self, qi: np.ndarray, Q: int, shift: float) -> np.ndarray:
+        """``sin(2 pi (q / 2**Q + shift))`` at the table addresses *qi* (uint64): the exact
+        values the table quantizes (what the tool records). The float64 expression is
+        evaluated once per address into a cached table when ``Q <= IDEAL_TABLE_BITS`` and the
+        frame is long enough to pay for it (the same operations on the same values, so the
+        same bits as evaluating it per sample), per sample otherwise."""
+        tabs = self.__dict__.setdefault("_ideal_tabs", {})
+        tab = tabs.get((Q, shift))
+        if tab is None and Q <= self.IDEAL_TABLE_BITS and (1 << Q) <= 4 * qi.size:
+            k = np.arange(1 << Q, dtype=np.float64)
+            tab = tabs[(Q, shift)] = np.sin(2 * np.pi * (k / 2.0 ** Q + shift))
+        if tab is not None:
+            return tab[qi.astype(np.intp)]
+        return np.sin(2 * np.pi * (qi.astype(np.float64) / 2.0 ** Q + shift))
 
     def _double(self, n: int, inc: np.ndarray):
         W = self.accumulator_word_length

@@ -19,7 +19,7 @@ from scipy import signal
 import fixsim as fx
 from fixsim import fi
 from fixsim._core._typetable import signal_listening
-from fixsim.signal import FIR, FIRDecimator, FIRInterpolator, SOSFilter, _biquad, _fir
+from fixsim.signal import FIR, NCO, FIRDecimator, FIRInterpolator, SOSFilter, _biquad, _fir
 from fixsim.signal._block import probe
 from fixsim.tool import Recording, SignalStats
 
@@ -395,3 +395,24 @@ def test_sosfilt_cascade_is_its_sections(split):
         for s in range(SOS.shape[0]):
             u, zs[s:s + 1] = signal.sosfilt(SOS[s:s + 1], u, zi=zs[s:s + 1])
         assert _same_bits(y, u)
+
+
+# -- NCO ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("W, Q, lut", [(16, 8, "quarter"), (24, 14, "full"), (20, 16, "quarter"),
+                                       (24, 18, "quarter")])
+@pytest.mark.parametrize("split", [[3, 1000, 0, 1, 20000], [5000]])
+def test_nco_ideal_values(W, Q, lut, split):
+    """The ideal sine and cosine the fixed NCO reports (from a cached table for short
+    addresses): bit-identical to the expression evaluated per sample."""
+    nco = NCO(12345, accumulator_word_length=W, quantizer_bits=Q, lut=lut, waveform="sincos",
+              dither_bits=2, name="lo")
+    for n in split:
+        events = []
+        with signal_listening(events.append):
+            nco(n)
+        by = {e.name: e for e in events}
+        ph = np.round(by["lo.phase"].values * 2.0 ** W).astype(np.uint64)
+        q = (ph >> np.uint64(W - Q)).astype(np.float64)
+        for nm, shift in (("sin", 0.0), ("cos", 0.25)):
+            want = np.sin(2 * np.pi * (q / 2.0 ** Q + shift))
+            assert _same_bits(by[f"lo.{nm}"].values, want)
