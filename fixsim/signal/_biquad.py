@@ -129,8 +129,10 @@ class SOSFilter(Block):
 
     *Signals* (reported to the fixed-point tool while it records, in both modes):
     ``num_coef``, ``den_coef`` (numerator and denominator coefficients, each with its type),
-    ``in`` (the input before its cast to the section type), ``product`` (the exact products,
-    one event per product and section), ``acc``, ``state`` (df2t), ``section`` and ``out``.
+    ``in`` (the input before its cast to the section type), ``product`` (the exact products),
+    ``acc``, ``state`` (df2t), ``section`` and ``out``, each signal as one event per frame
+    holding every section's values, section after section (frames of more than 65536 products
+    in several events of whole sections).
     Products are the exact values arriving at the product casts; the ``acc``, ``state`` and
     ``section`` values are the sums of those exact products (before the accumulator's own
     rounding); the overflow counts are those of the actual casts.
@@ -422,7 +424,14 @@ class SOSFilter(Block):
     # -- signals ------------------------------------------------------------------------------
     def _emit(self, mode, sos, xin, U, Y, output, counts) -> None:
         """Report the block's signals for one frame from the section inputs *U* and outputs
-        *Y* (real values, shape (n, L)) and the sections *sos* (only while recording)."""
+        *Y* (real values, shape (n, L)) and the sections *sos* (only while recording).
+
+        Every section's products, partial sums, states and section values come from one
+        compiled loop (``fixsim._kernels._emit.sos_df1_values`` / ``sos_df2t_values``: the
+        same float64 operations as the former per-section numpy expressions), reported as one
+        event per signal (section after section; at most ``_EMIT_CHUNK`` products per event),
+        the counts of each cast with the last event of its signal.
+        """
         name = self.name
         t = self._t if mode == "fixed" else {}
         zero = (0, 0)

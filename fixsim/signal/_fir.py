@@ -110,10 +110,11 @@ class FIR(Block):
 
     *Signals* (reported to the fixed-point tool while it records, in both modes): ``coef``
     (the coefficients before their cast), ``in`` (the input), ``preadd`` (pre-adder sums),
-    ``product`` (every tap product, one event per tap), ``acc`` (every partial sum in the
-    form's summation order, one event per tap) and ``out`` (the accumulator before the output
-    cast). The values are those of exact arithmetic on the quantized coefficients and input;
-    the overflow counts are those of the actual casts.
+    ``product`` (every tap product), ``acc`` (every partial sum in the form's summation order)
+    and ``out`` (the accumulator before the output cast), each signal as one event per frame
+    holding every tap's values, tap after tap in summation order (frames of more than 65536
+    values per signal in several events). The values are those of exact arithmetic on the
+    quantized coefficients and input; the overflow counts are those of the actual casts.
 
     *Interval input* (:class:`fixsim.tool.Interval`): returns the output's worst-case range
     (the same bound for every sample) and reports the derived ranges of ``coef``, ``in``,

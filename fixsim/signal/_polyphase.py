@@ -242,7 +242,8 @@ class FIRInterpolator(FIR):
 
     def _emit_interp(self, mode, ext, hv, xin, accv, output, counts) -> None:
         """Report the signals for one frame (only while recording): per tap the products
-        ``h[k] x[n - k // L]`` and the running sums of each polyphase branch."""
+        ``h[k] x[n - k // L]`` and the running sums of each polyphase branch, one event per
+        signal (see :func:`fixsim.signal._fir.emit_tap_sums`)."""
         name, t = self.name, (self._t if mode == "fixed" else {})
         zero = (0, 0)
         L, nb = self.factor, self._nhist
