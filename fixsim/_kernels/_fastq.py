@@ -121,7 +121,8 @@ def _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb):
     return r if ovf else n
 
 
-def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, direct: bool):
+def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, direct: bool,
+                       big_saturates: bool = False):
     """``tiny_check`` must be set when ``F < 0``: only then can ``x * 2**F`` underflow and
     lose the sign or nonzero-ness of a tiny value (scaling up by ``2**F``, ``F >= 0``, is exact
     whenever it is finite).
@@ -133,7 +134,16 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
     ``direct`` (saturate and sat_sym into at most 53 magnitude bits, where every bound is a
     double): the clamped value converts straight to the stored integer, with no second
     selection on integers.
+
+    ``big_saturates`` (saturating targets of at most 51 magnitude bits): every ``|y| >= 2**52``
+    lies outside the range on either side, so ``nearest`` may decide ``y >= floor(y) + 1/2``
+    without the nonzero-fraction test (``floor(y) + 1/2`` is exact below ``2**52``; above,
+    it may round and the decision be off by one, but the value saturates and is counted as an
+    overflow either way). Used up to 51 magnitude bits, one bit short of where ``-2**52``
+    becomes representable (a margin; the edge tests in tests/_core/test_quantize.py pass at
+    52 too).
     """
+    nearest_short = big_saturates and rmode == NEAREST
     satlike = omode == SATURATE or omode == SAT_SYM or omode == SAT_ZERO
 
     @nb.njit(cache=True)
@@ -154,7 +164,10 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
                 safe = safe & ((abs(y) >= _TINY) | (xi == 0.0))
             ys = y if safe else 0.0
             fl = np.floor(ys)
-            nf = fl + (1.0 if _up_float(rmode, ys, fl) else 0.0)
+            if nearest_short:
+                nf = fl + (1.0 if ys >= fl + 0.5 else 0.0)
+            else:
+                nf = fl + (1.0 if _up_float(rmode, ys, fl) else 0.0)
             below = nf < lo_f
             above = nf > hi_f
             if direct:
@@ -297,10 +310,11 @@ def float_kernel(rmode: int, omode: int, count: bool = True, negative_f: bool = 
     (saturating targets of at most 53 get the direct clamp-and-convert loop).
     """
     direct = magnitude_bits <= 53 and omode in (SATURATE, SAT_SYM)
-    key = (rmode, omode, count, negative_f, direct)
+    big = direct and magnitude_bits <= 51 and rmode == NEAREST
+    key = (rmode, omode, count, negative_f, direct, big)
     k = _FLOAT.get(key)
     if k is None:
-        k = _FLOAT[key] = _make_float_kernel(rmode, omode, count, negative_f, direct)
+        k = _FLOAT[key] = _make_float_kernel(rmode, omode, count, negative_f, direct, big)
     return k
 
 

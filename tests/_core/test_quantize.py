@@ -430,3 +430,26 @@ def test_regression_general_kernel_near_minus_half_and_past_2_52():
         got = fi(x, 0, 64, 0, rounding=rounding, overflow="wrap").int.astype(object)
         ref_vals = [ref.quantize(v, (False, 64, 0), rounding, "wrap") for v in x]
         assert [int(g) for g in got] == ref_vals, rounding
+
+
+@pytest.mark.parametrize("signed,W", [(True, 52), (True, 53), (True, 54), (False, 51),
+                                      (False, 52), (False, 53)])
+@pytest.mark.parametrize("overflow", ["saturate", "sat_sym"])
+def test_nearest_saturate_around_2_52(signed, W, overflow):
+    """The fast ``nearest`` loop skips the nonzero-fraction test for targets of at most 51
+    magnitude bits, where every |y| >= 2**52 saturates (``floor(y) + 1/2`` rounds there).
+    Values around +-2**51, +-2**52 and +-2**53 on both sides of that limit, against the
+    exact reference, with their overflow counts."""
+    T = numerictype(signed, W, 0)
+    vals = []
+    for e in (51, 52, 53):
+        for d in (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5):
+            for sg in (1.0, -1.0):
+                v = sg * (2.0 ** e + d)
+                vals += [v, float(np.nextafter(v, np.inf)), float(np.nextafter(v, -np.inf))]
+    x = np.array(vals)
+    with fx.count_quantization() as c:
+        q = fi(x, T, rounding="nearest", overflow=overflow)
+    want = [ref.quantize_counted(Fraction(v), (signed, W, 0), "nearest", overflow) for v in vals]
+    assert [int(v) for v in q.int] == [w[0] for w in want]
+    assert c.overflows == sum(w[1] for w in want)
