@@ -245,7 +245,9 @@ class _CIC(Block):
             self._plan(self.input_type or Tx_in)
         ints = fi_stored(x)
         if self.input_type is not None:
-            if Tx_in != self._tin:
+            # a cast into the same type is the identity, except under sat_sym (which moves the
+            # most negative value)
+            if Tx_in != self._tin or self.overflow == Overflow.SAT_SYM:
                 ints, counts = self._counted_cast(ints, Tx_in, self._tin, "in")
                 probe(f"{self.name}.in", lambda: x.data, make_fi(ints, self._tin), self._tin,
                       "fixed", *counts)

@@ -384,7 +384,9 @@ class FIR(Block):
         ints = fi_stored(x)
         x_in = x
         if self.input_type is not None:
-            if Tx_in != Tx:
+            # a cast into the same type is the identity, except under sat_sym (which moves the
+            # most negative value)
+            if Tx_in != Tx or self.overflow == Overflow.SAT_SYM:
                 ints, *_ = named_cast_counted(ints, Tx_in, Tx, self.rounding, self.overflow,
                                               f"{self.name}.in")
         elif Tx_in != Tx:

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._core._fi import fi, make_fi
 from .._core._interval import Interval
+from .._core._modes import Overflow
 from .._core._typetable import signals_active
 from .._kernels import lazy
 from ._block import (
@@ -169,7 +170,9 @@ class FIRInterpolator(FIR):
         Tx = t["input"]
         ints = fi_stored(x)
         if self.input_type is not None:
-            if Tx_in != Tx:
+            # a cast into the same type is the identity, except under sat_sym (which moves the
+            # most negative value)
+            if Tx_in != Tx or self.overflow == Overflow.SAT_SYM:
                 ints, *_ = named_cast_counted(ints, Tx_in, Tx, self.rounding, self.overflow,
                                               f"{self.name}.in")
         elif Tx_in != Tx:
