@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._core._typetable import TypeTable, _signal_hooks
+from . import _offload
 from ._record import Recording, record
 
 __all__ = ["collect"]
@@ -30,9 +31,12 @@ def _run_chunk(fn: Callable, items: list, types) -> dict:
     """Worker: record *fn* over *items*; the recording as a lossless dict.
 
     A forked worker inherits the listeners active where ``collect`` was called (an outer
-    ``record()``); they belong to the parent, so the chunk runs without them.
+    ``record()``); they belong to the parent, so the chunk runs without them. The worker
+    processes already occupy the cores, so each records in its own thread, without the
+    statistics worker thread of :mod:`fixsim.tool._offload`.
     """
     _signal_hooks.set(())
+    _offload.offload.threads = False
     with record() as rec:
         for item in items:
             fn(item, types)

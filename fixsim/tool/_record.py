@@ -21,6 +21,7 @@ import numpy as np
 
 from .._atomic import write_atomic
 from .._core._typetable import SignalEvent, signal_listening
+from ._offload import offload as _offload
 from ._stats import DETAILS, SignalStats, _Accumulator
 
 __all__ = ["Recording", "record", "RECORDING_SCHEMA"]
@@ -108,9 +109,11 @@ class Recording:
     def _on_signal(self, event: SignalEvent) -> None:
         """Add the event's values to the signal's running summary.
 
-        The values go straight through the fused statistics kernel
-        (:mod:`fixsim._kernels._stats`), without a copy; the exact summary is folded into
-        the signal's :class:`SignalStats` when statistics are read (:meth:`_flush`).
+        The values go through the fused statistics kernel (:mod:`fixsim._kernels._stats`):
+        on the statistics worker thread when it runs (copied into its ring, see
+        :mod:`fixsim.tool._offload`), else here, without a copy. The exact summary is folded
+        into the signal's :class:`SignalStats` when statistics are read (:meth:`_flush`,
+        which first waits for the worker).
         Statistics are exact and independent of grouping, so this changes nothing but the
         cost. The common case (a known signal, the same type object as last time, a flat
         float64 array) takes a short path: this runs once per probe and frame.
@@ -124,7 +127,7 @@ class Recording:
             pend = self._pending.get(event.name)
             if pend is None or (nt is not pend.nt and nt is not None):
                 pend = self._pending_for(event.name, nt)
-            pend.acc.add(values)
+            pend.acc.add_offloaded(values)
             pend.overflows += event.overflows
             pend.underflows += event.underflows
 
@@ -315,6 +318,11 @@ class record:  # noqa: N801 - used like a function
 
     Recorders nest (each sees every signal) and are local to the thread or task that
     entered them (a context variable).
+
+    On a machine with more than one CPU, the statistics are computed on a worker thread
+    while the simulation goes on (the same kernels on the same values: the recording is
+    identical); reading a recording waits for it. ``FIXSIM_RECORD_THREAD=0`` in the
+    environment keeps all of it in the calling thread.
     """
 
     def __init__(self, recording: Recording | None = None, *, detail: str | None = None):
@@ -330,15 +338,26 @@ class record:  # noqa: N801 - used like a function
                              "recording's.")
         self.recording = Recording(detail=detail or "full") if recording is None else recording
         self._listening: signal_listening | None = None
+        self._offloaded = False
 
     def __enter__(self) -> Recording:
         if self._listening is not None:
             raise RuntimeError("record: this recorder is already active; use a new record().")
         self._listening = signal_listening(self.recording._on_signal)
-        self._listening.__enter__()
+        self._offloaded = _offload.enter()
+        try:
+            self._listening.__enter__()
+        except BaseException:
+            if self._offloaded:
+                _offload.leave()
+            raise
         return self.recording
 
     def __exit__(self, *exc) -> None:
         listening, self._listening = self._listening, None
-        listening.__exit__(*exc)
-        self.recording._flush()
+        try:
+            listening.__exit__(*exc)
+            self.recording._flush()
+        finally:
+            if self._offloaded:
+                _offload.leave()

@@ -39,6 +39,8 @@ from fractions import Fraction
 import numpy as np
 
 from .._kernels import lazy
+from ._offload import _CHUNK
+from ._offload import offload as _offload
 
 __all__ = ["SignalStats", "SUBBINS", "STATS_SCHEMA", "DETAILS"]
 
@@ -54,6 +56,7 @@ _SUM_UNIT_EXP = -1074  # the sum is an integer multiple of 2**-1074
 _SQ_UNIT_EXP = -2148  # the sum of squares is an integer multiple of 2**-2148
 
 _ks = lazy("fixsim._kernels._stats")
+_kr = lazy("fixsim._kernels._ring")
 
 
 # -- exact per-call summaries ----------------------------------------------------------------------
@@ -83,13 +86,15 @@ class _Accumulator:
     ``sums=False`` the exact sums are not kept (their summaries hold ``None``).
     """
 
-    __slots__ = ("sums", "n", "st", "mm", "ft", "hd", "fm", "_folded")
+    __slots__ = ("sums", "n", "st", "mm", "ft", "hd", "fm", "_folded", "_slot", "_gen")
 
     def __init__(self, sums: bool = True):
         self.sums = bool(sums)
         self.n = 0  # values pending in the kernel state
         self.st = self.mm = self.ft = self.hd = self.fm = None
         self._folded: list[_Summary] = []
+        self._slot = -1  # the statistics worker's slot for this state (-1: none)
+        self._gen = -1
 
     @property
     def pending(self) -> int:
@@ -106,6 +111,9 @@ class _Accumulator:
 
     def _release(self) -> None:
         """Give the (clean, just drained) kernel state back to the pool."""
+        if self._slot >= 0:
+            _offload.release(self._slot, self._gen)
+            self._slot = -1
         if self.hd is not None:
             if len(_POOL) < _POOL_SIZE:
                 _POOL.append((self.st, self.mm, self.ft, self.hd, self.fm))
@@ -129,6 +137,30 @@ class _Accumulator:
             stop = min(n, start + room)
             self._add(x[start:stop])
             start = stop
+
+    def add_offloaded(self, x: np.ndarray) -> None:
+        """Add a flat C-contiguous float64 array through the statistics worker when it runs
+        (:mod:`fixsim.tool._offload`; the same kernels on the same values, in order), else
+        as :meth:`add`. Read the state only after :meth:`drain` (which waits for it)."""
+        off = _offload
+        live = off.live
+        if live is not None and self.n + x.shape[0] <= _ks.FOLD_LIMIT:
+            if self._gen != off.generation or self._slot < 0:
+                if self.hd is None:
+                    self._acquire()
+                self._gen = off.generation
+                self._slot = off.register(self.ft, self.hd, self.fm, self.st, self.mm,
+                                          self.sums)
+            if self._slot >= 0:
+                if x.shape[0] <= _CHUNK:  # the common case: one frame, one item
+                    _kr.push(live[0], live[1], x, self._slot)
+                else:
+                    off.push(self._slot, x)
+                self.n += x.shape[0]
+                return
+        if self._slot >= 0:
+            off.sync()  # anything of ours still in the ring goes first
+        self.add(x)
 
     def _add(self, x: np.ndarray) -> None:
         self.n += x.size
@@ -204,6 +236,8 @@ class _Accumulator:
 
     def drain(self) -> list[_Summary]:
         """Summaries of everything added since the last drain (exact; the state is reset)."""
+        if self._slot >= 0:
+            _offload.sync()
         out, self._folded = self._folded, []
         if self.hd is not None:
             if self.n:

@@ -1,0 +1,236 @@
+"""A single-producer ring of float64 frames, drained by a compiled worker that never takes the GIL.
+
+The recorder's statistics are independent of the simulation, so on a machine with a second
+core they can run beside it. A Python thread that took the GIL for every frame would hand
+the GIL back and forth with the simulation (and wait up to the interpreter's switch interval
+for it); instead, the worker thread enters :func:`serve` once and stays in compiled code,
+with the GIL released, until it is told to stop. The producer (:func:`push`, called with the
+GIL held, so there is one producer at a time) copies a frame into the ring and
+publishes it; the worker runs the statistics kernels of :mod:`fixsim._kernels._stats` on it.
+
+Shared state (all plain arrays, allocated by :mod:`fixsim.tool._offload`):
+
+* ``meta`` (int64, ``CTL + 4 * Q``): first the control words ``[head, tail, stop, written,
+  consumed, state]``: items published and items done (monotone counters), the stop request,
+  the ring positions (monotone, in values) written by the producer and released by the
+  worker, and ``state = 2 * users + alive`` (see below); then per item ``k`` (at ``CTL + 4 *
+  (k % Q)``) ``(slot, start, length, end)``: the signal's slot, the frame's place in ``buf``,
+  and the monotone position after it;
+* ``buf`` (float64, ``R``): the ring of values; a frame never wraps (the producer skips to
+  the start of the ring when the end has no room);
+* ``slots`` (int64, ``(S, 6)``): per signal the addresses of its kernel state
+  ``(ft, hd, fm, st, mm)`` and the ``sums`` flag. The Python side keeps those arrays alive
+  and only reuses a slot after waiting for every published item (:func:`pending`).
+
+Ordering: ``head``, ``tail`` and ``consumed`` are written with release and read with acquire
+semantics (LLVM atomics), so a published item's values and slot are visible to the worker,
+and the worker's results to the producer after it has seen ``tail`` reach ``head``.
+
+Lifetime: ``state`` packs the number of active users (``record()`` blocks) and whether a
+worker is alive into one word changed only by compare-and-swap. A worker left without users
+exits after a short idle time, by swapping ``state`` from exactly ``1`` (alive, no users) to
+``0``; a new user either adds itself to a live worker (``s -> s + 2`` with ``s`` odd) or, if
+none is alive, starts one. A worker therefore never exits while a user could still push,
+and starting and ending a recording does not start and join a thread each time.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from . import _stats as _ks
+
+__all__ = ["push", "serve", "wait", "load", "cas", "CTL", "HEAD", "TAIL", "STOP", "WRITTEN",
+           "CONSUMED", "STATE", "SLOT_COLS"]
+
+HEAD, TAIL, STOP, WRITTEN, CONSUMED, STATE = range(6)
+CTL = 8
+SLOT_COLS = 6
+_IDLE_US = 20          # the worker's sleep when the ring is empty, the producer's when full
+_PARK_US = 1000        # ... after _PARK_AFTER empty polls in a row
+_PARK_AFTER = 2000
+_LINGER = 100          # parked polls without users before the worker exits (about 0.1 s)
+_SPIN = 4096           # polls before a sleep (a sleep lasts 50 us or more with timer slack)
+
+_usleep = types.ExternalFunction("usleep", types.int32(types.uint32))
+
+
+@intrinsic
+def _voidptr(typingctx, addr):
+    """The int64 *addr* as a ``void*`` (for ``numba.carray``)."""
+    sig = types.voidptr(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return sig, codegen
+
+
+def _item_ptr(context, builder, signature, args):
+    aty = signature.args[0]
+    ary = context.make_array(aty)(context, builder, args[0])
+    return cgutils.get_item_pointer(context, builder, aty, ary, [args[1]])
+
+
+@intrinsic
+def _load_acquire(typingctx, arr, idx):
+    """``arr[idx]`` of a 1-D int64 array, as an atomic load with acquire ordering."""
+    sig = types.int64(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        return builder.load_atomic(_item_ptr(context, builder, signature, args), "acquire", 8)
+
+    return sig, codegen
+
+
+@intrinsic
+def _store_release(typingctx, arr, idx, val):
+    """``arr[idx] = val`` on a 1-D int64 array, as an atomic store with release ordering."""
+    sig = types.void(arr, idx, types.int64)
+
+    def codegen(context, builder, signature, args):
+        builder.store_atomic(args[2], _item_ptr(context, builder, signature, args), "release",
+                             8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _cas(typingctx, arr, idx, expected, new):
+    """Atomically ``arr[idx] = new`` if it equals *expected* (sequentially consistent);
+    True if it did."""
+    sig = types.boolean(arr, idx, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        ptr = _item_ptr(context, builder, signature, args)
+        res = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
+        return builder.extract_value(res, 1)
+
+    return sig, codegen
+
+
+@nb.njit(cache=True, nogil=True)
+def load(meta, i):
+    """Control word *i* (acquire)."""
+    return _load_acquire(meta, i)
+
+
+@nb.njit(cache=True, nogil=True)
+def cas(meta, i, expected, new):
+    """Compare-and-swap of control word *i*."""
+    return _cas(meta, i, expected, new)
+
+
+@nb.njit(cache=True, nogil=True)
+def wait(meta, target):
+    """Wait (GIL released) until ``tail >= target``; False if no worker is alive first."""
+    polls = 0
+    while _load_acquire(meta, TAIL) < target:
+        if (_load_acquire(meta, STATE) & 1) == 0:
+            return _load_acquire(meta, TAIL) >= target
+        polls += 1
+        if polls > _SPIN:
+            _usleep(np.uint32(_IDLE_US))
+    return True
+
+
+@nb.njit(cache=True)
+def push(meta, buf, x, slot):
+    """Copy the 1-D float64 array *x* (``x.size <= buf.size // 2``) into the ring as an item of
+    *slot* and publish it; waits (sleeping) while the ring or queue is full.
+
+    It keeps the GIL on purpose: that makes the producers of different Python threads take
+    turns without a lock of their own (the worker never needs the GIL)."""
+    n = x.shape[0]
+    r = buf.shape[0]
+    q = (meta.shape[0] - CTL) // 4
+    w = meta[WRITTEN]
+    pos = w % r
+    if pos + n > r:  # no room before the end: skip to the ring's start
+        w += r - pos
+        pos = 0
+    head = meta[HEAD]
+    while (w + n - _load_acquire(meta, CONSUMED) > r
+           or head - _load_acquire(meta, TAIL) >= q):
+        _usleep(np.uint32(_IDLE_US))
+    buf[pos:pos + n] = x
+    k = CTL + 4 * (head % q)
+    meta[k] = slot
+    meta[k + 1] = pos
+    meta[k + 2] = n
+    meta[k + 3] = w + n
+    meta[WRITTEN] = w + n
+    _store_release(meta, HEAD, head + 1)
+
+
+@nb.njit(cache=True, nogil=True)
+def _rare(x, st, mm):
+    """The subnormals, NaNs and infinities of *x*, through the row kernel."""
+    m = 0
+    for i in range(x.shape[0]):
+        a = abs(x[i])
+        if not (a >= 2.2250738585072014e-308 and a < np.inf) and a != 0.0:
+            m += 1
+    odd = np.empty(m, dtype=np.float64)
+    m = 0
+    for i in range(x.shape[0]):
+        a = abs(x[i])
+        if not (a >= 2.2250738585072014e-308 and a < np.inf) and a != 0.0:
+            odd[m] = x[i]
+            m += 1
+    _ks.accumulate(odd, st, mm)
+
+
+@nb.njit(cache=True, nogil=True)
+def _process(x, row):
+    ft = nb.carray(_voidptr(row[0]), (2 * _ks.FT_HALF,), np.int64)
+    hd = nb.carray(_voidptr(row[1]), (6,), np.int64)
+    fm = nb.carray(_voidptr(row[2]), (2,), np.float64)
+    if _ks.accumulate_fast(x, ft, hd, fm, row[5] != 0):
+        st = nb.carray(_voidptr(row[3]), (_ks.ROWS, _ks.COLS), np.int64)
+        mm = nb.carray(_voidptr(row[4]), (2,), np.float64)
+        _rare(x, st, mm)
+
+
+@nb.njit(cache=True, nogil=True)
+def serve(meta, buf, slots):
+    """The worker: process published items in order; return when stopped (``meta[STOP]``) or,
+    once idle for a while without users, after swapping ``state`` from 1 to 0. Returns the
+    number of items processed."""
+    q = (meta.shape[0] - CTL) // 4
+    done = 0
+    idle = 0
+    tail = meta[TAIL]
+    while True:
+        if _load_acquire(meta, HEAD) == tail:
+            if _load_acquire(meta, STOP) != 0:
+                if _load_acquire(meta, HEAD) == tail:
+                    return done
+                continue
+            idle += 1
+            if idle < _SPIN:
+                continue
+            if idle < _SPIN + _PARK_AFTER:
+                _usleep(np.uint32(_IDLE_US))
+                continue
+            if idle >= _SPIN + _PARK_AFTER + _LINGER and _cas(meta, STATE, 1, 0):
+                # no users: exit, unless an item was published before the last user left
+                if _load_acquire(meta, HEAD) == tail or not _cas(meta, STATE, 0, 1):
+                    return done  # (if the revival fails, a new worker has taken over)
+                idle = 0
+                continue
+            _usleep(np.uint32(_PARK_US))
+            continue
+        idle = 0
+        k = CTL + 4 * (tail % q)
+        pos = meta[k + 1]
+        _process(buf[pos:pos + meta[k + 2]], slots[meta[k]])
+        tail += 1
+        done += 1
+        _store_release(meta, CONSUMED, meta[k + 3])
+        _store_release(meta, TAIL, tail)

@@ -1,0 +1,196 @@
+"""The statistics worker (fixsim.tool._offload, fixsim._kernels._ring): a recording made with
+the worker equals one made in the calling thread, value for value, and the worker's lifetime
+(start, reuse, exit, fork) never loses or double-counts a frame."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fixsim._core._typetable import TypeTable
+from fixsim._kernels import _ring
+from fixsim.tool import SignalStats, record
+from fixsim.tool import _offload as off_mod
+from fixsim.tool._offload import offload
+
+
+@pytest.fixture
+def worker(monkeypatch):
+    monkeypatch.setenv("FIXSIM_RECORD_THREAD", "1")
+
+
+@pytest.fixture
+def no_worker(monkeypatch):
+    monkeypatch.setenv("FIXSIM_RECORD_THREAD", "0")
+
+
+def _frames(seed: int, n_frames: int = 40, size: int = 3000) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n_frames):
+        f = rng.standard_normal(size) * 10.0 ** rng.integers(-30, 30)
+        f[rng.integers(0, size, 5)] = 0.0
+        if k % 7 == 3:  # the rare values go through the row kernel inside the worker
+            f[:6] = [np.nan, np.inf, -np.inf, 5e-324, -2.5e-310, -0.0]
+        out.append(f)
+    return out
+
+
+def _run(frames, detail="full"):
+    D = TypeTable({"a": "double", "b": "double", "c": "sfix16_En8"})
+    with record(detail=detail) as rec:
+        for f in frames:
+            D.a(f)
+            D.b(f[::3] * 0.5)
+            D.c(np.clip(np.nan_to_num(f), -100, 100))
+    return rec
+
+
+@pytest.mark.parametrize("detail", ["full", "ranges"])
+def test_worker_recording_equals_the_calling_thread(monkeypatch, detail):
+    frames = _frames(1)
+    monkeypatch.setenv("FIXSIM_RECORD_THREAD", "1")
+    with_worker = _run(frames, detail)
+    monkeypatch.setenv("FIXSIM_RECORD_THREAD", "0")
+    without = _run(frames, detail)
+    assert with_worker == without
+    reference = SignalStats(detail=detail).update(np.concatenate(frames))
+    assert with_worker["a"] == reference
+    assert with_worker["a"].nan_count == without["a"].nan_count > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                         max_size=50), min_size=1, max_size=12))
+def test_worker_equals_single_update_on_random_frames(frames):
+    os.environ["FIXSIM_RECORD_THREAD"] = "1"
+    try:
+        D = TypeTable({"s": "double"})
+        with record() as rec:
+            for f in frames:
+                D.s(np.array(f, dtype=np.float64))
+        values = [v for f in frames for v in f]
+        if values:
+            assert rec["s"] == SignalStats().update(values)
+        else:
+            assert rec["s"].count == 0
+    finally:
+        del os.environ["FIXSIM_RECORD_THREAD"]
+
+
+def test_frames_larger_than_the_ring_and_more_items_than_the_queue(worker):
+    # one frame larger than the ring (cut into pieces), then more small frames than the queue
+    # holds (the producer waits for the worker), then a frame that must skip the ring's end
+    rng = np.random.default_rng(2)
+    big = rng.standard_normal(off_mod._RING + 12345)
+    small = [rng.standard_normal(3) for _ in range(off_mod._QUEUE + 500)]
+    odd = rng.standard_normal(off_mod._CHUNK - 7)
+    D = TypeTable({"s": "double"})
+    with record() as rec:
+        D.s(big)
+        for f in small:
+            D.s(f)
+        D.s(odd)
+        D.s(odd)
+    assert offload.running is False
+    assert rec["s"] == SignalStats().update(np.concatenate([big, *small, odd, odd]))
+
+
+def test_reading_inside_the_block_waits_for_the_worker(worker):
+    D = TypeTable({"s": "double"})
+    x = np.arange(1.0, 50001.0)
+    with record() as rec:
+        D.s(x)
+        assert rec["s"].count == 50000 and rec["s"].max == 50000.0  # synced on read
+        D.s(-x)
+        assert rec["s"].count == 100000 and rec["s"].min == -50000.0
+        assert rec["s"].exact_sum == 0
+
+
+def test_input_arrays_are_copied_before_the_worker_reads_them(worker):
+    D = TypeTable({"s": "double"})
+    x = np.ones(200_000)
+    with record() as rec:
+        D.s(x)
+        x[:] = 1e9  # the worker may not have read the frame yet
+    assert rec["s"].max == 1.0 and rec["s"].count == 200_000
+
+
+def test_threads_recording_at_once_each_get_their_own_values(worker):
+    D = TypeTable({"s": "double"})
+    results = {}
+
+    def work(k):
+        frames = _frames(10 + k, n_frames=20, size=2000)
+        with record() as r:
+            for f in frames:
+                D.s(f)
+        results[k] = (r, frames)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r, frames in results.values():
+        assert r["s"] == SignalStats().update(np.concatenate(frames))
+
+
+def test_worker_is_reused_then_exits_by_itself(worker):
+    D = TypeTable({"s": "double"})
+    with record():
+        D.s(np.ones(10))
+    t = offload._thread
+    assert t is not None and t.is_alive()
+    with record() as rec:  # a following recording reuses the live worker
+        D.s(np.ones(10))
+    assert offload._thread is t and rec["s"].count == 10
+    t.join(timeout=20)  # no users: it leaves after about a tenth of a second (and a park)
+    assert not t.is_alive()
+    assert _ring.load(offload._arrays[0], _ring.STATE) == 0
+    with record() as rec:  # and a new one starts when needed
+        D.s(np.full(5, 2.0))
+    assert offload._thread is not t and rec["s"].sum == 10.0
+
+
+def test_no_thread_when_turned_off(no_worker):
+    before = {t.name for t in threading.enumerate()}
+    D = TypeTable({"s": "double"})
+    if offload._thread is not None:
+        offload._thread.join(timeout=20)
+    with record() as rec:
+        D.s(np.ones(10))
+        assert not offload.running
+        assert "fixsim-record-stats" not in {t.name for t in threading.enumerate()} - before
+    assert rec["s"].count == 10
+
+
+def _child_records(q):
+    D = TypeTable({"s": "double"})
+    with record() as r:
+        D.s(np.array([3.0, 4.0]))
+    q.put((r["s"].count, r["s"].max))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork start method is POSIX-only")
+def test_fork_while_recording(worker):
+    # the parent waits for its worker before the fork; the child has no worker and starts
+    # its own for its own recording; neither loses values
+    D = TypeTable({"s": "double"})
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    with record() as rec:
+        D.s(np.arange(100_000.0))
+        p = ctx.Process(target=_child_records, args=(q,))
+        p.start()
+        got = q.get(timeout=60)
+        p.join(timeout=60)
+        D.s(np.array([-1.0]))
+    assert p.exitcode == 0 and got == (2, 4.0)
+    assert rec["s"].count == 100_001 and rec["s"].min == -1.0
