@@ -144,6 +144,10 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
     52 too).
     """
     nearest_short = big_saturates and rmode == NEAREST
+    # ties away from zero on the magnitude: ``a - floor(a)`` is exact for ``a >= 0`` (the
+    # fraction of a non-negative double), and 0 once ``a >= 2**52`` (an integer), so one
+    # comparison decides; wrap_sm needs floor(y) itself and keeps the general decision
+    round_abs = rmode == ROUND and omode != WRAP_SM
     satlike = omode == SATURATE or omode == SAT_SYM or omode == SAT_ZERO
 
     @nb.njit(cache=True)
@@ -163,10 +167,17 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
             if tiny_check:
                 safe = safe & ((abs(y) >= _TINY) | (xi == 0.0))
             ys = y if safe else 0.0
-            fl = np.floor(ys)
-            if nearest_short:
+            if round_abs:
+                a = abs(ys)
+                fa = np.floor(a)
+                na = fa + (1.0 if a - fa >= 0.5 else 0.0)
+                nf = -na if ys < 0.0 else na
+                fl = nf  # (unused: only wrap_sm reads fl)
+            elif nearest_short:
+                fl = np.floor(ys)
                 nf = fl + (1.0 if ys >= fl + 0.5 else 0.0)
             else:
+                fl = np.floor(ys)
                 nf = fl + (1.0 if _up_float(rmode, ys, fl) else 0.0)
             below = nf < lo_f
             above = nf > hi_f

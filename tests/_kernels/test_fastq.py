@@ -108,3 +108,27 @@ def test_uncounted_variants_give_the_same_values(r, o):
     fq.lshift_kernel(o, True)(v, 3, W, signed, lo, hi, mask, sb, a)
     fq.lshift_kernel(o, False)(v, 3, W, signed, lo, hi, mask, sb, b)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("o", [kq.WRAP, kq.SATURATE, kq.SAT_SYM, kq.SAT_ZERO])
+def test_round_on_the_magnitude_at_the_2_52_edge(o):
+    # the 'round' loop decides on |y| (a - floor(a) >= 1/2); around 2**52, where doubles
+    # become integers and ties stop existing, and just below 0, it must agree with the general
+    # kernel
+    W, signed, F = 64, True, 0
+    big = 2.0 ** 52
+    x = np.array([big - 1.5, big - 0.5, big - 1.0, big, big + 1, big + 2, 2 * big + 2,
+                  2.0 ** 51 + 0.5, 2.0 ** 51 - 0.5, 0.5, 1.5, 2.5, 0.49999999999999994,
+                  -0.0, -2.0 ** -60, -0.5, -0.49999999999999994, -1.5, 1e-300])
+    x = np.concatenate([x, -x])
+    lo, hi, lo_f, hi_f, mask, sb = fq.bounds(W, signed)
+    ref = np.empty(x.size, np.int64)
+    ro, ru, status, _ = kq.quantize_f64(x, F, W, signed, kq.ROUND, o, 0,
+                                         np.empty(0, np.uint64), ref)
+    out = np.empty(x.size, np.int64)
+    bad, fo, fu = fq.float_kernel(kq.ROUND, o, True, False, W - signed)(
+        x, 1.0, W, signed, lo, hi, lo_f, hi_f, mask, sb, out)
+    assert bad == 0 and status == kq.OK
+    np.testing.assert_array_equal(out, ref)
+    assert (fo, fu) == (ro, ru)
+    assert out[list(x).index(2.5)] == 3 and out[list(x).index(-2.5)] == -3
