@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _probe
 from ._convert import as_value_array, best_fraction_length, integer_dtype_type
-from ._fimath import current_fimath, fimath
+from ._fimath import current_fimath, default_fimath, fimath
 from ._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from ._numerictype import check_length, numerictype
 from ._quantize import (
@@ -103,7 +103,7 @@ class fi:  # noqa: N801 - MATLAB's name
             raise TypeError(f"fi: unexpected keyword argument(s) {sorted(unknown)}; valid "
                             f"fimath properties: rounding, overflow, {', '.join(_FIMATH_KEYS)}.")
         if rounding is not None or overflow is not None or fimath_props:
-            base = F if F is not None else _fimath_cls()
+            base = F if F is not None else default_fimath()
             changes = dict(fimath_props)
             if rounding is not None:
                 changes["rounding"] = rounding
@@ -681,11 +681,6 @@ def _defers(other) -> bool:
 
 def _rebuild(ints, T, F):
     return make_fi(ints, T, F)
-
-
-def _fimath_cls():
-    """A default fimath (inside ``fi.__init__`` the name ``fimath`` is an argument)."""
-    return fimath()
 
 
 def _check_fimath(F, method: str):

@@ -119,14 +119,28 @@ class fimath:  # noqa: N801 - MATLAB's name
                     max_product_word_length=self._max_pwl, max_sum_word_length=self._max_swl)
 
     def replace(self, **changes) -> fimath:
-        """A copy with some properties changed."""
+        """A copy with some properties changed.
+
+        fimath objects are immutable, so the result of a given replacement is remembered
+        (``fi(x, ..., rounding='floor')`` builds one per call): the same arguments on an equal
+        fimath return the same, equal object."""
+        try:
+            key = (self._key(), tuple(sorted(changes.items())))
+            hit = _REPLACED.get(key)
+        except TypeError:  # an unhashable value: no memo (the constructor explains)
+            key = hit = None
+        if hit is not None:
+            return hit
         kw = self._kwargs()
         unknown = set(changes) - set(kw)
         if unknown:
             raise TypeError(f"fimath.replace: unknown properties {sorted(unknown)}; "
                             f"valid: {sorted(kw)}.")
         kw.update(changes)
-        return fimath(**kw)
+        out = fimath(**kw)
+        if key is not None and len(_REPLACED) < _REPLACED_MAX:
+            _REPLACED[key] = out
+        return out
 
     def __eq__(self, other):
         if other is self:
@@ -167,6 +181,21 @@ class fimath:  # noqa: N801 - MATLAB's name
 
     def __exit__(self, *exc) -> None:
         _current.reset(self._tokens.stack.pop())
+
+
+_REPLACED: dict = {}
+_REPLACED_MAX = 4096
+
+
+def default_fimath() -> fimath:
+    """The default ``fimath()`` (one shared immutable instance)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = fimath()
+    return _DEFAULT
+
+
+_DEFAULT: fimath | None = None
 
 
 def _rebuild(kwargs):

@@ -143,11 +143,21 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
     becomes representable (a margin; the edge tests in tests/_core/test_quantize.py pass at
     52 too).
     """
+    # How the integer is found (wrap_sm needs floor(y) itself and keeps the general decision):
+    # 1-4: one instruction each (floor, ceil, trunc, and rint, which rounds ties to even in
+    # the default rounding mode); all exact for every double.
+    # 5 (nearest, ties toward +inf): fl = floor(y), up when y - fl >= 1/2. The difference is
+    # exact for y >= 0 (the fraction of y) and for y <= -1 (Sterbenz: |y| <= |fl| <= 2|y|);
+    # for -1 < y < 0 it is 1 + y, which may round, but only within [1/2, 1] when
+    # y >= -1/2 (the answer is up either way), and it is exact below -1/2 (1 + y is then a
+    # multiple of 2**-53 below 1/2); for |y| >= 2**52, y is an integer and the difference 0.
+    # With big_saturates the shorter y >= fl + 1/2 is used (see above).
+    # 6 (round, ties away from zero): the same on the magnitude a = |y|, exact for a >= 0.
+    # 0: the general decision (_up_float).
+    decide = 0
+    if omode != WRAP_SM:
+        decide = {FLOOR: 1, CEIL: 2, ZERO: 3, CONVERGENT: 4, NEAREST: 5, ROUND: 6}.get(rmode, 0)
     nearest_short = big_saturates and rmode == NEAREST
-    # ties away from zero on the magnitude: ``a - floor(a)`` is exact for ``a >= 0`` (the
-    # fraction of a non-negative double), and 0 once ``a >= 2**52`` (an integer), so one
-    # comparison decides; wrap_sm needs floor(y) itself and keeps the general decision
-    round_abs = rmode == ROUND and omode != WRAP_SM
     satlike = omode == SATURATE or omode == SAT_SYM or omode == SAT_ZERO
 
     @nb.njit(cache=True)
@@ -167,15 +177,26 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
             if tiny_check:
                 safe = safe & ((abs(y) >= _TINY) | (xi == 0.0))
             ys = y if safe else 0.0
-            if round_abs:
+            fl = ys  # only wrap_sm (decide == 0) reads floor(y) below
+            if decide == 1:
+                nf = np.floor(ys)
+            elif decide == 2:
+                nf = np.ceil(ys)
+            elif decide == 3:
+                nf = np.trunc(ys)
+            elif decide == 4:
+                nf = np.rint(ys)
+            elif decide == 5:
+                f5 = np.floor(ys)
+                if nearest_short:
+                    nf = f5 + (1.0 if ys >= f5 + 0.5 else 0.0)
+                else:
+                    nf = f5 + (1.0 if ys - f5 >= 0.5 else 0.0)
+            elif decide == 6:
                 a = abs(ys)
                 fa = np.floor(a)
                 na = fa + (1.0 if a - fa >= 0.5 else 0.0)
                 nf = -na if ys < 0.0 else na
-                fl = nf  # (unused: only wrap_sm reads fl)
-            elif nearest_short:
-                fl = np.floor(ys)
-                nf = fl + (1.0 if ys >= fl + 0.5 else 0.0)
             else:
                 fl = np.floor(ys)
                 nf = fl + (1.0 if _up_float(rmode, ys, fl) else 0.0)

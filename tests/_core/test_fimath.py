@@ -135,3 +135,23 @@ def test_constructor_uses_local_modes_and_ignores_the_default():
         assert fi(1, T).int == 127
     b = fi(1, T)
     assert b.setfimath(F).int == 127  # changing the fimath does not requantize
+
+
+def test_replace_is_remembered_and_still_validates():
+    # fi(x, ..., rounding=...) calls fimath.replace on every construction; the result is
+    # memoised (fimath is immutable), which must not change what replace returns or raises
+    base = fimath()
+    a = base.replace(rounding="floor", overflow="wrap")
+    b = fimath().replace(overflow="wrap", rounding="floor")
+    assert a is b and a == fimath(rounding="floor", overflow="wrap")
+    assert a.rounding == Rounding.FLOOR and a.overflow == Overflow.WRAP
+    assert base.rounding == Rounding.NEAREST  # the base is unchanged
+    c = a.replace(rounding="ceil")
+    assert c.rounding == Rounding.CEIL and c.overflow == Overflow.WRAP
+    for _ in range(2):  # an invalid value raises every time (nothing cached)
+        with pytest.raises(ValueError, match="rounding"):
+            base.replace(rounding="florr")
+    with pytest.raises(TypeError, match="unknown properties"):
+        base.replace(roundin="floor")
+    with pytest.raises((TypeError, ValueError)):
+        base.replace(product_word_length=[16])  # unhashable: not memoised, still rejected
