@@ -55,8 +55,10 @@ _PARK_US = 1000        # ... after _PARK_AFTER empty polls in a row
 _PARK_AFTER = 2000
 _LINGER = 100          # parked polls without users before the worker exits (about 0.1 s)
 _SPIN = 4096           # polls before a sleep (a sleep lasts 50 us or more with timer slack)
+_YIELDS = 100_000      # polls with sched_yield while a recording is active (about 0.1 s)
 
 _usleep = types.ExternalFunction("usleep", types.int32(types.uint32))
+_sched_yield = types.ExternalFunction("sched_yield", types.int32())
 
 
 @intrinsic
@@ -155,9 +157,12 @@ def push(meta, buf, x, slot):
         w += r - pos
         pos = 0
     head = meta[HEAD]
+    polls = 0
     while (w + n - _load_acquire(meta, CONSUMED) > r
            or head - _load_acquire(meta, TAIL) >= q):
-        _usleep(np.uint32(_IDLE_US))
+        polls += 1
+        if polls > _SPIN:  # the worker frees room every few microseconds: poll first
+            _usleep(np.uint32(_IDLE_US))
     buf[pos:pos + n] = x
     k = CTL + 4 * (head % q)
     meta[k] = slot
@@ -215,10 +220,16 @@ def serve(meta, buf, slots):
             idle += 1
             if idle < _SPIN:
                 continue
-            if idle < _SPIN + _PARK_AFTER:
+            if idle < _SPIN + _YIELDS and _load_acquire(meta, STATE) >= 2:
+                # a recording is active: stay runnable, giving the CPU to anything waiting
+                # for it. A worker that slept here was woken by timers, often on the
+                # simulation's CPU, which it then took over.
+                _sched_yield()
+                continue
+            if idle < _SPIN + _YIELDS + _PARK_AFTER:
                 _usleep(np.uint32(_IDLE_US))
                 continue
-            if idle >= _SPIN + _PARK_AFTER + _LINGER and _cas(meta, STATE, 1, 0):
+            if idle >= _SPIN + _YIELDS + _PARK_AFTER + _LINGER and _cas(meta, STATE, 1, 0):
                 # no users: exit, unless an item was published before the last user left
                 if _load_acquire(meta, HEAD) == tail or not _cas(meta, STATE, 0, 1):
                     return done  # (if the revival fails, a new worker has taken over)

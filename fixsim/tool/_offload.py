@@ -38,7 +38,7 @@ __all__ = ["offload"]
 
 _kr = lazy("fixsim._kernels._ring")
 
-_RING = 1 << 18          # values in the ring (2 MB, touched as used)
+_RING = 1 << 19          # values in the ring (4 MB, touched as used)
 _QUEUE = 1 << 12         # items in flight
 _SLOTS = 1 << 16         # signals with a registered state at once
 _CHUNK = _RING // 4      # the largest piece of one frame
