@@ -51,9 +51,9 @@ HEAD, TAIL, STOP, WRITTEN, CONSUMED, STATE = range(6)
 CTL = 8
 SLOT_COLS = 6
 _IDLE_US = 20          # the worker's sleep when the ring is empty, the producer's when full
-_PARK_US = 1000        # ... after _PARK_AFTER empty polls in a row
+_PARK_US = 1000        # ... after _PARK_AFTER sleeps in a row
 _PARK_AFTER = 2000
-_LINGER = 100          # parked polls without users before the worker exits (about 0.1 s)
+_LINGER = 100          # parked sleeps without users before the worker exits (about 0.1 s)
 _SPIN = 4096           # polls before a sleep (a sleep lasts 50 us or more with timer slack)
 _YIELDS = 100_000      # polls with sched_yield while a recording is active (about 0.1 s)
 
@@ -209,7 +209,8 @@ def serve(meta, buf, slots):
     number of items processed."""
     q = (meta.shape[0] - CTL) // 4
     done = 0
-    idle = 0
+    idle = 0  # empty polls since the last item
+    slept = 0  # of which sleeps
     tail = meta[TAIL]
     while True:
         if _load_acquire(meta, HEAD) == tail:
@@ -226,18 +227,21 @@ def serve(meta, buf, slots):
                 # simulation's CPU, which it then took over.
                 _sched_yield()
                 continue
-            if idle < _SPIN + _YIELDS + _PARK_AFTER:
+            slept += 1
+            if slept < _PARK_AFTER:
                 _usleep(np.uint32(_IDLE_US))
                 continue
-            if idle >= _SPIN + _YIELDS + _PARK_AFTER + _LINGER and _cas(meta, STATE, 1, 0):
+            if slept >= _PARK_AFTER + _LINGER and _cas(meta, STATE, 1, 0):
                 # no users: exit, unless an item was published before the last user left
                 if _load_acquire(meta, HEAD) == tail or not _cas(meta, STATE, 0, 1):
                     return done  # (if the revival fails, a new worker has taken over)
                 idle = 0
+                slept = 0
                 continue
             _usleep(np.uint32(_PARK_US))
             continue
         idle = 0
+        slept = 0
         k = CTL + 4 * (tail % q)
         pos = meta[k + 1]
         _process(buf[pos:pos + meta[k + 2]], slots[meta[k]])
