@@ -15,7 +15,7 @@ The worker is used only where it can help and cannot hang:
 * ``FIXSIM_RECORD_THREAD=0`` in the environment turns it off (``1`` forces it on, for tests,
   even on one CPU).
 
-The worker outlives a ``record()`` block by about a tenth of a second, so that a sequence of
+The worker outlives a ``record()`` block by about a quarter of a second, so that a sequence of
 recordings (``collect`` over batches, a test suite) does not start a thread for each; while
 no block is active it sleeps, and then it exits (:mod:`fixsim._kernels._ring`).
 
