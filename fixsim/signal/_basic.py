@@ -12,20 +12,18 @@ rounding and overflow mode is exact.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
 
-from .._core import _probe
 from .._core._arith import lshift_exact, sticky_quotient
 from .._core._fi import fi, make_fi
 from .._core._interval import Interval, report_range
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import MAX_WORD_LENGTH, numerictype
-from .._core._quantize import as_storage, quantize_array, requantize, to_float
+from .._core._quantize import as_storage, quantize_array, to_float
 from .._core._rules import growth_bits, ideal_mul_parts, union_type
 from .._core._typetable import TypeTable, signals_active
 from ._block import (
@@ -33,6 +31,7 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    cast_counted,
     check_wrap_sm,
     pick_type,
     probe,
@@ -82,31 +81,6 @@ def neg_exact(a: np.ndarray, bits: int) -> np.ndarray:
     if a.dtype == np.int64 and bits + 1 <= 63:
         return -a
     return np.asarray(-as_obj(a), dtype=object)
-
-
-def cast_counted(ints: np.ndarray, src: numerictype, dst: numerictype, rounding: Rounding,
-                 overflow: Overflow, signal: str,
-                 exact: bool = False) -> tuple[np.ndarray, int, int]:
-    """Requantize stored integers of *src* into *dst* as the cast named *signal*.
-
-    Returns ``(ints, overflows, underflows)``; the counts are exact whenever anyone listens
-    (quantization listeners or the fixed-point tool's signal probes), and are reported to the
-    quantization probe. *exact*: *dst* is a full-precision type that holds every value, so
-    nothing is quantized and no overflow mode applies (``sat_sym`` does not move a
-    full-precision result that equals the type's minimum); only the storage is converted.
-    """
-    if exact:
-        rounding, overflow = Rounding.FLOOR, Overflow.WRAP
-    force = signals_active() and not _probe.active()
-    ctx = _probe.listening(_ignore) if force else contextlib.nullcontext()
-    with ctx, _probe.probe_name(signal):
-        out, n_ovf, n_unf = requantize(ints, src, dst, rounding, overflow, None, signal)
-        _probe.report(dst, ints.size, n_ovf, n_unf, "cast")
-    return out, int(n_ovf), int(n_unf)
-
-
-def _ignore(event) -> None:
-    """A listener that only makes the kernels count."""
 
 
 def outward(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,11 +23,12 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    cast_changes,
+    cast_counted,
     check_wrap_sm,
     counting,
     fi_stored,
     interval_hull,
-    named_cast_counted,
     pick_type,
     probe,
     quantize_values,
@@ -353,15 +354,13 @@ class SOSFilter(Block):
         for (T, counts), sig in zip(self._coef_counts, ("num_coef", "den_coef"), strict=True):
             report(f"{self.name}.{sig}", T, *counts)
         S = t["section"]
-        # a cast into the same type leaves every value alone (except the most negative one
-        # under sat_sym): skip that pass, reporting the same (empty) counts
-        same = self.overflow != Overflow.SAT_SYM
-        if same and Tx == S:
+        # a cast that cannot change the values is skipped, reporting the same (empty) counts
+        if not cast_changes(Tx, S, self.overflow):
             u, cin = fi_stored(x), [0, 0]
             report(f"{self.name}.in", S, u.size, 0, 0)
         else:
-            u, *cin = named_cast_counted(fi_stored(x), Tx, S, self.rounding, self.overflow,
-                                         f"{self.name}.in")
+            u, *cin = cast_counted(fi_stored(x), Tx, S, self.rounding, self.overflow,
+                                   f"{self.name}.in")
         n = u.shape[0]
         L = self.n_sections
         out = np.empty(n, dtype=np.int64)
@@ -392,12 +391,12 @@ class SOSFilter(Block):
         if self.form == "df2t":
             report(f"{self.name}.state", t["state"], 2 * nl, int(cnt[2, 0]), int(cnt[2, 1]))
         report(f"{self.name}.section", S, nl, int(cnt[3, 0]), int(cnt[3, 1]))
-        if same and t["out"] == S:
+        if not cast_changes(S, t["out"], self.overflow):
             y, no, nu = out, 0, 0
             report(f"{self.name}.out", S, n, 0, 0)
         else:
-            y, no, nu = named_cast_counted(out, S, t["out"], self.rounding, self.overflow,
-                                           f"{self.name}.out")
+            y, no, nu = cast_counted(out, S, t["out"], self.rounding, self.overflow,
+                                     f"{self.name}.out")
         result = make_fi(y, t["out"])
         if recording:
             sc = 2.0 ** -S.fraction_length

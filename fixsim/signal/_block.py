@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from fractions import Fraction
 from typing import Any
 
@@ -61,16 +62,32 @@ def named_cast(ints: np.ndarray, src: numerictype, dst: numerictype, rounding: R
     return out
 
 
-def named_cast_counted(ints: np.ndarray, src: numerictype, dst: numerictype,
-                       rounding: Rounding, overflow: Overflow,
-                       probe: str) -> tuple[np.ndarray, int, int]:
-    """:func:`named_cast` that also returns the overflow and underflow counts (counted
-    whenever quantization counts or signal values are being listened for)."""
-    with _probe.probe_name(probe), _probe.listening(_ignore) if signals_active() \
-            else _probe.probe_name(probe):
-        out, n_ovf, n_unf = requantize(ints, src, dst, rounding, overflow, None, probe)
+def cast_counted(ints: np.ndarray, src: numerictype, dst: numerictype, rounding: Rounding,
+                 overflow: Overflow, signal: str,
+                 exact: bool = False) -> tuple[np.ndarray, int, int]:
+    """Requantize stored integers of *src* into *dst* as the cast named *signal*.
+
+    Returns ``(ints, overflows, underflows)``; the counts are exact whenever anyone listens
+    (quantization listeners or the fixed-point tool's signal probes), and are reported to the
+    quantization probe. *exact*: *dst* is a full-precision type that holds every value, so
+    nothing is quantized and no overflow mode applies (``sat_sym`` does not move a
+    full-precision result that equals the type's minimum); only the storage is converted.
+    """
+    if exact:
+        rounding, overflow = Rounding.FLOOR, Overflow.WRAP
+    force = signals_active() and not _probe.active()
+    ctx = _probe.listening(_ignore) if force else contextlib.nullcontext()
+    with ctx, _probe.probe_name(signal):
+        out, n_ovf, n_unf = requantize(ints, src, dst, rounding, overflow, None, signal)
         _probe.report(dst, ints.size, n_ovf, n_unf, "cast")
     return out, int(n_ovf), int(n_unf)
+
+
+def cast_changes(src: numerictype, dst: numerictype, overflow: Overflow) -> bool:
+    """Whether casting stored integers of *src* into *dst* under *overflow* can change them: a
+    cast into the same type is the identity, except under ``sat_sym``, which moves the most
+    negative value to ``-max``."""
+    return src != dst or overflow == Overflow.SAT_SYM
 
 
 def _ignore(event) -> None:

@@ -23,6 +23,7 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    cast_changes,
     check_wrap_sm,
     fi_stored,
     named_cast,
@@ -245,9 +246,7 @@ class _CIC(Block):
             self._plan(self.input_type or Tx_in)
         ints = fi_stored(x)
         if self.input_type is not None:
-            # a cast into the same type is the identity, except under sat_sym (which moves the
-            # most negative value)
-            if Tx_in != self._tin or self.overflow == Overflow.SAT_SYM:
+            if cast_changes(Tx_in, self._tin, self.overflow):
                 ints, counts = self._counted_cast(ints, Tx_in, self._tin, "in")
                 probe(f"{self.name}.in", lambda: x.data, make_fi(ints, self._tin), self._tin,
                       "fixed", *counts)

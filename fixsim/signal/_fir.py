@@ -22,13 +22,14 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    cast_changes,
+    cast_counted,
     check_wrap_sm,
     counting,
     fi_stored,
     fraction_values,
     holds,
     interval_hull,
-    named_cast_counted,
     pick_type,
     probe,
     quantize_values,
@@ -384,11 +385,9 @@ class FIR(Block):
         ints = fi_stored(x)
         x_in = x
         if self.input_type is not None:
-            # a cast into the same type is the identity, except under sat_sym (which moves the
-            # most negative value)
-            if Tx_in != Tx or self.overflow == Overflow.SAT_SYM:
-                ints, *_ = named_cast_counted(ints, Tx_in, Tx, self.rounding, self.overflow,
-                                              f"{self.name}.in")
+            if cast_changes(Tx_in, Tx, self.overflow):
+                ints, *_ = cast_counted(ints, Tx_in, Tx, self.rounding, self.overflow,
+                                        f"{self.name}.in")
         elif Tx_in != Tx:
             raise ValueError(f"{self._blk}: the input type changed from {Tx} to {Tx_in}; cast "
                              "the input, give input_type, or call reset().")
@@ -437,8 +436,8 @@ class FIR(Block):
         if nt > 1:
             self._hist = ext[-(nt - 1):].copy()
         self._advance(n)
-        out, no, nu = named_cast_counted(acc, src, t["out"], self.rounding, self.overflow,
-                                         f"{self.name}.out")
+        out, no, nu = cast_counted(acc, src, t["out"], self.rounding, self.overflow,
+                                   f"{self.name}.out")
         y = make_fi(out, t["out"])
         if signals_active():
             fx_ = Tx.fraction_length

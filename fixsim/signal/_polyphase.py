@@ -7,14 +7,14 @@ import numpy as np
 
 from .._core._fi import fi, make_fi
 from .._core._interval import Interval
-from .._core._modes import Overflow
 from .._core._typetable import signals_active
 from .._kernels import lazy
 from ._block import (
+    cast_changes,
+    cast_counted,
     counting,
     fi_stored,
     interval_hull,
-    named_cast_counted,
     probe,
     range_of,
     report,
@@ -170,11 +170,9 @@ class FIRInterpolator(FIR):
         Tx = t["input"]
         ints = fi_stored(x)
         if self.input_type is not None:
-            # a cast into the same type is the identity, except under sat_sym (which moves the
-            # most negative value)
-            if Tx_in != Tx or self.overflow == Overflow.SAT_SYM:
-                ints, *_ = named_cast_counted(ints, Tx_in, Tx, self.rounding, self.overflow,
-                                              f"{self.name}.in")
+            if cast_changes(Tx_in, Tx, self.overflow):
+                ints, *_ = cast_counted(ints, Tx_in, Tx, self.rounding, self.overflow,
+                                        f"{self.name}.in")
         elif Tx_in != Tx:
             raise ValueError(f"{self._blk}: the input type changed from {Tx} to {Tx_in}; cast "
                              "the input, give input_type, or call reset().")
@@ -205,8 +203,8 @@ class FIRInterpolator(FIR):
         report(f"{self.name}.acc", t["acc"], 2 * npr, int(c[0]), int(c[1]))
         if nb:
             self._hist = ext[-nb:].copy()
-        out, no, nu = named_cast_counted(acc, src, t["out"], self.rounding, self.overflow,
-                                         f"{self.name}.out")
+        out, no, nu = cast_counted(acc, src, t["out"], self.rounding, self.overflow,
+                                   f"{self.name}.out")
         y = make_fi(out, t["out"])
         if signals_active():
             sc = 2.0 ** -Tx.fraction_length
