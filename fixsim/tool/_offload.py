@@ -130,16 +130,22 @@ class _Offload:
             meta = self._arrays[0]
             while True:
                 s = int(_kr.load(meta, _kr.STATE))
-                if _kr.cas(meta, _kr.STATE, s, s - 2):
-                    break
+                if s < 2 or _kr.cas(meta, _kr.STATE, s, s - 2):
+                    break  # (s < 2: shutdown() has already let the worker go)
 
     def shutdown(self) -> None:
-        """Stop the worker now (at interpreter exit)."""
+        """Stop the worker now, after it has processed what it holds (at interpreter exit).
+        Frames probed after this are summarised in the calling thread."""
         with self._lock:
+            self.threads = False  # no new worker while the interpreter exits
             if self._thread is not None and self._pid == os.getpid():
-                self._arrays[0][_kr.STOP] = 1
+                self.live = None
+                meta = self._arrays[0]
+                meta[_kr.STOP] = 1
                 self._thread.join()
                 self._thread = None
+                meta[_kr.STATE] = 0
+                meta[_kr.STOP] = 0
 
     def _after_fork(self) -> None:
         """In a forked child: no worker runs here and the parent's ring is not ours."""

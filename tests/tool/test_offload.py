@@ -194,3 +194,26 @@ def test_fork_while_recording(worker):
         D.s(np.array([-1.0]))
     assert p.exitcode == 0 and got == (2, 4.0)
     assert rec["s"].count == 100_001 and rec["s"].min == -1.0
+
+
+def test_shutdown_drains_then_the_calling_thread_takes_over(monkeypatch):
+    # regression (review): after the interpreter-exit shutdown a still-active recording must
+    # neither hang on a stopped worker nor lose the frames it had handed over
+    monkeypatch.setenv("FIXSIM_RECORD_THREAD", "1")
+    monkeypatch.setattr(offload, "threads", True)
+    D = TypeTable({"s": "double"})
+    x = np.arange(1.0, 100_001.0)
+    try:
+        with record() as rec:
+            D.s(x)
+            offload.shutdown()
+            assert not offload.running and offload._thread is None
+            D.s(-x)  # summarised in this thread now
+        assert rec["s"].count == 200_000 and rec["s"].exact_sum == 0
+        assert offload.running is False
+    finally:
+        offload.threads = True
+    with record() as rec:  # and a later recording starts a worker again
+        D.s(x)
+        assert offload.running
+    assert rec["s"].count == 100_000
