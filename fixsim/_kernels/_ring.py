@@ -4,9 +4,10 @@ The recorder's statistics are independent of the simulation, so on a machine wit
 core they can run beside it. A Python thread that took the GIL for every frame would hand
 the GIL back and forth with the simulation (and wait up to the interpreter's switch interval
 for it); instead, the worker thread enters :func:`serve` once and stays in compiled code,
-with the GIL released, until it is told to stop. The producer (:func:`push`, called with the
-GIL held, so there is one producer at a time) copies a frame into the ring and
-publishes it; the worker runs the statistics kernels of :mod:`fixsim._kernels._stats` on it.
+with the GIL released, until it is told to stop. The producer (:func:`push`, which keeps the
+GIL, so there is one producer at a time) copies a frame into the ring and publishes it, or
+reports that there is no room, and then waits in :func:`wait_room` with the GIL released;
+the worker runs the statistics kernels of :mod:`fixsim._kernels._stats` on the frames.
 
 Shared state (all plain arrays, allocated by :mod:`fixsim.tool._offload`):
 
@@ -44,8 +45,8 @@ from numba.extending import intrinsic
 
 from . import _stats as _ks
 
-__all__ = ["push", "serve", "wait", "load", "cas", "CTL", "HEAD", "TAIL", "STOP", "WRITTEN",
-           "CONSUMED", "STATE", "SLOT_COLS"]
+__all__ = ["push", "wait_room", "serve", "wait", "load", "cas", "CTL", "HEAD", "TAIL", "STOP",
+           "WRITTEN", "CONSUMED", "STATE", "SLOT_COLS"]
 
 HEAD, TAIL, STOP, WRITTEN, CONSUMED, STATE = range(6)
 CTL = 8
@@ -141,29 +142,37 @@ def wait(meta, target):
     return True
 
 
-@nb.njit(cache=True)
-def push(meta, buf, x, slot):
-    """Copy the 1-D float64 array *x* (``x.size <= buf.size // 2``) into the ring as an item of
-    *slot* and publish it; waits (sleeping) while the ring or queue is full.
-
-    It keeps the GIL on purpose: that makes the producers of different Python threads take
-    turns without a lock of their own (the worker never needs the GIL)."""
-    n = x.shape[0]
-    r = buf.shape[0]
-    q = (meta.shape[0] - CTL) // 4
+@nb.njit(cache=True, nogil=True)
+def _room(meta, r, q, n):
+    """The ring position where an item of *n* values would go, or -1 if there is no room
+    (in the ring or in the queue) now."""
     w = meta[WRITTEN]
     pos = w % r
     if pos + n > r:  # no room before the end: skip to the ring's start
         w += r - pos
-        pos = 0
-    head = meta[HEAD]
-    polls = 0
-    while (w + n - _load_acquire(meta, CONSUMED) > r
-           or head - _load_acquire(meta, TAIL) >= q):
-        polls += 1
-        if polls > _SPIN:  # the worker frees room every few microseconds: poll first
-            _usleep(np.uint32(_IDLE_US))
+    if w + n - _load_acquire(meta, CONSUMED) > r or meta[HEAD] - _load_acquire(meta, TAIL) >= q:
+        return -1
+    return w
+
+
+@nb.njit(cache=True)
+def push(meta, buf, x, slot):
+    """Copy the 1-D float64 array *x* (``x.size <= buf.size // 2``) into the ring as an item of
+    *slot* and publish it; False (nothing done) if there is no room now.
+
+    It keeps the GIL on purpose: that makes the producers of different Python threads take
+    turns without a lock of their own (the worker never needs the GIL). It never waits with
+    the GIL held (a worker thread that has not yet entered :func:`serve` needs the GIL once
+    to get there): the caller waits in :func:`wait_room`, which releases it, and retries."""
+    n = x.shape[0]
+    r = buf.shape[0]
+    q = (meta.shape[0] - CTL) // 4
+    w = _room(meta, r, q, n)
+    if w < 0:
+        return False
+    pos = w % r
     buf[pos:pos + n] = x
+    head = meta[HEAD]
     k = CTL + 4 * (head % q)
     meta[k] = slot
     meta[k + 1] = pos
@@ -171,6 +180,20 @@ def push(meta, buf, x, slot):
     meta[k + 3] = w + n
     meta[WRITTEN] = w + n
     _store_release(meta, HEAD, head + 1)
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def wait_room(meta, r, n):
+    """Wait (GIL released) until an item of *n* values fits, or no worker is alive."""
+    q = (meta.shape[0] - CTL) // 4
+    polls = 0
+    while _room(meta, r, q, n) < 0:
+        if (_load_acquire(meta, STATE) & 1) == 0:
+            return
+        polls += 1
+        if polls > _SPIN:  # the worker frees room every few microseconds: poll first
+            _usleep(np.uint32(_IDLE_US))
 
 
 @nb.njit(cache=True, nogil=True)

@@ -187,15 +187,18 @@ class _Offload:
     # -- frames -----------------------------------------------------------------------------------
     def push(self, slot: int, x: np.ndarray) -> bool:
         """Hand the flat float64 array *x* to the worker for *slot*, in pieces of at most
-        ``_CHUNK`` values; False if frames do not go to the worker now (the caller then runs
-        the kernel itself). Producers take turns through the GIL (:func:`_ring.push` keeps
-        it), and a producer is inside a ``record()`` block, so the worker stays alive."""
+        ``_CHUNK`` values, waiting for room in the ring (GIL released); False if frames do not
+        go to the worker now (the caller then runs the kernel itself). Producers take turns
+        through the GIL (:func:`_ring.push` keeps it), and a producer is inside a
+        ``record()`` block, so the worker stays alive."""
         live = self.live
         if live is None:
             return False
         meta, buf = live
         for start in range(0, x.shape[0], _CHUNK):
-            _kr.push(meta, buf, x[start:start + _CHUNK], slot)
+            piece = x[start:start + _CHUNK]
+            while not _kr.push(meta, buf, piece, slot):
+                _kr.wait_room(meta, buf.shape[0], piece.shape[0])
         return True
 
     def sync(self) -> None:

@@ -152,9 +152,8 @@ class _Accumulator:
                 self._slot = off.register(self.ft, self.hd, self.fm, self.st, self.mm,
                                           self.sums)
             if self._slot >= 0:
-                if x.shape[0] <= _CHUNK:  # the common case: one frame, one item
-                    _kr.push(live[0], live[1], x, self._slot)
-                else:
+                # the common case first: one frame, one item, room in the ring
+                if x.shape[0] > _CHUNK or not _kr.push(live[0], live[1], x, self._slot):
                     off.push(self._slot, x)
                 self.n += x.shape[0]
                 return
