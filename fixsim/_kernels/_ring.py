@@ -185,15 +185,17 @@ def push(meta, buf, x, slot):
 
 @nb.njit(cache=True, nogil=True)
 def wait_room(meta, r, n):
-    """Wait (GIL released) until an item of *n* values fits, or no worker is alive."""
+    """Wait (GIL released) until an item of *n* values fits (True), or until no worker is
+    alive to make room (False)."""
     q = (meta.shape[0] - CTL) // 4
     polls = 0
     while _room(meta, r, q, n) < 0:
         if (_load_acquire(meta, STATE) & 1) == 0:
-            return
+            return False
         polls += 1
         if polls > _SPIN:  # the worker frees room every few microseconds: poll first
             _usleep(np.uint32(_IDLE_US))
+    return True
 
 
 @nb.njit(cache=True, nogil=True)

@@ -185,21 +185,26 @@ class _Offload:
                 self._free.append(slot)
 
     # -- frames -----------------------------------------------------------------------------------
-    def push(self, slot: int, x: np.ndarray) -> bool:
+    def push(self, slot: int, x: np.ndarray) -> int:
         """Hand the flat float64 array *x* to the worker for *slot*, in pieces of at most
-        ``_CHUNK`` values, waiting for room in the ring (GIL released); False if frames do not
-        go to the worker now (the caller then runs the kernel itself). Producers take turns
-        through the GIL (:func:`_ring.push` keeps it), and a producer is inside a
-        ``record()`` block, so the worker stays alive."""
+        ``_CHUNK`` values, waiting for room in the ring (GIL released). Returns how many of
+        the first values were handed over: all of them, or fewer if frames do not go to the
+        worker now (the caller then summarises the rest itself, after :meth:`sync`).
+        Producers take turns through the GIL (:func:`_ring.push` keeps it), and a producer is
+        inside a ``record()`` block, so the worker stays alive (except after
+        :meth:`shutdown`)."""
         live = self.live
         if live is None:
-            return False
+            return 0
         meta, buf = live
+        done = 0
         for start in range(0, x.shape[0], _CHUNK):
             piece = x[start:start + _CHUNK]
             while not _kr.push(meta, buf, piece, slot):
-                _kr.wait_room(meta, buf.shape[0], piece.shape[0])
-        return True
+                if not _kr.wait_room(meta, buf.shape[0], piece.shape[0]):
+                    return done
+            done += piece.shape[0]
+        return done
 
     def sync(self) -> None:
         """Wait until the worker has processed every frame handed to it so far."""

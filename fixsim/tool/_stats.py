@@ -153,10 +153,14 @@ class _Accumulator:
                                           self.sums)
             if self._slot >= 0:
                 # the common case first: one frame, one item, room in the ring
-                if x.shape[0] > _CHUNK or not _kr.push(live[0], live[1], x, self._slot):
-                    off.push(self._slot, x)
-                self.n += x.shape[0]
-                return
+                if x.shape[0] <= _CHUNK and _kr.push(live[0], live[1], x, self._slot):
+                    self.n += x.shape[0]
+                    return
+                done = off.push(self._slot, x)
+                self.n += done
+                if done == x.shape[0]:
+                    return
+                x = x[done:]  # the worker stopped (interpreter exit): the rest is ours
         if self._slot >= 0:
             off.sync()  # anything of ours still in the ring goes first
         self.add(x)
