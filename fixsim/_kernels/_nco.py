@@ -44,8 +44,10 @@ def splitmix64_top(seed, start, D, out):
 
 @nb.njit(inline="always", cache=True)
 def _lookup(q, Q, table, quarter):
-    """Table value at phase address ``q`` (``Q`` bits). A quarter-wave table holds
-    ``2**(Q-2) + 1`` entries of the first quadrant; the other quadrants mirror and negate."""
+    """Table value at phase address ``q`` (``Q`` bits). A quarter-wave table holds the
+    ``2**(Q-2) + 1`` entries of the first quadrant, then their negations (already cast into
+    the output type); the second quadrant mirrors the first, the third and fourth use the
+    negations."""
     if not quarter:
         return table[q]
     qn = np.int64(1) << (Q - 2)
@@ -56,8 +58,8 @@ def _lookup(q, Q, table, quarter):
     if quad == 1:
         return table[qn - r]
     if quad == 2:
-        return -table[r]
-    return -table[qn - r]
+        return table[qn + 1 + r]
+    return table[qn + 1 + qn - r]
 
 
 _FIXED: dict[tuple[bool, ...], object] = {}

@@ -21,6 +21,7 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    cast_counted,
     check_wrap_sm,
     fi_stored,
     pick_type,
@@ -127,9 +128,12 @@ class NCO:
     ``sin[n] = T(q[n])``, ``cos[n] = T((q[n] + 2**(Q-2)) mod 2**Q)``, where the full table is
     ``T(k) = quantize(sin(2 pi k / 2**Q))`` and the quarter table stores the first quadrant
     ``k = 0 .. 2**(Q-2)`` and mirrors it (``T(2**(Q-1) - k) = T(k)``) and negates the
-    stored integers (``T(k + 2**(Q-1)) = -T(k)``). The two tables differ only where
-    ``quantize`` is not odd-symmetric (e.g. ties under ``'nearest'``), never for the
-    irrational table values of ``0 < k < 2**(Q-2)``. Table values are the exact sines
+    stored integers (``T(k + 2**(Q-1)) = -T(k)``, cast into the output type by the overflow
+    mode where it cannot hold ``-T(k)``: an unsigned type, or a ``+1.0`` that wrapped to the
+    most negative value). The two tables differ where ``quantize`` is not odd-symmetric:
+    at ties under ``'nearest'`` and ``'round'``-like modes, and under the directed modes
+    (``'floor'``, ``'ceil'``) at every entry of the negative half-cycle that is not a whole
+    number of LSBs, since ``floor(-v) = -floor(v) - 1`` there. Table values are the exact sines
     correctly quantized: float64, re-evaluated to 55 digits wherever float64 is within
     ``1e-12`` of a rounding decision; exactly 0 and 1 at the quadrant boundaries.
 
@@ -249,10 +253,20 @@ class NCO:
                 exact = _sin_decimal(r if quad % 2 == 0 else n - r, n)
                 exact = -exact if quad >= 2 else exact
             ints[i] = int(fi(exact, T, rounding=self.rounding, overflow=self.overflow).int)
-        self._table = ints
-        self._table_float = vals
-        self._table_counts = counts
         self.table = make_fi(ints, T)
+        self._table_float = vals
+        if self.lut == "quarter":
+            # the negative half-cycle negates the stored integers; where the output type cannot
+            # hold the negation (an unsigned type, or a +1.0 that wrapped to the most negative
+            # value), the negation is cast into it by the block's overflow mode (exact: no
+            # rounding), and those overflows count as the table's
+            wide = numerictype(True, T.word_length + 1, T.fraction_length)
+            neg, n_ovf, n_unf = cast_counted(-ints, wide, T, self.rounding, self.overflow,
+                                             f"{self.name}.table")
+            ints = np.concatenate([ints, neg])
+            counts = (counts[0] + neg.size, counts[1] + n_ovf, counts[2] + n_unf)
+        self._table = ints  # the kernel's table (quarter: first quadrant, then its negation)
+        self._table_counts = counts
 
     @property
     def table_exact(self) -> np.ndarray:
@@ -427,11 +441,8 @@ class NCO:
         oscillator has no signal input; *lo* and *hi* are accepted and ignored."""
         if self.double:
             return -1.0, 1.0
-        t = self.table.data
-        lo_t, hi_t = float(t.min()), float(t.max())
-        if self.lut == "quarter":
-            lo_t = min(lo_t, -hi_t)
-        return lo_t, hi_t
+        t = make_fi(self._table, self.output_type).data  # (quarter: both signs)
+        return float(t.min()), float(t.max())
 
     def _interval(self, n: int):
         W = self.accumulator_word_length

@@ -61,14 +61,18 @@ def qsin(k: int, Q: int, T: numerictype, rounding: str, overflow: str) -> int:
 
 def table_entry(q: int, Q: int, T, rounding, overflow, lut: str) -> int:
     """T(q): the full table quantizes sin(2 pi q / 2**Q); the quarter table stores the first
-    quadrant (k = 0 .. 2**(Q-2)), mirrors it and negates the stored integer."""
+    quadrant (k = 0 .. 2**(Q-2)), mirrors it and negates the stored integer, cast into T by
+    the overflow mode (the negation of an exact integer needs no rounding)."""
     if lut == "full":
         return qsin(q, Q, T, rounding, overflow)
     n = 1 << (Q - 2)
     quad, r = divmod(q, n)
     k = r if quad in (0, 2) else n - r
     v = qsin(k, Q, T, rounding, overflow)
-    return v if quad < 2 else -v
+    if quad < 2:
+        return v
+    return ref.quantize(Fraction(-v) * Fraction(2) ** -T.fraction_length,
+                        (T.signed, T.word_length, T.fraction_length), rounding, overflow)
 
 
 def nco_reference(n, inc, off, W, Q, D, seed, T, rounding, overflow, lut):
