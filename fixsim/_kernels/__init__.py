@@ -7,6 +7,7 @@ the first operation that needs a kernel pays for it (and small operations never 
 from __future__ import annotations
 
 import importlib
+import os
 
 
 class lazy:  # noqa: N801 - used like a module
@@ -20,3 +21,11 @@ class lazy:  # noqa: N801 - used like a module
         value = getattr(module, attr)
         self.__dict__[attr] = value
         return value
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1

@@ -26,13 +26,13 @@ caller can report them under the signal's probe name.
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
 
+from . import usable_cpus
 from ._fastq import _up_int
 from ._quantize import NEAREST, SAT_SYM, SAT_ZERO, SATURATE, STOCHASTIC, WRAP, requant_one
 
@@ -744,11 +744,7 @@ _POOL_LOCK = threading.Lock()
 
 def _workers() -> int:
     """Cores this process may run on (at most 4: the dot products are memory bound)."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    return max(1, min(4, n))
+    return max(1, min(4, usable_cpus()))
 
 
 def _pool() -> ThreadPoolExecutor:

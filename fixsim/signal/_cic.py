@@ -10,7 +10,6 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._core import _probe
 from .._core._fi import fi, make_fi
 from .._core._interval import Interval, report_range
 from .._core._modes import Overflow, Rounding
@@ -24,9 +23,9 @@ from ._block import (
     as_type,
     block_modes,
     cast_changes,
+    cast_counted,
     check_wrap_sm,
     fi_stored,
-    named_cast,
     pick_type,
     probe,
     report,
@@ -280,12 +279,11 @@ class _CIC(Block):
 
     def _counted_cast(self, ints: np.ndarray, src: numerictype, dst: numerictype,
                       signal: str) -> tuple[np.ndarray, tuple[int, int]]:
-        """The named cast ``<name>.<signal>`` and its (overflow, underflow) counts."""
-        events: list = []
-        with _probe.listening(events.append):
-            out = named_cast(ints, src, dst, self.rounding, self.overflow,
-                             f"{self.name}.{signal}")
-        return out, (sum(e.overflows for e in events), sum(e.underflows for e in events))
+        """The named cast ``<name>.<signal>`` and its (overflow, underflow) counts (exact
+        whenever anyone listens, which is when they are used)."""
+        out, n_ovf, n_unf = cast_counted(ints, src, dst, self.rounding, self.overflow,
+                                         f"{self.name}.{signal}")
+        return out, (n_ovf, n_unf)
 
     def _known_types(self) -> tuple[list[numerictype] | None, numerictype | None]:
         """Section and output types in double mode, when an input type is known."""

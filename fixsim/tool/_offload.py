@@ -32,7 +32,7 @@ import threading
 
 import numpy as np
 
-from .._kernels import lazy
+from .._kernels import lazy, usable_cpus
 
 __all__ = ["offload"]
 
@@ -44,20 +44,13 @@ _SLOTS = 1 << 16         # signals with a registered state at once
 _CHUNK = _RING // 4      # the largest piece of one frame
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
-
-
 def _wanted() -> bool:
     env = os.environ.get("FIXSIM_RECORD_THREAD", "").strip()
     if env == "0":
         return False
     if sys.platform == "win32":  # no usleep in the C library
         return False
-    return env == "1" or _cpus() > 1
+    return env == "1" or usable_cpus() > 1
 
 
 class _Offload:
