@@ -843,19 +843,26 @@ def fft_ref(re, im, n, scaling, Tw, D, r, o, in_rev=False, out_rev=False, track=
     return re, im
 
 
+def _fft_shape(rng: random.Random, wmax: int, fspan: int):
+    """A random size, input type and scaling: ``(n, Tin, scaling argument, shifts per
+    stage)``."""
+    n = 1 << rng.randint(1, 6)
+    L = n.bit_length() - 1
+    Tin = rand_type(rng, 2, wmax, fspan=fspan)
+    sc = rng.choice([None, "all", [rng.randint(0, 3) for _ in range(L)]])
+    scaling = [0] * L if sc is None else ([1] * L if sc == "all" else sc)
+    return n, Tin, sc, scaling
+
+
 def test_fft_against_reference():
     rng = random.Random(99)
     for _ in range(50):
-        n = 1 << rng.randint(1, 6)
-        L = n.bit_length() - 1
-        Tin = rand_type(rng, 2, 18, fspan=3)
-        sc = rng.choice([None, "all", [rng.randint(0, 3) for _ in range(L)]])
-        scaling = [0] * L if sc is None else ([1] * L if sc == "all" else sc)
+        n, Tin, sc, scaling = _fft_shape(rng, 18, 3)
         Tw = None if rng.random() < 0.5 else numerictype(True, rng.randint(2, 20),
                                                           rng.randint(0, 20))
         D = None if rng.random() < 0.5 else numerictype(True, rng.randint(2, 30),
                                                          rng.randint(-3, 30))
-        r, o = rng.choice(RND), rng.choice(OVF if (D is not None or Tin.signed) else OVF)
+        r, o = rng.choice(RND), rng.choice(OVF)  # the data type is signed: every mode
         kw = dict(scaling=sc, twiddle_type=Tw, data_type=D, rounding=r, overflow=o,
                   input_order=rng.choice(["natural", "bit_reversed"]),
                   output_order=rng.choice(["natural", "bit_reversed"]))
@@ -890,11 +897,7 @@ def test_fft_default_data_type_never_overflows():
     """Documented: the default data type holds every stage for a complex full-scale input."""
     rng = random.Random(5)
     for _ in range(25):
-        n = 1 << rng.randint(1, 6)
-        L = n.bit_length() - 1
-        Tin = rand_type(rng, 2, 16, fspan=2)
-        sc = rng.choice([None, "all", [rng.randint(0, 3) for _ in range(L)]])
-        scaling = [0] * L if sc is None else ([1] * L if sc == "all" else sc)
+        n, Tin, sc, scaling = _fft_shape(rng, 16, 2)
         r = rng.choice(RND)
         f = FFT(n, scaling=sc, rounding=r)
         T = f.types(Tin)
