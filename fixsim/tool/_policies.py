@@ -73,16 +73,22 @@ def clip_sq_error(s: SignalStats, t: float, sign: int) -> float:
     c = pos if sign > 0 else neg
     if c.size == 0:
         return 0.0
-    lo, hi = edges[:-1], edges[1:]
-    a = np.maximum(lo, t)
-    m = hi > t
+    lo, hi = edges[:-1], np.minimum(edges[1:], np.finfo(np.float64).max)  # top edge: 2**1024
+    m = (hi > t) & (c > 0)
     if not m.any():
         return 0.0
-    lo, hi, a, c = lo[m], hi[m], a[m], c[m]
-    # uniform on [lo, hi): the part in [a, hi) holds c * (hi - a) / (hi - lo) values, whose
-    # mean squared excess over t is ((hi - t)**3 - (a - t)**3) / (3 * (hi - a))
-    e3 = ((hi - t) ** 3 - (a - t) ** 3) / 3.0
-    return float(np.sum(c * e3 / (hi - lo)))
+    lo, hi, c = lo[m], hi[m], c[m]
+    a = np.maximum(lo, t)
+    # uniform on [lo, hi): the part in [a, hi) holds c * (hi - a) / (hi - lo) values (all of
+    # them in a bin of width 0, the smallest subnormal's), whose mean squared excess over t
+    # is ((hi - t)**3 - (a - t)**3) / (3 * (hi - a)) = (u*u + u*v + v*v) / 3 with u = hi - t,
+    # v = a - t: no cubes, so no inf - inf near the top of the float range (the estimate is
+    # then inf, which it is)
+    u, v = hi - t, a - t
+    w = hi - lo
+    with np.errstate(over="ignore"):
+        share = np.where(w > 0, (hi - a) / np.where(w > 0, w, 1.0), 1.0)
+        return float(np.sum(c * share * ((u * u + u * v + v * v) / 3.0)))
 
 
 def percentile_threshold(s: SignalStats, p: float) -> float:
@@ -174,7 +180,7 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     in_range = n - over
     exact_grid = s.whole and T.fraction_length >= 0
     noise = clip_err + (0.0 if exact_grid else in_range * lsb * lsb / 12.0)
-    power = float(s.exact_sum_squares / n) if s.detail == "full" else None
+    power = s.exact_sum_squares / n if s.detail == "full" else None  # exact
     noise_power = noise / n
     if power is None:  # recorded with detail='ranges' (no sums): no SQNR estimate
         sqnr = None
@@ -182,8 +188,11 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
         sqnr = math.inf if power > 0 else None  # all zeros: no signal, no error
     elif power == 0.0:
         sqnr = -math.inf
-    else:
-        sqnr = 10.0 * math.log10(power / noise_power)
+    elif math.isinf(noise_power):  # the clipping estimate is beyond the float range
+        sqnr = None
+    else:  # the power's logarithm from its exact integers (it may exceed the float range)
+        sqnr = 10.0 * (math.log10(power.numerator) - math.log10(power.denominator)
+                       - math.log10(noise_power))
     used = []
     if tmax > 0 and s.max > 0:
         used.append(s.max / tmax)

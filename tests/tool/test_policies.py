@@ -163,3 +163,27 @@ def test_metrics_sqnr_and_percent_used():
     assert m["percent_range_used"] == 100 * max(x.max() / T.max, x.min() / T.min)
     whole = SignalStats().update([1.0, -3.0, 7.0])
     assert _policies.type_metrics(whole, numerictype(True, 8, 0))["sqnr_db"] == math.inf
+
+
+def test_clip_error_of_the_zero_width_subnormal_bin_is_not_nan():
+    # regression: the smallest subnormal's fine bin has equal edges, and the estimate divided
+    # 0 by 0 there (a NaN clipping error, and a NaN noise power in type_metrics)
+    s = SignalStats().update([5e-324, 1.0])
+    alone = _policies.clip_sq_error(SignalStats().update([1.0]), 0.0, +1)
+    assert _policies.clip_sq_error(s, 0.0, +1) == alone  # + (5e-324)**2, which is 0.0
+    m = _policies.type_metrics(s, numerictype(True, 8, 4))
+    assert not math.isnan(m["noise_power"]) and not math.isnan(m["sqnr_db"])
+
+
+def test_metrics_near_the_top_of_the_float_range():
+    # regression: values near 1.8e308 made the clipping estimate inf - inf (NaN) and the
+    # signal power an OverflowError; now the estimate is inf and the SQNR is not estimated
+    s = SignalStats().update([1.7e308, -3.0])
+    assert _policies.clip_sq_error(s, 1.0, +1) == math.inf
+    m = _policies.type_metrics(s, numerictype(True, 16, 0))
+    assert m["noise_power"] == math.inf and m["sqnr_db"] is None and m["overflows"] == 1
+    # an SQNR that can be estimated comes from the exact power
+    s = SignalStats().update([1.0, -3.0, 0.25])
+    m = _policies.type_metrics(s, numerictype(True, 16, 8))
+    power = (1.0 + 9.0 + 0.0625) / 3
+    assert math.isclose(m["sqnr_db"], 10 * math.log10(power / m["noise_power"]), rel_tol=1e-12)
