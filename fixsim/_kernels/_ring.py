@@ -6,15 +6,18 @@ the GIL back and forth with the simulation (and wait up to the interpreter's swi
 for it); instead, the worker thread enters :func:`serve` once and stays in compiled code,
 with the GIL released, until it is told to stop. The producer (:func:`push`, which keeps the
 GIL, so there is one producer at a time) copies a frame into the ring and publishes it, or
-reports that there is no room, and then waits in :func:`wait_room` with the GIL released;
+reports that there is no room or that the worker cannot keep up; it then summarises that
+frame itself, in a state of its own, instead of waiting (so both cores work when the
+statistics take longer than the simulation, and nothing ever waits for room);
 the worker runs the statistics kernels of :mod:`fixsim._kernels._stats` on the frames.
 
 Shared state (all plain arrays, allocated by :mod:`fixsim.tool._offload`):
 
 * ``meta`` (int64, ``CTL + 4 * Q``): first the control words ``[head, tail, stop, written,
-  consumed, state]``: items published and items done (monotone counters), the stop request,
-  the ring positions (monotone, in values) written by the producer and released by the
-  worker, and ``state = 2 * users + alive`` (see below); then per item ``k`` (at ``CTL + 4 *
+  consumed, state, caught_up]``: items published and items done (monotone counters), the
+  stop request, the ring positions (monotone, in values) written by the producer and released
+  by the worker, ``state = 2 * users + alive`` (see below), and the ring position where the
+  worker was last nearly caught up (see :func:`_room`); then per item ``k`` (at ``CTL + 4 *
   (k % Q)``) ``(slot, start, length, end)``: the signal's slot, the frame's place in ``buf``,
   and the monotone position after it;
 * ``buf`` (float64, ``R``): the ring of values; a frame never wraps (the producer skips to
@@ -39,19 +42,20 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import _stats as _ks
 
-__all__ = ["push", "wait_room", "serve", "wait", "load", "cas", "CTL", "HEAD", "TAIL", "STOP",
-           "WRITTEN", "CONSUMED", "STATE", "SLOT_COLS"]
+__all__ = ["push", "serve", "wait", "load", "cas", "CTL", "HEAD", "TAIL", "STOP",
+           "WRITTEN", "CONSUMED", "STATE", "CAUGHT_UP", "SLOT_COLS"]
 
-HEAD, TAIL, STOP, WRITTEN, CONSUMED, STATE = range(6)
+HEAD, TAIL, STOP, WRITTEN, CONSUMED, STATE, CAUGHT_UP = range(7)
 CTL = 8
 SLOT_COLS = 6
-_IDLE_US = 20          # the worker's sleep when the ring is empty, the producer's when full
+_IDLE_US = 20          # the worker's sleep when the ring is empty, a reader's in wait()
 _PARK_US = 1000        # ... after _PARK_AFTER sleeps in a row
 _PARK_AFTER = 2000
 _LINGER = 100          # parked sleeps without users before the worker exits (about 0.1 s)
@@ -117,6 +121,58 @@ def _cas(typingctx, arr, idx, expected, new):
     return sig, codegen
 
 
+@intrinsic
+def _store8_nt(typingctx, dst, di, src, si):
+    """``dst[di:di + 8] = src[si:si + 8]`` (1-D float64 arrays) as one 64-byte store that
+    bypasses the caches (LLVM ``!nontemporal``); ``dst[di]`` must be 64-byte aligned."""
+    sig = types.void(dst, di, src, si)
+
+    def codegen(context, builder, signature, args):
+        vt = ir.VectorType(ir.DoubleType(), 8)
+        da = context.make_array(signature.args[0])(context, builder, args[0])
+        sa = context.make_array(signature.args[2])(context, builder, args[2])
+        dp = cgutils.get_item_pointer(context, builder, signature.args[0], da, [args[1]])
+        sp = cgutils.get_item_pointer(context, builder, signature.args[2], sa, [args[3]])
+        v = builder.load(builder.bitcast(sp, vt.as_pointer()), align=8)
+        st = builder.store(v, builder.bitcast(dp, vt.as_pointer()), align=64)
+        st.set_metadata("nontemporal", builder.module.add_metadata([ir.IntType(32)(1)]))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _fence(typingctx):
+    """A full memory fence (``mfence`` on x86: it also orders the non-temporal stores, which a
+    release store alone does not)."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@nb.njit(cache=True, nogil=True)
+def _copy_nt(buf, pos, x):
+    """``buf[pos:pos + x.size] = x`` for a contiguous *x*, the 64-byte-aligned middle with
+    non-temporal stores. The ring is written here and read on another core: ordinary stores
+    would first fetch each line from the worker's cache (it read the line one lap before),
+    which measured 4 to 5 times slower than this while the worker runs."""
+    n = x.shape[0]
+    head = min(n, ((64 - (buf[pos:].ctypes.data & 63)) & 63) >> 3)
+    for i in range(head):
+        buf[pos + i] = x[i]
+    i = head
+    while i + 8 <= n:
+        _store8_nt(buf, pos + i, x, i)
+        i += 8
+    while i < n:
+        buf[pos + i] = x[i]
+        i += 1
+
+
 @nb.njit(cache=True, nogil=True)
 def load(meta, i):
     """Control word *i* (acquire)."""
@@ -137,20 +193,31 @@ def wait(meta, target):
         if (_load_acquire(meta, STATE) & 1) == 0:
             return _load_acquire(meta, TAIL) >= target
         polls += 1
-        if polls > _SPIN:
+        if polls > _SPIN + _YIELDS:
             _usleep(np.uint32(_IDLE_US))
+        elif polls > _SPIN:  # the worker is a few frames from done: stay runnable (a sleep
+            _sched_yield()   # lasts 50 us or more, longer than what is left, typically)
     return True
 
 
 @nb.njit(cache=True, nogil=True)
 def _room(meta, r, q, n):
     """The ring position where an item of *n* values would go, or -1 if there is no room
-    (in the ring or in the queue) now."""
+    (in the ring or in the queue) now, or if the worker cannot keep up: more than ``r // 64``
+    values wait for it, and it has not been within ``r // 16`` values of done during the
+    last ``r // 2`` values written. (A block model hands over a frame's internal values at
+    once, and the worker works through them while the next frame is simulated: it catches
+    up between such bursts, and the ring absorbs them. A worker that never catches up is
+    slower than the simulation: the producer then takes a share, which also keeps the wait
+    at the end of the recording short.)"""
     w = meta[WRITTEN]
+    consumed = _load_acquire(meta, CONSUMED)
+    if w - consumed > (r >> 6) and w - _load_acquire(meta, CAUGHT_UP) > (r >> 1):
+        return -1
     pos = w % r
     if pos + n > r:  # no room before the end: skip to the ring's start
         w += r - pos
-    if w + n - _load_acquire(meta, CONSUMED) > r or meta[HEAD] - _load_acquire(meta, TAIL) >= q:
+    if w + n - consumed > r or meta[HEAD] - _load_acquire(meta, TAIL) >= q:
         return -1
     return w
 
@@ -161,9 +228,10 @@ def push(meta, buf, x, slot):
     *slot* and publish it; False (nothing done) if there is no room now.
 
     It keeps the GIL on purpose: that makes the producers of different Python threads take
-    turns without a lock of their own (the worker never needs the GIL). It never waits with
-    the GIL held (a worker thread that has not yet entered :func:`serve` needs the GIL once
-    to get there): the caller waits in :func:`wait_room`, which releases it, and retries."""
+    turns without a lock of their own (the worker never needs the GIL). It never waits: when
+    it returns False, the caller summarises the frame itself (a worker that has just started
+    needs the GIL once to enter :func:`serve`, so waiting here could hang), and when the
+    worker cannot keep up (:func:`_room`)."""
     n = x.shape[0]
     r = buf.shape[0]
     q = (meta.shape[0] - CTL) // 4
@@ -171,7 +239,11 @@ def push(meta, buf, x, slot):
     if w < 0:
         return False
     pos = w % r
-    buf[pos:pos + n] = x
+    if x.strides[0] == 8:
+        _copy_nt(buf, pos, x)
+        _fence()
+    else:
+        buf[pos:pos + n] = x
     head = meta[HEAD]
     k = CTL + 4 * (head % q)
     meta[k] = slot
@@ -180,21 +252,6 @@ def push(meta, buf, x, slot):
     meta[k + 3] = w + n
     meta[WRITTEN] = w + n
     _store_release(meta, HEAD, head + 1)
-    return True
-
-
-@nb.njit(cache=True, nogil=True)
-def wait_room(meta, r, n):
-    """Wait (GIL released) until an item of *n* values fits (True), or until no worker is
-    alive to make room (False)."""
-    q = (meta.shape[0] - CTL) // 4
-    polls = 0
-    while _room(meta, r, q, n) < 0:
-        if (_load_acquire(meta, STATE) & 1) == 0:
-            return False
-        polls += 1
-        if polls > _SPIN:  # the worker frees room every few microseconds: poll first
-            _usleep(np.uint32(_IDLE_US))
     return True
 
 
@@ -233,6 +290,7 @@ def serve(meta, buf, slots):
     once idle for a while without users, after swapping ``state`` from 1 to 0. Returns the
     number of items processed."""
     q = (meta.shape[0] - CTL) // 4
+    low = buf.shape[0] >> 4
     done = 0
     idle = 0  # empty polls since the last item
     slept = 0  # of which sleeps
@@ -272,5 +330,8 @@ def serve(meta, buf, slots):
         _process(buf[pos:pos + meta[k + 2]], slots[meta[k]])
         tail += 1
         done += 1
-        _store_release(meta, CONSUMED, meta[k + 3])
+        consumed = meta[k + 3]
+        _store_release(meta, CONSUMED, consumed)
         _store_release(meta, TAIL, tail)
+        if _load_acquire(meta, WRITTEN) - consumed <= low:  # nearly caught up (see _room)
+            _store_release(meta, CAUGHT_UP, consumed)

@@ -38,10 +38,12 @@ __all__ = ["offload"]
 
 _kr = lazy("fixsim._kernels._ring")
 
-_RING = 1 << 19          # values in the ring (4 MB, touched as used)
+_RING = 1 << 20          # values in the ring (8 MB, touched as used)
 _QUEUE = 1 << 12         # items in flight
 _SLOTS = 1 << 16         # signals with a registered state at once
-_CHUNK = _RING // 4      # the largest piece of one frame
+#: the largest item: a longer frame is handed over (or summarised by the producer) in pieces
+#: of this size, so that when the worker is behind the two threads take turns piece by piece
+_PIECE = _RING >> 6
 
 
 def _wanted() -> bool:
@@ -153,9 +155,9 @@ class _Offload:
         self._pid = os.getpid()
 
     # -- slots ----------------------------------------------------------------------------------
-    def register(self, ft, hd, fm, st, mm, sums: bool) -> int:
-        """A slot for one accumulator's kernel state (the caller keeps the arrays alive), or
-        -1 if none is free."""
+    def register(self, addrs: np.ndarray, sums: bool) -> int:
+        """A slot for one accumulator's kernel state, or -1 if none is free. *addrs* holds the
+        addresses of its arrays ``(ft, hd, fm, st, mm)``; the caller keeps them alive."""
         with self._lock:
             if self._arrays is None:
                 return -1
@@ -167,7 +169,7 @@ class _Offload:
             else:
                 return -1
             row = self._arrays[2][slot]
-            row[:5] = [a.ctypes.data for a in (ft, hd, fm, st, mm)]
+            row[:5] = addrs
             row[5] = 1 if sums else 0
             return slot
 
@@ -178,27 +180,6 @@ class _Offload:
                 self._free.append(slot)
 
     # -- frames -----------------------------------------------------------------------------------
-    def push(self, slot: int, x: np.ndarray) -> int:
-        """Hand the flat float64 array *x* to the worker for *slot*, in pieces of at most
-        ``_CHUNK`` values, waiting for room in the ring (GIL released). Returns how many of
-        the first values were handed over: all of them, or fewer if frames do not go to the
-        worker now (the caller then summarises the rest itself, after :meth:`sync`).
-        Producers take turns through the GIL (:func:`_ring.push` keeps it), and a producer is
-        inside a ``record()`` block, so the worker stays alive (except after
-        :meth:`shutdown`)."""
-        live = self.live
-        if live is None:
-            return 0
-        meta, buf = live
-        done = 0
-        for start in range(0, x.shape[0], _CHUNK):
-            piece = x[start:start + _CHUNK]
-            while not _kr.push(meta, buf, piece, slot):
-                if not _kr.wait_room(meta, buf.shape[0], piece.shape[0]):
-                    return done
-            done += piece.shape[0]
-        return done
-
     def sync(self) -> None:
         """Wait until the worker has processed every frame handed to it so far."""
         arrays = self._arrays

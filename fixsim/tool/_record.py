@@ -159,6 +159,13 @@ class Recording:
             s.underflows += pend.underflows
             pend.overflows = pend.underflows = 0
 
+    def _settle(self) -> None:
+        """A ``record()`` block ended: wait for the worker's share and give its slots back.
+        The exact summaries are folded when the recording is first read (:meth:`_flush`)."""
+        with self._lock:
+            for pend in self._pending.values():
+                pend.acc.settle()
+
     def _flush(self) -> None:
         """Fold every running summary into the statistics (done before any are read)."""
         if self._pending:
@@ -321,8 +328,10 @@ class record:  # noqa: N801 - used like a function
 
     On a machine with more than one CPU, the statistics are computed on a worker thread
     while the simulation goes on (the same kernels on the same values: the recording is
-    identical); reading a recording waits for it. ``FIXSIM_RECORD_THREAD=0`` in the
-    environment keeps all of it in the calling thread.
+    identical). When the worker cannot keep up, the simulation's thread summarises the
+    frames the worker cannot take, so both cores work. Leaving the block waits for the
+    worker; the exact summaries are folded when the recording is first read.
+    ``FIXSIM_RECORD_THREAD=0`` in the environment keeps all of it in the calling thread.
     """
 
     def __init__(self, recording: Recording | None = None, *, detail: str | None = None):
@@ -357,7 +366,7 @@ class record:  # noqa: N801 - used like a function
         listening, self._listening = self._listening, None
         try:
             listening.__exit__(*exc)
-            self.recording._flush()
+            self.recording._settle()
         finally:
             if self._offloaded:
                 _offload.leave()

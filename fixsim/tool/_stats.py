@@ -39,7 +39,7 @@ from fractions import Fraction
 import numpy as np
 
 from .._kernels import lazy
-from ._offload import _CHUNK
+from ._offload import _PIECE
 from ._offload import offload as _offload
 
 __all__ = ["SignalStats", "SUBBINS", "STATS_SCHEMA", "DETAILS"]
@@ -86,28 +86,38 @@ class _Accumulator:
     ``sums=False`` the exact sums are not kept (their summaries hold ``None``).
     """
 
-    __slots__ = ("sums", "n", "st", "mm", "ft", "hd", "fm", "_folded", "_slot", "_gen")
+    __slots__ = ("sums", "n", "st", "mm", "ft", "hd", "fm", "_addrs", "_folded", "_slot", "_gen",
+                 "_local", "_queued")
 
     def __init__(self, sums: bool = True):
         self.sums = bool(sums)
         self.n = 0  # values pending in the kernel state
-        self.st = self.mm = self.ft = self.hd = self.fm = None
+        self.st = self.mm = self.ft = self.hd = self.fm = self._addrs = None
         self._folded: list[_Summary] = []
         self._slot = -1  # the statistics worker's slot for this state (-1: none)
         self._gen = -1
+        #: the producer's own share while the worker runs (an accumulator without a slot)
+        self._local: _Accumulator | None = None
+        #: whether frames handed to the worker may still be unprocessed (sync before reading)
+        self._queued = False
 
     @property
     def pending(self) -> int:
         """Values added since the last drain."""
-        return self.n
+        return self.n + (0 if self._local is None else self._local.pending)
 
     def _acquire(self) -> None:
         """Take a clean kernel state from the pool (or allocate one)."""
         try:
             state = _POOL.pop()
         except IndexError:
-            state = (*_ks.new_state(), *_ks.new_fast_state())
-        self.st, self.mm, self.ft, self.hd, self.fm = state
+            st, mm = _ks.new_state()
+            ft, hd, fm = _ks.new_fast_state()
+            # the arrays' addresses, as the worker's slot table holds them (found once: a
+            # ctypes lookup costs about 1.5 us per array)
+            addrs = np.array([a.ctypes.data for a in (ft, hd, fm, st, mm)], dtype=np.int64)
+            state = (st, mm, ft, hd, fm, addrs)
+        self.st, self.mm, self.ft, self.hd, self.fm, self._addrs = state
 
     def _release(self) -> None:
         """Give the (clean, just drained) kernel state back to the pool."""
@@ -116,8 +126,8 @@ class _Accumulator:
             self._slot = -1
         if self.hd is not None:
             if len(_POOL) < _POOL_SIZE:
-                _POOL.append((self.st, self.mm, self.ft, self.hd, self.fm))
-            self.st = self.mm = self.ft = self.hd = self.fm = None
+                _POOL.append((self.st, self.mm, self.ft, self.hd, self.fm, self._addrs))
+            self.st = self.mm = self.ft = self.hd = self.fm = self._addrs = None
 
     def add(self, x: np.ndarray) -> None:
         """Add a flat C-contiguous float64 array."""
@@ -140,8 +150,11 @@ class _Accumulator:
 
     def add_offloaded(self, x: np.ndarray) -> None:
         """Add a flat C-contiguous float64 array through the statistics worker when it runs
-        (:mod:`fixsim.tool._offload`; the same kernels on the same values, in order), else
-        as :meth:`add`. Read the state only after :meth:`drain` (which waits for it)."""
+        (:mod:`fixsim.tool._offload`; the same kernels on the same values), else as
+        :meth:`add`. What the worker cannot take now (it is behind, or its ring is full) is
+        summarised here, in a second state of this accumulator's own (:attr:`_local`): the
+        statistics are exact and order-free, so the split changes nothing but who computes.
+        Read the state only after :meth:`drain` (which waits for the worker)."""
         off = _offload
         live = off.live
         if live is not None and self.n + x.shape[0] <= _ks.FOLD_LIMIT:
@@ -149,21 +162,58 @@ class _Accumulator:
                 if self.hd is None:
                     self._acquire()
                 self._gen = off.generation
-                self._slot = off.register(self.ft, self.hd, self.fm, self.st, self.mm,
-                                          self.sums)
+                self._slot = off.register(self._addrs, self.sums)
             if self._slot >= 0:
-                # the common case first: one frame, one item, room in the ring
-                if x.shape[0] <= _CHUNK and _kr.push(live[0], live[1], x, self._slot):
-                    self.n += x.shape[0]
+                meta, buf = live
+                n = x.shape[0]
+                if n <= _PIECE:  # the common case: one frame, one item
+                    if _kr.push(meta, buf, x, self._slot):
+                        self.n += n
+                        self._queued = True
+                    else:
+                        self._add_local(x)
                     return
-                done = off.push(self._slot, x)
-                self.n += done
-                if done == x.shape[0]:
-                    return
-                x = x[done:]  # the worker stopped (interpreter exit): the rest is ours
-        if self._slot >= 0:
-            off.sync()  # anything of ours still in the ring goes first
+                for start in range(0, n, _PIECE):
+                    piece = x[start:start + _PIECE]
+                    if _kr.push(meta, buf, piece, self._slot):
+                        self.n += piece.shape[0]
+                        self._queued = True
+                    else:
+                        self._add_local(piece)
+                return
+        if self._queued:
+            self._settle()  # anything of ours still in the ring goes first
         self.add(x)
+
+    def _add_local(self, x: np.ndarray) -> None:
+        """Summarise *x* in the producer's own state (the worker is behind, or gone)."""
+        if self._local is None:
+            self._local = _Accumulator(self.sums)
+        self._local.add(x)
+
+    def _settle(self) -> None:
+        """Wait until the worker has processed every frame of ours handed to it."""
+        if self._queued:
+            _offload.sync()
+            self._queued = False
+
+    def settle(self) -> None:
+        """Wait for the worker's share and give its slot back, keeping the state: the exact
+        summary is folded when it is read (:meth:`drain`)."""
+        self._settle()
+        if self._slot >= 0:
+            _offload.release(self._slot, self._gen)
+            self._slot = -1
+
+    def __del__(self) -> None:
+        # dropped unread (a recording nobody looked at): the state goes back to the pool
+        # clean. Never while the worker may still write into it.
+        if self.hd is not None and not self._queued:
+            try:
+                self._clear()
+                self._release()
+            except Exception:  # noqa: BLE001, S110 - interpreter shutdown: nothing to keep
+                pass
 
     def _add(self, x: np.ndarray) -> None:
         self.n += x.size
@@ -201,13 +251,28 @@ class _Accumulator:
             g0 = SUBBINS * (elo - 1022)  # fine bin of exponent field elo, sub-bin 0
             s.lo, s.pos = _add_hist(s.lo, s.pos, g0, pos)
             _, s.neg = _add_hist(rows.lo, rows.neg, g0, neg)
-            _ks.clear_fast(self.ft, elo, ehi)
-        _ks.reset_fast_header(hd, self.fm)
-        self.n = 0
+        self._clear()
         return s
 
+    def _clear(self) -> None:
+        """Empty the kernel state (only the parts that were written)."""
+        st, hd = self.st, self.hd
+        elo, ehi = int(hd[3]), int(hd[4])
+        if elo <= ehi:
+            _ks.clear_fast(self.ft, elo, ehi)
+        _ks.reset_fast_header(hd, self.fm)
+        rlo, rhi = int(st[0, 5]), int(st[0, 6])
+        if rlo <= rhi:
+            _ks.clear_rows(st, rlo, rhi)
+        else:
+            st[0, 7] = 0
+        st[0, :5] = 0
+        self.mm[0], self.mm[1] = np.inf, -np.inf
+        self.n = 0
+
     def _take_rows(self) -> _Summary:
-        """The summary of the values in the row state (subnormals, NaNs, infinities)."""
+        """The summary of the values in the row state (subnormals, NaNs, infinities); the
+        caller clears the state (:meth:`_clear`)."""
         st, mm = self.st, self.mm
         s = _Summary()
         count, nan, inf, zeros, notwhole, rlo, rhi = (int(v) for v in st[0, :7])
@@ -230,22 +295,19 @@ class _Accumulator:
             s.lo = SUBBINS * e_lo
             s.pos = rows[:, :SUBBINS].ravel().copy()
             s.neg = rows[:, SUBBINS:2 * SUBBINS].ravel().copy()
-            _ks.clear_rows(st, rlo, rhi)
-        else:
-            st[0, 7] = 0
-        st[0, :5] = 0
-        mm[0], mm[1] = np.inf, -np.inf
         return s
 
     def drain(self) -> list[_Summary]:
         """Summaries of everything added since the last drain (exact; the state is reset)."""
-        if self._slot >= 0:
-            _offload.sync()
+        self._settle()
         out, self._folded = self._folded, []
         if self.hd is not None:
             if self.n:
                 out.append(self._take())
             self._release()
+        if self._local is not None:
+            out += self._local.drain()
+            self._local = None
         return out
 
 

@@ -86,11 +86,12 @@ def test_worker_equals_single_update_on_random_frames(frames):
 
 def test_frames_larger_than_the_ring_and_more_items_than_the_queue(worker):
     # one frame larger than the ring (cut into pieces), then more small frames than the queue
-    # holds (the producer waits for the worker), then a frame that must skip the ring's end
+    # holds (the producer summarises what the worker cannot take), then a frame that must
+    # skip the ring's end
     rng = np.random.default_rng(2)
     big = rng.standard_normal(off_mod._RING + 12345)
     small = [rng.standard_normal(3) for _ in range(off_mod._QUEUE + 500)]
-    odd = rng.standard_normal(off_mod._CHUNK - 7)
+    odd = rng.standard_normal(off_mod._PIECE - 7)
     D = TypeTable({"s": "double"})
     with record() as rec:
         D.s(big)
@@ -217,3 +218,72 @@ def test_shutdown_drains_then_the_calling_thread_takes_over(monkeypatch):
         D.s(x)
         assert offload.running
     assert rec["s"].count == 100_000
+
+
+def test_frames_the_worker_cannot_take_are_summarised_by_the_producer(worker, monkeypatch):
+    # every other hand-over is refused (as when the worker is behind or the ring is full): the
+    # producer summarises those frames in its own state, and the two shares merge exactly
+    from fixsim.tool import _stats as stats_mod
+
+    real = _ring.push
+    calls = []
+
+    def refuse_every_other(meta, buf, x, slot):
+        calls.append(x.shape[0])
+        return len(calls) % 2 == 0 and real(meta, buf, x, slot)
+
+    monkeypatch.setattr(stats_mod._kr, "push", refuse_every_other)
+    frames = _frames(5, n_frames=12)
+    big = np.random.default_rng(6).standard_normal(3 * off_mod._PIECE + 11)  # in pieces
+    D = TypeTable({"s": "double"})
+    with record() as rec:
+        for f in frames:
+            D.s(f)
+        D.s(big)
+        acc = rec._pending["s"].acc
+        assert acc._local is not None and acc._local.pending > 0 and acc.n > 0
+    assert calls[-4:] == [off_mod._PIECE] * 3 + [11]
+    assert rec["s"] == SignalStats().update(np.concatenate([*frames, big]))
+
+
+def test_push_refuses_when_the_worker_cannot_keep_up():
+    # _room's policy: refuse (the producer takes the frame) when more than r/64 values wait
+    # and the worker has not been within r/16 of done for r/2 values; else queue (bursts)
+    r = 1 << 12
+    meta = np.zeros(_ring.CTL + 4 * 16, dtype=np.int64)
+    buf = np.zeros(r)
+    x = np.ones(8)
+
+    def state(written, consumed, caught_up):
+        meta[:] = 0
+        meta[_ring.WRITTEN], meta[_ring.CONSUMED] = written, consumed
+        meta[_ring.CAUGHT_UP] = caught_up
+        return _ring.push(meta, buf, x, 0)
+
+    assert state(10_000, 10_000 - r // 64, 0)  # a short queue: always taken
+    assert state(10_000, 10_000 - r // 64 - 1, 10_000 - r // 2)  # caught up recently: a burst
+    assert not state(10_000, 10_000 - r // 64 - 1, 10_000 - r // 2 - 1)  # persistently behind
+    assert not state(10_000, 10_000 - r + 7, 10_000)  # no room in the ring
+    assert meta[_ring.HEAD] == 0  # a refused frame publishes nothing
+
+
+def test_leaving_the_block_keeps_the_summary_until_read(worker):
+    # the exact summaries are folded on the first read; a recording dropped unread gives its
+    # cleared state back to the pool, and the next recording starts from empty statistics
+    from fixsim.tool import _stats as stats_mod
+
+    D = TypeTable({"s": "double"})
+    with record() as rec:
+        D.s(np.arange(1.0, 1001.0))
+    acc = rec._pending["s"].acc
+    assert acc._slot == -1 and not acc._queued and acc.pending == 1000  # settled, not folded
+    assert rec["s"].count == 1000 and rec["s"].exact_sum == 500500
+    assert acc.pending == 0
+    with record() as dropped:
+        D.s(np.full(500, 7.5))
+    state = dropped._pending["s"].acc.ft
+    del dropped
+    assert any(s[2] is state for s in stats_mod._POOL)
+    with record() as rec:
+        D.s(np.array([2.0]))
+    assert rec["s"] == SignalStats().update([2.0])
