@@ -156,7 +156,8 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     round-to-nearest modes; exact), ``noise_power`` (mean squared error estimate: rounding
     ``LSB**2/12`` per value in range, none for whole numbers when ``F >= 0``, plus the clipping
     error), ``sqnr_db`` (``10 log10(mean(x**2) / noise_power)``, inf when no error, None when
-    the values are all zero) and
+    the values are all zero or the clipping estimate is beyond the float range; computed in
+    logarithms from the exact power, so tiny and huge signals get a finite value) and
     ``percent_range_used`` (MATLAB's: ``100 * max(max/T.max, min/T.min)``).
     """
     n = s.finite_count
@@ -179,20 +180,29 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     under = float(np.interp(half, t, F)) - s.zeros
     in_range = n - over
     exact_grid = s.whole and T.fraction_length >= 0
-    noise = clip_err + (0.0 if exact_grid else in_range * lsb * lsb / 12.0)
+    rounds = in_range > 0 and not exact_grid
+    noise = clip_err + (in_range * lsb * lsb / 12.0 if rounds else 0.0)
     power = s.exact_sum_squares / n if s.detail == "full" else None  # exact
     noise_power = noise / n
     if power is None:  # recorded with detail='ranges' (no sums): no SQNR estimate
         sqnr = None
-    elif noise_power == 0.0:
+    elif clip_err == 0.0 and not rounds:
         sqnr = math.inf if power > 0 else None  # all zeros: no signal, no error
     elif power == 0.0:
         sqnr = -math.inf
-    elif math.isinf(noise_power):  # the clipping estimate is beyond the float range
+    elif math.isinf(clip_err):  # the clipping estimate is beyond the float range
         sqnr = None
-    else:  # the power's logarithm from its exact integers (it may exceed the float range)
+    else:
+        # in logarithms, from the exact power's integers and LSB = 2**-F: either may be
+        # beyond the float range (LSB**2 underflows for tiny signals, overflows for huge ones)
+        logs = [math.log10(in_range / 12.0) - 2 * T.fraction_length * math.log10(2.0)] \
+            if rounds else []
+        if clip_err > 0.0:
+            logs.append(math.log10(clip_err))
+        top = max(logs)
+        log_noise = top + math.log10(sum(10.0 ** (v - top) for v in logs))
         sqnr = 10.0 * (math.log10(power.numerator) - math.log10(power.denominator)
-                       - math.log10(noise_power))
+                       - (log_noise - math.log10(n)))  # noise_power = noise / n
     used = []
     if tmax > 0 and s.max > 0:
         used.append(s.max / tmax)

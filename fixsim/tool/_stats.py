@@ -579,15 +579,19 @@ class SignalStats:
 
     @property
     def std(self) -> float:
-        """Population standard deviation: ``sqrt(var)``."""
-        v = self.var
-        return math.sqrt(v) if not math.isnan(v) else math.nan
+        """Population standard deviation: the square root of the exact variance, correctly
+        rounded (NaN when there are no finite values)."""
+        n = self.finite_count
+        if not n:
+            return math.nan
+        return _sqrt_to_float((self.exact_sum_squares * n - self.exact_sum ** 2) / (n * n))
 
     @property
     def rms(self) -> float:
-        """Root mean square of the finite values."""
+        """Root mean square of the finite values, correctly rounded from the exact sum of
+        squares (NaN when there are none)."""
         n = self.finite_count
-        return math.sqrt(_to_float(self.exact_sum_squares / n)) if n else math.nan
+        return _sqrt_to_float(self.exact_sum_squares / n) if n else math.nan
 
     @property
     def log2_histogram(self) -> dict[int, int]:
@@ -699,6 +703,25 @@ class SignalStats:
         s.underflows = int(data["underflows"])
         s.numerictype = data.get("numerictype")
         return s
+
+
+def _sqrt_to_float(q: Fraction) -> float:
+    """The square root of the rational ``q >= 0``, correctly rounded to a float (one
+    rounding: ``sqrt(float(q))`` rounds twice, and over- or underflows where ``q`` is beyond
+    the float range but its root is not).
+
+    ``r = isqrt(floor(q * 4**k))`` with ``k`` chosen so that ``r`` has at least 60 bits; the
+    root lies in ``[r, r + 1)``, and in ``(r, r + 1)`` unless it is exactly ``r``. With that
+    many bits every rounding boundary of a float (53 bits or fewer) is an integer, so
+    ``r + 1/2`` rounds like the root whenever the root is inexact."""
+    if q == 0:
+        return 0.0
+    a, b = q.numerator, q.denominator
+    k = max(0, (120 - (a.bit_length() - b.bit_length())) // 2 + 1)
+    N, rem = divmod(a << (2 * k), b)
+    r = math.isqrt(N)
+    inexact = rem != 0 or r * r != N
+    return _to_float(Fraction(2 * r + int(inexact), 1 << (k + 1)))
 
 
 def _to_float(v: Fraction) -> float:

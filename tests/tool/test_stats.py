@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -282,3 +283,20 @@ def test_whole_flag_at_every_binary_exponent(ints, k, scale_down):
     whole = all(Fraction(v).denominator == 1 for v in xs)
     assert SignalStats().update(xs).whole == whole
     assert SignalStats(detail="ranges").update(xs).whole == whole
+
+
+@given(st.integers(1, 2**200), st.integers(1, 2**200), st.integers(-2300, 2300))
+def test_sqrt_of_an_exact_rational_is_correctly_rounded(a, b, e):
+    # std and rms are the correctly rounded roots of the exact variance and mean square
+    # (regression: they were sqrt(float(...)), rounded twice, and inf or 0.0 where the
+    # variance left the float range but its root did not)
+    q = Fraction(a, b) * Fraction(2) ** e
+    r = _stats._sqrt_to_float(q)
+    top = Fraction(sys.float_info.max)
+    if r == math.inf:  # the root rounds beyond the largest float
+        assert q >= (top + Fraction(math.ulp(sys.float_info.max)) / 2) ** 2
+        return
+    R = Fraction(r)
+    below = Fraction(math.nextafter(r, 0.0))
+    above = R + (R - below) if R == top else Fraction(math.nextafter(r, math.inf))
+    assert ((below + R) / 2) ** 2 <= q <= ((R + above) / 2) ** 2  # nearest (ties inclusive)
