@@ -166,15 +166,9 @@ class _Accumulator:
             if self._slot >= 0:
                 meta, buf = live
                 n = x.shape[0]
-                if n <= _PIECE:  # the common case: one frame, one item
-                    if _kr.push(meta, buf, x, self._slot):
-                        self.n += n
-                        self._queued = True
-                    else:
-                        self._add_local(x)
-                    return
                 for start in range(0, n, _PIECE):
-                    piece = x[start:start + _PIECE]
+                    # the common case: one frame, one item, no slicing
+                    piece = x if n <= _PIECE else x[start:start + _PIECE]
                     if _kr.push(meta, buf, piece, self._slot):
                         self.n += piece.shape[0]
                         self._queued = True
