@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from .._core._numerictype import numerictype
-from ._stats import SignalStats
+from ._stats import SignalStats, _log10
 
 __all__ = ["magnitude_cdf", "count_above", "clip_sq_error", "percentile_threshold",
            "kl_threshold", "type_metrics", "KL_BINS"]
@@ -193,16 +193,15 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     elif math.isinf(clip_err):  # the clipping estimate is beyond the float range
         sqnr = None
     else:
-        # in logarithms, from the exact power's integers and LSB = 2**-F: either may be
-        # beyond the float range (LSB**2 underflows for tiny signals, overflows for huge ones)
+        # in logarithms, of the exact power and of LSB = 2**-F: either may be beyond the
+        # float range (LSB**2 underflows for tiny signals, overflows for huge ones)
         logs = [math.log10(in_range / 12.0) - 2 * T.fraction_length * math.log10(2.0)] \
             if rounds else []
         if clip_err > 0.0:
             logs.append(math.log10(clip_err))
         top = max(logs)
         log_noise = top + math.log10(sum(10.0 ** (v - top) for v in logs))
-        sqnr = 10.0 * (math.log10(power.numerator) - math.log10(power.denominator)
-                       - (log_noise - math.log10(n)))  # noise_power = noise / n
+        sqnr = 10.0 * (_log10(power) - (log_noise - math.log10(n)))  # noise_power = noise / n
     used = []
     if tmax > 0 and s.max > 0:
         used.append(s.max / tmax)

@@ -718,6 +718,16 @@ def _sqrt_to_float(q: Fraction) -> float:
     return _to_float(Fraction(2 * r + int(inexact), 1 << (k + 1)))
 
 
+def _log10(q: Fraction) -> float:
+    """``log10`` of a positive exact rational: of its correctly rounded float where that is a
+    normal number, else from its integers (``float(q)`` would overflow, or underflow to a
+    subnormal or 0, where ``q`` is beyond the float range but its logarithm is not)."""
+    f = _to_float(q)
+    if 2.2250738585072014e-308 <= f < math.inf:
+        return math.log10(f)
+    return math.log10(q.numerator) - math.log10(q.denominator)
+
+
 def _to_float(v: Fraction) -> float:
     """Correctly rounded float of an exact rational (inf when out of range)."""
     try:

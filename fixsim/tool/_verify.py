@@ -34,7 +34,7 @@ from .._core._numerictype import numerictype
 from .._core._typetable import SignalEvent, TypeTable, signal_listening
 from ._collect import _Bar, _check_inputs, _check_int
 from ._record import Recording, record
-from ._stats import SignalStats
+from ._stats import SignalStats, _log10
 
 __all__ = ["verify", "Verification", "SignalVerification", "VERIFICATION_SCHEMA"]
 
@@ -95,7 +95,7 @@ class SignalVerification:
             return math.inf if num > 0 else math.nan
         if num == 0:
             return -math.inf
-        return 10.0 * math.log10(float(num / den))
+        return 10.0 * _log10(num / den)
 
     def to_row(self) -> dict[str, Any]:
         """One flat row for tables and CSV."""

@@ -12,7 +12,7 @@ import scipy.signal as ss
 
 from fixsim import fi, numerictype
 from fixsim._core._typetable import TypeTable
-from fixsim.tool import Recording, Verification, collect, propose, verify
+from fixsim.tool import Recording, SignalStats, Verification, collect, propose, verify
 
 H = ss.firwin(31, 0.2)
 B, A = ss.butter(2, 0.1)
@@ -112,3 +112,17 @@ def test_mismatched_runs_and_bad_inputs():
         verify(chain, [np.zeros(4)], None)
     with pytest.raises(TypeError, match="fn must be callable"):
         verify(3, [np.zeros(4)], T)
+
+
+def test_sqnr_of_a_ratio_beyond_the_float_range():
+    # regression: sqnr_db took log10(float(ratio)), which raised OverflowError above 1.8e308
+    # and ValueError (log of 0.0) below the subnormals; the ratio is exact, and so is its size
+    from fixsim.tool._verify import SignalVerification
+
+    one, tiny = SignalStats().update([1.0]), SignalStats().update([1e-200])
+    big = SignalVerification("x", None, count=1, reference=one, error_stats=tiny)
+    small = SignalVerification("x", None, count=1, reference=tiny, error_stats=one)
+    q = Fraction(1e-200) ** -2  # the exact ratio (above 1e399)
+    exact = 10 * (math.log10(q.numerator) - math.log10(q.denominator))
+    assert math.isclose(big.sqnr_db, exact, rel_tol=1e-12) and big.sqnr_db > 3990
+    assert math.isclose(small.sqnr_db, -exact, rel_tol=1e-12)
