@@ -511,6 +511,49 @@ def test_matmul_fast_path_boundaries(monkeypatch):
     assert stored(r) == [1 << 62] and spy.calls == 2
 
 
+@pytest.mark.parametrize("ta, tb", [
+    (numerictype(True, 16, 12), numerictype(True, 16, 12)),
+    (numerictype(True, 8, 0), numerictype(False, 15, 20)),
+    (numerictype(True, 16, -3), numerictype(True, 1, 0)),
+])
+def test_matmul_16_bit_operands_vnni_path(monkeypatch, ta, tb):
+    """Operands of at most 16 bits take the int16 VNNI kernel where it runs (and float64
+    BLAS elsewhere); both give the exact product, across tile and k-block edges."""
+    from fixsim._kernels import _vnni
+
+    spy = _Spy(_vnni.matmul_s16)
+    monkeypatch.setattr(_reductions.kv, "matmul_s16", spy)
+    rng = np.random.default_rng(3)
+    m, k, n = 13, 300, 37
+    la, ha = bounds(ta.signed, ta.word_length)
+    lb, hb = bounds(tb.signed, tb.word_length)
+    ia = rng.integers(la, ha + 1, (m, k))
+    ib = rng.integers(lb, hb + 1, (k, n))
+    ia[0] = la
+    ib[:, 0] = hb
+    A, B = fi.from_int(ia, ta), fi.from_int(ib, tb)
+    r = fx.matmul(A, B)
+    exp = np.matmul(ia.astype(object), ib.astype(object))
+    assert r.numerictype == _reductions._rules.inner_type(ta, tb, k, fimath())[1]
+    assert (np.asarray(r.int, dtype=object) == exp).all()
+    assert spy.calls == (1 if _vnni.usable() else 0)
+    # the same bits without the kernel
+    monkeypatch.setattr(_reductions.kv, "usable", lambda: False)
+    assert_fi_identical(fx.matmul(A, B), r)
+    assert spy.calls == (1 if _vnni.usable() else 0)
+
+
+def test_matmul_wider_than_16_bits_skips_vnni(monkeypatch):
+    from fixsim._kernels import _vnni
+
+    spy = _Spy(_vnni.matmul_s16)
+    monkeypatch.setattr(_reductions.kv, "matmul_s16", spy)
+    ia = np.full((40, 40), 65535)  # u16 needs 17 two's complement bits
+    A = fi.from_int(ia, numerictype(False, 16, 0))
+    r = fx.matmul(A, A)
+    assert (np.asarray(r.int, dtype=object) == 40 * 65535**2).all() and spy.calls == 0
+
+
 def test_matmul_width_sweep_around_2_53():
     rng = np.random.default_rng(1)
     for w in (25, 26, 27, 28):
