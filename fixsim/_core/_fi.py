@@ -303,8 +303,8 @@ class fi:  # noqa: N801 - MATLAB's name
     double = data
 
     def __array__(self, dtype=None, copy=None):
-        out = self._floats()
-        if dtype is not None:
+        out = self._floats()  # a fresh array: no second copy for dtype=float64
+        if dtype is not None and np.dtype(dtype) != out.dtype:
             out = out.astype(dtype)
         return out
 

@@ -203,7 +203,8 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
             below = nf < lo_f
             above = nf > hi_f
             if direct:
-                n = np.int64(min(max(nf, lo_c), hi_f))
+                c = min(max(nf, lo_c), hi_f)
+                n = np.int64(c)
                 r = n
             else:
                 if satlike:
@@ -218,9 +219,22 @@ def _make_float_kernel(rmode: int, omode: int, count: bool, tiny_check: bool, di
             out[i] = r
             any_bad |= not safe
             if count:
-                ovf = above | below | ((omode == SAT_SYM) & signed & (nf == lo_f))
-                n_ovf += np.int64(safe & ovf)
-                n_unf += np.int64(safe & (not ovf) & (r == 0) & (xi != 0.0))
+                if direct:
+                    # float compares only (half the cost of the general form below): the
+                    # clamp changed the value exactly when it overflowed (sat_sym's most
+                    # negative value included, lo_c > lo_f), and since lo_c <= 0 <= hi_f an
+                    # underflow is a nonzero input whose rounded value is 0. NaN (unsafe) has
+                    # nf = c = 0 and abs(NaN) > 0 false; the tiny values that are redone by the
+                    # general kernel (tiny_check) must not be counted here as well.
+                    n_ovf += np.int64(c != nf)
+                    if tiny_check:
+                        n_unf += np.int64((nf == 0.0) & (abs(xi) > 0.0) & safe)
+                    else:
+                        n_unf += np.int64((nf == 0.0) & (abs(xi) > 0.0))
+                else:
+                    ovf = above | below | ((omode == SAT_SYM) & signed & (nf == lo_f))
+                    n_ovf += np.int64(safe & ovf)
+                    n_unf += np.int64(safe & (not ovf) & (r == 0) & (xi != 0.0))
         return np.int64(any_bad), n_ovf, n_unf
 
     return kernel
@@ -246,9 +260,12 @@ def _make_shift_kernel(rmode: int, omode: int, count: bool):
             res = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
             out[i] = res
             if count:
-                ovf = above | below | ((omode == SAT_SYM) & signed & (n == lo))
-                n_ovf += np.int64(ovf)
-                n_unf += np.int64((not ovf) & (res == 0) & (vi != 0))
+                # every mode leaves an in-range value alone (but sat_sym's most negative one)
+                # and changes every other one, so the result differs from the rounded value
+                # exactly when it overflowed; an in-range 0 is an underflow when the input was
+                # not 0 (cheaper than testing the bounds again)
+                n_ovf += np.int64(res != n)
+                n_unf += np.int64((n == 0) & (vi != 0))
         return n_ovf, n_unf
 
     return kernel
@@ -299,10 +316,9 @@ def _make_mul_kernel(rmode: int, omode: int, count: bool):
                 sbit = (q >> wbit) & 1
                 res = _overflow(omode, n, above, below, sbit, W, signed, lo, hi, mask, sb)
                 out[i] = res
-                if count:
-                    ovf = above | below | ((omode == SAT_SYM) & signed & (n == lo))
-                    n_ovf += np.int64(ovf)
-                    n_unf += np.int64((not ovf) & (res == 0) & (vi != 0))
+                if count:  # as in the shift kernel
+                    n_ovf += np.int64(res != n)
+                    n_unf += np.int64((n == 0) & (vi != 0))
         else:
             k = -d
             sh = W - k
