@@ -40,6 +40,8 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from . import thread_pool_usable
+
 __all__ = ["MR", "NR", "KC", "available", "usable", "matmul_s16"]
 
 MR = 6
@@ -167,45 +169,73 @@ def _pack_panel(b, k0, kc, j0, panel):
             panel[q + 4 * _LANES + 1] = x1 & 0xFF
 
 
+@nb.njit(cache=True, nogil=True)
+def _pack_a(a, kpad):
+    """*a* as int16 rows of *kpad* values, zero-padded to a whole number of ``MR`` rows."""
+    M, K = a.shape
+    a16 = np.zeros(((M + MR - 1) // MR) * MR * kpad, dtype=np.int16)
+    for i in range(M):
+        for k in range(K):
+            a16[i * kpad + k] = a[i, k]
+    return a16
+
+
+@nb.njit(cache=True, nogil=True)
+def _column_block(a16, kpad, b, out, jb):
+    """Columns ``jb * NR ...`` of ``out = a @ b`` (``a`` packed in *a16*)."""
+    M = out.shape[0]
+    K, N = b.shape
+    flat = out.reshape(-1)
+    mblk = a16.shape[0] // (MR * kpad)
+    panel = np.empty(KC // 2 * 8 * _LANES, dtype=np.int16)
+    tile = np.empty(MR * NR, dtype=np.int64)
+    j0 = jb * NR
+    ncols = min(NR, N - j0)
+    for kb in range((K + KC - 1) // KC):
+        k0 = kb * KC
+        kc = min(KC, K - k0)
+        _pack_panel(b, k0, kc, j0, panel)
+        kp = (kc + 1) // 2
+        add = 1 if kb > 0 else 0
+        for ib in range(mblk):
+            i0 = ib * MR
+            nrows = min(MR, M - i0)
+            if nrows == MR and ncols == NR:
+                _tile(a16, i0 * kpad + k0, kpad, panel, kp, flat, i0 * N + j0, N, add)
+            else:
+                _tile(a16, i0 * kpad + k0, kpad, panel, kp, tile, 0, NR, 0)
+                for r in range(nrows):
+                    for jj in range(ncols):
+                        if add:
+                            out[i0 + r, j0 + jj] += tile[r * NR + jj]
+                        else:
+                            out[i0 + r, j0 + jj] = tile[r * NR + jj]
+
+
 @nb.njit(cache=True, parallel=True)
 def _matmul(a, b, out):
     """``out = a @ b`` for int64 ``a`` (M, K) and ``b`` (K, N) whose values fit in int16;
-    *out* (M, N) int64, C-contiguous."""
-    M, K = a.shape
-    N = b.shape[1]
-    kpad = K + (K & 1)
-    mblk = (M + MR - 1) // MR
-    a16 = np.zeros(mblk * MR * kpad, dtype=np.int16)
-    for i in prange(M):
-        for k in range(K):
-            a16[i * kpad + k] = a[i, k]
-    flat = out.reshape(-1)
-    nblk = (N + NR - 1) // NR
-    nkb = (K + KC - 1) // KC
-    for jb in prange(nblk):
-        panel = np.empty(KC // 2 * 8 * _LANES, dtype=np.int16)
-        tile = np.empty(MR * NR, dtype=np.int64)
-        j0 = jb * NR
-        ncols = min(NR, N - j0)
-        for kb in range(nkb):
-            k0 = kb * KC
-            kc = min(KC, K - k0)
-            _pack_panel(b, k0, kc, j0, panel)
-            kp = (kc + 1) // 2
-            add = 1 if kb > 0 else 0
-            for ib in range(mblk):
-                i0 = ib * MR
-                nrows = min(MR, M - i0)
-                if nrows == MR and ncols == NR:
-                    _tile(a16, i0 * kpad + k0, kpad, panel, kp, flat, i0 * N + j0, N, add)
-                else:
-                    _tile(a16, i0 * kpad + k0, kpad, panel, kp, tile, 0, NR, 0)
-                    for r in range(nrows):
-                        for jj in range(ncols):
-                            if add:
-                                out[i0 + r, j0 + jj] += tile[r * NR + jj]
-                            else:
-                                out[i0 + r, j0 + jj] = tile[r * NR + jj]
+    *out* (M, N) int64, C-contiguous. The column blocks are shared among numba's threads."""
+    kpad = a.shape[1] + (a.shape[1] & 1)
+    a16 = _pack_a(a, kpad)
+    for jb in prange((b.shape[1] + NR - 1) // NR):
+        _column_block(a16, kpad, b, out, jb)
+
+
+@nb.njit(cache=True, nogil=True)
+def _matmul_serial(a, b, out):
+    """:func:`_matmul` in the calling thread alone."""
+    kpad = a.shape[1] + (a.shape[1] & 1)
+    a16 = _pack_a(a, kpad)
+    for jb in range((b.shape[1] + NR - 1) // NR):
+        _column_block(a16, kpad, b, out, jb)
+
+
+def _kernel():
+    """The threaded kernel, but in a process forked from one whose numba thread pool had
+    started: GNU OpenMP (numba's usual threading layer on Linux) cannot run there, and numba
+    terminates such a child rather than let it hang. ``collect(workers=N)`` forks."""
+    return _matmul if thread_pool_usable() else _matmul_serial
 
 
 def matmul_s16(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -215,7 +245,7 @@ def matmul_s16(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(a, dtype=np.int64)
     b = np.ascontiguousarray(b, dtype=np.int64)
     with _LOCK:
-        _matmul(a, b, out)
+        _kernel()(a, b, out)
     return out
 
 

@@ -78,3 +78,27 @@ def test_non_contiguous_operands():
     b = rng.integers(LO, HI + 1, (50, 70))
     assert (kv.matmul_s16(a[::2].T.T, b.T) == exact(a[::2], b.T)).all()
     assert (kv.matmul_s16(a.T[:, 3:9], a[3:9]) == exact(a.T[:, 3:9], a[3:9])).all()
+
+
+def _child_product(ab):
+    a, b = ab
+    return kv.matmul_s16(a, b)
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="no fork start method on this platform")
+def test_forked_child_after_the_thread_pool_started():
+    """Regression: GNU OpenMP cannot run in a process forked after it started, and numba
+    terminated such children ('fork() called from a process already using GNU OpenMP'), so
+    collect(workers=N) hung once the parent had multiplied; a forked child now multiplies in
+    its own thread."""
+    import multiprocessing
+
+    rng = np.random.default_rng(11)
+    a = rng.integers(LO, HI + 1, (70, 300))
+    b = rng.integers(LO, HI + 1, (300, 90))
+    assert (kv.matmul_s16(a, b) == exact(a, b)).all()  # the pool starts here
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        results = pool.map_async(_child_product, [(a, b), (b.T, a.T)]).get(timeout=120)
+    assert (results[0] == exact(a, b)).all()
+    assert (results[1] == exact(b.T, a.T)).all()
