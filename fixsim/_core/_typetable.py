@@ -554,7 +554,16 @@ class TypeTable:
         hooks = _signal_hooks.get()
         o = u = 0
         if mode == "fixed":
-            if hooks or _probe.active():
+            if hooks and not _probe.active():
+                # only signal listeners: the counts through this thread's sink, no events
+                sink = [0, 0]
+                prev = _probe.swap_sink(sink)
+                try:
+                    out = self._quantize(entry, fixed, x, name)
+                finally:
+                    _probe.swap_sink(prev)
+                o, u = sink
+            elif hooks or _probe.active():
                 counter = _Counter()
                 tokens = _probe.enter(counter, name)
                 try:

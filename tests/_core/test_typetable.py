@@ -122,6 +122,44 @@ def test_probe_counts_fi_cast_and_names_quantization_events():
     assert [ev.name for ev in c.events] == ["acc"]
 
 
+def test_signal_listener_alone_counts_through_a_thread_local_sink():
+    """With only signal listeners, a fixed cast counts through this thread's sink instead of
+    a quantization listener: fi inputs (a deferred product among them) count, other threads'
+    casts do not add to it, and the sink is reset after an error."""
+    import threading
+
+    T = TypeTable({"acc": "sfix8_En0"})
+    seen, listen = _events()
+    a = fi([1000.0, 0.25, 3.0], 1, 16, 2)
+    big = fi(np.full(5000, 100.0), 1, 16, 2)
+    with listen:
+        T.acc(a)
+        T.acc(big * big)  # 10000 per element: every one overflows sfix8_En0
+    assert [(e.overflows, e.underflows) for e in seen] == [(1, 1), (5000, 0)]
+    assert not _probe.active()  # the sink is gone once the cast returned
+
+    results = {}
+
+    def worker(k):
+        got, lis = _events()
+        x = np.concatenate([np.full(k, 500.0), np.full(3000, 0.1)])  # k overflow, 3000 under
+        with lis:
+            for _ in range(20):
+                T.acc(x)
+        results[k] = {(e.overflows, e.underflows) for e in got}
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in (1, 2000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {1: {(1, 3000)}, 2000: {(2000, 3000)}}
+
+    with listen, pytest.raises(ValueError):
+        T.acc(np.array([np.nan, 1.0]))
+    assert not _probe.active()
+
+
 def test_no_listener_no_event_and_no_counting_cost():
     T = TypeTable({"x": "sfix8_En4"})
     assert not tt.signals_active()
