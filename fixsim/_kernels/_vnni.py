@@ -31,6 +31,7 @@ exists only on CPUs with ``avx512vnni``, and only when numba compiles for the ho
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numba as nb
@@ -51,6 +52,16 @@ _LANES = 16
 _VERDICT: list[bool] = []   # usable()'s answer, decided once per process
 # numba's fallback threading layer (workqueue) must not run two parallel kernels at once
 _LOCK = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    # a fork while another thread multiplied would leave the child a lock nobody releases
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def available() -> bool:
@@ -212,7 +223,7 @@ def _column_block(a16, kpad, b, out, jb):
                             out[i0 + r, j0 + jj] = tile[r * NR + jj]
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def _matmul(a, b, out):
     """``out = a @ b`` for int64 ``a`` (M, K) and ``b`` (K, N) whose values fit in int16;
     *out* (M, N) int64, C-contiguous. The column blocks are shared among numba's threads."""
@@ -244,8 +255,12 @@ def matmul_s16(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.int64)
     a = np.ascontiguousarray(a, dtype=np.int64)
     b = np.ascontiguousarray(b, dtype=np.int64)
-    with _LOCK:
-        _kernel()(a, b, out)
+    kernel = _kernel()
+    if kernel is _matmul_serial:  # no thread pool: nothing shared to guard
+        kernel(a, b, out)
+    else:
+        with _LOCK:
+            kernel(a, b, out)
     return out
 
 

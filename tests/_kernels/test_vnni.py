@@ -102,3 +102,34 @@ def test_forked_child_after_the_thread_pool_started():
         results = pool.map_async(_child_product, [(a, b), (b.T, a.T)]).get(timeout=120)
     assert (results[0] == exact(a, b)).all()
     assert (results[1] == exact(b.T, a.T)).all()
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="no fork start method on this platform")
+def test_fork_while_another_thread_multiplies():
+    """Regression: the lock that keeps two threads out of the threaded kernel at once was
+    inherited locked by a child forked while another thread held it, and the child's first
+    product waited for it forever; the child now gets a fresh lock and its own thread."""
+    import multiprocessing
+    import threading
+
+    rng = np.random.default_rng(12)
+    a = rng.integers(LO, HI + 1, (64, 512))
+    b = rng.integers(LO, HI + 1, (512, 64))
+    stop = threading.Event()
+
+    def background():
+        while not stop.is_set():
+            kv.matmul_s16(a, b)
+
+    t = threading.Thread(target=background)
+    t.start()
+    try:
+        ctx = multiprocessing.get_context("fork")
+        for _ in range(5):
+            with ctx.Pool(1) as pool:
+                (r,) = pool.map_async(_child_product, [(a, b)]).get(timeout=60)
+            assert (r == exact(a, b)).all()
+    finally:
+        stop.set()
+        t.join()
