@@ -8,8 +8,8 @@ and ``lo = b & 255`` in ``[0, 255]``, and each limb product is summed separately
 of at most ``KC = 256`` values of ``k``:
 
 * ``|a * hi| <= 2**15 * 2**7 = 2**22``, so a block's sum is at most ``2**30`` in magnitude;
-* ``-2**15 * 255 <= a * lo <= (2**15 - 1) * 255``, so a block's sum lies in
-  ``[-2**31 + 2**23 ... ]``: ``256 * 2**15 * 255 = 2_139_095_040 < 2**31``.
+* ``-2**15 * 255 <= a * lo <= (2**15 - 1) * 255``, so a block's sum is at least
+  ``-256 * 2**15 * 255 = -2_139_095_040 > -2**31`` and less than ``2**31``.
 
 The lanes add modulo ``2**32``, so a block's int32 sum equals the exact sum as long as the
 exact sum fits in int32, whatever the order; the bounds above prove that it does. The tile
