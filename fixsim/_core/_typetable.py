@@ -65,15 +65,21 @@ class SignalEvent:
         Counted by the quantization into ``numerictype`` (mode ``'fixed'``), or by the
         quantization the fixed type *would* have done (mode ``'scaled_double'``); 0 otherwise.
         An underflow is a nonzero value that quantizes to zero.
+    stored : tuple or None
+        ``(ints, scale)``: the values as flat int64 stored integers and the power of two that
+        scales them (``values == ints * scale`` exactly), given *instead of* ``values`` (which
+        is then None) for a fi input when every listener is marked ``reads_stored = True``
+        (the recorder, which converts while it copies); None otherwise.
     """
 
     name: str
-    values: np.ndarray
+    values: np.ndarray | None
     output: object
     numerictype: numerictype | None
     mode: str
     overflows: int = 0
     underflows: int = 0
+    stored: tuple | None = None
 
 
 _signal_hooks: contextvars.ContextVar[tuple[Callable[[SignalEvent], None], ...]] = \
@@ -585,8 +591,15 @@ class TypeTable:
                                    f"TypeTable[{name!r}]", "scaled_double")
                 o, u = counter.overflows, counter.underflows
         if hooks:
-            values = out if mode in (DOUBLE, "scaled_double") else _as_float(x, name)
-            event = SignalEvent(name, values, out, fixed, mode, o, u)
+            stored = None
+            if type(x) is fi and mode == "fixed" and all(
+                    getattr(fn, "reads_stored", False) for fn in hooks):
+                stored = _stored_of(x)
+            if stored is not None:
+                values = None
+            else:
+                values = out if mode in (DOUBLE, "scaled_double") else _as_float(x, name)
+            event = SignalEvent(name, values, out, fixed, mode, o, u, stored)
             for fn in hooks:
                 fn(event)
         return out
@@ -683,6 +696,19 @@ class TypeTable:
 
     def __reduce__(self):
         return (TypeTable.from_dict, (self.to_dict(),))
+
+
+def _stored_of(x: fi) -> tuple | None:
+    """``(flat int64 stored integers, 2**-F)`` of *x* when their products are exact float64
+    values (at most 53 bits, ``|F| <= 1000``: the same condition as ``to_float``'s one-product
+    path), else None."""
+    T = x.numerictype
+    if T.word_length > 53 or not -1000 <= T.fraction_length <= 1000:
+        return None
+    ints = x._int
+    if ints.dtype != np.int64:
+        return None
+    return np.ascontiguousarray(ints).reshape(-1), 2.0 ** -T.fraction_length
 
 
 def _as_float(x, name: str) -> np.ndarray:

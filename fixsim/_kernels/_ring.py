@@ -121,22 +121,57 @@ def _cas(typingctx, arr, idx, expected, new):
     return sig, codegen
 
 
+def _vector8(context, builder, aty, arr, idx, scale):
+    """Elements ``idx .. idx + 7`` of a 1-D float64 or int64 array as ``<8 x double>``, the
+    integers converted and multiplied by *scale*."""
+    ary = context.make_array(aty)(context, builder, arr)
+    ptr = cgutils.get_item_pointer(context, builder, aty, ary, [idx])
+    if isinstance(aty.dtype, types.Integer):
+        iv = builder.load(builder.bitcast(ptr, ir.VectorType(ir.IntType(64), 8).as_pointer()),
+                          align=8)
+        vt = ir.VectorType(ir.DoubleType(), 8)
+        fv = builder.sitofp(iv, vt)
+        sv = builder.insert_element(ir.Constant(vt, ir.Undefined), scale,
+                                    ir.Constant(ir.IntType(32), 0))
+        sv = builder.shuffle_vector(sv, ir.Constant(vt, ir.Undefined),
+                                    ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))
+        return builder.fmul(fv, sv)
+    return builder.load(builder.bitcast(ptr, ir.VectorType(ir.DoubleType(), 8).as_pointer()),
+                        align=8)
+
+
 @intrinsic
-def _store8_nt(typingctx, dst, di, src, si):
-    """``dst[di:di + 8] = src[si:si + 8]`` (1-D float64 arrays) as one 64-byte store that
-    bypasses the caches (LLVM ``!nontemporal``); ``dst[di]`` must be 64-byte aligned."""
-    sig = types.void(dst, di, src, si)
+def _store8_nt(typingctx, dst, di, src, si, scale):
+    """``dst[di:di + 8] = src[si:si + 8]`` (1-D float64 *dst*; *src* float64, or int64 whose
+    values are multiplied by *scale* as float64) as one 64-byte store that bypasses the caches
+    (LLVM ``!nontemporal``); ``dst[di]`` must be 64-byte aligned."""
+    sig = types.void(dst, di, src, si, types.float64)
 
     def codegen(context, builder, signature, args):
         vt = ir.VectorType(ir.DoubleType(), 8)
         da = context.make_array(signature.args[0])(context, builder, args[0])
-        sa = context.make_array(signature.args[2])(context, builder, args[2])
         dp = cgutils.get_item_pointer(context, builder, signature.args[0], da, [args[1]])
-        sp = cgutils.get_item_pointer(context, builder, signature.args[2], sa, [args[3]])
-        v = builder.load(builder.bitcast(sp, vt.as_pointer()), align=8)
+        v = _vector8(context, builder, signature.args[2], args[2], args[3], args[4])
         st = builder.store(v, builder.bitcast(dp, vt.as_pointer()), align=64)
         st.set_metadata("nontemporal", builder.module.add_metadata([ir.IntType(32)(1)]))
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _value(typingctx, src, i, scale):
+    """``src[i]`` as float64: a float64 element as it is, an int64 one times *scale*."""
+    sig = types.float64(src, types.intp, types.float64)
+
+    def codegen(context, builder, signature, args):
+        aty = signature.args[0]
+        ary = context.make_array(aty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aty, ary, [args[1]])
+        v = builder.load(ptr)
+        if isinstance(aty.dtype, types.Integer):
+            return builder.fmul(builder.sitofp(v, ir.DoubleType()), args[2])
+        return v
 
     return sig, codegen
 
@@ -155,21 +190,22 @@ def _fence(typingctx):
 
 
 @nb.njit(cache=True, nogil=True)
-def _copy_nt(buf, pos, x):
-    """``buf[pos:pos + x.size] = x`` for a contiguous *x*, the 64-byte-aligned middle with
-    non-temporal stores. The ring is written here and read on another core: ordinary stores
-    would first fetch each line from the worker's cache (it read the line one lap before),
-    which measured 4 to 5 times slower than this while the worker runs."""
+def _copy_nt(buf, pos, x, scale):
+    """``buf[pos:pos + x.size] = x`` for a contiguous *x* (float64, or int64 stored integers
+    written as ``x * scale``), the 64-byte-aligned middle with non-temporal stores. The ring
+    is written here and read on another core: ordinary stores would first fetch each line
+    from the worker's cache (it read the line one lap before), which measured 4 to 5 times
+    slower than this while the worker runs."""
     n = x.shape[0]
     head = min(n, ((64 - (buf[pos:].ctypes.data & 63)) & 63) >> 3)
     for i in range(head):
-        buf[pos + i] = x[i]
+        buf[pos + i] = _value(x, i, scale)
     i = head
     while i + 8 <= n:
-        _store8_nt(buf, pos + i, x, i)
+        _store8_nt(buf, pos + i, x, i, scale)
         i += 8
     while i < n:
-        buf[pos + i] = x[i]
+        buf[pos + i] = _value(x, i, scale)
         i += 1
 
 
@@ -223,9 +259,11 @@ def _room(meta, r, q, n):
 
 
 @nb.njit(cache=True)
-def push(meta, buf, x, slot):
+def push(meta, buf, x, slot, scale=1.0):
     """Copy the 1-D float64 array *x* (``x.size <= buf.size // 2``) into the ring as an item of
-    *slot* and publish it; False (nothing done) if there is no room now.
+    *slot* and publish it; False (nothing done) if there is no room now. An int64 *x* (stored
+    integers) goes in as the float64 values ``x * scale``; the caller makes that exact
+    (``|x| <= 2**53``, *scale* a power of two keeping every nonzero value normal).
 
     It keeps the GIL on purpose: that makes the producers of different Python threads take
     turns without a lock of their own (the worker never needs the GIL). It never waits: when
@@ -240,10 +278,11 @@ def push(meta, buf, x, slot):
         return False
     pos = w % r
     if x.strides[0] == 8:
-        _copy_nt(buf, pos, x)
+        _copy_nt(buf, pos, x, scale)
         _fence()
     else:
-        buf[pos:pos + n] = x
+        for i in range(n):
+            buf[pos + i] = _value(x, i, scale)
     head = meta[HEAD]
     k = CTL + 4 * (head % q)
     meta[k] = slot

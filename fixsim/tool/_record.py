@@ -118,18 +118,25 @@ class Recording:
         cost. The common case (a known signal, the same type object as last time, a flat
         float64 array) takes a short path: this runs once per probe and frame.
         """
-        values = event.values
-        if (type(values) is not np.ndarray or values.dtype is not _F64 or values.ndim != 1
-                or values.strides[0] != 8):
-            values = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+        stored = event.stored
+        if stored is not None:  # a fi's stored integers: converted while copied
+            values, scale = stored
+        else:
+            values, scale = event.values, 1.0
+            if (type(values) is not np.ndarray or values.dtype is not _F64 or values.ndim != 1
+                    or values.strides[0] != 8):
+                values = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
         nt = event.numerictype
         with self._lock:
             pend = self._pending.get(event.name)
             if pend is None or (nt is not pend.nt and nt is not None):
                 pend = self._pending_for(event.name, nt)
-            pend.acc.add_offloaded(values)
+            pend.acc.add_offloaded(values, scale)
             pend.overflows += event.overflows
             pend.underflows += event.underflows
+
+    # it reads SignalEvent.stored when given, and keeps nothing of the event
+    _on_signal.reads_stored = True
 
     def _pending_for(self, name: str, nt) -> _Pending:
         """The running summary of signal *name*, now of type *nt* (checked)."""

@@ -46,6 +46,7 @@ __all__ = ["SignalStats", "SUBBINS", "STATS_SCHEMA", "DETAILS"]
 
 #: Fine-histogram sub-bins per octave.
 SUBBINS = 16
+_F64 = np.dtype(np.float64)
 _SUB_SHIFT = 4  # log2(SUBBINS)
 #: Recording levels: ``'full'`` keeps exact sums, ``'ranges'`` everything else.
 DETAILS = ("full", "ranges")
@@ -148,13 +149,16 @@ class _Accumulator:
             self._add(x[start:stop])
             start = stop
 
-    def add_offloaded(self, x: np.ndarray) -> None:
+    def add_offloaded(self, x: np.ndarray, scale: float = 1.0) -> None:
         """Add a flat C-contiguous float64 array through the statistics worker when it runs
         (:mod:`fixsim.tool._offload`; the same kernels on the same values), else as
-        :meth:`add`. What the worker cannot take now (it is behind, or its ring is full) is
-        summarised here, in a second state of this accumulator's own (:attr:`_local`): the
-        statistics are exact and order-free, so the split changes nothing but who computes.
-        Read the state only after :meth:`drain` (which waits for the worker)."""
+        :meth:`add`. An int64 *x* stands for the values ``x * scale`` (stored integers of at
+        most 53 bits and ``scale = 2**-F`` with ``|F| <= 1000``, so every product is exact):
+        they are converted while copied into the ring. What the worker cannot take now (it
+        is behind, or its ring is full) is summarised here, in a second state of this
+        accumulator's own (:attr:`_local`): the statistics are exact and order-free, so the
+        split changes nothing but who computes. Read the state only after :meth:`drain`
+        (which waits for the worker)."""
         off = _offload
         live = off.live
         if live is not None and self.n + x.shape[0] <= _ks.FOLD_LIMIT:
@@ -169,15 +173,15 @@ class _Accumulator:
                 for start in range(0, n, _PIECE):
                     # the common case: one frame, one item, no slicing
                     piece = x if n <= _PIECE else x[start:start + _PIECE]
-                    if _kr.push(meta, buf, piece, self._slot):
+                    if _kr.push(meta, buf, piece, self._slot, scale):
                         self.n += piece.shape[0]
                         self._queued = True
                     else:
-                        self._add_local(piece)
+                        self._add_local(piece if piece.dtype == _F64 else piece * scale)
                 return
         if self._queued:
             self._settle()  # anything of ours still in the ring goes first
-        self.add(x)
+        self.add(x if x.dtype == _F64 else x * scale)
 
     def _add_local(self, x: np.ndarray) -> None:
         """Summarise *x* in the producer's own state (the worker is behind, or gone)."""

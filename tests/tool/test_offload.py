@@ -228,9 +228,9 @@ def test_frames_the_worker_cannot_take_are_summarised_by_the_producer(worker, mo
     real = _ring.push
     calls = []
 
-    def refuse_every_other(meta, buf, x, slot):
+    def refuse_every_other(meta, buf, x, slot, scale=1.0):
         calls.append(x.shape[0])
-        return len(calls) % 2 == 0 and real(meta, buf, x, slot)
+        return len(calls) % 2 == 0 and real(meta, buf, x, slot, scale)
 
     monkeypatch.setattr(stats_mod._kr, "push", refuse_every_other)
     frames = _frames(5, n_frames=12)
@@ -244,6 +244,77 @@ def test_frames_the_worker_cannot_take_are_summarised_by_the_producer(worker, mo
         assert acc._local is not None and acc._local.pending > 0 and acc.n > 0
     assert calls[-4:] == [off_mod._PIECE] * 3 + [11]
     assert rec["s"] == SignalStats().update(np.concatenate([*frames, big]))
+
+
+def _fi_frames():
+    """fi inputs of every shape the stored-integer hand-over meets: 16 to 53 bits, fraction
+    lengths from -40 to 1000, lengths that leave ragged heads and tails around the 64-byte
+    stores, a frame in several pieces, a deferred product, and (too wide for it) 54 bits."""
+    from fixsim import fi, numerictype
+
+    rng = np.random.default_rng(8)
+    out = []
+    for W, F, n in [(16, 14, 4096), (16, 14, 13), (24, -40, 1001), (53, 52, 777),
+                    (53, 1000, 65), (32, 0, 3 * off_mod._PIECE + 5), (54, 20, 300)]:
+        T = numerictype(True, W, F)
+        ints = rng.integers(T.int_min, T.int_max + 1, n)
+        ints[:3] = [T.int_min, T.int_max, 0]
+        out.append(fi.from_int(ints, T))
+    a = fi(rng.uniform(-1, 1, 20_000), 1, 16, 15)
+    out.append(a * a)  # deferred: its stored integers are built when read
+    return out
+
+
+@pytest.mark.parametrize("mode", ["worker", "refuse every other", "no worker"])
+def test_fi_inputs_hand_over_stored_integers_exactly(monkeypatch, mode):
+    """The recorder takes a fi input's stored integers and their scale, converting them as it
+    copies them into the ring: the statistics equal those of the fi's float values, in the
+    worker, in the producer's share, and without a worker."""
+    from fixsim._core import _typetable as tt
+    from fixsim.tool import _stats as stats_mod
+
+    monkeypatch.setenv("FIXSIM_RECORD_THREAD", "0" if mode == "no worker" else "1")
+    seen = []
+    if mode == "refuse every other":
+        real = _ring.push
+
+        def refuse_every_other(meta, buf, x, slot, scale=1.0):
+            seen.append(x.dtype)
+            return len(seen) % 2 == 0 and real(meta, buf, x, slot, scale)
+
+        monkeypatch.setattr(stats_mod._kr, "push", refuse_every_other)
+    stored_of = tt._stored_of
+    given_stored = []
+    monkeypatch.setattr(tt, "_stored_of",
+                        lambda x: given_stored.append(x) or stored_of(x))
+    frames = _fi_frames()
+    T = TypeTable({"s": "sfix64_En10"})
+    with record() as rec:
+        for f in frames:
+            T.s(f)
+    got = rec["s"]
+    ref = SignalStats().update(np.concatenate([f.data for f in frames]))
+    # the cast's own counts and type are not the values' statistics: copy them over
+    ref.name, ref.numerictype = got.name, got.numerictype
+    ref.overflows, ref.underflows = got.overflows, got.underflows
+    assert got == ref
+    assert got.overflows > 0 and got.underflows > 0
+    assert len(given_stored) == len(frames)
+    if mode == "refuse every other":
+        assert np.dtype(np.int64) in seen and np.dtype(np.float64) in seen  # 54 bits: floats
+
+
+def test_other_listeners_still_get_float_values():
+    from fixsim import fi
+    from fixsim._core._typetable import signal_listening
+
+    T = TypeTable({"s": "sfix8_En4"})
+    x = fi([0.5, -1.25, 3.0], 1, 16, 8)
+    got = []
+    with record() as rec, signal_listening(got.append):
+        T.s(x)
+    assert got[0].stored is None and got[0].values.tolist() == [0.5, -1.25, 3.0]
+    assert rec["s"].max == 3.0
 
 
 def test_push_refuses_when_the_worker_cannot_keep_up():
