@@ -26,8 +26,8 @@ fq = lazy("fixsim._kernels._fastq")
 kq = lazy("fixsim._kernels._quantize")
 kw = lazy("fixsim._kernels._wide")
 
-__all__ = ["storage_kind", "quantize_array", "requantize", "to_float", "as_storage",
-           "NONFINITE", "stochastic_words", "set_stochastic_seed", "WideLimbs"]
+__all__ = ["storage_kind", "quantize_array", "requantize", "to_float", "scales_exactly",
+           "as_storage", "NONFINITE", "stochastic_words", "set_stochastic_seed", "WideLimbs"]
 
 NONFINITE = {"raise": 0, "matlab": 1}
 
@@ -646,9 +646,15 @@ def _quantize_objects(values, T, rounding, overflow, nonfinite, seed, method):
     return _finish_storage(out, T, values.shape), n_ovf, n_unf
 
 
+def scales_exactly(T: numerictype) -> bool:
+    """Whether every stored integer of *T* times ``2**-F`` is an exact, normal (or zero)
+    float64: at most 53 bits and ``|F| <= 1000``."""
+    return T.word_length <= 53 and -1000 <= T.fraction_length <= 1000
+
+
 def to_float(ints: np.ndarray, T: numerictype) -> np.ndarray:
     """Real-world values ``ints * 2**-F`` as float64 (correctly rounded)."""
-    if ints.dtype == np.int64 and T.word_length <= 53 and -1000 <= T.fraction_length <= 1000:
+    if ints.dtype == np.int64 and scales_exactly(T):
         # every stored integer is a double and the scaled value is normal: one exact product
         flat = np.ascontiguousarray(ints).reshape(-1)
         out = np.empty(flat.size, dtype=np.float64)

@@ -26,7 +26,7 @@ from ._fimath import current_fimath
 from ._interval import Interval, cast_interval
 from ._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from ._numerictype import numerictype
-from ._quantize import quantize_array
+from ._quantize import quantize_array, scales_exactly
 
 __all__ = ["TypeTable", "TypeEntry", "SignalEvent", "UnknownSignalError", "signal_listening",
            "signals_active", "emit_signal", "SCHEMA", "DOUBLE", "INHERIT", "OVERRIDES"]
@@ -700,10 +700,9 @@ class TypeTable:
 
 def _stored_of(x: fi) -> tuple | None:
     """``(flat int64 stored integers, 2**-F)`` of *x* when their products are exact float64
-    values (at most 53 bits, ``|F| <= 1000``: the same condition as ``to_float``'s one-product
-    path), else None."""
+    values (``scales_exactly``, as ``to_float``'s one-product path), else None."""
     T = x.numerictype
-    if T.word_length > 53 or not -1000 <= T.fraction_length <= 1000:
+    if not scales_exactly(T):
         return None
     ints = x._int
     if ints.dtype != np.int64:

@@ -194,11 +194,8 @@ def big_shape(draw):
 # --------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=400, **SETTINGS)
-@given(shape=big_shape(), Ta=narrow_type(), Tb=narrow_type(),
-       ma=st.sampled_from(FILL_MODES), mb=st.sampled_from(FILL_MODES),
-       seed=st.integers(0, 2**32 - 1))
-def test_narrow_matmul_exact(shape, Ta, Tb, ma, mb, seed):
+def _check_random_product(shape, Ta, Tb, ma, mb, seed):
+    """Operands of types Ta, Tb filled by patterns ma, mb from *seed*: check their product."""
     M, K, N = shape
     rng = np.random.default_rng(seed)
     ai = fill(rng, Ta, (M, K), ma)
@@ -206,6 +203,14 @@ def test_narrow_matmul_exact(shape, Ta, Tb, ma, mb, seed):
     c = fi.from_int(ai, Ta) @ fi.from_int(bi, Tb)
     check_result(c, ref_matmul(ai, bi), expected_type(Ta, Tb, K),
                  f"{Ta} ({ma}) @ {Tb} ({mb}), shapes {(M, K)} @ {(K, N)}")
+
+
+@settings(max_examples=400, **SETTINGS)
+@given(shape=big_shape(), Ta=narrow_type(), Tb=narrow_type(),
+       ma=st.sampled_from(FILL_MODES), mb=st.sampled_from(FILL_MODES),
+       seed=st.integers(0, 2**32 - 1))
+def test_narrow_matmul_exact(shape, Ta, Tb, ma, mb, seed):
+    _check_random_product(shape, Ta, Tb, ma, mb, seed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,13 +599,7 @@ def test_fork_while_another_thread_is_multiplying():
 def test_wider_operands_exact(shape, Ta, Tb, ma, mb, swap, seed):
     if swap:
         Ta, Tb = Tb, Ta
-    M, K, N = shape
-    rng = np.random.default_rng(seed)
-    ai = fill(rng, Ta, (M, K), ma)
-    bi = fill(rng, Tb, (K, N), mb)
-    c = fi.from_int(ai, Ta) @ fi.from_int(bi, Tb)
-    check_result(c, ref_matmul(ai, bi), expected_type(Ta, Tb, K),
-                 f"{Ta} ({ma}) @ {Tb} ({mb}), shapes {(M, K)} @ {(K, N)}")
+    _check_random_product(shape, Ta, Tb, ma, mb, seed)
 
 
 @pytest.mark.parametrize("Ta,Tb", [

@@ -220,19 +220,26 @@ def test_shutdown_drains_then_the_calling_thread_takes_over(monkeypatch):
     assert rec["s"].count == 100_000
 
 
-def test_frames_the_worker_cannot_take_are_summarised_by_the_producer(worker, monkeypatch):
-    # every other hand-over is refused (as when the worker is behind or the ring is full): the
-    # producer summarises those frames in its own state, and the two shares merge exactly
+def _refuse_every_other(monkeypatch) -> list:
+    """Make the recorder's ring hand-over refuse every other item (as when the worker is
+    behind or the ring is full); returns the list of ``(length, dtype)`` offered."""
     from fixsim.tool import _stats as stats_mod
 
     real = _ring.push
-    calls = []
+    pushed = []
 
     def refuse_every_other(meta, buf, x, slot, scale=1.0):
-        calls.append(x.shape[0])
-        return len(calls) % 2 == 0 and real(meta, buf, x, slot, scale)
+        pushed.append((x.shape[0], x.dtype))
+        return len(pushed) % 2 == 0 and real(meta, buf, x, slot, scale)
 
     monkeypatch.setattr(stats_mod._kr, "push", refuse_every_other)
+    return pushed
+
+
+def test_frames_the_worker_cannot_take_are_summarised_by_the_producer(worker, monkeypatch):
+    # every other hand-over is refused (as when the worker is behind or the ring is full): the
+    # producer summarises those frames in its own state, and the two shares merge exactly
+    pushed = _refuse_every_other(monkeypatch)
     frames = _frames(5, n_frames=12)
     big = np.random.default_rng(6).standard_normal(3 * off_mod._PIECE + 11)  # in pieces
     D = TypeTable({"s": "double"})
@@ -242,7 +249,7 @@ def test_frames_the_worker_cannot_take_are_summarised_by_the_producer(worker, mo
         D.s(big)
         acc = rec._pending["s"].acc
         assert acc._local is not None and acc._local.pending > 0 and acc.n > 0
-    assert calls[-4:] == [off_mod._PIECE] * 3 + [11]
+    assert [n for n, _ in pushed[-4:]] == [off_mod._PIECE] * 3 + [11]
     assert rec["s"] == SignalStats().update(np.concatenate([*frames, big]))
 
 
@@ -271,18 +278,9 @@ def test_fi_inputs_hand_over_stored_integers_exactly(monkeypatch, mode):
     copies them into the ring: the statistics equal those of the fi's float values, in the
     worker, in the producer's share, and without a worker."""
     from fixsim._core import _typetable as tt
-    from fixsim.tool import _stats as stats_mod
 
     monkeypatch.setenv("FIXSIM_RECORD_THREAD", "0" if mode == "no worker" else "1")
-    seen = []
-    if mode == "refuse every other":
-        real = _ring.push
-
-        def refuse_every_other(meta, buf, x, slot, scale=1.0):
-            seen.append(x.dtype)
-            return len(seen) % 2 == 0 and real(meta, buf, x, slot, scale)
-
-        monkeypatch.setattr(stats_mod._kr, "push", refuse_every_other)
+    pushed = _refuse_every_other(monkeypatch) if mode == "refuse every other" else []
     stored_of = tt._stored_of
     given_stored = []
     monkeypatch.setattr(tt, "_stored_of",
@@ -301,7 +299,8 @@ def test_fi_inputs_hand_over_stored_integers_exactly(monkeypatch, mode):
     assert got.overflows > 0 and got.underflows > 0
     assert len(given_stored) == len(frames)
     if mode == "refuse every other":
-        assert np.dtype(np.int64) in seen and np.dtype(np.float64) in seen  # 54 bits: floats
+        dtypes = {d for _, d in pushed}
+        assert np.dtype(np.int64) in dtypes and np.dtype(np.float64) in dtypes  # 54 bits
 
 
 def test_other_listeners_still_get_float_values():
