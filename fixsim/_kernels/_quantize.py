@@ -82,14 +82,18 @@ def _shr_round(v, d):
         else:
             cmp = -1
         return np.int64(0), cmp, v != 0, v * (0.5 ** d)
+    # the remainder is v + 2**d; at d == 63 it is 0 for v == -2**63, where -1 is exact
+    # (regression: -2**63 >> 63 was taken as inexact, so ceil gave 0 and an underflow)
+    nz = True
     if d == 63:
         h = -(np.int64(1) << 62)
         cmp = 1 if v > h else (-1 if v < h else 0)
+        nz = v != np.iinfo(np.int64).min
     elif d == 64:
         cmp = 0 if v == np.iinfo(np.int64).min else 1
     else:
         cmp = 1
-    return np.int64(-1), cmp, True, 1.0 + v * (0.5 ** d)
+    return np.int64(-1), cmp, nz, 1.0 + v * (0.5 ** d)
 
 
 @nb.njit(inline="always", cache=True)

@@ -98,6 +98,19 @@ def test_casts_with_large_shifts(data):
     check_cast(data.draw(stored_values(src, dst)), src, dst)
 
 
+def test_int64_min_shifted_by_63_is_exact_regression():
+    """Regression: ``-2**63`` shifted right by exactly 63 bits is exactly -1, but the general
+    int64 path took it as inexact, so ceil rounded it to 0 and counted an underflow where the
+    unsigned target overflows (found by hypothesis in CI). Every mode, shifts 61..66, values
+    next to the int64 extremes and the half-way points."""
+    edge = [-2 ** 63, -2 ** 63 + 1, -2 ** 62 - 1, -2 ** 62, -2 ** 62 + 1, -1, 0, 1,
+            2 ** 62 - 1, 2 ** 62, 2 ** 62 + 1, 2 ** 63 - 1]
+    for d in range(61, 67):
+        for dst in [(False, 1, 18), (True, 1, 18), (True, 2, 18), (False, 8, 18),
+                    (True, 64, 18), (False, 64, 18)]:
+            check_cast(list(edge), (True, 64, 18 + d), dst)
+
+
 def test_identity_and_widening_casts_are_exact():
     for src in [(True, 1, 0), (False, 1, 5), (True, 64, 3), (False, 64, -2), (True, 100, 50)]:
         lo, hi = ref.int_bounds(*src[:2])
