@@ -276,6 +276,42 @@ def as_interval(x, where: str = "Interval", *, allow_inf: bool = False) -> Inter
 
 
 # == the Interval class ===========================================================================
+
+#: functions of other libraries that convert their input to an array, and what to use instead
+_REPLACEMENTS = {"sosfilt": "fixsim.signal.sosfilt (the same call; it also takes an "
+                            "Interval) or the fixsim.signal.SOSFilter block",
+                 "lfilter": "fixsim.signal.lfilter (the same call; it also takes an Interval) "
+                            "or the fixsim.signal.SOSFilter block",
+                 "filtfilt": "a forward fixsim.signal.sosfilt (filtfilt is not causal)"}
+
+
+def _foreign_caller_hint() -> str:
+    """When a library function (scipy's, say) is converting an Interval to an array: which
+    function it is, and the interval-aware replacement if fixsim has one."""
+    import sys
+
+    f = sys._getframe(2)
+    for _ in range(12):
+        if f is None:
+            break
+        mod = f.f_globals.get("__name__", "")
+        if mod.startswith("scipy."):
+            name = f.f_code.co_name
+            # the outermost scipy frame names the function the algorithm called
+            while f.f_back is not None and f.f_back.f_globals.get(
+                    "__name__", "").startswith("scipy."):
+                f = f.f_back
+                mod, name = f.f_globals.get("__name__", ""), f.f_code.co_name
+            use = _REPLACEMENTS.get(name)
+            where = f"{mod.rsplit('.', 1)[0] if mod.count('.') > 1 else mod}.{name}"
+            if use:
+                return f" {where} cannot run on an Interval (it converts its input to an " \
+                       f"array): use {use}."
+            return f" ({where} converts its input to an array, so it cannot run on an " \
+                   "Interval: write that step with numpy operations or fixsim blocks.)"
+        f = f.f_back
+    return ""
+
 class Interval:
     """An array of closed real intervals ``[lo, hi]``: the value domain of ``derive``.
 
@@ -414,7 +450,7 @@ class Interval:
         raise TypeError("An Interval has no single value to convert to a numpy array; use "
                         "iv.lo and iv.hi (the bounds). Inside an algorithm analysed by "
                         "derive, build arrays with np.zeros_like(x) on the Interval input "
-                        "instead of np.zeros(n).")
+                        f"instead of np.zeros(n).{_foreign_caller_hint()}")
 
     def __float__(self):
         raise TypeError("An Interval cannot be converted to float; use .lo / .hi.")

@@ -18,6 +18,9 @@ call), and reports the worst-case output range for an input range.
 * :func:`cordic_sincos`, :func:`cordic_rotate`, :func:`cordic_atan2`, :func:`cordic_abs`,
   :func:`cordic_gain`: CORDIC rotation and vectoring; :class:`FFT` (and :func:`fft`): radix-2
   FFT with a per-stage scaling schedule.
+* :func:`sosfilt`, :func:`lfilter`: scipy.signal's IIR filters, which also take an
+  :class:`~fixsim.tool.Interval` (for ``fx.tool.derive``: the output range from the impulse
+  response's l1 norm).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ._cic import CICDecimator, CICInterpolator
 from ._cordic import cordic_abs, cordic_atan2, cordic_gain, cordic_rotate, cordic_sincos
 from ._fft import FFT, fft
 from ._fir import FIR
+from ._iir import IIRState, lfilter, sosfilt
 from ._lut import LUT, Lookup1D
 from ._model import Model
 from ._nco import NCO
@@ -38,4 +42,4 @@ __all__ += ["Gain", "Sum", "Product", "Delay", "Saturation", "Convert", "Downsam
             "Lookup1D", "LUT", "Model"]
 __all__ += ["cordic_sincos", "cordic_rotate", "cordic_atan2", "cordic_abs", "cordic_gain", "FFT",
             "fft"]
-__all__ += ["FIRDecimator", "FIRInterpolator"]
+__all__ += ["FIRDecimator", "FIRInterpolator", "sosfilt", "lfilter", "IIRState"]
