@@ -25,7 +25,9 @@ range: the largest fraction length ``F`` with ``T.min <= lo`` and ``hi <= T.max`
 LSB below a power of two). Given a fraction length, it is the smallest word length covering
 the range. Given both, that type, which must cover the range. Signedness follows the range
 (signed when it holds a negative value) unless ``signed`` is given; recorded signals whose
-values are all whole numbers get fraction length ``min(F, 0)``; locked entries keep their type.
+values are all whole numbers get fraction length ``min(F, 0)`` when the range is the
+simulation's (a union also covers derived values nobody recorded); locked entries keep their
+type.
 """
 
 from __future__ import annotations
@@ -691,6 +693,8 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
             lo = min(Fraction(s.min), Fraction(der[0]))
             hi = max(Fraction(s.max), Fraction(der[1]))
             src = "union"
+        # whole numbers only from the simulation range: a union also covers derived values
+        # nobody recorded, which need not be whole (a derived bound of -0.5, say)
         whole = src == "simulation" and s.whole
         pol = policy
         what = f"{src} range [{_fmt(lo)}, {_fmt(hi)}]"
@@ -745,11 +749,23 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
         if whole and Tp.fraction_length > 0:
             Tp = numerictype(sgn, W, 0)
             why += "; whole numbers: fraction length 0"
+        if pol == "mse":
+            # the range covered is what the chosen type holds of the recorded range
+            # (regression: range_used gave the unclipped range, which the type does not hold)
+            lo, hi = _clip_to(Tp, lo, hi)
     else:
         Tp = _smallest_word(name, lo, hi, sgn, F)
         why = (f"smallest word length at fraction length {F} covering "
                f"[{_fmt(lo)}, {_fmt(hi)}] ({what})")
     return finish(Tp, (lo, hi), src, pol, why)
+
+
+def _clip_to(T: numerictype, lo: Fraction, hi: Fraction) -> tuple[Fraction, Fraction]:
+    """``[lo, hi]`` clipped to the exact representable range of *T*."""
+    lsb = Fraction(2) ** -T.fraction_length
+    tlo = -(Fraction(2) ** (T.word_length - 1)) * lsb if T.signed else Fraction(0)
+    thi = (Fraction(2) ** (T.word_length - (1 if T.signed else 0)) - 1) * lsb
+    return max(lo, tlo), min(hi, thi)
 
 
 def _bounded(d) -> bool:

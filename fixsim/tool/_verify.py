@@ -327,8 +327,10 @@ def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeT
     outs: dict[str, _Acc] = {}
     positions: dict[str, int] = {}
     bar = _Bar(progress, total, "verify")
+    n_items = 0
     try:
         for item in inputs:
+            n_items += 1
             cf, cd = _Capture(), _Capture()
             with record(rec_fixed), signal_listening(cf):
                 rf = fn(item, T_fixed)
@@ -375,6 +377,9 @@ def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeT
             bar.advance(1)
     finally:
         bar.close()
+    if n_items == 0:
+        raise ValueError(f"{where}: inputs is empty: there is nothing to compare. Pass at "
+                         "least one frame or batch (e.g. [x] for one frame).")
     return Verification({n: a.done() for n, a in accs.items()},
                         {n: a.done() for n, a in sorted(outs.items())}, rec_fixed, rec_double,
                         T_fixed, T_double)

@@ -112,6 +112,10 @@ def test_mismatched_runs_and_bad_inputs():
         verify(chain, [np.zeros(4)], None)
     with pytest.raises(TypeError, match="fn must be callable"):
         verify(3, [np.zeros(4)], T)
+    # regression (independent review): no inputs gave an empty verification, 0 overflows
+    for empty in ([], iter(()), np.zeros((0, 4))):
+        with pytest.raises(ValueError, match="verify: inputs is empty"):
+            verify(chain, empty, T)
 
 
 def test_sqnr_of_a_ratio_beyond_the_float_range():
