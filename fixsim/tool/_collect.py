@@ -27,7 +27,36 @@ from ._record import Recording, record
 __all__ = ["collect"]
 
 
-def _run_chunk(fn: Callable, items: list, types) -> dict:
+def _describe(item) -> str:
+    """A short description of one input item, for error notes."""
+    shape = getattr(item, "shape", None)
+    if shape is not None:
+        return f"{type(item).__name__} of shape {tuple(shape)}"
+    if isinstance(item, list | tuple):
+        return f"{type(item).__name__} of length {len(item)}"
+    return type(item).__name__
+
+
+def note_error(exc: BaseException, text: str) -> None:
+    """Add *text* to an exception raised by the user's algorithm (Python 3.11's notes; on
+    3.10 the exception goes on unchanged)."""
+    add = getattr(exc, "add_note", None)
+    if add is not None:
+        add(text)
+
+
+def run_item(fn: Callable, item, T, index: int, where: str, run: str = ""):
+    """``fn(item, T)``; an exception it raises gets a note naming the item and its shape."""
+    try:
+        return fn(item, T)
+    except Exception as exc:
+        note_error(exc, f"(raised by fn on inputs[{index}], {_describe(item)}, in "
+                        f"{where}{run}: check that the items have the shape and type fn "
+                        "expects)")
+        raise
+
+
+def _run_chunk(fn: Callable, items: list, types, first: int = 0) -> dict:
     """Worker: record *fn* over *items*; the recording as a lossless dict.
 
     A forked worker inherits the listeners active where ``collect`` was called (an outer
@@ -38,8 +67,8 @@ def _run_chunk(fn: Callable, items: list, types) -> dict:
     _signal_hooks.set(())
     _offload.offload.threads = False
     with record() as rec:
-        for item in items:
-            fn(item, types)
+        for i, item in enumerate(items):
+            run_item(fn, item, types, first + i, "fx.tool.collect", " (a worker process)")
     return rec.to_dict()
 
 
@@ -210,8 +239,8 @@ def collect(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T: TypeTable 
     try:
         if workers == 1:
             with record(rec):
-                for item in inputs:
-                    fn(item, T)
+                for i, item in enumerate(inputs):
+                    run_item(fn, item, T, i, "fx.tool.collect")
                     bar.advance(1)
             return rec
         _parallel(fn, inputs, T, workers, chunksize, mp_context, rec, bar)
@@ -236,8 +265,10 @@ def _parallel(fn, inputs, T, workers, chunksize, mp_context, rec, bar) -> None:
     ctx = multiprocessing.get_context(mp_context)
     pending: list[tuple[cf.Future, int]] = []
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        first = 0
         for chunk in _chunks(iter(inputs), chunksize):
-            pending.append((pool.submit(_run_chunk, fn, chunk, T), len(chunk)))
+            pending.append((pool.submit(_run_chunk, fn, chunk, T, first), len(chunk)))
+            first += len(chunk)
             while len(pending) >= 2 * workers:  # bounded memory: wait for the oldest
                 fut, n = pending.pop(0)
                 rec._merge_in(Recording.from_dict(fut.result()))

@@ -25,6 +25,7 @@ import numpy as np
 from .._atomic import write_atomic
 from .._core._interval import Interval, RangeEvent, as_interval, range_listening
 from .._core._typetable import TypeTable
+from ._collect import note_error
 
 __all__ = ["derive", "DerivedRange", "DerivedRanges", "SCHEMA"]
 
@@ -573,7 +574,10 @@ def derive(fn: Callable, input_ranges, T: TypeTable | None = None, *args, shape=
         with range_listening(collector):
             out = _call(fn, named, single, T, args, kwargs)
     except Exception as exc:
-        exc.add_note("(raised while fx.tool.derive ran the algorithm on Interval inputs)")
+        shapes_txt = ", ".join(f"{n!r}: shape {iv.shape}" for n, iv in named.items())
+        note_error(exc, f"(raised while fx.tool.derive ran the algorithm on Interval inputs "
+                        f"({shapes_txt}); if fn expects another input shape, give shape= or "
+                        "like=)")
         raise
     inputs = {n: iv.hull() for n, iv in named.items() if iv.size}
     return DerivedRanges(collector.ranges, _as_output(out), inputs)

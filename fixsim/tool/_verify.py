@@ -32,7 +32,7 @@ import numpy as np
 from .._core._fi import fi
 from .._core._numerictype import numerictype
 from .._core._typetable import SignalEvent, TypeTable, signal_listening
-from ._collect import _Bar, _check_inputs, _check_int
+from ._collect import _Bar, _check_inputs, _check_int, run_item
 from ._record import Recording, record
 from ._stats import SignalStats, _log10
 
@@ -333,9 +333,9 @@ def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeT
             n_items += 1
             cf, cd = _Capture(), _Capture()
             with record(rec_fixed), signal_listening(cf):
-                rf = fn(item, T_fixed)
+                rf = run_item(fn, item, T_fixed, n_items - 1, where, " (the fixed-point run)")
             with record(rec_double), signal_listening(cd):
-                rd = fn(item, T_double)
+                rd = run_item(fn, item, T_double, n_items - 1, where, " (the double run)")
             missing = set(cf.events) ^ set(cd.events)
             if missing:
                 name = sorted(missing)[0]

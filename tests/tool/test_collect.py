@@ -5,12 +5,13 @@ from __future__ import annotations
 import builtins
 import functools
 import pickle
+import sys
 
 import numpy as np
 import pytest
 
 from fixsim._core._typetable import TypeTable
-from fixsim.tool import Recording, SignalStats, collect, record
+from fixsim.tool import Recording, SignalStats, collect, derive, record, verify
 
 H = np.array([0.25, -0.5, 0.75, 0.125])
 T = TypeTable({"x": "sfix16_En14", "acc": "sfix32_En26", "y": "sfix16_En13"})
@@ -132,6 +133,33 @@ def test_bad_inputs_are_named():
         collect(lambda x, T: T.x(x), [np.zeros(3)], T, workers=2)
     with pytest.raises(ValueError, match="mp_context 'nope' is not available"):
         collect(fir, [np.zeros(3)], T, workers=2, mp_context="nope")
+
+
+_TD = TypeTable({"x": "double", "y": "double"})
+
+
+def _dense(x, T):
+    return T.y(T.x(x) @ np.ones((8, 3)))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_error_inside_fn_names_the_item_and_its_shape(workers):
+    """A frame of the wrong shape fails inside the user's algorithm (numpy's message); the
+    error carries a note naming which item it was and its shape, in every tool function."""
+    with pytest.raises(ValueError) as info:
+        collect(_dense, [np.ones(8), np.ones(8), np.ones(6)], _TD, workers=workers,
+                chunksize=1)
+    assert any("inputs[2], ndarray of shape (6,)" in n and "fx.tool.collect" in n
+               for n in info.value.__notes__), info.value.__notes__
+    with pytest.raises(ValueError) as info:
+        verify(_dense, [np.ones(6)], _TD)
+    assert any("inputs[0], ndarray of shape (6,)" in n and "fixed-point run" in n
+               for n in info.value.__notes__)
+    with pytest.raises(ValueError) as info:
+        derive(_dense, (-1, 1), _TD, shape=6)
+    assert any("'x': shape (6,)" in n and "give shape= or like=" in n
+               for n in info.value.__notes__)
 
 
 def test_module_doctests():
