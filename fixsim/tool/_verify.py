@@ -267,7 +267,7 @@ def _first_bad(ev: SignalEvent, out: np.ndarray) -> tuple[int | None, int | None
 
 
 def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeTable,
-           T_double: TypeTable | None = None, *, max_samples: int = 10_000,
+           T_double: TypeTable | None = None, *, reference=None, max_samples: int = 10_000,
            progress: bool = False) -> Verification:
     """Run *fn* in fixed and in double precision on the same inputs and compare each signal.
 
@@ -285,6 +285,11 @@ def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeT
         The fixed-point types to verify.
     T_double : TypeTable, optional
         The reference table; ``T_fixed.as_double()`` by default.
+    reference : TypeTable or callable, optional
+        What to compare against, by keyword: a TypeTable is the reference table (the same
+        as *T_double*); a callable is a reference algorithm, run as
+        ``reference(item, T_double)`` in place of ``fn`` for the double run (a golden
+        floating-point model written separately; it must probe the same signal names).
     max_samples : int, default 10000
         Errors kept per signal for plots (the first ones).
     progress : bool, default False
@@ -311,6 +316,18 @@ def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeT
                         f"{type(fn).__name__}.")
     if not isinstance(T_fixed, TypeTable):
         raise TypeError(f"{where}: T_fixed must be a TypeTable, got {type(T_fixed).__name__}.")
+    ref_fn = fn
+    if isinstance(reference, TypeTable):
+        if T_double is not None:
+            raise TypeError(f"{where}: give the reference table once, as T_double or as "
+                            "reference=, not both.")
+        T_double = reference
+    elif reference is not None:
+        if not callable(reference):
+            raise TypeError(f"{where}: reference must be a TypeTable (the reference types) or "
+                            "a callable reference algorithm reference(item, T), got "
+                            f"{type(reference).__name__}.")
+        ref_fn = reference
     if T_double is None:
         T_double = T_fixed.as_double()
     elif not isinstance(T_double, TypeTable):
@@ -335,7 +352,7 @@ def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeT
             with record(rec_fixed), signal_listening(cf):
                 rf = run_item(fn, item, T_fixed, n_items - 1, where, " (the fixed-point run)")
             with record(rec_double), signal_listening(cd):
-                rd = run_item(fn, item, T_double, n_items - 1, where, " (the double run)")
+                rd = run_item(ref_fn, item, T_double, n_items - 1, where, " (the double run)")
             missing = set(cf.events) ^ set(cd.events)
             if missing:
                 name = sorted(missing)[0]

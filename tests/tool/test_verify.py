@@ -118,6 +118,36 @@ def test_mismatched_runs_and_bad_inputs():
             verify(chain, empty, T)
 
 
+def test_reference_table_or_reference_algorithm():
+    """``reference=``: a TypeTable is the reference table (as T_double); a callable is a
+    golden double model run in place of fn for the double run."""
+    T = TypeTable({"x": "sfix16_En14", "y": "sfix16_En13"})
+    x = np.linspace(-1, 1, 257)
+
+    def gain(v, T):
+        return T.y(T.x(v) * 1.5)
+
+    base = verify(gain, [x], T)
+    same = verify(gain, [x], T, reference=T.as_double())
+    for name in ("x", "y"):
+        assert same[name].max_abs_error == base[name].max_abs_error
+        assert same[name].sqnr_db == base[name].sqnr_db
+    # a golden model that differs from the algorithm: the errors are against it
+    def golden(v, T):
+        return T.y(T.x(v) * 1.5 + 0.001)
+
+    g = verify(gain, [x], T, reference=golden)
+    yf = np.asarray(fi(x, 1, 16, 14) * 1.5, dtype=np.float64)
+    yf = np.asarray(fi(yf, 1, 16, 13), dtype=np.float64)
+    e = yf - (x * 1.5 + 0.001)
+    assert g["y"].max_abs_error == float(np.max(np.abs(e)))
+    assert g["x"].max_abs_error == base["x"].max_abs_error
+    with pytest.raises(TypeError, match="as T_double or as reference=, not both"):
+        verify(gain, [x], T, T.as_double(), reference=T.as_double())
+    with pytest.raises(TypeError, match="reference must be a TypeTable .* got int"):
+        verify(gain, [x], T, reference=3)
+
+
 def test_sqnr_of_a_ratio_beyond_the_float_range():
     # regression: sqnr_db took log10(float(ratio)), which raised OverflowError above 1.8e308
     # and ValueError (log of 0.0) below the subnormals; the ratio is exact, and so is its size
