@@ -173,6 +173,13 @@ def lfilter(b, a, x, axis: int = -1, zi=None):
     y, or (y, zf)
         As scipy; for an Interval *x* the guaranteed output range (see :func:`sosfilt`),
         bounded by the l1 norm of the impulse response of ``b / a``.
+
+    Notes
+    -----
+    The bound is the exact filter's (computed through ``scipy.signal.tf2sos(b, a)``, the same
+    transfer function). A high-order direct form is badly conditioned: scipy's own float
+    rounding of it can then move the simulated outputs beyond that bound. Filter such designs
+    in sections (:func:`sosfilt`), as hardware would.
     """
     if not isinstance(x, Interval) and not isinstance(zi, Interval):
         if zi is None:
