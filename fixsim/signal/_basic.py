@@ -591,10 +591,18 @@ class Sum(SimpleBlock):
     sum still does not fit (negating the most negative value, which MATLAB would overflow).
     The full-precision sum is exact.
 
-    Fixed mode, in input order (as Simulink's accumulator): ``acc = cast_A(s1 x1)``, then for
-    each further input ``acc = cast_A(acc + cast_A(si xi))``, where ``cast_A`` rounds and
-    handles overflow into the accumulator type (a no-op at full precision); finally
-    ``y = cast_Y(acc)``. Double mode: the float64 sum in input order.
+    Fixed mode, as Simulink's Sum block: each input is first cast into the accumulator type,
+    then added or subtracted, and every partial sum is cast into it: ``acc = cast_A(x_k)``
+    for the first input ``k`` with sign ``'+'``, then for every other input in order
+    ``acc = cast_A(acc + s_i cast_A(x_i))``; with no ``'+'`` input the accumulator starts at
+    0 (``acc = cast_A(0 - cast_A(x_1))``, ...). ``cast_A`` rounds and handles overflow into
+    the accumulator type (a no-op at full precision); finally ``y = cast_Y(acc)``. Starting
+    from a ``'+'`` input avoids negating the first operand (``-x`` of the most negative value
+    would overflow). Double mode: the float64 sum in the same order.
+
+    The signal ``acc`` reports, in every mode, the values arriving at the accumulator's casts:
+    the first ``'+'`` input, then for each further input ``x_i`` and the partial sum after it
+    (``2 n - 1`` arrays for ``n`` inputs; ``2 n`` when no sign is ``'+'``), in that order.
     """
 
     kind = "Sum"
@@ -609,6 +617,13 @@ class Sum(SimpleBlock):
         self.n_inputs = len(self.signs)
         self.acc_type_arg = as_type(acc_type, "acc_type", self._blk)
         self.output_type_arg = as_type(output_type, "output_type", self._blk)
+        # Simulink's order: the first '+' input starts the accumulator, the others follow in
+        # input order; with no '+' input the accumulator starts at 0
+        plus = [i for i, c in enumerate(self.signs) if c == "+"]
+        self._from_zero = not plus
+        first = plus[0] if plus else -1
+        self._order = tuple([first] * bool(plus) + [i for i in range(self.n_inputs)
+                                                     if i != first])
         self.reset()
 
     def _resolve(self, *tins: numerictype) -> dict[str, numerictype]:
@@ -617,14 +632,20 @@ class Sum(SimpleBlock):
         return {"acc": A, "out": Y}
 
     def _filt_double(self, *xs: np.ndarray) -> np.ndarray:
-        acc = xs[0] if self.signs[0] == "+" else -xs[0]
-        partial = [acc]
-        for s, x in zip(self.signs[1:], xs[1:], strict=True):
-            acc = acc + x if s == "+" else acc - x
-            partial.append(acc)
+        arriving = []  # what reaches the accumulator's casts (see the class notes)
+        acc = None if not self._from_zero else np.zeros(np.broadcast_shapes(
+            *(np.shape(x) for x in xs)))
+        for i in self._order:
+            x = xs[i]
+            arriving.append(x)
+            if acc is None:
+                acc = x
+                continue
+            acc = acc + x if self.signs[i] == "+" else acc - x
+            arriving.append(acc)
         if signals_active():
-            self._probe_double("acc", np.concatenate(partial), self._known(self.acc_type_arg,
-                                                                            "acc"))
+            self._probe_double("acc", np.concatenate([np.ravel(v) for v in arriving]),
+                               self._known(self.acc_type_arg, "acc"))
             self._probe_double("out", acc, self._known(self.output_type_arg, "out"))
         return np.array(acc, dtype=np.float64)
 
@@ -637,64 +658,94 @@ class Sum(SimpleBlock):
         name = f"{self.name}.acc"
         full = self._default(self.acc_type_arg, "acc")
         acc = None
-        seen: list[tuple[np.ndarray, numerictype]] = []
+        seen: list[tuple[np.ndarray, numerictype]] = []  # arriving at the accumulator's casts
+        outs: list[np.ndarray] = []  # what each of those casts gave (stored integers of A)
         n_ovf = n_unf = 0
+        if self._from_zero:
+            acc = np.zeros(np.broadcast_shapes(*(x.shape for x in xs)), dtype=np.int64)
         if full:
             # the full-precision accumulator holds every partial sum: add exactly at FA (the
             # finest input fraction length), no casts
-            bits = 0
-            for s, x in zip(self.signs, xs, strict=True):
+            bits = 1
+            for i in self._order:
+                x = xs[i]
                 T = x.numerictype
                 v, b = shift_to(stored(x), width(T), FA - T.fraction_length)
-                if s == "-":
+                seen.append((v, exact_type(b, FA)))
+                if acc is None:
+                    acc, bits = v, b
+                    continue
+                if self.signs[i] == "-":
                     v, b = neg_exact(v, b), b + 1
-                bits = max(bits, b) + (1 if acc is not None else 0)
-                acc = v if acc is None else add_exact(acc, v, bits)
+                bits = max(bits, b) + 1
+                acc = add_exact(acc, v, bits)
                 seen.append((acc, exact_type(bits, FA)))
             acc = as_storage(np.asarray(acc), A)
-            report(name, A, acc.size * (2 * len(xs) - 1))
+            report(name, A, sum(np.size(v) for v, _ in seen))
         else:
-            for s, x in zip(self.signs, xs, strict=True):
+            wa = width(A)
+            for i in self._order:
+                x = xs[i]
                 T = x.numerictype
                 F = max(FA, T.fraction_length)
                 v, bits = shift_to(stored(x), width(T), F - T.fraction_length)
-                if s == "-":
-                    v, bits = neg_exact(v, bits), bits + 1
-                if acc is not None:
-                    # acc + term at fraction F (the term is first cast into A, as hardware does)
-                    seen.append((v, exact_type(bits, F)))
-                    v, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name)
-                    n_ovf, n_unf = n_ovf + ov, n_unf + un
-                    bits = width(A) + 1
-                    v = add_exact(acc, v, bits)
-                    F = FA
+                # the input is cast into A first, then added or subtracted (Simulink's Sum;
+                # regression: the negated input was cast, so an unsigned accumulator
+                # saturated every subtrahend to 0)
                 seen.append((v, exact_type(bits, F)))
-                acc, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name)
+                t, ov, un = cast_counted(v, exact_type(bits, F), A, r, o, name)
+                outs.append(t)
                 n_ovf, n_unf = n_ovf + ov, n_unf + un
-        self._probe_fixed("acc", lambda: np.concatenate([to_float(v, T) for v, T in seen]),
-                          acc, A, n_ovf, n_unf)
+                if acc is None:
+                    acc = t
+                    continue
+                if self.signs[i] == "-":
+                    t = neg_exact(t, wa)
+                v = add_exact(acc, t, wa + 2)
+                seen.append((v, exact_type(wa + 2, FA)))
+                acc, ov, un = cast_counted(v, exact_type(wa + 2, FA), A, r, o, name)
+                outs.append(acc)
+                n_ovf, n_unf = n_ovf + ov, n_unf + un
+        if signals_active():
+            # every value arriving at an accumulator cast, and what that cast gave (at full
+            # precision nothing is cast: the values themselves), in the same order as the
+            # double mode reports them, so that verify pairs them value by value
+            arriving = np.concatenate([np.ravel(to_float(v, T)) for v, T in seen])
+            given = (make_fi(as_storage(np.concatenate([np.ravel(v) for v in outs]), A), A) if outs
+                     else arriving)
+            probe(name, arriving, given, A, "fixed", n_ovf, n_unf)
         out, ov, un = cast_counted(acc, A, Y, r, o, f"{self.name}.out",
                                    self._default(self.output_type_arg, "out"))
         self._probe_fixed("out", lambda: to_float(acc, A), out, Y, ov, un)
         return make_fi(out, Y)
 
     def _filt_interval(self, *xs: Interval) -> Interval:
-        lo = np.zeros(xs[0].shape)
-        hi = np.zeros(xs[0].shape)
-        plo, phi = [], []
-        terms = []
-        for i, (s, x) in enumerate(zip(self.signs, xs, strict=True)):
-            a, b = (x.lo, x.hi) if s == "+" else (-x.hi, -x.lo)
-            terms.append((a, b))
-            if i == 0:
-                lo, hi = a.copy(), b.copy()
-            else:
-                lo, hi = iv_add(lo, hi, a, b)
+        shape = np.broadcast_shapes(*(x.shape for x in xs))
+        lo = hi = None
+        if self._from_zero:
+            lo, hi = np.zeros(shape), np.zeros(shape)
+        plo, phi = [], []  # the partial sums
+        terms = []         # what each input's cast into the accumulator takes
+        alo, ahi = [], []  # everything arriving at the accumulator's casts (as reported)
+        for i in self._order:
+            x = xs[i]
+            terms.append((x.lo, x.hi))
+            alo.append(np.ravel(x.lo))
+            ahi.append(np.ravel(x.hi))
+            if lo is None:
+                lo, hi = np.broadcast_to(x.lo, shape).copy(), np.broadcast_to(x.hi, shape).copy()
+                plo.append(lo)
+                phi.append(hi)
+                continue
+            a, b = (x.lo, x.hi) if self.signs[i] == "+" else (-x.hi, -x.lo)
+            lo, hi = iv_add(lo, hi, a, b)
             lo = np.where(np.isnan(lo), -np.inf, lo)  # inf - inf: unbounded
             hi = np.where(np.isnan(hi), np.inf, hi)
             plo.append(lo)
             phi.append(hi)
-        self._report_interval("acc", np.concatenate(plo), np.concatenate(phi))
+            alo.append(np.ravel(lo))
+            ahi.append(np.ravel(hi))
+        self._report_interval("acc", np.concatenate(alo), np.concatenate(ahi))
         self._report_interval("out", lo, hi)
         A = self._known(self.acc_type_arg, "acc")
         if A is not None:

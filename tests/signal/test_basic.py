@@ -184,16 +184,25 @@ def test_sum_fixed_matches_reference(data):
     def cast_acc(v: Fraction) -> int:
         return exact_stored(v, At) if A is None else q(v, At, rounding, overflow)
 
+    # Simulink's Sum: the first '+' input starts the accumulator (0 when there is none); every
+    # input is cast into the accumulator type before it is added or subtracted
+    plus = [j for j, c in enumerate(signs) if c == "+"]
+    order = ([plus[0]] + [j for j in range(k) if j != plus[0]]) if plus else list(range(k))
     expect = []
     for i in range(n):
-        terms = [(val(x[i], T) if s == "+" else -val(x[i], T))
-                 for x, T, s in zip(xs, tins, signs, strict=True)]
-        acc = cast_acc(terms[0])
-        for t in terms[1:]:
-            acc = cast_acc(val(acc, At) + val(cast_acc(t), At))
+        acc = None if plus else 0
+        for j in order:
+            t = cast_acc(val(xs[j][i], tins[j]))
+            if acc is None:
+                acc = t
+                continue
+            term = val(t, At) if signs[j] == "+" else -val(t, At)
+            acc = cast_acc(val(acc, At) + term)
         expect.append(acc if Y is None else q(val(acc, At), Yt, rounding, overflow))
         if A is None and Y is None:  # full precision is exact
-            assert val(acc, At) == sum(terms)
+            exact = sum(val(xs[j][i], tins[j]) * (1 if signs[j] == "+" else -1)
+                        for j in range(k))
+            assert val(acc, At) == exact
     assert ints_list(y) == expect
 
 
