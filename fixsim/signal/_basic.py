@@ -487,7 +487,10 @@ class Gain(SimpleBlock):
         q, counts = self._quantized_gain()
         Tg, Y = t["gain"], t["out"]
         report(f"{self.name}.gain", Tg, *counts)
-        self._probe_fixed("gain", lambda: q.data, stored(q), Tg, counts[1], counts[2])
+        # the value arriving at the gain's cast is the gain itself (regression: the quantized
+        # gain was reported, so a recording never saw what the cast had to hold)
+        self._probe_fixed("gain", lambda: np.array([float(self.gain)]), stored(q), Tg,
+                          counts[1], counts[2])
         Tx = x.numerictype
         xi, gi = stored(x), stored(q)
         bits = width(Tx) + width(Tg)

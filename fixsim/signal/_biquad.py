@@ -443,9 +443,12 @@ class SOSFilter(Block):
         # numerator and denominator coefficients have their own types (MATLAB's
         # dsp.BiquadFilter), so they are two signals: one name cannot hold counts against two
         # types (regression: recording an SOSFilter with default types raised).
-        probe(f"{name}.num_coef", self.sos[:, 0:3].ravel(), None, Tb, mode,
+        # arriving: the designed coefficients; the cast's result: the coefficients the frame
+        # ran with, *sos* (quantized in fixed mode; regression: verify saw no coefficient
+        # error because the designed values were reported as the result too)
+        probe(f"{name}.num_coef", self.sos[:, 0:3].ravel(), np.ravel(sos[:, 0:3]), Tb, mode,
               *self._coef_counts[0][1][1:])
-        probe(f"{name}.den_coef", self.sos[:, 4:6].ravel(), None, Ta, mode,
+        probe(f"{name}.den_coef", self.sos[:, 4:6].ravel(), np.ravel(sos[:, 4:6]), Ta, mode,
               *self._coef_counts[1][1][1:])
         probe(f"{name}.in", xin, U[:, 0] if U.size else U, t.get("section", self.section_type),
               mode, *c("in"))
@@ -536,8 +539,12 @@ class SOSFilter(Block):
         name = self.name
         n = x.size
         sos = self.sos if self._table_double else self.quantized_sos
-        range_of(f"{name}.num_coef", float(sos[:, 0:3].min()), float(sos[:, 0:3].max()))
-        range_of(f"{name}.den_coef", float(sos[:, 4:6].min()), float(sos[:, 4:6].max()))
+        # the coefficient signals' ranges are what arrives at their casts, the designed
+        # coefficients, and the ones the filter runs with (regression: a fixed table reported
+        # only the quantized ones, which a recording of the fixed run does not contain)
+        for sig, cols in (("num_coef", slice(0, 3)), ("den_coef", slice(4, 6))):
+            both = np.concatenate([np.ravel(sos[:, cols]), np.ravel(self.sos[:, cols])])
+            range_of(f"{name}.{sig}", float(both.min()), float(both.max()))
         range_of(f"{name}.in", lo, hi)
         sigs = ["product", "acc", "section", "out"] + (["state"] if self.form == "df2t" else [])
         if not (math.isfinite(lo) and math.isfinite(hi)):

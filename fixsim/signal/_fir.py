@@ -3,6 +3,7 @@ fixed point."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -550,7 +551,11 @@ class FIR(Block):
         def cnt(k):
             return counts.get(k, (0, 0))
 
-        probe(f"{name}.coef", self.coefs, self.quantized_coefs,
+        # the cast's result: the quantized coefficients in fixed mode, the coefficients
+        # themselves in double mode (regression: verify compared the fixed coefficients with
+        # the default quantization, not with the double ones)
+        probe(f"{name}.coef", self.coefs,
+              self.quantized_coefs if mode == "fixed" else self.coefs,
               T("coef", self.coef_type if mode == "fixed" else self.coef_type_arg), mode,
               *self._coef_counts[1:])
         probe(f"{name}.in", xv, xv, T("input", self.input_type), mode)
@@ -602,7 +607,11 @@ class FIR(Block):
         name = self.name
         quantized = not self._table_double
         hq = self._coef_fractions(quantized)
-        range_of(f"{name}.coef", _down(min(hq)), _up(max(hq)))
+        # the coefficient signal's range is what arrives at its cast, the designed
+        # coefficients (regression: a fixed table reported the quantized ones, which a
+        # recording of the fixed run does not contain); the filter runs with hq
+        hd = self._coef_fractions(False)
+        range_of(f"{name}.coef", _down(min(min(hq), min(hd))), _up(max(max(hq), max(hd))))
         range_of(f"{name}.in", lo, hi)
         sigs = ["product", "acc", "out"] + (["preadd"] if self._sign else [])
         if not (np.isfinite(lo) and np.isfinite(hi)):
@@ -626,9 +635,18 @@ class FIR(Block):
                  _up(max(p[1] for p in prods)))
         olo, ohi = _prefix_extremes([(c, flo, fhi) for c in hq])
         alo, ahi = _prefix_extremes(terms)
-        range_of(f"{name}.acc", _down(min(alo, olo)), _up(max(ahi, ohi)))
-        range_of(f"{name}.out", _down(olo), _up(ohi))
-        return Interval(np.full(count, _down(olo)), np.full(count, _up(ohi)))
+        # a double simulation rounds its products and sums: at the worst-case inputs it can
+        # land a few ulps beyond the exact extremes (regression: a bang-bang input exceeded
+        # the derived range of acc and out). Those float values are part of the range; where
+        # the worst case is exact in float they equal the exact extremes and change nothing.
+        # The output is summed in tap order; the reported partial sums in the form's order.
+        fo = _float_prefix_extremes([(float(c), lo, hi) for c in hq])
+        fa = _float_prefix_extremes([(float(c), float(a), float(b)) for c, a, b in terms])
+        out_lo, out_hi = min(_down(olo), fo[0]), max(_up(ohi), fo[1])
+        range_of(f"{name}.acc", min(_down(min(alo, olo)), fa[0], out_lo),
+                 max(_up(max(ahi, ohi)), fa[1], out_hi))
+        range_of(f"{name}.out", out_lo, out_hi)
+        return Interval(np.full(count, out_lo), np.full(count, out_hi))
 
     def _interval_count(self, n: int) -> int:
         """Outputs of a frame of *n* samples (without moving the phase)."""
@@ -665,6 +683,22 @@ def _prefix_extremes(terms) -> tuple[Fraction, Fraction]:
     if best_lo is None:
         return Fraction(0), Fraction(0)
     return best_lo, best_hi
+
+
+def _float_prefix_extremes(terms) -> tuple[float, float]:
+    """:func:`_prefix_extremes` as float64 computes it at the worst-case inputs: each term
+    ``c [a, b]`` (floats) takes the end of ``[a, b]`` that maximises (minimises) ``c x``, the
+    product and the running sum are rounded as the double-mode kernels round them (same
+    operations, same order). The exact extremes bound the real sums; these are what a double
+    simulation at those inputs gives, which rounding can put a few ulps beyond them."""
+    smin = smax = 0.0
+    best_lo, best_hi = math.inf, -math.inf
+    for c, a, b in terms:
+        smax += c * b if c > 0 else c * a
+        smin += c * a if c > 0 else c * b
+        best_lo = min(best_lo, smin)
+        best_hi = max(best_hi, smax)
+    return (0.0, 0.0) if not terms else (best_lo, best_hi)
 
 
 def _down(v: Fraction) -> float:

@@ -249,7 +249,11 @@ class FIRInterpolator(FIR):
         zero = (0, 0)
         L, nb = self.factor, self._nhist
         n = ext.shape[0] - nb
-        probe(f"{name}.coef", self.coefs, self.quantized_coefs,
+        # the cast's result: the quantized coefficients in fixed mode, the coefficients
+        # themselves in double mode (regression: verify compared the fixed coefficients with
+        # the default quantization, not with the double ones)
+        probe(f"{name}.coef", self.coefs,
+              self.quantized_coefs if mode == "fixed" else self.coefs,
               t.get("coef", self.coef_type), mode, *self._coef_counts[1:])
         probe(f"{name}.in", xin, xin, t.get("input", self.input_type), mode)
         key = (L, self.ntaps)
@@ -298,7 +302,8 @@ class FIRInterpolator(FIR):
         count = x.size * self.factor
         name = self.name
         hq = self._coef_fractions(not self._table_double)
-        range_of(f"{name}.coef", _down(min(hq)), _up(max(hq)))
+        hd = self._coef_fractions(False)  # arriving at the coefficient cast (see FIR)
+        range_of(f"{name}.coef", _down(min(min(hq), min(hd))), _up(max(max(hq), max(hd))))
         range_of(f"{name}.in", lo, hi)
         if not (np.isfinite(lo) and np.isfinite(hi)):
             why = x.reason or "the input range is unbounded"
