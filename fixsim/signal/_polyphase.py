@@ -19,7 +19,7 @@ from ._block import (
     range_of,
     report,
 )
-from ._fir import FIR, _down, _prefix_extremes, _up, emit_tap_sums
+from ._fir import FIR, _down, _float_prefix_extremes, _prefix_extremes, _up, emit_tap_sums
 
 _kf = lazy("fixsim._kernels._filters")
 
@@ -315,6 +315,12 @@ class FIRInterpolator(FIR):
         range_of(f"{name}.product", _down(min(p[0] for p in prods)),
                  _up(max(p[1] for p in prods)))
         olo, ohi = self.worst_case_output_range(lo, hi, quantized=not self._table_double)
+        # and what float64 gives at the worst-case inputs, phase by phase in tap order (as the
+        # double kernel sums): rounding can put it a few ulps beyond the exact extremes
+        for p in range(min(self.factor, self.ntaps)):
+            flo_p, fhi_p = _float_prefix_extremes([(float(c), lo, hi)
+                                                   for c in hq[p::self.factor]])
+            olo, ohi = min(olo, flo_p), max(ohi, fhi_p)
         range_of(f"{name}.acc", olo, ohi)
         range_of(f"{name}.out", olo, ohi)
         return Interval(np.full(count, olo), np.full(count, ohi))

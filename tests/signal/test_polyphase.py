@@ -13,6 +13,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from scipy import signal
 
+import fixsim as fx
 from fixsim import fi, numerictype
 from fixsim._core._interval import Interval, range_listening
 from fixsim.signal import FIRDecimator, FIRInterpolator
@@ -270,3 +271,29 @@ def test_errors():
         FIRDecimator(2, [1.0, 2.0], form="transposed")
     with pytest.raises(ValueError, match="form"):
         FIRInterpolator(2, [1.0, 1.0], form="symmetric")
+
+
+def test_derived_range_holds_the_double_run_at_worst_case_inputs():
+    """Regression: the interpolator's derived acc/out ranges were the exact real extremes;
+    a double run at a bang-bang input (the signs of a phase's taps) rounded 1 ulp beyond
+    them (seed 10 below)."""
+    names = ["coef", "product", "acc", "out", "in"]
+    Td = fx.TypeTable({f"f.{n}": "double" for n in names})
+    for seed in (3, 10, 17):
+        rng = np.random.default_rng(seed)
+        h = rng.normal(size=int(rng.integers(4, 40))) * rng.uniform(0.01, 3)
+        for cls in (FIRInterpolator, FIRDecimator):
+            L = int(rng.integers(2, 5))
+            n = 4 * h.size * L
+            d = fx.tool.derive(lambda x, T, h=h, cls=cls, L=L: cls(L, h, name="f", types=T)(x),
+                               (-1, 1), Td, shape=n)
+            with fx.tool.record() as rec:
+                b = cls(L, h, name="f", types=Td)
+                for sgn in (1.0, -1.0):
+                    for p in range(L):
+                        taps = h[p::L] if cls is FIRInterpolator else h
+                        x = np.sign(taps[::-1]) * sgn
+                        b.reset()
+                        b(np.concatenate([np.zeros(p), x, -x, x]))
+            for s in ("f.acc", "f.out"):
+                assert d[s].lo <= rec[s].min and rec[s].max <= d[s].hi, (seed, cls, s)
