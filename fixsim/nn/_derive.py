@@ -6,20 +6,36 @@ reporting each one to the tool's range listeners (``fixsim._core._interval.repor
 that an accumulator width can be proposed that provably cannot overflow.
 
 Linear layers split the weights into positive and negative parts: ``acc_hi = hi W+ + lo W- +
-b``, ``acc_lo = lo W+ + hi W- + b`` (exact bounds of an affine map over a box, up to float
-rounding). Float rounding is covered by widening every linear bound outward by
-``(K + 2) 2^-52 (|lo| + |hi|) |W| + |b| 2^-52`` plus the smallest subnormal (a bound on the
-error of a K-term float64 dot product). Monotone activations map the end points; pools and
-shape operators act on both bounds.
+b``, ``acc_lo = lo W+ + hi W- + b`` (exact bounds of an affine map over a box). Every float
+operation a layer runs (products, sums, a division by a window count) is monotone in each
+input, so over the box the float result lies between its values at the two corners; a bound
+is therefore exact whenever the corner computation is exact in float64 (every corner value
+and weight on a common power-of-two grid, every partial sum below ``2**53`` grid steps: true
+in any summation order). Otherwise it is widened outward by ``(K + 2) 2^-52 (|lo| + |hi|)
+|W| + |b| 2^-52`` plus the smallest subnormal (a bound on the error of a K-term float64 dot
+product), never across zero when every term has one sign. Monotone activations map the end
+points; pools and shape operators act on both bounds.
+
+With a fixed-point :class:`fixsim.TypeTable` (``types=``, or ``fx.tool.derive(net, ..., T)``)
+the analysis follows fixed mode: every named cast bounds its output the way the cast behaves
+(the weights and biases are the table's quantized values; each ``.acc``/``.out`` cast rounds
+and saturates or wraps its range), sigmoid/tanh read the lookup table's quantized entries,
+and average pools round their quotient into the ``.out`` type as ``fx.divide`` does.
 """
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 
-from .._core._interval import report_range
+from .._core._interval import Interval, report_range
+from .._core._modes import Overflow
+from .._core._numerictype import numerictype
 from . import _ops
 from ._network import Network, _resolve_auto_pad, conv_params
+from ._shapes import check_inputs, check_node
 
 __all__ = ["derive_ranges"]
 
@@ -32,18 +48,110 @@ def _widen(lo, hi, mag, k):
     return lo - err, hi + err
 
 
-def _linear(lo, hi, w, b, k, fn):
-    """Bounds of ``fn(x, w) + b`` over the box, for a bilinear *fn* (matmul or conv)."""
+def _grid_exp(*arrays) -> int | None:
+    """The exponent ``e`` of the coarsest power-of-two grid ``2^e`` holding every nonzero
+    value of *arrays* (None when all are zero; ``-inf``-like -10**6 for non-finite)."""
+    es = []
+    for a in arrays:
+        v = np.abs(np.asarray(a, np.float64)).ravel()
+        v = v[v != 0]
+        if not v.size:
+            continue
+        if not np.all(np.isfinite(v)):
+            return -10 ** 6
+        m, e = np.frexp(v)
+        M = (m * 2.0 ** 53).astype(np.int64)            # the exact 53-bit significand
+        low = (M & -M).astype(np.float64)               # its lowest set bit
+        es.append(int((e - 53 + np.frexp(low)[1] - 1).min()))
+    return min(es) if es else None
+
+
+def _exact_mask(mag, e: int | None, k: int) -> np.ndarray:
+    """Where a float computation whose terms lie on the grid ``2^e`` and whose partial sums
+    are bounded by *mag* (computed in float, so with a relative margin) is exact."""
+    mag = np.asarray(mag, np.float64)
+    if e is None:
+        return np.ones(mag.shape, bool)
+    if e < -1074:
+        return np.zeros(mag.shape, bool)
+    with np.errstate(over="ignore"):
+        return mag * (1.0 + (k + 4) * _U) < 2.0 ** min(e + 53, 1023)
+
+
+def _sign_clamp(lo, hi, lo_w, hi_w, nonneg, nonpos):
+    """Widened bounds, but never across zero where every term is >= 0 (or <= 0)."""
+    lo_w = np.where(nonneg, np.maximum(lo_w, 0.0), lo_w)
+    hi_w = np.where(nonpos, np.minimum(hi_w, 0.0), hi_w)
+    return lo_w, hi_w
+
+
+def _linear(lo, hi, wl, wh, bl, bh, k, fn, allow_exact=True):
+    """Bounds of ``fn(x, w) + b`` over the box ``x in [lo, hi]``, ``w in [wl, wh]``, ``b in
+    [bl, bh]`` for a bilinear *fn* (matmul or conv), containing every float64 evaluation
+    (any summation order) and the exact value."""
+    point = bool(np.array_equal(wl, wh))
+    w = wl
     wp, wn = np.maximum(w, 0.0), np.minimum(w, 0.0)
     lo2 = fn(lo, wp) + fn(hi, wn)
     hi2 = fn(hi, wp) + fn(lo, wn)
-    mag = fn(np.abs(lo) + np.abs(hi), np.abs(w))
-    if b is not None:
-        lo2, hi2, mag = lo2 + b, hi2 + b, mag + np.abs(b)
-    return _widen(lo2, hi2, mag, k)
+    if point:
+        mag = fn(np.abs(lo) + np.abs(hi), np.abs(w))
+        neg = fn((lo < 0).astype(np.float64), (w > 0).astype(np.float64)) \
+            + fn((hi > 0).astype(np.float64), (w < 0).astype(np.float64))
+        pos = fn((hi > 0).astype(np.float64), (w > 0).astype(np.float64)) \
+            + fn((lo < 0).astype(np.float64), (w < 0).astype(np.float64))
+    else:
+        # w = wl + d, d in [0, wh - wl] (rounded up): x d in [min(x, 0) d, max(x, 0) d]
+        d = np.nextafter(wh - wl, np.inf) * (wh > wl)
+        lo2 = lo2 + fn(np.minimum(lo, 0.0), d)
+        hi2 = hi2 + fn(np.maximum(hi, 0.0), d)
+        mag = fn(np.abs(lo) + np.abs(hi), np.abs(w) + d)
+        neg = pos = np.ones_like(mag)
+        allow_exact = False
+    if bl is not None:
+        lo2, hi2 = lo2 + bl, hi2 + bh
+        mag = mag + np.maximum(np.abs(bl), np.abs(bh))
+        if not np.array_equal(bl, bh):
+            allow_exact = False
+    lo_w, hi_w = _widen(lo2, hi2, mag, k)
+    if allow_exact:
+        ex, ew = _grid_exp(lo, hi), _grid_exp(w)
+        e = None if ex is None or ew is None else ex + ew
+        if bl is not None:
+            eb = _grid_exp(bl)
+            e = eb if e is None else (e if eb is None else min(e, eb))
+        exact = _exact_mask(mag, e, k)
+        lo_w, hi_w = np.where(exact, lo2, lo_w), np.where(exact, hi2, hi_w)
+    bnn = True if bl is None else bl >= 0
+    bnp = True if bl is None else bh <= 0
+    return _sign_clamp(lo2, hi2, lo_w, hi_w, (neg == 0) & bnn, (pos == 0) & bnp)
 
 
-def derive_ranges(net: Network, lo, hi=None, *, shape=None) -> dict[str, tuple[float, float]]:
+def _sum_bounds(lo, hi, fn, k):
+    """Bounds of a float sum ``fn`` (a window or axis sum of *k* terms) over the box: exact
+    when the corner sums are, else widened (never across zero for one-signed terms)."""
+    sl, sh = fn(lo), fn(hi)
+    mag = fn(np.maximum(np.abs(lo), np.abs(hi)))
+    lo_w, hi_w = _widen(sl, sh, mag, k)
+    exact = _exact_mask(mag, _grid_exp(lo, hi), k)
+    lo_w, hi_w = np.where(exact, sl, lo_w), np.where(exact, sh, hi_w)
+    return _sign_clamp(sl, sh, lo_w, hi_w, fn((lo < 0).astype(np.float64)) == 0,
+                       fn((hi > 0).astype(np.float64)) == 0)
+
+
+def _binary_bounds(yl, yh, e, k):
+    """Bounds of a float add/multiply of bounded operands given its corner values *yl*,
+    *yh*: exact when every operand (for a product, the result) is on the grid ``2^e`` and
+    the result stays below 2**53 grid steps."""
+    mag = np.abs(yl) + np.abs(yh)
+    lo_w, hi_w = _widen(yl, yh, mag, k)
+    exact = _exact_mask(mag, e, k)
+    lo_w, hi_w = np.where(exact, yl, lo_w), np.where(exact, yh, hi_w)
+    return _sign_clamp(yl, yh, lo_w, hi_w, yl >= 0, yh <= 0)
+
+
+def derive_ranges(net: Network, lo, hi=None, *, shape=None, types=None,
+                  lut=None) -> dict[str, tuple[float, float]]:
     """Sound ranges of every fixed-mode signal of *net* for inputs in ``[lo, hi]``.
 
     Parameters
@@ -55,7 +163,12 @@ def derive_ranges(net: Network, lo, hi=None, *, shape=None) -> dict[str, tuple[f
         ``fx.tool.Interval``.
     shape : tuple of int, optional
         The input shape including a batch axis (for example ``(1, 64)`` or ``(1, 1, 8, 8)``);
-        default the bounds' own shape.
+        default the bounds' own shape. It must be a shape the network accepts.
+    types : TypeTable, optional
+        A fixed-point table: the ranges of the fixed run (quantized weights, rounded and
+        saturated casts, lookup tables); default the double run's.
+    lut : LookupTable or dict, optional
+        Fixed mode's sigmoid/tanh lookup table (as ``net(x, types=T, lut=...)``).
 
     Returns
     -------
@@ -66,80 +179,166 @@ def derive_ranges(net: Network, lo, hi=None, *, shape=None) -> dict[str, tuple[f
     Raises
     ------
     ValueError
-        An operator without an interval rule (a MatMul of two activations), with its node.
+        An input shape the network does not accept (naming the input or layer, the shape
+        given and the shape expected); an operator without an interval rule (a MatMul of
+        two activations), with its node.
     """
-    return _derive(net, lo, hi, shape)[0]
+    return _derive(net, lo, hi, shape, types, lut)[0]
 
 
-def _derive(net: Network, lo, hi=None, shape=None):
-    """Sound ranges of every fixed-mode signal of *net* for inputs in ``[lo, hi]``.
+class _Casts:
+    """The named casts of the analysis: report the arriving range, return the cast's output
+    range (rounded and saturated under a fixed table), and remember each signal's type."""
 
-    Parameters
-    ----------
-    net : Network
-        A float network (single input).
-    lo, hi : array_like or float
-        Input bounds, elementwise, broadcast to *shape*. With *hi* omitted, *lo* is an
-        ``fx.tool.Interval``.
-    shape : tuple of int, optional
-        The input shape including a batch axis (for example ``(1, 64)`` or ``(1, 1, 8, 8)``);
-        default the bounds' own shape.
+    def __init__(self, net, T, out):
+        self.net, self.T, self.out = net, T, out
 
-    Returns
-    -------
-    dict
-        Signal name to ``(lo, hi)`` (floats), for every signal fixed mode casts (weights and
-        biases: their own range). The ranges are also reported to active range listeners.
+    def fixed_type(self, name):
+        """The numerictype a cast to *name* produces a fi of (None: a float result)."""
+        T = self.T
+        if T is None or name not in T or name in T.overrides:
+            return None
+        t = T.type_of(name)
+        return t if isinstance(t, numerictype) else None
 
-    Raises
-    ------
-    ValueError
-        An operator without an interval rule (a MatMul of two activations), with its node.
-    """
+    def __call__(self, name, lo, hi):
+        lo, hi = np.broadcast_arrays(np.asarray(lo, np.float64), np.asarray(hi, np.float64))
+        if lo.size:
+            r = (float(np.min(lo)), float(np.max(hi)))
+            prev = self.out.get(name)
+            self.out[name] = r if prev is None else (min(prev[0], r[0]), max(prev[1], r[1]))
+        if self.T is None:
+            if lo.size:
+                report_range(name, *self.out[name])
+            return lo, hi
+        iv = self.T.cast(name, Interval(lo, hi))
+        return (np.broadcast_to(iv.lo, lo.shape).astype(np.float64),
+                np.broadcast_to(iv.hi, lo.shape).astype(np.float64))
+
+
+def _lut_bounds(op, lut, Tout, xl, xh):
+    """Fixed mode's sigmoid/tanh table read at the two end points (the table is monotone)."""
+    from ._fixed import _lut_table
+    vals = _lut_table(op, lut, Tout).astype(np.float64) * 2.0 ** -Tout.fraction_length
+    return vals[lut.index(xl)], vals[lut.index(xh)]
+
+
+def _down(q: Fraction) -> float:
+    """The largest float <= *q*."""
+    f = float(q)
+    return float(np.nextafter(f, -np.inf)) if Fraction(f) > q else f
+
+
+def _up(q: Fraction) -> float:
+    """The smallest float >= *q*."""
+    f = float(q)
+    return float(np.nextafter(f, np.inf)) if Fraction(f) < q else f
+
+
+def _quotient_bounds(sl, sh, cnt, Tout):
+    """``fx.divide(Tout, s, cnt)`` over ``s in [sl, sh]``: the exact quotients rounded outward
+    to the type's grid (a bound under any rounding mode), then saturated, or under another
+    overflow mode the whole type range when they leave it."""
+    eps, tmin, tmax = Tout.exact_eps, Tout.exact_min, Tout.exact_max
+    from .._core._fimath import current_fimath
+    sat = current_fimath().overflow in (Overflow.SATURATE, Overflow.SAT_SYM)
+    cnt = np.broadcast_to(cnt, np.shape(sl))
+    lo = np.empty(np.shape(sl), np.float64)
+    hi = np.empty(np.shape(sh), np.float64)
+    cache: dict = {}
+    for idx, (a, b, c) in enumerate(zip(np.ravel(sl), np.ravel(sh), np.ravel(cnt),
+                                        strict=True)):
+        key = (float(a), float(b), int(c))
+        if key not in cache:
+            ql = math.floor(Fraction(key[0]) / key[2] / eps) * eps
+            qh = math.ceil(Fraction(key[1]) / key[2] / eps) * eps
+            if ql < tmin or qh > tmax:
+                ql, qh = (max(ql, tmin), min(qh, tmax)) if sat else (tmin, tmax)
+                ql, qh = min(ql, qh), max(ql, qh)
+            cache[key] = (_down(ql), _up(qh))
+        lo.flat[idx], hi.flat[idx] = cache[key]
+    return lo, hi
+
+
+def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
+    """:func:`derive_ranges`, also returning the output's bounds."""
     if net.quantized:
         raise ValueError(f"derive_ranges: network {net.name!r} is quantized; derive the float "
                          "network's ranges.")
+    if len(net.inputs) != 1:
+        raise ValueError(f"derive_ranges: network {net.name!r} has inputs {net.inputs}; "
+                         "interval analysis runs single-input networks.")
+    if types is not None:
+        from .._core._typetable import TypeTable
+        from ._fixed import signal_names
+        if not isinstance(types, TypeTable):
+            raise TypeError(f"derive_ranges: types must be a fixsim.TypeTable, got "
+                            f"{type(types).__name__}.")
+        missing = [s for s in signal_names(net) if s not in types]
+        if missing:
+            raise ValueError(f"derive_ranges: the type table has no entry for "
+                             f"{missing[:8]}{' ...' if len(missing) > 8 else ''}; start from "
+                             "net.type_table() to name every signal.")
+    from ._fixed import LookupTable
+    if lut is None:
+        lut = LookupTable()
+    elif isinstance(lut, dict):
+        lut = LookupTable(**lut)
+    elif not isinstance(lut, LookupTable):
+        raise TypeError(f"derive_ranges: lut must be a LookupTable or a dict, got "
+                        f"{type(lut).__name__}.")
     if hi is None:
         lo, hi = np.asarray(lo.lo, np.float64), np.asarray(lo.hi, np.float64)
     lo = np.asarray(lo, np.float64)
     hi = np.asarray(hi, np.float64)
     if shape is not None:
-        lo, hi = np.broadcast_to(lo, shape), np.broadcast_to(hi, shape)
+        try:
+            lo, hi = np.broadcast_to(lo, shape), np.broadcast_to(hi, shape)
+        except ValueError:
+            raise ValueError(f"derive_ranges: the input bounds of shapes {lo.shape} and "
+                             f"{hi.shape} do not broadcast to shape={tuple(shape)}.") from None
+    else:
+        lo, hi = np.broadcast_arrays(lo, hi)
     if lo.ndim < 2:
         raise ValueError(f"derive_ranges: the input bounds need a batch axis (got shape "
                          f"{lo.shape}); pass shape=, e.g. (1, 64).")
     if np.any(lo > hi) or np.isnan(lo).any() or np.isnan(hi).any():
         raise ValueError("derive_ranges: need lo <= hi (no NaN).")
+    check_inputs(net, {net.inputs[0]: lo.shape}, "derive_ranges")
     out: dict[str, tuple[float, float]] = {}
+    cast = _Casts(net, types, out)
 
-    def note(name, a, b):
-        r = (float(np.min(a)), float(np.max(b)))
-        out[name] = r
-        report_range(name, *r)
+    def const(name, c):
+        c = np.asarray(c, np.float64)
+        return cast(name, c, c)
 
-    env = {net.inputs[0]: (lo, hi)}
-    note("input", lo, hi)
+    env = {net.inputs[0]: cast("input", lo, hi)}
+    ftype = {net.inputs[0]: cast.fixed_type("input")}
     P = net.params
     for n in net.nodes:
         a = n.attrs
         ins = [env.get(i) for i in n.inputs]
+        check_node(net, n, [None if not i else env[i][0].shape if i in env else
+                            np.shape(P[i]) if i in P else None for i in n.inputs])
         L = n.name
         xl, xh = ins[0] if ins[0] is not None else (None, None)
+        tin = ftype.get(n.inputs[0]) if n.inputs else None
+        tout = cast.fixed_type(f"{L}.out")
         if n.op in ("Gemm", "MatMul") and n.inputs[1] in P:
             w = np.asarray(P[n.inputs[1]], np.float64)
+            alpha = 1.0
             if n.op == "Gemm":
                 if a.get("transA", 0):
                     raise ValueError(f"derive_ranges: node {L!r}: Gemm with transA=1.")
-                w = (w.T if a.get("transB", 0) else w) * a.get("alpha", 1.0)
+                alpha = a.get("alpha", 1.0)
+                w = (w.T if a.get("transB", 0) else w) * alpha
             b = np.asarray(P[n.inputs[2]], np.float64) * a.get("beta", 1.0) \
                 if n.op == "Gemm" and len(n.inputs) > 2 and n.inputs[2] else None
-            note(f"{L}.weight", w, w)
-            if b is not None:
-                note(f"{L}.bias", b, b)
-            yl, yh = _linear(np.atleast_2d(xl), np.atleast_2d(xh), w, b, w.shape[0],
-                             lambda p, q: p @ q)
-            note(f"{L}.acc", yl, yh)
-            note(f"{L}.out", yl, yh)
+            wl, wh = const(f"{L}.weight", w)
+            bl, bh = const(f"{L}.bias", b) if b is not None else (None, None)
+            yl, yh = _linear(np.atleast_2d(xl), np.atleast_2d(xh), wl, wh, bl, bh,
+                             w.shape[0], lambda p, q: p @ q, allow_exact=alpha == 1.0)
+            yl, yh = cast(f"{L}.out", *cast(f"{L}.acc", yl, yh))
         elif n.op == "Conv":
             w = np.asarray(P[n.inputs[1]], np.float64)
             b = np.asarray(P[n.inputs[2]], np.float64).reshape(1, -1, *([1] * (w.ndim - 2))) \
@@ -151,99 +350,128 @@ def _derive(net: Network, lo, hi=None, shape=None):
 
             def cv(p, q, g=g, strides=strides, dil=dil, pads=pads):
                 return _ops.conv(p, q, g, strides, dil, pads)
-            note(f"{L}.weight", w, w)
-            if b is not None:
-                note(f"{L}.bias", b, b)
-            yl, yh = _linear(xl, xh, w, b, int(np.prod(w.shape[1:])), cv)
-            note(f"{L}.acc", yl, yh)
-            note(f"{L}.out", yl, yh)
+            wl, wh = const(f"{L}.weight", w)
+            bl, bh = const(f"{L}.bias", b) if b is not None else (None, None)
+            yl, yh = _linear(xl, xh, wl, wh, bl, bh, int(np.prod(w.shape[1:])), cv)
+            yl, yh = cast(f"{L}.out", *cast(f"{L}.acc", yl, yh))
         elif n.op in ("Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh"):
             if n.op == "Relu":
-                f = lambda v: np.maximum(v, 0.0)  # noqa: E731
+                yl, yh = np.maximum(xl, 0.0), np.maximum(xh, 0.0)
             elif n.op == "Clip":
                 lo_c = float(np.asarray(P[n.inputs[1]])) if len(n.inputs) > 1 \
                     and n.inputs[1] else a.get("min", -np.inf)
                 hi_c = float(np.asarray(P[n.inputs[2]])) if len(n.inputs) > 2 \
                     and n.inputs[2] else a.get("max", np.inf)
-                f = lambda v, lo_c=lo_c, hi_c=hi_c: np.clip(v, lo_c, hi_c)  # noqa: E731
+                yl, yh = np.clip(xl, lo_c, hi_c), np.clip(xh, lo_c, hi_c)
             elif n.op == "LeakyRelu":
                 al = float(a.get("alpha", 0.01))
                 if al < 0:
                     raise ValueError(f"derive_ranges: node {L!r}: LeakyRelu with a negative "
                                      "slope is not monotone.")
-                note(f"{L}.weight", al, al)
-                f = lambda v, al=al: np.where(v >= 0, v, v * al)  # noqa: E731
-            elif n.op == "Sigmoid":
-                f = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+                q_lo, q_hi = const(f"{L}.weight", al)
+                a_lo, a_hi = float(np.min(q_lo)), float(np.max(q_hi))
+                if a_lo < 0:
+                    raise ValueError(f"derive_ranges: node {L!r}: the LeakyRelu slope "
+                                     f"{al!r} quantizes to a negative value {a_lo!r}, which "
+                                     "is not monotone.")
+                # x alpha is monotone in x (alpha >= 0) and in alpha for fixed x: the corners
+                yl = np.minimum(np.where(xl >= 0, xl, xl * a_lo), np.where(xl >= 0, xl, xl * a_hi))
+                yh = np.maximum(np.where(xh >= 0, xh, xh * a_lo), np.where(xh >= 0, xh, xh * a_hi))
+            elif tin is not None and tout is not None:
+                yl, yh = _lut_bounds(n.op, lut, tout, xl, xh)
             else:
-                f = np.tanh
-            yl, yh = f(xl), f(xh)
-            if n.op in ("Sigmoid", "Tanh"):  # library functions: widen by an ulp or two
-                yl, yh = yl - 4 * _U * np.abs(yl) - _TINY, yh + 4 * _U * np.abs(yh) + _TINY
-            note(f"{L}.out", yl, yh)
+                if n.op == "Sigmoid":
+                    yl, yh = 1.0 / (1.0 + np.exp(-xl)), 1.0 / (1.0 + np.exp(-xh))
+                    lim = (0.0, 1.0)
+                else:
+                    yl, yh = np.tanh(xl), np.tanh(xh)
+                    lim = (-1.0, 1.0)
+                # library functions: widen by an ulp or two, within the function's range
+                # and never across zero (both keep the sign a float result has)
+                yl2 = np.maximum(yl - 4 * _U * np.abs(yl) - _TINY, lim[0])
+                yh2 = np.minimum(yh + 4 * _U * np.abs(yh) + _TINY, lim[1])
+                yl = np.where(yl >= 0, np.maximum(yl2, 0.0), yl2)
+                yh = np.where(yh <= 0, np.minimum(yh2, 0.0), yh2)
+            yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op == "MaxPool":
             from ._network import _pool_params
             kernel, strides, dil, pads = _pool_params(n, xl)
             yl = _ops.max_pool(xl, kernel, strides, dil, pads)
             yh = _ops.max_pool(xh, kernel, strides, dil, pads)
+            tout = tin
         elif n.op in ("AveragePool", "GlobalAveragePool"):
             if n.op == "AveragePool":
                 from ._network import _pool_params
                 kernel, strides, _, pads = _pool_params(n, xl)
                 inc = bool(a.get("count_include_pad", 0))
-                (sl, c), (sh, _) = (_ops.avg_pool(xl, kernel, strides, pads, inc),
-                                    _ops.avg_pool(xh, kernel, strides, pads, inc))
-                yl, yh = sl / c, sh / c
+
+                def wsum(v, kernel=kernel, strides=strides, pads=pads, inc=inc):
+                    return _ops.avg_pool(v, kernel, strides, pads, inc)[0]
+                c = _ops.avg_pool(np.zeros((1, 1) + xl.shape[2:]), kernel, strides, pads,
+                                  inc)[1]
+                k = int(np.prod(kernel))
             else:
                 ax = tuple(range(2, xl.ndim))
-                yl, yh = xl.mean(axis=ax, keepdims=True), xh.mean(axis=ax, keepdims=True)
-            yl, yh = _widen(yl, yh, np.abs(yl) + np.abs(yh), 64)
-            note(f"{L}.out", yl, yh)
+
+                def wsum(v, ax=ax):
+                    return v.sum(axis=ax, keepdims=True)
+                k = int(np.prod(xl.shape[2:]))
+                c = np.array(k)
+            sl, sh = _sum_bounds(xl, xh, wsum, k)
+            if tin is not None and tout is not None:
+                yl, yh = _quotient_bounds(sl, sh, c, tout)
+            else:
+                yl, yh = sl / c, sh / c      # correctly rounded division: monotone
+            yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op in ("Flatten", "Reshape", "Transpose", "Identity", "Dropout"):
             from ._network import _FLOAT_OPS
             fn = _FLOAT_OPS[n.op]
             yl = fn(n, [xl] + [P.get(i) for i in n.inputs[1:]], a)
             yh = fn(n, [xh] + [P.get(i) for i in n.inputs[1:]], a)
+            tout = tin
         elif n.op == "Concat":
             ax = a.get("axis", 1)
             parts = [i if i is not None else (P[nm], P[nm])
                      for i, nm in zip(ins, n.inputs, strict=True)]
             yl = np.concatenate([p[0] for p in parts], axis=ax)
             yh = np.concatenate([p[1] for p in parts], axis=ax)
-            note(f"{L}.out", yl, yh)
+            yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op in ("Add", "Mul") and any(i in P for i in n.inputs):
             k = 1 if n.inputs[1] in P else 0
             c = np.asarray(P[n.inputs[k]], np.float64)
-            note(f"{L}.{'bias' if n.op == 'Add' else 'weight'}", c, c)
+            cl, ch = const(f"{L}.{'bias' if n.op == 'Add' else 'weight'}", c)
             sl, sh = ins[1 - k]
             if n.op == "Add":
-                yl, yh = sl + c, sh + c
+                yl, yh = sl + cl, sh + ch
+                e = _grid_exp(sl, sh, cl, ch)
             else:
-                cands = (sl * c, sh * c)
-                yl, yh = np.minimum(*cands), np.maximum(*cands)
-            yl, yh = _widen(yl, yh, np.abs(yl) + np.abs(yh), 1)
-            note(f"{L}.out", yl, yh)
+                cands = (sl * cl, sl * ch, sh * cl, sh * ch)
+                yl, yh = np.minimum.reduce(cands), np.maximum.reduce(cands)
+                ex, ec = _grid_exp(sl, sh), _grid_exp(cl, ch)
+                e = None if ex is None or ec is None else ex + ec
+            yl, yh = _binary_bounds(yl, yh, e, 1)
+            yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op == "Add":
             (al, ah), (bl, bh) = ins[0], ins[1]
-            yl, yh = _widen(al + bl, ah + bh, np.abs(al) + np.abs(ah) + np.abs(bl)
-                            + np.abs(bh), 1)
-            note(f"{L}.out", yl, yh)
+            yl, yh = _binary_bounds(al + bl, ah + bh, _grid_exp(al, ah, bl, bh), 1)
+            yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op == "BatchNormalization":
             g, bb, m, v = (np.asarray(P[i], np.float64) for i in n.inputs[1:5])
             s = g / np.sqrt(v + a.get("epsilon", 1e-5))
             shp = (1, -1) + (1,) * (xl.ndim - 2)
             s, c = s.reshape(shp), (bb - m * s).reshape(shp)
-            note(f"{L}.weight", s, s)
-            note(f"{L}.bias", c, c)
-            cands = (xl * s, xh * s)
-            yl, yh = _widen(np.minimum(*cands) + c, np.maximum(*cands) + c,
-                            np.abs(xl * s) + np.abs(xh * s) + np.abs(c), 8)
-            note(f"{L}.out", yl, yh)
+            s_lo, s_hi = const(f"{L}.weight", s)
+            c_lo, c_hi = const(f"{L}.bias", c)
+            cands = (xl * s_lo, xl * s_hi, xh * s_lo, xh * s_hi)
+            mag = np.maximum.reduce([np.abs(t) for t in cands])
+            yl, yh = _widen(np.minimum.reduce(cands) + c_lo, np.maximum.reduce(cands) + c_hi,
+                            2 * mag + np.maximum(np.abs(c_lo), np.abs(c_hi)), 8)
+            yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op == "Softmax":
-            yl, yh = np.zeros_like(xl), np.ones_like(xh)
-            note(f"{L}.out", yl, yh)
+            yl, yh = cast(f"{L}.out", np.zeros_like(xl), np.ones_like(xh))
         else:
             raise ValueError(f"derive_ranges: node {L!r}: operator {n.op!r} has no interval "
                              "rule (a product of two activations, or a non-monotone op).")
         env[n.outputs[0]] = (yl, yh)
+        ftype[n.outputs[0]] = tout
     return out, env[net.outputs[0]]

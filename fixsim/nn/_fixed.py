@@ -45,6 +45,7 @@ from ._network import (
     float_matmul,
     int_matmul,
 )
+from ._shapes import check_node, flatten_shape
 
 __all__ = ["LookupTable", "run_fixed", "signal_names"]
 
@@ -94,6 +95,14 @@ class LookupTable:
 
 def _fn(op: str):
     return (lambda v: 1.0 / (1.0 + np.exp(-v))) if op == "Sigmoid" else np.tanh
+
+
+def _lut_table(op: str, lut: LookupTable, Tout: numerictype, layer: str = "") -> np.ndarray:
+    """The stored integers of a sigmoid/tanh table: the function at each cell's centre,
+    quantized (nearest, saturate) to the ``.out`` type *Tout* (nondecreasing, as the
+    functions are)."""
+    return quantize_array(_fn(op)(lut.centres()), Tout, Rounding.NEAREST, Overflow.SATURATE,
+                          "raise", None, f"{layer} lookup table", "lut")
 
 
 def _in_name(net: Network, i: int) -> str:
@@ -205,6 +214,8 @@ class _Run:
             env[k] = self.cast(_in_name(net, i), a)
         for n in net.nodes:
             ins = [env[i] if i in env else net.params.get(i) if i else None for i in n.inputs]
+            check_node(net, n, [None if v is None else
+                                (v.shape if isinstance(v, fi) else np.shape(v)) for v in ins])
             out = getattr(self, "op_" + n.op, None)
             if out is None:
                 raise ValueError(f"node {n.name!r}: operator {n.op!r} has no fixed-point form.")
@@ -382,9 +393,7 @@ class _Run:
         sig = self.T[f"{n.name}.out"]
         Tout = sig.type
         if isinstance(x, fi) and isinstance(Tout, numerictype):
-            tab = quantize_array(f(self.lut.centres()), Tout, Rounding.NEAREST,
-                                 Overflow.SATURATE, "raise", None, f"{n.name} lookup table",
-                                 "lut")
+            tab = _lut_table(n.op, self.lut, Tout, n.name)
             y = make_fi(tab[self.lut.index(x.data)], Tout)
             vals = tab.astype(np.float64) * 2.0 ** -Tout.fraction_length
             grid = np.linspace(-self.lut.input_range, self.lut.input_range, 4097)
@@ -445,7 +454,8 @@ class _Run:
         if isinstance(x, fi) and isinstance(sig.type, numerictype):
             num = _exact_fi(s, x.fraction_length)
             den = np.broadcast_to(cnt, s.shape)
-            Tc = numerictype(False, max(1, int(den.max()).bit_length()), 0)
+            # the counts' width from the (never empty) count array: an empty batch has no s
+            Tc = numerictype(False, max(1, int(np.max(cnt)).bit_length()), 0)
             q = divide(sig.type, num, make_fi(as_storage(np.array(den, np.int64), Tc), Tc))
             return sig(q)
         xv_sum = s.astype(np.float64) * (2.0 ** -x.fraction_length) if isinstance(x, fi) \
@@ -476,8 +486,8 @@ class _Run:
         return fn(np.asarray(x, np.float64))
 
     def op_Flatten(self, n, ins):  # noqa: N802
-        ax = n.attrs.get("axis", 1)
-        return self._shape(n, ins, lambda a: a.reshape(int(np.prod(a.shape[:ax])), -1))
+        ax = int(n.attrs.get("axis", 1))
+        return self._shape(n, ins, lambda a: a.reshape(flatten_shape(a.shape, ax)))
 
     def op_Reshape(self, n, ins):  # noqa: N802
         shape = [int(s) for s in ins[1]]

@@ -73,6 +73,7 @@ def int_matmul(a: np.ndarray, b: np.ndarray, amax: int | None = None,
       small exact products, where it beats a (threaded) BLAS call on skinny int8 shapes;
     * beyond: Python ints (object arrays).
     """
+    _check_product(a, b, "int_matmul")
     K = a.shape[-1]
     am = (int(np.abs(a).max()) if a.size else 0) if amax is None else amax
     bm = (int(np.abs(b).max()) if b.size else 0) if bmax is None else bmax
@@ -87,6 +88,14 @@ def int_matmul(a: np.ndarray, b: np.ndarray, amax: int | None = None,
     return np.array(a.astype(object) @ b.astype(object))
 
 
+def _check_product(a: np.ndarray, b: np.ndarray, where: str) -> None:
+    """The operands of a compiled 2-D product must agree (the kernel reads ``b[p, j]`` for every
+    column ``p`` of ``a``: a mismatch would read out of bounds)."""
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"{where}: operands of shapes {a.shape} and {b.shape} do not form a "
+                         "matrix product; valid: (M, K) and (K, N).")
+
+
 def float_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D float arrays: BLAS for large products, the compiled loop below
     :data:`_BLAS_MIN_WORK` multiply-adds (a threaded BLAS call on small skinny shapes costs
@@ -94,6 +103,7 @@ def float_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] * a.shape[1] * b.shape[1] >= _BLAS_MIN_WORK \
             or a.dtype != np.float64 or b.dtype != np.float64:
         return np.matmul(a, b)
+    _check_product(a, b, "float_matmul")
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.float64)
     _kn.gemm_i64(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
     return out
@@ -159,7 +169,8 @@ class Network:
     """
 
     def __init__(self, nodes: list[Node], params: Mapping[str, np.ndarray],
-                 inputs: list[str], outputs: list[str], name: str = "network"):
+                 inputs: list[str], outputs: list[str], name: str = "network",
+                 input_shapes: Mapping[str, Sequence] | None = None):
         self.nodes = list(nodes)
         self.params = dict(params)
         self.inputs = list(inputs)
@@ -168,6 +179,9 @@ class Network:
         #: The runtime ``run`` uses when none is named (``'tflite-xnnpack'`` for a loaded
         #: TFLite model, whose interpreter it then reproduces).
         self.default_runtime = "onnxruntime"
+        #: Declared shape of each graph input (a loaded model's): per dimension an int (it
+        #: must match), a symbolic name or None (any size). Inputs are checked against it.
+        self.input_shapes = {k: tuple(v) for k, v in (input_shapes or {}).items()}
 
     # -- description ------------------------------------------------------------------------------
     @property
@@ -239,7 +253,8 @@ class Network:
         if isinstance(x, Interval):
             # static range analysis (fx.tool.derive): every signal's range is reported
             from ._derive import _derive
-            _, (lo, hi) = _derive(self, x.lo, x.hi)
+            # (under a fixed table: the fixed run's ranges, casts rounding and saturating)
+            _, (lo, hi) = _derive(self, x.lo, x.hi, types=types, lut=lut)
             return Interval(lo, hi)
         feeds = self._feeds(x)
         want = [outputs] if isinstance(outputs, str) else list(outputs or self.outputs)
@@ -274,6 +289,9 @@ class Network:
             if len(self.inputs) != 1:
                 raise ValueError(f"Network {self.name!r} has inputs {self.inputs}: pass a dict.")
             feeds = {self.inputs[0]: x}
+        from ._shapes import check_inputs
+        check_inputs(self, {k: np.shape(v) for k, v in feeds.items()},
+                     f"Network {self.name!r}")
         return feeds
 
     def _run_plain(self, feeds: dict, runtime: str, want) -> dict:
@@ -287,8 +305,10 @@ class Network:
                 raise ValueError(f"Network {self.name!r}: input {k!r} contains NaN.")
             env[k] = a
         env.update(self.params)
+        from ._shapes import check_node
         for node in self.nodes:
             ins = [env[i] if i else None for i in node.inputs]
+            check_node(self, node, [None if i is None else np.shape(i) for i in ins])
             res = _execute(node, ins, runtime, q)
             for o, r in zip(node.outputs, res, strict=False):
                 if o:
@@ -381,9 +401,9 @@ def _bn(node, ins, a):
 
 
 def _flatten(node, ins, a):
+    from ._shapes import flatten_shape
     x = ins[0]
-    ax = a.get("axis", 1) % max(x.ndim, 1) if x.ndim else 0
-    return x.reshape(int(np.prod(x.shape[:ax])), -1)
+    return x.reshape(flatten_shape(x.shape, int(a.get("axis", 1))))
 
 
 def _reshape(node, ins, a):

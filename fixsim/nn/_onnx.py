@@ -119,7 +119,8 @@ def load_onnx(path) -> Network:
                 f"node {name!r}: operator {n.op_type!r} (domain {n.domain or 'ai.onnx'!r}) "
                 f"is not supported; supported: {', '.join(supported)}.")
         nodes.append(Node(n.op_type, name, list(n.input), list(n.output), attrs))
-    net = Network(nodes, params, inputs, outputs, g.name or "network")
+    net = Network(nodes, params, inputs, outputs, g.name or "network",
+                  input_shapes=_declared_shapes(g, init_names))
     _fold_batchnorm(net)
     if net.quantized:
         _fuse_qdq(net)
@@ -127,6 +128,24 @@ def load_onnx(path) -> Network:
         _fuse_matmul_add(net)
     _prune(net)
     return net
+
+
+def _declared_shapes(g, init_names) -> dict:
+    """Each graph input's declared shape: per dimension its int value, its symbolic name, or
+    None (unknown); inputs without a declared shape are left out (not checked)."""
+    out = {}
+    for vi in g.input:
+        if vi.name in init_names or not vi.type.HasField("tensor_type") \
+                or not vi.type.tensor_type.HasField("shape"):
+            continue
+        dims = []
+        for d in vi.type.tensor_type.shape.dim:
+            if d.HasField("dim_value") and d.dim_value > 0:
+                dims.append(int(d.dim_value))
+            else:
+                dims.append(d.dim_param or None)
+        out[vi.name] = tuple(dims)
+    return out
 
 
 # -- rewrites -------------------------------------------------------------------------------------

@@ -255,4 +255,5 @@ def _rewrite(net: Network, qp: dict, adt: np.dtype, per_channel: bool,
         s_, z_ = qof[qname[o]]
         nodes.append(Node("DequantizeLinear", f"{o}_dequantize", [qname[o], s_, z_], [o]))
         outs.append(o)
-    return Network(nodes, P, list(net.inputs), outs, f"{net.name}_int")
+    return Network(nodes, P, list(net.inputs), outs, f"{net.name}_int",
+                   input_shapes=getattr(net, "input_shapes", None))
