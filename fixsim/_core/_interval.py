@@ -40,6 +40,7 @@ import contextvars
 import dataclasses
 import math
 import numbers
+import operator
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -237,7 +238,9 @@ def as_interval(x, where: str = "Interval", *, allow_inf: bool = False) -> Inter
         return x
     if _is_fi(x):
         lo, hi = _fi_bounds(x)
-        return Interval._raw(lo, hi, None)
+        iv = Interval._raw(lo, hi, None)
+        iv._fi = (x.numerictype, x._fimath)  # it stands for this fi (see _interval_fi)
+        return iv
     if isinstance(x, str | bytes) or x is None:
         raise TypeError(f"{where}: cannot use {type(x).__name__} {x!r} as an interval operand;"
                         " valid: an Interval, a fi, numbers, or numpy arrays of real numbers.")
@@ -348,6 +351,10 @@ class Interval:
     __array_priority__ = 1000
     __hash__ = None  # elementwise ==
     _fi_defers = True  # fi's operators and numpy protocol leave mixed operations to Interval
+    #: (numerictype, local fimath) of the fi this interval stands for in a fixed-point run,
+    #: or None (a real-valued signal); operations on typed intervals follow fi's result types
+    #: and overflow (see fixsim._core._interval_fi)
+    _fi = None
 
     def __init__(self, lo, hi=None, *, reason: str | None = None):
         lo_a = _bound_array(lo, "lo")
@@ -474,10 +481,13 @@ class Interval:
                                          and any(isinstance(k, Interval) for k in key)):
             raise TypeError("Interval: an Interval cannot be used as an index; use "
                             "np.where(cond, a, b) for a condition on intervals.")
-        return Interval._raw(self.lo[key], self.hi[key], self.reason)
+        return _same_type(Interval._raw(self.lo[key], self.hi[key], self.reason), self)
 
     def __setitem__(self, key, value) -> None:
         v = as_interval(value, "Interval.__setitem__")
+        if self._fi is not None:  # fi's subscripted assignment casts into the array's type
+            from ._interval_fi import fit
+            v = fit(v, *self._fi)
         if np.may_share_memory(self.lo, self.hi):  # a point interval's shared bounds
             self.hi = self.hi.copy()
         self.lo[key] = v.lo
@@ -486,46 +496,46 @@ class Interval:
 
     # -- arithmetic operators --------------------------------------------------------------------
     def __add__(self, other):
-        return add(self, other)
+        return _op(add, operator.add, self, other)
 
     def __radd__(self, other):
-        return add(other, self)
+        return _op(add, operator.add, other, self)
 
     def __sub__(self, other):
-        return subtract(self, other)
+        return _op(subtract, operator.sub, self, other)
 
     def __rsub__(self, other):
-        return subtract(other, self)
+        return _op(subtract, operator.sub, other, self)
 
     def __mul__(self, other):
-        return multiply(self, other)
+        return _op(multiply, operator.mul, self, other)
 
     def __rmul__(self, other):
-        return multiply(other, self)
+        return _op(multiply, operator.mul, other, self)
 
     def __truediv__(self, other):
-        return divide(self, other)
+        return _op(divide, operator.truediv, self, other)
 
     def __rtruediv__(self, other):
-        return divide(other, self)
+        return _op(divide, operator.truediv, other, self)
 
     def __matmul__(self, other):
-        return matmul(self, other)
+        return _op(matmul, operator.matmul, self, other)
 
     def __rmatmul__(self, other):
-        return matmul(other, self)
+        return _op(matmul, operator.matmul, other, self)
 
     def __pow__(self, n):
-        return power(self, n)
+        return _op(power, operator.pow, self, n)
 
     def __neg__(self):
-        return negative(self)
+        return _op(negative, operator.neg, self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return absolute(self)
+        return _op(absolute, operator.abs, self)
 
     def __lt__(self, other):
         return less(self, other)
@@ -561,27 +571,27 @@ class Interval:
     # -- array methods ---------------------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False) -> Interval:
         """Sum over *axis* (see ``np.sum``)."""
-        return sum_(self, axis=axis, keepdims=keepdims)
+        return _op(sum_, np.sum, self, axis=axis, keepdims=keepdims)
 
     def cumsum(self, axis=None) -> Interval:
         """Running sums (see ``np.cumsum``)."""
-        return cumsum(self, axis=axis)
+        return _op(cumsum, np.cumsum, self, axis=axis)
 
     def mean(self, axis=None, keepdims: bool = False) -> Interval:
         """Mean over *axis*."""
-        return mean(self, axis=axis, keepdims=keepdims)
+        return _op(mean, np.mean, self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims: bool = False) -> Interval:
         """Largest element over *axis* (bounds: the largest lo and the largest hi)."""
-        return amax(self, axis=axis, keepdims=keepdims)
+        return _op(amax, np.max, self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims: bool = False) -> Interval:
         """Smallest element over *axis*."""
-        return amin(self, axis=axis, keepdims=keepdims)
+        return _op(amin, np.min, self, axis=axis, keepdims=keepdims)
 
     def dot(self, other) -> Interval:
         """``np.dot(self, other)``."""
-        return dot(self, other)
+        return _op(dot, np.dot, self, other)
 
     def reshape(self, *shape, order: str = "C") -> Interval:
         """Reshaped view (see ``np.reshape``)."""
@@ -609,7 +619,7 @@ class Interval:
         return _shape_op(self, lambda a: a.squeeze(axis))
 
     def copy(self) -> Interval:
-        return Interval._raw(self.lo.copy(), self.hi.copy(), self.reason)
+        return _same_type(Interval._raw(self.lo.copy(), self.hi.copy(), self.reason), self)
 
     # -- numpy protocol -------------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -624,18 +634,18 @@ class Interval:
             if kwargs:
                 raise TypeError(f"{name}: keyword argument(s) {sorted(kwargs)} are not "
                                 "supported on Interval.")
-            return impl(*inputs)
+            return _op(impl, ufunc, *inputs)
         if method == "reduce" and ufunc in _REDUCE:
             (a,) = inputs
             axis = kwargs.pop("axis", 0)
             keepdims = kwargs.pop("keepdims", False)
             _reject(f"{name}.reduce", kwargs)
-            return _REDUCE[ufunc](a, axis=axis, keepdims=keepdims)
+            return _op(_REDUCE[ufunc], ufunc.reduce, a, axis=axis, keepdims=keepdims)
         if method == "accumulate" and ufunc is np.add:
             (a,) = inputs
             axis = kwargs.pop("axis", 0)
             _reject(f"{name}.accumulate", kwargs)
-            return cumsum(a, axis=axis)
+            return _op(cumsum, ufunc.accumulate, a, axis=axis)
         raise TypeError(f"{name}.{method} is not supported on Interval; supported: "
                         "np.add.reduce (sum), np.maximum.reduce, np.minimum.reduce, "
                         "np.add.accumulate (cumsum), and calls of the handled ufuncs.")
@@ -645,7 +655,23 @@ class Interval:
         if impl is None:
             mod = getattr(func, "__module__", None) or "numpy"
             raise _unsupported(f"{mod}.{getattr(func, '__name__', repr(func))}")
-        return impl(*args, **kwargs)
+        return _op(impl, func, *args, _condition=func is np.where, **kwargs)
+
+
+def _op(impl, fn, *args, _condition: bool = False, **kwargs):
+    """``impl(*args, **kwargs)``, the real range; where an operand stands for a fi, the range
+    of what fi's *fn* gives (its result type and overflow; see ``_interval_fi``)."""
+    result = impl(*args, **kwargs)
+    from ._interval_fi import any_typed, fi_result
+    if any_typed(args, kwargs):
+        return fi_result(result, impl, fn, args, kwargs, condition=_condition)
+    return result
+
+
+def _same_type(out: Interval, x: Interval) -> Interval:
+    """*out* (the same values as *x*, moved or copied) standing for the same fi type."""
+    out._fi = x._fi
+    return out
 
 
 def _bound_array(v, what: str) -> np.ndarray:
@@ -694,7 +720,7 @@ def _make(lo, hi, *operands, reason: str | None = None) -> Interval:
 
 
 def _shape_op(x: Interval, fn) -> Interval:
-    return Interval._raw(fn(x.lo), fn(x.hi), x.reason)
+    return _same_type(Interval._raw(fn(x.lo), fn(x.hi), x.reason), x)
 
 
 def _both(a, b, where: str, allow_inf: bool = False) -> tuple[Interval, Interval]:
@@ -1391,11 +1417,13 @@ def _cast_bounds_exact(lo: float, hi: float, T, rounding: Rounding, overflow: Ov
     return _frac_bounds(a * inv)[0], _frac_bounds(b * inv)[1]
 
 
-def cast_interval(name: str, x: Interval, T, rounding: Rounding, overflow: Overflow) -> Interval:
+def cast_interval(name: str, x: Interval, T, rounding: Rounding, overflow: Overflow, *,
+                  inherit: bool = False) -> Interval:
     """A named cast of an Interval (``TypeTable.cast``): report the range arriving at signal
     *name* (the range it needs) and return the range of the cast's output.
 
-    *T* is the fixed type, or None for ``'double'``/``'inherit'`` entries (unchanged). In a
+    *T* is the fixed type, or None for ``'double'``/``'inherit'`` entries (the same range;
+    *inherit*: an ``'inherit'`` entry, whose output is its input, a fi still). In a
     fixed type the output range is the bounds rounded by *rounding* (every rounding mode is
     monotone, so the rounded bounds bound the rounded values; stochastic rounding may go
     either way) and clipped by saturation, or the full type range under wrap when the
@@ -1405,18 +1433,28 @@ def cast_interval(name: str, x: Interval, T, rounding: Rounding, overflow: Overf
         lo, hi = x.hull()
         report_range(name, lo, hi, x.reason if not x.bounded else None)
     if T is None:
-        return x
+        if inherit or x._fi is None:
+            return x
+        return Interval._raw(x.lo, x.hi, x.reason)  # a float array in the run: no fi type
     lo_a, hi_a = np.broadcast_arrays(x.lo, x.hi)
+    out_lo, out_hi = cast_pairs(lo_a, hi_a, T, rounding, overflow)
+    out = _make(out_lo, out_hi, x)
+    # the run's cast returns a fi of type T keeping the fimath of a fi input
+    out._fi = (T, x._fi[1] if x._fi is not None else None)
+    return out
+
+
+def cast_pairs(lo: np.ndarray, hi: np.ndarray, T, rounding: Rounding, overflow: Overflow
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds of the cast of each ``[lo, hi]`` (same-shape arrays) to fixed type *T*."""
     # the exact per-pair rule runs once per distinct (lo, hi) pair (an Interval.full input,
     # and most filter outputs, hold few distinct pairs)
-    pairs = np.stack([lo_a.ravel(), hi_a.ravel()], axis=1)
+    pairs = np.stack([np.ravel(lo), np.ravel(hi)], axis=1)
     uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
     res = np.array([_cast_bounds_exact(float(a), float(b), T, rounding, overflow)
                     for a, b in uniq], dtype=np.float64).reshape(-1, 2)
     inverse = np.asarray(inverse).ravel()
-    out_lo = res[inverse, 0].reshape(lo_a.shape)
-    out_hi = res[inverse, 1].reshape(lo_a.shape)
-    return _make(out_lo, out_hi, x)
+    return res[inverse, 0].reshape(np.shape(lo)), res[inverse, 1].reshape(np.shape(lo))
 
 
 # == derived-range reporting (the hook blocks call) ===============================================

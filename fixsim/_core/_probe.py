@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 
 __all__ = ["QuantizationEvent", "active", "report", "listening", "count_quantization", "probe_name",
-           "enter", "leave", "swap_sink"]
+           "enter", "leave", "swap_sink", "silenced"]
 
 
 @dataclasses.dataclass(slots=True)
@@ -94,6 +94,24 @@ class listening:  # noqa: N801 - used like a function
         return self
 
     def __exit__(self, *exc):
+        _listeners.reset(self._token)
+
+
+class silenced:  # noqa: N801 - used like a function
+    """Context manager: the quantizations inside the block reach no listener and no sink
+    (work done on the side, such as derive running fi on zero-valued stand-ins)."""
+
+    def __init__(self):
+        self._token = None
+        self._sink = None
+
+    def __enter__(self):
+        self._token = _listeners.set(())
+        self._sink = swap_sink(None)
+        return self
+
+    def __exit__(self, *exc):
+        swap_sink(self._sink)
         _listeners.reset(self._token)
 
 

@@ -556,7 +556,8 @@ class TypeTable:
             mode = DOUBLE
         if isinstance(x, Interval):  # static range analysis (fx.tool.derive): report, bound
             r, o = self._modes(entry, None) if mode == "fixed" else (None, None)
-            return cast_interval(name, x, fixed if mode == "fixed" else None, r, o)
+            return cast_interval(name, x, fixed if mode == "fixed" else None, r, o,
+                                 inherit=mode == INHERIT)
         hooks = _signal_hooks.get()
         o = u = 0
         if mode == "fixed":

@@ -5,8 +5,9 @@ The property tests build random algorithms from the operations Interval supports
 their ranges on random design ranges, then run the same algorithm on many concrete inputs
 inside those ranges: in float64 (with inputs and constants chosen so that every float
 operation is exact, so the simulation *is* the real result), in fixed point through a
-TypeTable (fi arithmetic is exact; the casts quantize, saturate or wrap, and derive runs
-with the same table), and in exact rationals (Fractions, with non-dyadic constants and
+TypeTable (the casts quantize, saturate or wrap, and so do some fi operations: ``-x`` at the
+most negative value, divisions, subscripted assignment; derive runs with the same table and
+follows fi), and in exact rationals (Fractions, with non-dyadic constants and
 divisions). Every simulated value of every named signal must lie in its derived range.
 """
 
@@ -39,8 +40,8 @@ STEP = st.tuples(st.sampled_from(KINDS), st.integers(0, 50), st.integers(0, 50),
 
 def resolve(prog, mode: str):
     """Bind operand indices and keep every float64 simulation exact in 'float' mode (the
-    fraction and integer bits of each value stay within 50); unsupported steps of a mode
-    become negations."""
+    fraction and integer bits of each value stay within 50; steps that would break that
+    become negations)."""
     bits = [(6, 3)]  # (fraction bits, integer bits) of the input
     out = []
     for kind, i, j, c in prog:
@@ -59,8 +60,6 @@ def resolve(prog, mode: str):
             "setitem": (max(fi_, fj), max(ii, ij)), "div2": (fi_ + 3, ii),
             "divc": (60, ii), "divv": (60, ii),
         }[kind]
-        if mode == "fixed" and kind in ("setitem", "div2", "divc", "divv"):
-            kind, new = "neg", (fi_, ii)
         if mode == "float" and (kind in ("divc", "divv") or sum(new) > 50):
             kind, new = "neg", (fi_, ii)
         bits.append(new)
