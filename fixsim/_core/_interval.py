@@ -1386,12 +1386,12 @@ def _round_frac(y: Fraction, mode: Rounding, down: bool) -> int:
 def _overflow_ints(qlo: int | None, qhi: int | None, imin: int, imax: int, overflow: Overflow,
                    signed: bool) -> tuple[int, int]:
     """The stored-integer range of the cast of ``[qlo, qhi]`` (None: unbounded side)."""
+    if overflow == Overflow.SAT_SYM and signed:
+        imin = -imax  # the most negative stored value saturates to -imax as well
     below = qlo is None or qlo < imin
     above = qhi is None or qhi > imax
     lo_c = imin if below else qlo
     hi_c = imax if above else qhi
-    if overflow == Overflow.SAT_SYM and signed:
-        lo_c = max(lo_c, -imax)
     if not (below or above):
         return lo_c, hi_c
     if overflow in (Overflow.SATURATE, Overflow.SAT_SYM):

@@ -22,7 +22,7 @@ import numpy as np
 from . import _probe
 from ._convert import as_value_array
 from ._fi import fi, make_fi
-from ._fimath import current_fimath
+from ._fimath import current_fimath, fimath
 from ._interval import Interval, cast_interval
 from ._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from ._numerictype import numerictype
@@ -123,6 +123,21 @@ class signal_listening:  # noqa: N801 - used like a function
 
     def __enter__(self) -> signal_listening:
         self._token = _signal_hooks.set(_signal_hooks.get() + (self._fn,))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _signal_hooks.reset(self._token)
+
+
+class signals_silenced:  # noqa: N801 - used like a function
+    """Context manager: no signal listener hears the block (work done on the side, such as
+    derive running a block on zero-valued stand-ins to learn its output type)."""
+
+    def __init__(self):
+        self._token: contextvars.Token | None = None
+
+    def __enter__(self) -> signals_silenced:
+        self._token = _signal_hooks.set(())
         return self
 
     def __exit__(self, *exc) -> None:
@@ -555,7 +570,9 @@ class TypeTable:
         elif fixed is None:  # a 'double' or 'inherit' entry under an override: double
             mode = DOUBLE
         if isinstance(x, Interval):  # static range analysis (fx.tool.derive): report, bound
-            r, o = self._modes(entry, None) if mode == "fixed" else (None, None)
+            # the run casts a fi with the modes of its local fimath (``_modes(entry, x)``)
+            local = x._fi[1] if x._fi is not None else None
+            r, o = (self._modes(entry, None, local) if mode == "fixed" else (None, None))
             return cast_interval(name, x, fixed if mode == "fixed" else None, r, o,
                                  inherit=mode == INHERIT)
         hooks = _signal_hooks.get()
@@ -605,11 +622,17 @@ class TypeTable:
                 fn(event)
         return out
 
-    def _modes(self, entry: TypeEntry, x_fi: fi | None):
+    def _modes(self, entry: TypeEntry, x_fi: fi | None, local: fimath | None = None):
+        """The rounding and overflow of *entry*'s cast: its own, the table's, else those of
+        the value's fimath (*x_fi*'s, or *local*, an Interval's local fimath, else the one in
+        force)."""
         r = entry.rounding if entry.rounding is not None else self._rounding
         o = entry.overflow if entry.overflow is not None else self._overflow
         if r is None or o is None:
-            F = x_fi.fimath if x_fi is not None else current_fimath()
+            if x_fi is not None:
+                F = x_fi.fimath
+            else:
+                F = local if local is not None else current_fimath()
             r = F.rounding if r is None else r
             o = F.overflow if o is None else o
         return r, o

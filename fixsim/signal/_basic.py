@@ -39,6 +39,7 @@ from ._block import (
     report,
     signal_kind,
     table_is_double,
+    typed_like_run,
     width,
 )
 
@@ -330,7 +331,7 @@ class SimpleBlock(Block):
                     raise ValueError(f"{self._blk}: interval inputs must be 1-D (got shape "
                                      f"{iv.shape}).")
             self._check_lengths([iv.size for iv in ivs])
-            return self._filt_interval(*ivs)
+            return typed_like_run(self._fresh().filt, xs, self._filt_interval(*ivs))
         if table_is_double(self._types, self.name):
             xs = tuple(x.data if isinstance(x, fi) else x for x in xs)
         parsed = [signal_kind(x, self._blk) for x in xs]

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -15,7 +17,14 @@ from .._core._interval import Interval, report_range
 from .._core._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import requantize
-from .._core._typetable import DOUBLE, INHERIT, TypeTable, emit_signal, signals_active
+from .._core._typetable import (
+    DOUBLE,
+    INHERIT,
+    TypeTable,
+    emit_signal,
+    signals_active,
+    signals_silenced,
+)
 
 TypeLike = numerictype | str | None
 
@@ -224,6 +233,45 @@ def interval_hull(x: Interval, block: str) -> tuple[float, float]:
     return x.hull()
 
 
+def typed_like_run(run: Callable[..., Any], args: tuple, out, *, always: bool = False):
+    """Give the Interval output(s) *out* of a block called on *args* the numerictype and
+    fimath of the fi the run returns (``fx.tool.derive`` under a fixed table: fi arithmetic
+    after the block then follows fi's rules, ``-y`` of an unsigned output saturating at 0,
+    say).
+
+    *run* is called, silenced (no probe, recorder or range listener hears it), on *args*
+    with every typed Interval replaced by a zero-valued fi of its type: a deep copy of a
+    stateful block, so the state does not move. When no argument is a typed Interval (a
+    double run) *out* is returned as it is, unless *always* (a source such as an NCO, whose
+    output type does not depend on its argument). Outputs the run does not return as a real
+    fi (double mode, complex, an error) stay untyped.
+    """
+    from .._core._interval_fi import _proxy, _Untyped, any_typed
+    if not (always or any_typed(args, {})):
+        return out
+    try:
+        proxies = [_proxy(a) for a in args]
+    except _Untyped:  # a typed and an untyped operand: the run mixes fi and float
+        return out
+    try:
+        with _probe.silenced(), signals_silenced():
+            res = run(*proxies)
+    except Exception:  # noqa: BLE001 - the run fails too; derive keeps the real range
+        return out
+    return _tag_like(out, res)
+
+
+def _tag_like(out, res):
+    from .._core._interval_fi import fit
+    if isinstance(out, Interval):
+        if isinstance(res, fi) and out._fi is None:
+            return fit(out, res.numerictype, res.local_fimath)
+        return out
+    if isinstance(out, tuple) and isinstance(res, tuple) and len(out) == len(res):
+        return tuple(_tag_like(o, r) for o, r in zip(out, res, strict=True))
+    return out
+
+
 def range_of(name: str, lo: float, hi: float, reason: str | None = None) -> None:
     """Report the derived range of signal *name* (see ``fixsim._core._interval``)."""
     report_range(name, lo, hi, reason)
@@ -260,7 +308,7 @@ class Block:
             A fi of the output type in fixed mode, float64 in double mode.
         """
         if isinstance(x, Interval):
-            return self._filt_interval(x)
+            return typed_like_run(self._fresh().filt, (x,), self._filt_interval(x))
         kind, xv = signal_kind(x, self._blk)
         if kind == "fixed" and getattr(self, "_table_double", False):
             # the type table sets every signal of the block to 'double'
@@ -270,6 +318,12 @@ class Block:
                              f"reset() before feeding a {kind} signal.")
         self._mode = kind
         return self._filt_double(xv) if kind == "double" else self._filt_fixed(xv)
+
+    def _fresh(self):
+        """A reset deep copy (running it leaves this block as it is)."""
+        twin = copy.deepcopy(self)
+        twin.reset()
+        return twin
 
     def _filt_interval(self, x: Interval) -> Interval:
         """Worst-case output ranges for an Interval input (blocks that support it override

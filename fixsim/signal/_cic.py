@@ -30,6 +30,7 @@ from ._block import (
     probe,
     report,
     table_is_double,
+    typed_like_run,
     width,
 )
 
@@ -308,7 +309,7 @@ class _CIC(Block):
         fi, numpy.ndarray or Interval
         """
         if isinstance(x, Interval):
-            return self._filt_interval(x)
+            return typed_like_run(self._fresh().filt, (x,), self._filt_interval(x))
         if self._double_table and isinstance(x, fi):
             x = x.data
         cplx = not isinstance(x, fi) and np.iscomplexobj(x)

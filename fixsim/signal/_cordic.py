@@ -28,6 +28,7 @@ from ._block import (
     probe,
     report,
     table_is_double,
+    typed_like_run,
 )
 
 _kc = lazy("fixsim._kernels._cordic")
@@ -396,7 +397,10 @@ def cordic_sincos(theta, niters: int | None = None, *, data_type: TypeLike = Non
     data_type = as_type(data_type, "data_type", fn)
     angle_type = as_type(angle_type, "angle_type", fn)
     if isinstance(theta, Interval):
-        return _sincos_interval(theta, name)
+        return typed_like_run(
+            lambda t: cordic_sincos(t, niters, data_type=data_type, angle_type=angle_type,
+                                    rounding=r, overflow=o, name=name, types=types),
+            (theta,), _sincos_interval(theta, name))
     if isinstance(theta, fi) and not table_is_double(types, name):
         return _sincos_fixed(theta, niters, pick_type(data_type, types, f"{name}.x", fn),
                              pick_type(angle_type, types, f"{name}.z", fn), r, o, name)
@@ -526,7 +530,12 @@ def cordic_rotate(theta, u, niters: int | None = None, *, scale_output: bool = T
             raise TypeError(f"{fn}: with an Interval theta, give u as an Interval (or a pair).")
         n = _niters(niters, None, fn)
         out = _vector_interval(vb[0], vb[1], n, name, scale_output)
-        return out, out
+        return typed_like_run(
+            lambda t, v: cordic_rotate(t, v, niters, scale_output=scale_output,
+                                       data_type=args[0], angle_type=args[1],
+                                       gain_type=args[2], output_type=args[3], rounding=r,
+                                       overflow=o, name=name, types=types),
+            (theta, u), (out, out))
     kind, ure, uim = _as_pair(u, fn, "u")
     if isinstance(theta, fi) and kind == "fixed" and not table_is_double(types, name):
         D, A, G, Y = (pick_type(t, types, f"{name}.{s}", fn)
@@ -677,7 +686,11 @@ def cordic_atan2(y, x, niters: int | None = None, *, data_type: TypeLike = None,
     if isinstance(y, Interval) or isinstance(x, Interval):
         report_range(f"{name}.z", -math.pi - 1e-9, math.pi + 1e-9)
         shape = (y if isinstance(y, Interval) else x).shape
-        return Interval(np.full(shape, -math.pi - 1e-9), np.full(shape, math.pi + 1e-9))
+        out = Interval(np.full(shape, -math.pi - 1e-9), np.full(shape, math.pi + 1e-9))
+        return typed_like_run(
+            lambda b, a: cordic_atan2(b, a, niters, data_type=data_type, angle_type=angle_type,
+                                      rounding=r, overflow=o, name=name, types=types),
+            (y, x), out)
     if isinstance(y, fi) and isinstance(x, fi) and not table_is_double(types, name):
         W = x.word_length
         A = pick_type(angle_type, types, f"{name}.z", fn) or numerictype(True, W, W - 3)
@@ -729,7 +742,12 @@ def cordic_abs(u, niters: int | None = None, *, scale_output: bool = True,
                                            (output_type, "output_type"))]
     vb = _vector_bound(u)
     if vb is not None:
-        return _vector_interval(vb[0], vb[1], _niters(niters, None, fn), name, scale_output)
+        out = _vector_interval(vb[0], vb[1], _niters(niters, None, fn), name, scale_output)
+        return typed_like_run(
+            lambda v: cordic_abs(v, niters, scale_output=scale_output, data_type=args[0],
+                                 gain_type=args[1], output_type=args[2], rounding=r,
+                                 overflow=o, name=name, types=types),
+            (u,), out)
     kind, ure, uim = _as_pair(u, fn, "u")
     if kind == "fixed" and not table_is_double(types, name):
         D, G, Y = (pick_type(t, types, f"{name}.{s}", fn)

@@ -24,6 +24,7 @@ from ._block import (
     probe,
     report,
     table_is_double,
+    typed_like_run,
     width,
 )
 from ._cordic import quantize_proxies, twiddle_proxies
@@ -284,7 +285,7 @@ class FFT:
         if _is_pair(x) and x_im is None:
             x, x_im = x
         if isinstance(x, Interval) or isinstance(x_im, Interval):
-            return self._interval(x, x_im)
+            return typed_like_run(self.filt, (x, x_im), self._interval(x, x_im))
         fixed = isinstance(x, fi)
         if x_im is not None and isinstance(x_im, fi) != fixed:
             raise TypeError(f"{self._blk}: the real and imaginary parts must both be fi or "

@@ -4,6 +4,7 @@ quantization and a sine/cosine lookup table, in fixed point and double (as MATLA
 
 from __future__ import annotations
 
+import copy
 import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -29,6 +30,7 @@ from ._block import (
     quantize_values,
     report,
     table_is_double,
+    typed_like_run,
 )
 
 _kn = lazy("fixsim._kernels._nco")
@@ -316,7 +318,10 @@ class NCO:
             complex128 array in double.
         """
         if isinstance(n, Interval):
-            return self._interval(n.size)
+            if self.double:
+                return self._interval(n.size)
+            return typed_like_run(lambda m: copy.deepcopy(self).step(m), (n.size,),
+                                  self._interval(n.size), always=True)
         if isinstance(n, fi | np.ndarray | list | tuple):
             incs = self._increments(n)
             size = incs.size

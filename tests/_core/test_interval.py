@@ -571,6 +571,7 @@ def test_named_cast_of_an_interval_holds_every_cast_value(case):
     grid = [lo, hi] + [float(k * step) for k in range(k0, k1 + 1, max(1, (k1 - k0) // 200))]
     ints = _cast_values(grid, T, rounding, overflow)
     reals = [int(i) * T.exact_eps for i in np.ravel(ints)]
+    assert np.all(out.lo <= out.hi)
     assert F(float(out.lo)) <= min(reals) and max(reals) <= F(float(out.hi))
     if overflow == "saturate":  # monotone rounding and clamping: the ends are attained
         assert F(float(out.lo)) == reals[0] and F(float(out.hi)) == reals[1]
@@ -607,6 +608,19 @@ def test_named_cast_output_ranges_by_hand():
     assert tab.d(x) is x and tab.i(x) is x
     # a scaled-double override computes in double: unchanged
     assert fx.TypeTable({"s": T}).override("scaled_double").s(x) is x
+
+
+def test_regression_sat_sym_cast_at_the_most_negative_value_is_not_inverted():
+    """Bug (found by test_random_programs_in_fixed_point_never_violate_derive): a sat_sym
+    cast of [-8, -8] into sfix6_En2 gave the inverted interval [-7.75, -8] (the low end was
+    lifted to -int_max, the high end, not below int_min, kept -8); fi saturates -8 to -7.75."""
+    T = fx.numerictype(True, 6, 2)  # [-8, 7.75]; sat_sym: [-7.75, 7.75]
+    tab = fx.TypeTable({"s": T}, rounding="floor", overflow="sat_sym")
+    for lo, hi in ((-8, -8), (-8, -7.9), (-8.5, -7.9)):
+        out = tab.s(Interval(lo, hi))
+        ran = tab.s(np.array([lo, hi])).data
+        assert out.hull() == (-7.75, -7.75) == (ran.min(), ran.max())
+    assert tab.s(Interval(-8, 1)).hull() == (-7.75, 1.0)
 
 
 def test_cast_of_many_elements_uses_each_distinct_pair_once():
