@@ -639,9 +639,9 @@ class TypeTable:
 
     def _quantize(self, entry: TypeEntry, T: numerictype, x, name: str) -> fi:
         if isinstance(x, fi):
-            if x.numerictype == T:
-                return x
             r, o = self._modes(entry, x)
+            if x.numerictype == T and not (o == Overflow.SAT_SYM and T.signed):
+                return x  # nothing to round or overflow (sat_sym still lifts the minimum)
             return x.cast(T, rounding=r, overflow=o)
         r, o = self._modes(entry, None)
         arr = as_value_array(x, f"TypeTable[{name!r}]")

@@ -339,11 +339,17 @@ class Model:
         if types is not None:
             self._bind(types)
         sig = {} if (not self._inputs and not inputs) else self._inputs_dict(inputs)
+        cast: set[str] = set()
         for n, x in sig.items():
-            if types is None or isinstance(x, Interval):
+            if types is None:
                 continue
             if n in types:
+                # an Interval too: its named cast reports the input's range and rounds and
+                # saturates it as the run does (the blocks then see the cast's range)
                 sig[n] = types[n](x)
+                cast.add(n)
+            elif isinstance(x, Interval):
+                continue
             elif not isinstance(x, fi) and any(isinstance(t, numerictype)
                                                for _, t in types.items()):
                 raise ValueError(
@@ -351,7 +357,7 @@ class Model:
                     f"it, so the model would run in double although the table is fixed; add "
                     f"T[{n!r}] = <its type> (e.g. 'sfix16_En15') or pass a fi.")
         if frame is None or any(isinstance(x, Interval) for x in sig.values()):
-            return self._run_frame(sig, order, types, length)
+            return self._run_frame(sig, order, types, length, reported=cast)
         if isinstance(frame, bool) or not isinstance(frame, int | np.integer) or frame < 1:
             raise ValueError(f"Model.run: frame must be an int >= 1, got {frame!r}.")
         lengths = {len(x) for x in sig.values()} | ({int(length)} if length is not None else set())
@@ -368,11 +374,12 @@ class Model:
         return {k: _concat(v, k) for k, v in parts.items()}
 
     def _run_frame(self, sig: dict[str, Any], order: list[str],
-                   types: TypeTable | None, length: int | None = None) -> dict[str, Any]:
+                   types: TypeTable | None, length: int | None = None,
+                   reported: set[str] = frozenset()) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for n, x in sig.items():
             if isinstance(x, Interval):
-                if x.size:
+                if x.size and n not in reported:  # (a named cast reported it already)
                     report_range(n, *x.hull())
             elif not isinstance(x, fi):
                 x = np.asarray(x)

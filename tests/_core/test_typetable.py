@@ -294,3 +294,17 @@ def test_module_doctests():
     if not hasattr(fixsim, "TypeTable"):
         pytest.skip("fx.TypeTable is exported when fixsim/__init__.py is integrated")
     assert doctest.testmod(tt).failed == 0
+
+
+def test_regression_sat_sym_named_cast_of_the_same_type_lifts_the_minimum():
+    """Bug (found by the fixed-derive property test): ``T.s(x)`` returned a fi already of
+    s's type unchanged, so a ``sat_sym`` entry kept the most negative value (-0.5 in
+    sfix2_En2), where ``x.cast(T, overflow='sat_sym')`` and derive give -0.25."""
+    x = fi([-0.5, 0.25, -0.25], 1, 2, 2)
+    T = TypeTable({"s": {"type": "sfix2_En2", "overflow": "sat_sym"}})
+    assert_fi_identical(T.s(x), x.cast(x.numerictype, overflow="sat_sym"))
+    np.testing.assert_array_equal(T.s(x).int, [-1, 1, -1])
+    # other modes: the same-type cast is the identity, and returns the same object
+    assert TypeTable({"s": {"type": "sfix2_En2", "overflow": "saturate"}}).s(x) is x
+    u = fi([0.0, 0.5], 0, 2, 2)  # unsigned: sat_sym is saturate
+    assert TypeTable({"u": {"type": "ufix2_En2", "overflow": "sat_sym"}}).u(u) is u

@@ -417,3 +417,26 @@ def test_save_and_load_round_trip(tmp_path):
     (tmp_path / "bad").write_bytes(b"\x80\x04K\x01.")  # a pickled int
     with pytest.raises(ValueError, match="not a saved fixsim model"):
         Model.load(tmp_path / "bad")
+
+
+def test_regression_model_derive_casts_interval_inputs_by_the_table():
+    """Bug: ``Model.run(Interval, types=T)`` skipped the input's named cast, so the blocks saw
+    the design range instead of the cast's: an input range [0.01, 0.99] cast to ufix4_En2
+    (nearest) holds 0 and 1 in the run, but derive gave ``g.out`` [0.01, 0.99]."""
+    T = fx.TypeTable({"x": "ufix4_En2"})
+
+    def fn(x, T):
+        m = Model("m")
+        m.input("x")
+        m.add(Gain(1.0, name="g", gain_type="ufix2_En0"), "x")
+        m.output("y", "g")
+        return m.run(x, types=T)["y"]
+
+    d = fx.tool.derive(fn, (0.01, 0.99), T, shape=4)
+    with fx.tool.record() as rec:
+        y = fn(np.array([0.01, 0.99, 0.5, 0.9]), T)
+    assert (rec["g.out"].min, rec["g.out"].max) == (0.0, 1.0)
+    assert (d["g.out"].lo, d["g.out"].hi) == (0.0, 1.0)
+    assert (d["x"].lo, d["x"].hi) == (0.01, 0.99) == (rec["x"].min, rec["x"].max)
+    assert d.output.contains(y.data).all()
+    assert d.output._fi == (y.numerictype, None)  # typed as the run's output
