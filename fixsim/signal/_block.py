@@ -262,10 +262,20 @@ def typed_like_run(run: Callable[..., Any], args: tuple, out, *, always: bool = 
 
 
 def _tag_like(out, res):
-    from .._core._interval_fi import fit
+    from .._core._interval import cast_pairs
+    from .._core._interval_fi import tag
     if isinstance(out, Interval):
         if isinstance(res, fi) and out._fi is None:
-            return fit(out, res.numerictype, res.local_fimath)
+            # the block's output values are values of its fi output type: its bound rounded
+            # outward to that type's grid (a block's own bound may leave out its last
+            # rounding), and where the bound leaves the type's range the block's cast
+            # overflowed (saturated, wrapped, ...), so the output may be anywhere in the range
+            T = res.numerictype
+            lo, hi = np.broadcast_arrays(out.lo, out.hi)
+            if lo.size:
+                lo, hi = cast_pairs(lo, hi, T, Rounding.STOCHASTIC, Overflow.WRAP)
+            return tag(Interval._raw(np.array(lo), np.array(hi), out.reason), T,
+                       res.local_fimath)
         return out
     if isinstance(out, tuple) and isinstance(res, tuple) and len(out) == len(res):
         return tuple(_tag_like(o, r) for o, r in zip(out, res, strict=True))

@@ -438,11 +438,17 @@ def test_interval_bounds_are_exact_where_they_can_be():
     assert seen["s.out"] == (-3.0, 1.0)
     out, seen = collect_ranges(lambda: Gain(0.5, name="g")(Interval([-4.0], [4.0])))
     assert (out.lo[0], out.hi[0]) == (-2.0, 2.0)  # exact: no outward step
+    # typed intervals (what derive passes under a fixed table): the fixed run
+    T = fx.TypeTable({"a": "sfix16_En8", "b": "sfix16_En8"})
     out, seen = collect_ranges(lambda: Product("*/", name="p", output_type="sfix16_En8")(
-        Interval([1.0], [2.0]), Interval([-1.0], [1.0])))
+        T.a(Interval([1.0], [2.0])), T.b(Interval([-1.0], [1.0]))))
     assert seen["p.out"] == (-math.inf, math.inf)  # the quotient itself is unbounded
     # ... and the saturating cast into the output type bounds what leaves the block
     assert (out.lo[0], out.hi[0]) == (-128.0, 128.0 - 2 ** -8)
+    # untyped intervals may stand for a double run, which does not cast: unbounded
+    out, _ = collect_ranges(lambda: Product("*/", name="p", output_type="sfix16_En8")(
+        Interval([1.0], [2.0]), Interval([-1.0], [1.0])))
+    assert (out.lo[0], out.hi[0]) == (-math.inf, math.inf)
     out, seen = collect_ranges(lambda: Saturation(-1, 0.5, name="sat")(Interval([-3.0],
                                                                                 [3.0])))
     assert seen["sat.out"] == (-1.0, 0.5)

@@ -505,17 +505,16 @@ def test_random_fixed_chains_stay_inside_derive(seed):
 T_FIX = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En12"})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FIR-family block output type with overflow='wrap': derive's output Interval (and every "
-    "cast after it) is fit to the output type with the *global* fimath's saturation "
-    "(typed_like_run -> _interval_fi.fit), not the block's wrap. FIR([0.9, 0.9], "
-    "output_type='sfix8_En7', overflow='wrap'), x in [0.5, 1], x=0.99: y observed "
-    "[-0.21875, 0.890625], derived y [0.4453125, 1.79998779296875], output hull "
-    "[0.4453125, 1.800048828125]; overflow='sat_zero' likewise (y 0.0 vs derived lo "
-    "0.4453125); random chains hit it with FIRDecimator/FIRInterpolator into unsigned wrapping "
-    "output types too (e.g. a cast after FIRDecimator(..., output_type='ufix18_En16', "
-    "overflow='wrap') saw 3.989 against a derived hi of 0.41)"))
 def test_fir_wrapping_output_type_escapes_derived_output():
+    """Regression (was a strict xfail, fixed): FIR-family block output type with overflow='wrap':
+    derive's output Interval (and every cast after it) is fit to the output type with the
+    *global* fimath's saturation (typed_like_run -> _interval_fi.fit), not the block's wrap.
+    FIR([0.9, 0.9], output_type='sfix8_En7', overflow='wrap'), x in [0.5, 1], x=0.99: y
+    observed [-0.21875, 0.890625], derived y [0.4453125, 1.79998779296875], output hull
+    [0.4453125, 1.800048828125]; overflow='sat_zero' likewise (y 0.0 vs derived lo 0.4453125);
+    random chains hit it with FIRDecimator/FIRInterpolator into unsigned wrapping output types
+    too (e.g. a cast after FIRDecimator(..., output_type='ufix18_En16', overflow='wrap') saw
+    3.989 against a derived hi of 0.41)"""
     def fn(x, T):
         f = FIR([0.9, 0.9], name="f", output_type="sfix8_En7", overflow="wrap")
         return T.y(f(T.x(x)))
@@ -524,12 +523,11 @@ def test_fir_wrapping_output_type_escapes_derived_output():
     assert inside(d, rec, "y") and output_inside(d, out), (rec["y"].min, d["y"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SOSFilter output type with overflow='wrap' (same cause: the output Interval is fit with "
-    "the global fimath's saturation, _block.typed_like_run): [[0.5, 0.5, 0, 1, -0.5, 0]], "
-    "output_type='sfix8_En7', x in [0.5, 1], x=0.99: y observed [-0.765625, 0.4921875], "
-    "derived y [0.2421875, 2.000000002]"))
 def test_sos_wrapping_output_type_escapes_derived_output():
+    """Regression (was a strict xfail, fixed): SOSFilter output type with overflow='wrap' (same
+    cause: the output Interval is fit with the global fimath's saturation,
+    _block.typed_like_run): [[0.5, 0.5, 0, 1, -0.5, 0]], output_type='sfix8_En7', x in [0.5,
+    1], x=0.99: y observed [-0.765625, 0.4921875], derived y [0.2421875, 2.000000002]"""
     def fn(x, T):
         q = SOSFilter([[0.5, 0.5, 0, 1, -0.5, 0]], name="f", output_type="sfix8_En7",
                       overflow="wrap")
@@ -618,11 +616,11 @@ def test_cic_double_mode_rounding_beyond_derived(kind):
     assert not violations(d, rec, out), violations(d, rec, out)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Delay's initial conditions are quantized into the input type in fixed mode (nearest), "
-    "but Delay._filt_interval joins the unquantized initial values. Delay(2, initial=0.3), "
-    "x sfix8_En4 in [-1, 0.25]: d.out observed 0.3125 vs derived hi 0.3"))
 def test_delay_quantized_initial_condition_escapes_derived():
+    """Regression (was a strict xfail, fixed): Delay's initial conditions are quantized into the
+    input type in fixed mode (nearest), but Delay._filt_interval joins the unquantized initial
+    values. Delay(2, initial=0.3), x sfix8_En4 in [-1, 0.25]: d.out observed 0.3125 vs derived
+    hi 0.3"""
     T = fx.TypeTable({"x": "sfix8_En4", "y": "double"})
 
     def fn(x, T):
@@ -632,17 +630,16 @@ def test_delay_quantized_initial_condition_escapes_derived():
     assert inside(d, rec, "d.out"), (rec["d.out"].max, d["d.out"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Sum with an explicit accumulator type: every input is cast into it first and every "
-    "partial sum cast again, but Sum._filt_interval reports the real sums for 'acc' and "
-    "'out' (its rounding slack and overflow spill go into the output Interval only). "
-    "Rounding: Sum('++', acc_type='sfix16_En8') (nearest), x sfix16_En14 in [-1, 1-2**-14], "
-    "all at the maximum: s.acc and s.out observed 2.0 vs derived hi 1.9998779296875. "
-    "Wrapping: Sum('++', acc_type='ufix12_En6', overflow='wrap'), x sfix12_En10 in "
-    "[-1, 1-2**-10], all at -1 (each input wraps to 63): s.acc observed 126.0 and s.out 62.0 "
-    "vs derived hi 1.998046875"))
 @pytest.mark.parametrize("case", ["rounding", "wrapping"])
 def test_sum_typed_accumulator_escapes_acc_and_out(case):
+    """Regression (was a strict xfail, fixed): Sum with an explicit accumulator type: every input
+    is cast into it first and every partial sum cast again, but Sum._filt_interval reports the
+    real sums for 'acc' and 'out' (its rounding slack and overflow spill go into the output
+    Interval only). Rounding: Sum('++', acc_type='sfix16_En8') (nearest), x sfix16_En14 in [-1,
+    1-2**-14], all at the maximum: s.acc and s.out observed 2.0 vs derived hi 1.9998779296875.
+    Wrapping: Sum('++', acc_type='ufix12_En6', overflow='wrap'), x sfix12_En10 in [-1,
+    1-2**-10], all at -1 (each input wraps to 63): s.acc observed 126.0 and s.out 62.0 vs
+    derived hi 1.998046875"""
     if case == "rounding":
         T = fx.TypeTable({"x": "sfix16_En14", "y": "double"})
         design, x, kw = (-1.0, 1 - 2 ** -14), np.full(8, 1 - 2 ** -14), \
@@ -760,15 +757,15 @@ def test_lookup_linear_extrapolation_quantized_breakpoints():
     assert inside(d, rec, "l.out") and output_inside(d, out), (rec["l.out"].max, d["l.out"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Small blocks with an explicit output type, run in double (all-'double' table): the "
-    "double run passes the values through uncast, but SimpleBlock._cast_iv casts the "
-    "derived output into the explicit type regardless of the mode. Convert('sfix8_En7'), "
-    "x in [-2, 2], all at 2: y and the output observed 2.0 vs derived [-1.0, 0.9921875]; "
-    "Gain(1.5, output_type='sfix16_En15'), x in [-1, 1]: y 1.5 vs derived hi "
-    "0.999969482421875 (also Delay/Saturation/Lookup1D/Upsample output_type, Sum acc_type)"))
 @pytest.mark.parametrize("kind", ["convert", "gain"])
 def test_explicit_block_types_in_double_run(kind):
+    """Regression (was a strict xfail, fixed): Small blocks with an explicit output type, run in
+    double (all-'double' table): the double run passes the values through uncast, but
+    SimpleBlock._cast_iv casts the derived output into the explicit type regardless of the
+    mode. Convert('sfix8_En7'), x in [-2, 2], all at 2: y and the output observed 2.0 vs
+    derived [-1.0, 0.9921875]; Gain(1.5, output_type='sfix16_En15'), x in [-1, 1]: y 1.5 vs
+    derived hi 0.999969482421875 (also Delay/Saturation/Lookup1D/Upsample output_type, Sum
+    acc_type)"""
     T = fx.TypeTable({"x": "sfix16_En13", "y": "sfix16_En12"}).as_double()
     if kind == "convert":
         design, x = (-2.0, 2.0), np.full(8, 2.0)
@@ -870,12 +867,12 @@ def test_cic_input_type_signal_missing_and_cast_ignored():
     assert "c.in" in d and inside(d, rec, "c.out"), (rec["c.out"].min, d["c.out"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Saturation limits are quantized inward into the input type in fixed mode, but "
-    "Saturation._filt_interval clips with the exact limits; when the input range lies beyond "
-    "a limit the derived range is that exact limit. Saturation(-0.69, -0.48), x sfix8_En2 "
-    "in [0, 1] (-0.48 -> -0.5): s.out observed -0.5 vs derived [-0.48, -0.48]"))
 def test_saturation_quantized_limit_beyond_input_range():
+    """Regression (was a strict xfail, fixed): Saturation limits are quantized inward into the
+    input type in fixed mode, but Saturation._filt_interval clips with the exact limits; when
+    the input range lies beyond a limit the derived range is that exact limit.
+    Saturation(-0.69, -0.48), x sfix8_En2 in [0, 1] (-0.48 -> -0.5): s.out observed -0.5 vs
+    derived [-0.48, -0.48]"""
     T = fx.TypeTable({"x": "sfix8_En2", "y": "double"})
 
     def fn(x, T):
