@@ -11,7 +11,7 @@ import numpy as np
 from scipy import signal as _sps
 
 from .._core._fi import fi, make_fi
-from .._core._interval import Interval
+from .._core._interval import Interval, cast_pairs
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import storage_kind
@@ -138,8 +138,16 @@ class SOSFilter(Block):
     ``section`` values are the sums of those exact products (before the accumulator's own
     rounding); the overflow counts are those of the actual casts.
 
-    *Interval input*: see :meth:`worst_case_output_range`; every section's output range comes
-    from the l1 norm of the impulse response of the sections up to it.
+    *Interval input* (``fx.tool.derive``): in double mode (an untyped Interval, or a table
+    setting the block to ``'double'``) every section's output range is the linear bound of
+    the designed sections up to it (see :meth:`worst_case_output_range`). In fixed mode (a
+    typed Interval) the input is cast into the section type, and the quantized sections'
+    linear bound is widened by the worst case of every rounding of the loop (each one's error
+    interval through ``1/A`` of its section and the sections after it, standard fixed-point
+    IIR error analysis); every cast is checked against those bounds, and a section where one
+    may overflow has its output anywhere in the section type (see ``_section_bounds``). The
+    output Interval is the output cast of the last section's range (a wrapping output type
+    whose range the bound leaves: the whole type). An unstable cascade is unbounded.
 
     Examples
     --------
@@ -520,7 +528,8 @@ class SOSFilter(Block):
         the prefix sums of ``min(h[k] lo, h[k] hi)`` and ``max(h[k] lo, h[k] hi)``. The first
         terms are summed explicitly and the rest is bounded from a state-space model (see
         :func:`impulse_bound`), so the result is a guaranteed bound of the linear model
-        (fixed-point rounding noise and limit cycles are not included), tight to a relative
+        (fixed-point rounding noise and limit cycles are not included: the derived
+        ranges of an Interval input in fixed mode add them), tight to a relative
         ``1e-9``; for ``lo <= 0 <= hi`` it is ``max(|lo|, |hi|)`` times the l1 norm of ``h``.
         An unstable cascade gives ``(-inf, inf)``.
 
@@ -538,7 +547,12 @@ class SOSFilter(Block):
         lo, hi = interval_hull(x, self._blk)
         name = self.name
         n = x.size
-        sos = self.sos if self._table_double else self.quantized_sos
+        # the run is double when the table sets the block to 'double' or the input is not a
+        # fi (an untyped Interval): then it filters with the designed coefficients
+        # (regression: an untyped input in a block without a double table was bounded with
+        # the quantized ones, whose l1 norm can be below the designed one)
+        fixed = not self._table_double and x._fi is not None
+        sos = self.quantized_sos if fixed else self.sos
         # the coefficient signals' ranges are what arrives at their casts, the designed
         # coefficients, and the ones the filter runs with (regression: a fixed table reported
         # only the quantized ones, which a recording of the fixed run does not contain)
@@ -547,43 +561,200 @@ class SOSFilter(Block):
             range_of(f"{name}.{sig}", float(both.min()), float(both.max()))
         range_of(f"{name}.in", lo, hi)
         sigs = ["product", "acc", "section", "out"] + (["state"] if self.form == "df2t" else [])
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            why = x.reason or "the input range is unbounded"
-            for s in sigs:
-                range_of(f"{name}.{s}", -math.inf, math.inf, why)
+
+        def unbounded(why):
+            for sg in sigs:
+                range_of(f"{name}.{sg}", -math.inf, math.inf, why)
             return Interval(np.full(n, -np.inf), np.full(n, np.inf), reason=why)
-        L = self.n_sections
-        ulo, uhi = lo, hi
-        prod = acc = state = 0.0
-        sec_lo, sec_hi = math.inf, -math.inf
-        for s in range(L):
-            ylo, yhi = _range_from(sos[:s + 1], lo, hi)
-            if not (math.isfinite(ylo) and math.isfinite(yhi)):
-                why = f"section {s} of the cascade is unstable (a pole on or outside |z| = 1)"
-                for sg in sigs:
-                    range_of(f"{name}.{sg}", -math.inf, math.inf, why)
-                return Interval(np.full(n, -np.inf), np.full(n, np.inf), reason=why)
-            sec_lo, sec_hi = min(sec_lo, ylo), max(sec_hi, yhi)
-            U = max(abs(ulo), abs(uhi))
-            Y = max(abs(ylo), abs(yhi))
-            b0, b1, b2, _, a1, a2 = (abs(v) for v in sos[s])
-            prod = max(prod, max(b0, b1, b2) * U, max(a1, a2) * Y)
-            if self.form == "df1":
-                acc = max(acc, (b0 + b1 + b2) * U + (a1 + a2) * Y)
-            else:
-                z2 = b2 * U + a2 * Y
-                z1 = b1 * U + a1 * Y + z2
-                state = max(state, z1, z2)
-                acc = max(acc, z1, Y, b0 * U + z1)
-            ulo, uhi = ylo, yhi
-        pad = 1.0 + 1e-12  # the sums above are rounded floats: widen them outward
-        range_of(f"{name}.product", -prod * pad, prod * pad)
-        range_of(f"{name}.acc", -acc * pad, acc * pad)
+
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return unbounded(x.reason or "the input range is unbounded")
+        t = self.types(x._fi[0]) if fixed else None
+        try:
+            bounds = self._section_bounds(sos, lo, hi, t)
+        except _Unstable as e:
+            return unbounded(f"section {e.args[0]} of the cascade is unstable (a pole on or "
+                             "outside |z| = 1)")
+        prod, acc, state, sec = (_Hull() for _ in range(4))
+        for (ulo, uhi), (ylo, yhi), (slo, shi), row in zip(*bounds, sos, strict=True):
+            p, a, z = _recorded_sums(row, (ulo, uhi), (ylo, yhi), self.form == "df1")
+            prod.add(*p)
+            acc.add(*a)
+            state.add(*z)
+            sec.add(slo, shi)
+            # the last partial sum of df1 and the first sum of df2t are the section sums
+            acc.add(slo, shi)
+        range_of(f"{name}.product", *prod.get())
+        range_of(f"{name}.acc", *acc.get())
         if self.form == "df2t":
-            range_of(f"{name}.state", -state * pad, state * pad)
-        range_of(f"{name}.section", sec_lo, sec_hi)
-        range_of(f"{name}.out", ulo, uhi)
-        return Interval(np.full(n, ulo), np.full(n, uhi))
+            range_of(f"{name}.state", *state.get())
+        range_of(f"{name}.section", *sec.get())
+        ylo, yhi = bounds[1][-1]
+        range_of(f"{name}.out", ylo, yhi)
+        if fixed and cast_changes(t["section"], t["out"], self.overflow):
+            # the output cast: where the bound leaves the output type's range the cast
+            # overflows (a wrapping type: anywhere in its range; sat_zero: 0 too)
+            olo, ohi = cast_pairs(np.array([ylo]), np.array([yhi]), t["out"], self.rounding,
+                                  self.overflow)
+            ylo, yhi = float(olo[0]), float(ohi[0])
+        return Interval(np.full(n, ylo), np.full(n, yhi))
+
+    def _section_bounds(self, sos: np.ndarray, lo: float, hi: float, t: dict | None):
+        """Per section: the ranges of its input, of its output and of its section sum (the
+        exact sum of its five products), for block inputs in ``[lo, hi]`` from reset.
+
+        *t* None: double mode, the linear model (:func:`_range_from` of the sections up to
+        each one). Fixed mode (the block's types *t*): the input cast into the section type,
+        then the standard error analysis of the fixed-point loop: every rounding moves a
+        value by an amount within an interval (one LSB of its type at most, in a direction
+        that depends on the rounding mode: :func:`_round_error`), so section ``s`` computes
+        ``y = B/A u + 1/A e`` with ``e[n]`` the sum of its roundings at sample ``n``, within
+        the sum of their intervals (:meth:`_section_error`), and each section's ``e`` reaches
+        every later section's output through ``1/A_s`` and the sections after ``s``: the
+        output range is the linear range plus, for every section's error interval, the range
+        of that path (again :func:`_range_from`); the section sum (before the section's own
+        roundings) gets ``(1/A - 1) e`` of its own section. Those bounds hold while no cast
+        overflows; every cast of the section is checked against them by interval arithmetic
+        (:meth:`_casts_fit`). A section where some cast may overflow has an output anywhere
+        in the section type (its cast's range), and the analysis starts again after it from
+        that range (the model's noise sources restart there too).
+
+        Raises ``_Unstable(section)`` for an unstable cascade.
+        """
+        L = sos.shape[0]
+        ins, outs, secs = [], [], []
+        if t is None:
+            u = (lo, hi)
+            for s in range(L):
+                y = _range_from(sos[:s + 1], lo, hi)
+                if not (math.isfinite(y[0]) and math.isfinite(y[1])):
+                    raise _Unstable(s)
+                ins.append(u)
+                outs.append(y)
+                secs.append(y)
+                u = y
+            return ins, outs, secs
+        S = t["section"]
+        Tin = t["input"]
+        if cast_changes(Tin, S, self.overflow):
+            clo, chi = cast_pairs(np.array([lo]), np.array([hi]), S, self.rounding,
+                                  self.overflow)
+            u = (float(clo[0]), float(chi[0]))
+        else:
+            u = (lo, hi)
+        seg0, seg_in = 0, u      # the model's first section and its input range
+        noise: list[tuple[int, float, float]] = []
+        for s in range(L):
+            row = sos[s]
+            ylo, yhi = _range_from(sos[seg0:s + 1], *seg_in)
+            if not (math.isfinite(ylo) and math.isfinite(yhi)):
+                raise _Unstable(s)
+            slo, shi = ylo, yhi
+            e = self._section_error(t, row)
+            for k, elo, ehi in [*noise, (s, *e)]:
+                if elo == 0.0 and ehi == 0.0:
+                    continue
+                g = np.vstack([_inverse_den(sos[k]), sos[k + 1:s + 1]])
+                nlo, nhi = _range_from(g, elo, ehi)
+                ylo, yhi = ylo + nlo, yhi + nhi
+                if k < s:
+                    slo, shi = slo + nlo, shi + nhi
+                else:
+                    nlo, nhi = _range_from(_inverse_den(row, minus_one=True), elo, ehi)
+                    slo, shi = slo + nlo, shi + nhi
+            # the section outputs are values of the section type: the bound rounded inward
+            ylo, yhi = _grid_in(ylo, yhi, S.fraction_length)
+            if math.isfinite(ylo) and math.isfinite(yhi) and \
+                    _fits(S, ylo, yhi, self.overflow) and \
+                    self._casts_fit(t, row, u, (ylo, yhi), e):
+                noise.append((s, *e))
+            else:
+                # a cast may overflow: the output is somewhere in the section type
+                smin = -S.max if (self.overflow == Overflow.SAT_SYM and S.signed) else S.min
+                ylo, yhi = float(smin), float(S.max)
+                slo, shi = _sum_bound(row, u, (ylo, yhi))
+                seg0, seg_in, noise = s + 1, (ylo, yhi), []
+            ins.append(u)
+            outs.append((ylo, yhi))
+            secs.append((slo, shi))
+            u = (ylo, yhi)
+        return ins, outs, secs
+
+    def _section_error(self, t: dict, row) -> tuple[float, float]:
+        """The interval of the sum of one section's rounding errors that reach its output at
+        one sample, ``y[n] - (b u - a y)[n]`` (see :meth:`_section_bounds`): every
+        product's two casts (product type, accumulator; none for a zero coefficient), the
+        section cast and, in df2t, the two state casts and their casts back into the
+        accumulator (none for a state that stays 0). The partial sums are not rounded."""
+        S, Pn, Pd, A, Z = (t[k] for k in ("section", "num_product", "den_product", "acc",
+                                          "state"))
+        r = self.rounding
+        Fs, Fa = S.fraction_length, A.fraction_length
+        Fb, Fd = t["num_coef"].fraction_length, t["den_coef"].fraction_length
+        pn = _add(_round_error(r, Fs + Fb, Pn.fraction_length),
+                  _round_error(r, Pn.fraction_length, Fa))
+        pd = _neg(_add(_round_error(r, Fs + Fd, Pd.fraction_length),
+                       _round_error(r, Pd.fraction_length, Fa)))
+        b0, b1, b2, _, a1, a2 = (float(v) for v in row)
+        e = _round_error(r, Fa, Fs)
+        for c, ec in ((b0, pn), (b1, pn), (b2, pn), (a1, pd), (a2, pd)):
+            if c != 0.0:
+                e = _add(e, ec)
+        if self.form == "df2t":
+            zs = _add(_round_error(r, Fa, Z.fraction_length),
+                      _round_error(r, Z.fraction_length, Fa))
+            z2 = b2 != 0.0 or a2 != 0.0
+            z1 = z2 or b1 != 0.0 or a1 != 0.0
+            for active in (z1, z2):
+                if active:
+                    e = _add(e, zs)
+        return e
+
+    def _casts_fit(self, t: dict, row, u, y, e) -> bool:
+        """Whether no cast of a section can overflow when its inputs lie in *u* and its
+        outputs in *y* (the model's bound, *e* its error interval): interval arithmetic on
+        the values arriving at every cast, each rounding widening to its type's grid (the
+        delayed samples and the states start at 0)."""
+        S, Pn, Pd, A, Z = (t[k] for k in ("section", "num_product", "den_product", "acc",
+                                          "state"))
+        ov = self.overflow
+        Fa = A.fraction_length
+        b0, b1, b2, _, a1, a2 = (float(v) for v in row)
+        u0, y0 = _hull0(u), _hull0(y)
+        ok = True
+
+        def cast(iv, T):
+            nonlocal ok
+            iv = _grid_out(*iv, T.fraction_length)
+            ok = ok and _fits(T, *iv, ov)
+            return iv
+
+        def num(c, iv):
+            return cast(cast(_mul(c, iv), Pn), A) if c != 0.0 else (0.0, 0.0)
+
+        def den(c, iv):
+            return _neg(cast(cast(_mul(c, iv), Pd), A)) if c != 0.0 else (0.0, 0.0)
+
+        eo = _round_error(self.rounding, Fa, S.fraction_length)
+        # the value arriving at the section cast: the output before that cast's rounding
+        last = (y[0] - eo[1], y[1] - eo[0])
+        if self.form == "df1":
+            terms = [num(b0, u), num(b1, u0), num(b2, u0), den(a1, y0), den(a2, y0)]
+            acc = terms[0]
+            for k, tm in enumerate(terms[1:]):
+                acc = _add(acc, tm)
+                if k == 3:
+                    acc = (max(acc[0], last[0]), min(acc[1], last[1]))
+                cast(acc, A)
+        else:
+            z2 = cast(cast(_add(num(b2, u), den(a2, y)), A), Z)
+            z2a = cast(_hull0(z2), A)
+            w = cast(_add(num(b1, u), z2a), A)
+            z1 = cast(cast(_add(w, den(a1, y)), A), Z)
+            z1a = cast(_hull0(z1), A)
+            w = _add(num(b0, u), z1a)
+            cast((max(w[0], last[0]), min(w[1], last[1])), A)
+        return ok
 
     def __repr__(self) -> str:
         return (f"SOSFilter(name={self.name!r}, sections={self.n_sections}, form={self.form!r}, "
@@ -591,6 +762,165 @@ class SOSFilter(Block):
 
 
 Biquad = SOSFilter
+
+
+# -- interval helpers of the derived ranges -----------------------------------------------------
+class _Unstable(Exception):
+    """An unstable section (its index in ``args[0]``)."""
+
+
+class _Hull:
+    """The hull of the ranges added (empty: ``(0, 0)``)."""
+
+    def __init__(self) -> None:
+        self.lo, self.hi = math.inf, -math.inf
+
+    def add(self, lo: float, hi: float) -> None:
+        self.lo, self.hi = min(self.lo, lo), max(self.hi, hi)
+
+    def get(self) -> tuple[float, float]:
+        return (self.lo, self.hi) if self.lo <= self.hi else (0.0, 0.0)
+
+
+def _dn(v: float) -> float:
+    return math.nextafter(v, -math.inf)
+
+
+def _up(v: float) -> float:
+    return math.nextafter(v, math.inf)
+
+
+def _add(a, b) -> tuple[float, float]:
+    """``a + b`` of two intervals, widened outward by one ulp (float rounding)."""
+    lo, hi = a[0] + b[0], a[1] + b[1]
+    return (lo if lo == a[0] or lo == b[0] else _dn(lo)), \
+        (hi if hi == a[1] or hi == b[1] else _up(hi))
+
+
+def _neg(a) -> tuple[float, float]:
+    return -a[1], -a[0]
+
+
+def _mul(c: float, a) -> tuple[float, float]:
+    """``c * a`` (a number times an interval), widened outward by one ulp."""
+    p, q = c * a[0], c * a[1]
+    return _dn(min(p, q)), _up(max(p, q))
+
+
+def _hull0(a) -> tuple[float, float]:
+    """*a* and 0 (a delayed sample or a state, 0 from reset)."""
+    return min(a[0], 0.0), max(a[1], 0.0)
+
+
+def _grid_out(lo: float, hi: float, F: int) -> tuple[float, float]:
+    """The smallest range of values on the grid ``2**-F`` holding every rounding of a value
+    in ``[lo, hi]`` (whatever the mode)."""
+    if math.isfinite(lo):
+        lo = math.ldexp(math.floor(math.ldexp(lo, F)), -F)
+    if math.isfinite(hi):
+        hi = math.ldexp(math.ceil(math.ldexp(hi, F)), -F)
+    return lo, hi
+
+
+def _grid_in(lo: float, hi: float, F: int) -> tuple[float, float]:
+    """``[lo, hi]`` narrowed to the values of the grid ``2**-F`` inside it (unchanged when
+    none is)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return lo, hi
+    a = math.ldexp(math.ceil(math.ldexp(lo, F)), -F)
+    b = math.ldexp(math.floor(math.ldexp(hi, F)), -F)
+    return (a, b) if a <= b else (lo, hi)
+
+
+def _fits(T: numerictype, lo: float, hi: float, overflow: Overflow) -> bool:
+    """Whether every value in ``[lo, hi]`` lies in *T*'s range and no overflow mode moves it
+    (``sat_sym`` moves the most negative value). Exact comparisons."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return False
+    tmin = -T.exact_max if (overflow == Overflow.SAT_SYM and T.signed) else T.exact_min
+    return tmin <= Fraction(lo) and Fraction(hi) <= T.exact_max
+
+
+def _round_error(mode: Rounding, f_src: int, f_dst: int) -> tuple[float, float]:
+    """The interval of ``Q(v) - v`` for a value *v* on the grid ``2**-f_src`` rounded to the
+    grid ``q = 2**-f_dst`` by *mode* (``(0, 0)`` when nothing is dropped): floor
+    ``[-(q - d), 0]``, ceil ``[0, q - d]``, toward zero ``[-(q - d), q - d]``, nearest with
+    ties up ``[-q/2 + d, q/2]``, ties down ``[-q/2, q/2 - d]``, the other nearest modes
+    ``[-q/2, q/2]``, for the source grid step ``d``."""
+    if f_src <= f_dst:
+        return 0.0, 0.0
+    q = math.ldexp(1.0, -f_dst)
+    d = math.ldexp(1.0, -f_src)
+    h = q / 2
+    if mode == Rounding.FLOOR:
+        return -(q - d), 0.0
+    if mode == Rounding.CEIL:
+        return 0.0, q - d
+    if mode == Rounding.ZERO:
+        return -(q - d), q - d
+    if mode == Rounding.NEAREST:
+        return -h + d, h
+    if mode == Rounding.HALF_DOWN:
+        return -h, h - d
+    return -h, h
+
+
+def _inverse_den(row, minus_one: bool = False) -> np.ndarray:
+    """The section ``1 / A(z)`` of a section's denominator (``1 / A(z) - 1`` with
+    *minus_one*), the path of an error injected into its output."""
+    _, _, _, _, a1, a2 = (float(v) for v in row)
+    if minus_one:
+        return np.array([[0.0, -a1, -a2, 1.0, a1, a2]])
+    return np.array([[1.0, 0.0, 0.0, 1.0, a1, a2]])
+
+
+def _sum_bound(row, u, y) -> tuple[float, float]:
+    """A bound of the section sum ``b0 u + b1 u1 + b2 u2 - a1 y1 - a2 y2`` for samples in
+    *u* and *y* (the delayed ones possibly 0, from reset)."""
+    b0, b1, b2, _, a1, a2 = (float(v) for v in row)
+    u0, y0 = _hull0(u), _hull0(y)
+    acc = _mul(b0, u)
+    for c, iv in ((b1, u0), (b2, u0), (-a1, y0), (-a2, y0)):
+        acc = _add(acc, _mul(c, iv))
+    return acc
+
+
+def _recorded_sums(row, u, y, df1: bool):
+    """Bounds of the products, the partial sums and (df2t) the states one section reports
+    while recording (float64 values computed from its input samples in *u* and its outputs
+    in *y*: see ``fixsim._kernels._emit``), widened by a relative ``1e-12`` of the sums of
+    magnitudes for the float rounding of those sums; ``(prod, acc, state)``."""
+    b0, b1, b2, _, a1, a2 = (float(v) for v in row)
+    u0, y0 = _hull0(u), _hull0(y)
+    mag = (abs(b0) + abs(b1) + abs(b2)) * max(abs(u[0]), abs(u[1])) + \
+        (abs(a1) + abs(a2)) * max(abs(y[0]), abs(y[1]))
+    pad = 1e-12 * mag
+    acc, state = _Hull(), _Hull()
+    if df1:
+        prods = [_mul(b0, u), _mul(b1, u0), _mul(b2, u0), _mul(-a1, y0), _mul(-a2, y0)]
+        r = prods[0]
+        acc.add(*r)
+        for p in prods[1:]:
+            r = _add(r, p)
+            acc.add(*r)
+    else:
+        prods = [_mul(b0, u), _mul(b1, u), _mul(a1, y), _mul(b2, u), _mul(a2, y)]
+        z2 = _add(prods[3], _neg(prods[4]))
+        mm = _add(prods[1], _hull0(z2))
+        z1 = _add(mm, _neg(prods[2]))
+        for iv in (mm, z1, z2):
+            acc.add(*iv)
+        for iv in (z1, z2):
+            state.add(*iv)
+    prod = _Hull()
+    for p in prods:
+        prod.add(*p)
+
+    def padded(h):
+        lo, hi = h.get()
+        return lo - pad, hi + pad
+
+    return padded(prod), padded(acc), padded(state)
 
 
 # -- impulse-response bounds ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 
 from .._core._fi import fi, make_fi
-from .._core._interval import Interval, report_range
+from .._core._interval import Interval, cast_pairs, report_range
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import as_storage, storage_kind
@@ -45,6 +45,11 @@ MAX_REGISTER_BITS = 64
 _UNBOUNDED = ("a CIC register whose exact value grows without bound (an integrator, or a comb "
               "before the last); the register wraps modulo 2**W by design and the output is "
               "exact")
+_FLOAT_DRIFT = ("a CIC register that accumulates in float64 in double mode: its round-off "
+                "accumulates with the stream's length without bound (the output itself is "
+                "the equivalent FIR, summed per output, and stays bounded)")
+_FLOAT_UNBOUNDED = ("a CIC register whose exact value grows without bound (an integrator, or "
+                    "a comb before the last), in float64 in double mode")
 
 
 # -- exact integer helpers -------------------------------------------------------------------------
@@ -98,6 +103,43 @@ def _fir_range(h: list[int], up: int, lo: Fraction, hi: Fraction,
                 cands.add((P, Q))
         cands.add((P, Q))
     return (min(P * lo + Q * hi for P, Q in cands), max(P * hi + Q * lo for P, Q in cands))
+
+
+def _float_fir_range(h: np.ndarray, up: int, lo: float, hi: float,
+                     outputs: tuple[int, int] | None = None) -> tuple[float, float]:
+    """:func:`_fir_range` as the double kernels compute it: float64 products and running sums
+    in increasing tap order from 0.0, each term at the end of ``[lo, hi]`` that maximises
+    (minimises) it. Round-to-nearest addition and multiplication are monotone in each
+    operand, so these are the extremes of the kernels' float values over every input in
+    ``[lo, hi]`` (the taps not yet reached from reset add an exact 0.0)."""
+    best_lo, best_hi = math.inf, -math.inf
+    L = len(h)
+    for p in range(up):
+        smin = smax = 0.0
+        for k in range(p, L, up):
+            c = float(h[k])
+            smax += c * hi if c > 0 else c * lo
+            smin += c * lo if c > 0 else c * hi
+            if outputs is None or (k >= outputs[0] and (k - outputs[0]) % outputs[1] == 0):
+                best_lo, best_hi = min(best_lo, smin), max(best_hi, smax)
+        best_lo, best_hi = min(best_lo, smin), max(best_hi, smax)
+    return best_lo, best_hi
+
+
+def _down(v: Fraction) -> float:
+    """The largest float not above *v*."""
+    f = float(v)
+    return f if Fraction(f) <= v else float(np.nextafter(f, -np.inf))
+
+
+def _up(v: Fraction) -> float:
+    """The smallest float not below *v*."""
+    f = float(v)
+    return f if Fraction(f) >= v else float(np.nextafter(f, np.inf))
+
+
+#: unit roundoff of float64 (round to nearest)
+_U = Fraction(1, 2 ** 53)
 
 
 def _wrap(v: int, W: int) -> int:
@@ -340,19 +382,92 @@ class _CIC(Block):
         lo, hi = x.hull()
         if not (math.isfinite(lo) and math.isfinite(hi)):
             reason = f"{self._blk}: unbounded input"
+            if self.input_type is not None:
+                report_range(f"{self.name}.in", lo, hi, reason)
             for nm in self.section_names:
                 report_range(f"{self.name}.{nm}", -math.inf, math.inf, reason)
             report_range(f"{self.name}.out", -math.inf, math.inf, reason)
             return Interval(np.full(n_out, -np.inf), np.full(n_out, np.inf), reason=reason)
+        # the run's mode: a fi (a typed Interval) runs in fixed point unless the block's table
+        # is all 'double'; anything else in double
+        fixed = x._fi is not None and not self._double_table
+        if self.input_type is not None:
+            # the values arriving at the input cast (the probe records them before the cast)
+            report_range(f"{self.name}.in", lo, hi)
+        if fixed:
+            olo, ohi = self._fixed_interval(x._fi[0], lo, hi)
+        else:
+            olo, ohi = self._double_interval(lo, hi)
+        return Interval(np.full(n_out, olo), np.full(n_out, ohi))
+
+    def _fixed_interval(self, Tx: numerictype, lo: float, hi: float) -> tuple[float, float]:
+        """Report the ranges of a fixed-point run on a fi of type *Tx* with values in
+        ``[lo, hi]``; return the output's bounds (after its cast)."""
+        Tin = self.input_type or Tx
+        if self.input_type is not None and cast_changes(Tx, Tin, self.overflow):
+            # the run casts the input first (rounding and overflow of the block's modes)
+            clo, chi = cast_pairs(np.array([lo]), np.array([hi]), Tin, self.rounding,
+                                  self.overflow)
+            lo, hi = float(clo[0]), float(chi[0])
         flo, fhi = Fraction(lo), Fraction(hi)
-        for nm, rng in zip(self.section_names, self._section_ranges(flo, fhi), strict=True):
+        secs = self._section_types(Tin)
+        ranges = self._section_ranges(flo, fhi)
+        # the last register: the exact output plus the stages' truncation errors (pruning),
+        # or anywhere in the register where that leaves it (it wraps)
+        olo, ohi = self._output_range(flo, fhi)
+        elo, ehi = self._pruning_error(Tin)
+        olo, ohi = olo + elo, ohi + ehi
+        Tl = secs[-1]
+        rmin = Fraction(Tl.int_min) / Fraction(2) ** Tl.fraction_length
+        rmax = Fraction(Tl.int_max) / Fraction(2) ** Tl.fraction_length
+        if olo < rmin or ohi > rmax:
+            olo, ohi = rmin, rmax
+        ranges[-1] = (olo, ohi)
+        for nm, rng in zip(self.section_names, ranges, strict=True):
             if rng is None:
                 report_range(f"{self.name}.{nm}", -math.inf, math.inf, _UNBOUNDED)
             else:
-                report_range(f"{self.name}.{nm}", float(rng[0]), float(rng[1]))
-        olo, ohi = self.worst_case_output_range(flo, fhi)
+                report_range(f"{self.name}.{nm}", _down(rng[0]), _up(rng[1]))
+        # the probe of 'out' records the last register (before the output cast)
+        out_lo, out_hi = _down(olo), _up(ohi)
+        report_range(f"{self.name}.out", out_lo, out_hi)
+        Tout = self._output_type(Tin, secs)
+        if Tout is Tl or Tout == Tl:
+            return out_lo, out_hi
+        qlo, qhi = cast_pairs(np.array([out_lo]), np.array([out_hi]), Tout, self.rounding,
+                              self.overflow)
+        return float(qlo[0]), float(qhi[0])
+
+    def _pruning_error(self, Tin: numerictype) -> tuple[Fraction, Fraction]:
+        """Bounds of the output's deviation from the exact filter caused by the stages'
+        truncations (none without pruning)."""
+        return Fraction(0), Fraction(0)
+
+    def _double_interval(self, lo: float, hi: float) -> tuple[float, float]:
+        """Report the ranges of a double run on inputs in ``[lo, hi]``; return the output's
+        bounds. They hold the float64 values of the double kernels: the output is the exact
+        worst case rounded outward, or the kernel's own float sum at the worst-case inputs
+        where rounding puts it beyond (every float operation is monotone in each operand, and
+        the CIC taps are nonnegative, so the kernel's extremes are its values at the extreme
+        inputs, summed in the kernel's order)."""
+        flo, fhi = Fraction(lo), Fraction(hi)
+        for nm, rng in zip(self.section_names, self._double_section_ranges(lo, hi, flo, fhi),
+                           strict=True):
+            if isinstance(rng, str):
+                report_range(f"{self.name}.{nm}", -math.inf, math.inf, rng)
+            else:
+                report_range(f"{self.name}.{nm}", rng[0], rng[1])
+        elo, ehi = self._output_range(flo, fhi)
+        flo_k, fhi_k = self._float_output_range(lo, hi)
+        olo, ohi = min(_down(elo), flo_k), max(_up(ehi), fhi_k)
         report_range(f"{self.name}.out", olo, ohi)
-        return Interval(np.full(n_out, olo), np.full(n_out, ohi))
+        return olo, ohi
+
+    def _double_section_ranges(self, lo, hi, flo, fhi):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _float_output_range(self, lo: float, hi: float) -> tuple[float, float]:
+        raise NotImplementedError  # pragma: no cover - abstract
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """Exact bounds of the output (before its cast) for inputs in ``[lo, hi]``, over every
@@ -672,6 +787,37 @@ class CICDecimator(_CIC):
         out[-1] = self._output_range(lo, hi)
         return out
 
+    def _pruning_error(self, Tin: numerictype) -> tuple[Fraction, Fraction]:
+        """Stage ``k`` (data-flow order) floors its input by ``sh_k`` bits, an error in
+        ``[-(2**b_k - 2**b_(k-1)) 2**-F, 0]`` (``b`` the cumulative pruned bits, ``F`` the input
+        fraction length) that reaches the output through the rest of the chain: the
+        integrators ``k..N`` and the N combs (``(1 - z**-RM)**N / (1 - z**-1)**(N - k)`` at the
+        fast rate), or the combs ``k..2N`` at the slow rate. Each error's worst case takes the
+        sums of the positive and of the negative taps."""
+        b = self._pruned_bits(Tin)
+        N, M, RM = self.N, self.M, self.R * self.M
+        lo = hi = Fraction(0)
+        prev = 0
+        for k in range(2 * N):
+            if b[k] == prev:
+                continue
+            E = Fraction(2 ** b[k] - 2 ** prev) / Fraction(2) ** Tin.fraction_length
+            prev = b[k]
+            h = _ratio(RM, N, N - k) if k < N else _ratio(M, 2 * N - k, 0)
+            lo -= E * sum(c for c in h if c > 0)
+            hi -= E * sum(c for c in h if c < 0)
+        return lo, hi
+
+    def _double_section_ranges(self, lo, hi, flo, fhi):
+        # every register accumulates in float: the integrators and all combs but the last
+        # grow without bound anyway, and the last comb (the difference of float integrators)
+        # carries their growing round-off
+        N = self.N
+        return [_FLOAT_UNBOUNDED] * (2 * N - 1) + [_FLOAT_DRIFT]
+
+    def _float_output_range(self, lo: float, hi: float) -> tuple[float, float]:
+        return _float_fir_range(self._h, 1, lo, hi, (self.phase, self.R))
+
     def __repr__(self) -> str:
         return (f"CICDecimator(R={self.R}, M={self.M}, N={self.N}, name={self.name!r}, "
                 f"pruning={self.pruning}, phase={self.phase})")
@@ -845,6 +991,32 @@ class CICInterpolator(_CIC):
 
     def _output_range(self, lo: Fraction, hi: Fraction) -> tuple[Fraction, Fraction]:
         return _fir_range(self.impulse_response, self.R, lo, hi)
+
+    def _double_section_ranges(self, lo, hi, flo, fhi):
+        """The combs subtract in float64: their values lie in the exact range widened by the
+        accumulated round-off ``E_j = 2 E_(j-1) + u (B_j + 2 E_(j-1))`` (``B_j`` the exact bound
+        of ``|comb j|``, ``u = 2**-53``), and in the float interval ``[fl(a - b), fl(A - B)]``
+        of the previous comb's bounds (a float subtraction is monotone in each operand); the
+        tighter of the two. The integrators accumulate their round-off with the stream's
+        length (unbounded)."""
+        N = self.N
+        out: list = []
+        E = Fraction(0)
+        plo, phi = lo, hi
+        for k in range(N):
+            h, up = self._stage_response(k)
+            elo, ehi = _fir_range(h, up, flo, fhi)
+            B = max(abs(elo), abs(ehi))
+            E = 2 * E + _U * (B + 2 * E)
+            # the comb starts from zeros (u - 0.0 = u), then subtracts a past value
+            qlo, qhi = min(plo, plo - phi), max(phi, phi - plo)
+            rlo, rhi = max(_down(elo - E), qlo), min(_up(ehi + E), qhi)
+            out.append((rlo, rhi))
+            plo, phi = rlo, rhi
+        return out + [_FLOAT_DRIFT] * N
+
+    def _float_output_range(self, lo: float, hi: float) -> tuple[float, float]:
+        return _float_fir_range(self._h, self.R, lo, hi)
 
     def __repr__(self) -> str:
         return f"CICInterpolator(R={self.R}, M={self.M}, N={self.N}, name={self.name!r})"

@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from .._core._fi import fi, make_fi
-from .._core._interval import Interval, report_range
+from .._core._interval import Interval, cast_pairs, report_range
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._typetable import TypeTable
@@ -397,10 +397,17 @@ def cordic_sincos(theta, niters: int | None = None, *, data_type: TypeLike = Non
     data_type = as_type(data_type, "data_type", fn)
     angle_type = as_type(angle_type, "angle_type", fn)
     if isinstance(theta, Interval):
+        Tt = _typed(theta)
+        if Tt is not None and not table_is_double(types, name):
+            D = pick_type(data_type, types, f"{name}.x", fn) or \
+                numerictype(True, Tt.word_length, Tt.word_length - 2)
+            out = _sincos_interval(theta, name, niters, D)
+        else:
+            out = _sincos_interval(theta, name)
         return typed_like_run(
             lambda t: cordic_sincos(t, niters, data_type=data_type, angle_type=angle_type,
                                     rounding=r, overflow=o, name=name, types=types),
-            (theta,), _sincos_interval(theta, name))
+            (theta,), out)
     if isinstance(theta, fi) and not table_is_double(types, name):
         return _sincos_fixed(theta, niters, pick_type(data_type, types, f"{name}.x", fn),
                              pick_type(angle_type, types, f"{name}.z", fn), r, o, name)
@@ -445,11 +452,123 @@ def _vector_interval(bound: float, shape, n: int, name: str, scaled: bool) -> In
     return Interval(np.full(shape, -b), np.full(shape, b))
 
 
-def _sincos_interval(theta: Interval, name: str):
-    # x and y are a rotation of (1/A_n, 0) by an angle: |x|, |y| <= 1 in exact arithmetic
+def _vector_interval_fixed(u, shape, n_arg, name: str, scaled: bool, D, G, Y, r, o,
+                           fn: str) -> Interval:
+    """:func:`_vector_interval` for a fixed-point run: the input cast into the data type D,
+    the registers' floors (:func:`_register_bound`), the stored ``1/A_n`` (gain type G) and the
+    output cast into Y (*rounding*)."""
+    parts = u if isinstance(u, tuple | list) else (u,)
+    Tu = _typed(u)
+    D = D or _signed_holding(Tu, 2)
+    n = _niters(n_arg, D.word_length, fn)
+    mags = []
+    for p in parts:
+        if isinstance(p, Interval):
+            lo, hi = float(np.min(p.lo)), float(np.max(p.hi))
+        else:
+            a = np.asarray(p.data if isinstance(p, fi) else p, dtype=np.float64)
+            lo, hi = float(a.min()), float(a.max())
+        mags.append(_cast_mag(lo, hi, _typed(p) or Tu, D, r, o))
+    breg = _register_bound(math.hypot(*mags) * (1 + 1e-15), n, D)
+    dm = _dmax(D)
+    for sig in ("x", "y"):
+        report_range(f"{name}.{sig}", -min(breg, dm), min(breg, dm))
+    breg = min(breg, dm)
+    if scaled:
+        G = G or _default_gain_type(Tu.word_length)
+        Y = Y or D
+        g = float(quantize_proxies([inverse_gain_proxy(n, G.fraction_length)], G)[0]) * \
+            2.0 ** -G.fraction_length
+        pb = breg * g * (1 + 1e-15)
+        report_range(f"{name}.out", -pb, pb)
+        qlo, qhi = cast_pairs(np.array([-pb]), np.array([pb]), Y, r, o)
+        lo, hi = float(qlo[0]), float(qhi[0])
+    else:
+        lo, hi = -breg, breg
+        if Y is not None and Y != D:
+            report_range(f"{name}.out", lo, hi)
+            qlo, qhi = cast_pairs(np.array([lo]), np.array([hi]), Y, r, o)
+            lo, hi = float(qlo[0]), float(qhi[0])
+    return Interval(np.full(shape, lo), np.full(shape, hi))
+
+
+def _atan2_bound(A: numerictype, n: int, wrap_min: bool) -> float:
+    """Bound of ``|z|`` of fixed-point vectoring (angle type A, ``n`` iterations, table
+    ``a_i = atan(2**-i)`` rounded to nearest).
+
+    ``z_n = z_0 - sum d_i a_i`` with ``z_0`` 0 or ``+-pi`` (pi rounded to nearest). From 0,
+    ``|z| <= sum a_i`` (< pi). From ``pi`` (``x < 0``, ``y >= 0``: the negated vector has
+    ``y <= 0``): ``y < 0`` turns iteration 0 to ``d = +1``, so ``z <= pi - a_0 + sum_(i>=1)
+    a_i``; ``y = 0`` gives ``z = pi + a_0`` and ``y = -x < 0`` (the shift by 0 is exact), so
+    ``d_1 = +1`` and ``z <= pi + a_0 - 2 a_1 + sum_(i>=1) a_i``; symmetric from ``-pi``. The
+    register floors can stall the rotation of a tiny vector, so nothing tighter is assumed
+    about the later signs. When the negation can wrap (the data type's minimum under
+    wrap), the signs are not known at all: ``pi + sum a_i``."""
+    F = A.fraction_length
+    a = [Fraction(int(v)) / Fraction(2) ** F for v in _table(n, F)] + [Fraction(0)] * 2
+    S1 = sum(a[1:n], Fraction(0))
+    pi_q = Fraction(_const_int(pi_proxy(F), F)) / Fraction(2) ** F
+    if wrap_min:
+        extra = a[0] + S1
+    else:
+        extra = max(S1 - a[0], a[0] - 2 * a[1] + S1, Fraction(0))
+    b = max(pi_q + extra, a[0] + S1)
+    f = float(b)
+    return f if Fraction(f) >= b else float(np.nextafter(f, np.inf))
+
+
+def _typed(v) -> numerictype | None:
+    """The fi type an Interval (or a pair of Intervals) stands for, else None."""
+    if isinstance(v, tuple | list):
+        for p in v:
+            T = _typed(p)
+            if T is not None:
+                return T
+        return None
+    if isinstance(v, Interval) and v._fi is not None:
+        return v._fi[0]
+    return v.numerictype if isinstance(v, fi) else None
+
+
+def _dmax(D: numerictype) -> float:
+    """The largest magnitude a value of D holds."""
+    return max(abs(float(D.min)), abs(float(D.max)))
+
+
+def _register_bound(v0: float, n: int, D: numerictype) -> float:
+    """Bound of ``|(x, y)|`` (so of each component) of the fixed-point CORDIC registers over
+    every iteration, from ``|(x0, y0)| <= v0``: the exact rotations grow the vector by at most
+    ``A_n``, and every shift ``>> i`` (``i >= 1``) floors, an error below one LSB per
+    component (``sqrt 2`` LSB in norm) that the remaining rotations grow by at most ``A_n``:
+    ``A_n (v0 + sqrt 2 (n - 1) LSB)``. Where that leaves D, the registers overflow and hold
+    anything in D."""
+    lsb = 2.0 ** -D.fraction_length
+    b = cordic_gain(n) * (v0 + math.sqrt(2) * max(n - 1, 0) * lsb) * (1 + 1e-12)
+    return b if b <= _dmax(D) else math.inf
+
+
+def _cast_mag(lo: float, hi: float, T: numerictype | None, D: numerictype, r, o) -> float:
+    """Largest magnitude of ``[lo, hi]`` cast from T into D (as the run's named cast)."""
+    if T is not None and T != D:
+        clo, chi = cast_pairs(np.array([lo]), np.array([hi]), D, r, o)
+        lo, hi = float(clo[0]), float(chi[0])
+    return max(abs(lo), abs(hi))
+
+
+def _sincos_interval(theta: Interval, name: str, niters=None, D: numerictype | None = None):
+    """x and y are a rotation of ``(1/A_n, 0)``: ``|x|, |y| <= 1`` in exact arithmetic (the
+    double mode). In fixed point (data type *D*) the registers
+    start at ``1/A_n`` rounded to nearest and every shift floors (see
+    :func:`_register_bound`)."""
+    b = 1.0
+    if D is not None:
+        n = _niters(niters, D.word_length, "cordic_sincos")
+        x0 = float(quantize_proxies([inverse_gain_proxy(n, D.fraction_length)], D)[0]) * \
+            2.0 ** -D.fraction_length
+        b = min(_register_bound(x0, n, D), _dmax(D))
     for s in ("x", "y"):
-        report_range(f"{name}.{s}", -1.0, 1.0)
-    one = Interval(-np.ones(theta.shape), np.ones(theta.shape))
+        report_range(f"{name}.{s}", -b, b)
+    one = Interval(np.full(theta.shape, -b), np.full(theta.shape, b))
     return one, one
 
 
@@ -528,8 +647,15 @@ def cordic_rotate(theta, u, niters: int | None = None, *, scale_output: bool = T
     if vb is not None or isinstance(theta, Interval):
         if vb is None:
             raise TypeError(f"{fn}: with an Interval theta, give u as an Interval (or a pair).")
-        n = _niters(niters, None, fn)
-        out = _vector_interval(vb[0], vb[1], n, name, scale_output)
+        Tu = _typed(u)
+        if Tu is not None and _typed(theta) is not None and not table_is_double(types, name):
+            D, _, G, Y = (pick_type(t, types, f"{name}.{s}", fn)
+                          for t, s in zip(args, ("x", "z", "gain", "out"), strict=True))
+            out = _vector_interval_fixed(u, vb[1], niters, name, scale_output, D, G, Y, r, o,
+                                         fn)
+        else:
+            out = _vector_interval(vb[0], vb[1], _niters(niters, None, fn), name,
+                                   scale_output)
         return typed_like_run(
             lambda t, v: cordic_rotate(t, v, niters, scale_output=scale_output,
                                        data_type=args[0], angle_type=args[1],
@@ -684,9 +810,22 @@ def cordic_atan2(y, x, niters: int | None = None, *, data_type: TypeLike = None,
     data_type = as_type(data_type, "data_type", fn)
     angle_type = as_type(angle_type, "angle_type", fn)
     if isinstance(y, Interval) or isinstance(x, Interval):
-        report_range(f"{name}.z", -math.pi - 1e-9, math.pi + 1e-9)
         shape = (y if isinstance(y, Interval) else x).shape
-        out = Interval(np.full(shape, -math.pi - 1e-9), np.full(shape, math.pi + 1e-9))
+        Tx = _typed(x) or _typed(y)
+        b = math.pi + 1e-9
+        if Tx is not None and not table_is_double(types, name):
+            W = Tx.word_length
+            A = pick_type(angle_type, types, f"{name}.z", fn) or numerictype(True, W, W - 3)
+            D = pick_type(data_type, types, f"{name}.x", fn) or _signed_holding(Tx, 2)
+            # a register holding D's minimum negates to itself under wrap
+            wrap_min = o == Overflow.WRAP and any(
+                isinstance(v, Interval) and float(np.min(v.lo)) <= float(D.min)
+                for v in (x, y))
+            b = _atan2_bound(A, _niters(niters, D.word_length, fn), wrap_min)
+        report_range(f"{name}.z", -b, b)
+        if Tx is not None and not table_is_double(types, name) and b > float(A.max):
+            b = _dmax(A)  # the cast into the angle type overflows
+        out = Interval(np.full(shape, -b), np.full(shape, b))
         return typed_like_run(
             lambda b, a: cordic_atan2(b, a, niters, data_type=data_type, angle_type=angle_type,
                                       rounding=r, overflow=o, name=name, types=types),
@@ -742,7 +881,14 @@ def cordic_abs(u, niters: int | None = None, *, scale_output: bool = True,
                                            (output_type, "output_type"))]
     vb = _vector_bound(u)
     if vb is not None:
-        out = _vector_interval(vb[0], vb[1], _niters(niters, None, fn), name, scale_output)
+        if _typed(u) is not None and not table_is_double(types, name):
+            D, G, Y = (pick_type(t, types, f"{name}.{s}", fn)
+                       for t, s in zip(args, ("x", "gain", "out"), strict=True))
+            out = _vector_interval_fixed(u, vb[1], niters, name, scale_output, D, G, Y, r, o,
+                                         fn)
+        else:
+            out = _vector_interval(vb[0], vb[1], _niters(niters, None, fn), name,
+                                   scale_output)
         return typed_like_run(
             lambda v: cordic_abs(v, niters, scale_output=scale_output, data_type=args[0],
                                  gain_type=args[1], output_type=args[2], rounding=r,

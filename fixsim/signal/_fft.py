@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._core._fi import fi, make_fi
-from .._core._interval import Interval, report_range
+from .._core._interval import Interval, cast_pairs, report_range
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._typetable import TypeTable, signals_active
@@ -378,25 +378,80 @@ class FFT:
         return np.asarray(flat, dtype=np.int64).reshape(ints.shape)
 
     def _interval(self, x, x_im):
-        def bound(v) -> tuple[float, tuple[int, ...] | None]:
+        """Output bounds of a frame for Interval inputs (and report the data's range).
+
+        A double run (untyped Intervals, or a double table): :meth:`stage_bounds` of the
+        input bound. A fixed run (a typed Interval, a fi): the input cast into the data type
+        first (the run's rounding and overflow), then every stage's cast adds up to one LSB
+        of the data type and the twiddles are the quantized ones (the bound
+        :meth:`_plan` sizes the default data type with); where a stage's bound leaves the
+        data type, its cast overflows and the stages after it start from the whole type.
+        """
+        def parts(v):
             if v is None:
-                return 0.0, None
+                return None, None, None
             if isinstance(v, Interval):
-                return float(max(np.max(np.abs(v.lo)), np.max(np.abs(v.hi)))), v.shape
+                T = v._fi[0] if v._fi is not None else None
+                return np.broadcast_to(v.lo, v.shape), np.broadcast_to(v.hi, v.shape), T
             a = np.asarray(v.data if isinstance(v, fi) else v, dtype=np.float64)
-            return float(np.max(np.abs(a))), a.shape
-        br, sr = bound(x)
-        bi, si = bound(x_im)
-        shape = self._frames(sr or si)
-        b = self.stage_bounds(br, bi)
-        report_range(f"{self.name}.data", -max(b[1:]), max(b[1:]))
+            return a, a, (v.numerictype if isinstance(v, fi) else None)
+
+        xr, xi = parts(x), parts(x_im)
+        shape = self._frames(xr[0].shape if xr[0] is not None else xi[0].shape)
+        Tin = xr[2] or xi[2]
+        fixed = Tin is not None and not self._double_table
+        if not fixed:
+            b = self.stage_bounds(_mag(xr), _mag(xi))
+            report_range(f"{self.name}.data", -max(b[1:]), max(b[1:]))
+            report_range(f"{self.name}.twiddle", -1.0, 1.0)
+            out = Interval(np.full(shape, -b[-1]), np.full(shape, b[-1]))
+            return out, out
+        p = self._plan(Tin)
+        D = p["D"]
+        cast = []
+        for lo, hi, T in (xr, xi):
+            if lo is None:
+                cast.append(0.0)
+                continue
+            if (T or Tin) != D:
+                report_range(f"{self.name}.in", float(np.min(lo)), float(np.max(hi)))
+                lo, hi = cast_pairs(np.atleast_1d(np.min(lo)), np.atleast_1d(np.max(hi)), D,
+                                    self.rounding, self.overflow)
+            cast.append(_mag((lo, hi, None)))
+        lsb = 2.0 ** -D.fraction_length
+        dmax = max(abs(float(D.min)), abs(float(D.max)))
+        tw = self._stage_twiddles(*p["wq"])
+        C = max(cast)
+        M = math.hypot(*cast) * (1 + 1e-15)
+        C = min(C, M)
+        peak = 0.0
+        for s in range(self.stages):
+            g = 2.0 ** -self.scaling[s]
+            wsum, wmag = tw[s]
+            M = M * (1 + wmag) * g + math.sqrt(2) * lsb
+            C = min(C * (1 + wsum) * g + lsb, M)
+            C *= 1 + 1e-12
+            peak = max(peak, C)
+            if C > dmax:
+                # the cast overflows: the next stage starts anywhere in the data type
+                C, M = dmax, math.sqrt(2) * dmax * (1 + 1e-15)
+        report_range(f"{self.name}.data", -peak, peak)
         report_range(f"{self.name}.twiddle", -1.0, 1.0)
-        out = Interval(np.full(shape, -b[-1]), np.full(shape, b[-1]))
+        b = min(C, dmax)
+        out = Interval(np.full(shape, -b), np.full(shape, b))
         return out, out
 
     def __repr__(self) -> str:
         return (f"FFT(n={self.n}, scaling={self.scaling}, name={self.name!r}, "
                 f"rounding='{self.rounding}', overflow='{self.overflow}')")
+
+
+def _mag(part) -> float:
+    """The largest magnitude of a ``(lo, hi, type)`` input part (0 for a missing part)."""
+    lo, hi = part[0], part[1]
+    if lo is None:
+        return 0.0
+    return float(max(np.max(np.abs(lo)), np.max(np.abs(hi)))) if np.size(lo) else 0.0
 
 
 def _is_pair(x) -> bool:

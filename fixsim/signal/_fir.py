@@ -3,7 +3,6 @@ fixed point."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -11,7 +10,7 @@ import numpy as np
 from scipy import signal as _sps
 
 from .._core._fi import fi, make_fi
-from .._core._interval import Interval
+from .._core._interval import Interval, _overflow_ints, _round_frac
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import MAX_WORD_LENGTH, numerictype
 from .._core._quantize import storage_kind
@@ -120,7 +119,14 @@ class FIR(Block):
 
     *Interval input* (:class:`fixsim.tool.Interval`): returns the output's worst-case range
     (the same bound for every sample) and reports the derived ranges of ``coef``, ``in``,
-    ``preadd``, ``product``, ``acc`` and ``out``; see :meth:`worst_case_output_range`.
+    ``preadd``, ``product``, ``acc`` and ``out``, for a run from reset (the zero history
+    included: products, pre-adder sums and transposed registers take 0 at first). A typed
+    Interval (a fi in the run) stands for a fixed run: the quantized coefficients, the input
+    cast into ``input_type``, every cast of the form (pre-adder, products, accumulator) and
+    the output cast, with the block's rounding and overflow; an untyped one (or an
+    all-``'double'`` table) for a double run: the designed coefficients and float64's
+    rounding. Where nothing rounds, the bounds are the exact worst case (see
+    :meth:`worst_case_output_range`).
 
     State: the last ``ntaps - 1`` input samples (and the transposed registers on the
     per-sample path), so a signal split into frames at any points gives the same result as one
@@ -605,11 +611,15 @@ class FIR(Block):
         lo, hi = interval_hull(x, self._blk)
         count = self._interval_count(x.size)
         name = self.name
-        quantized = not self._table_double
-        hq = self._coef_fractions(quantized)
+        # the run this Interval stands for: a fixed run for a typed Interval (a fi in the run)
+        # unless the block's table is all 'double'; a double run otherwise (regression: an
+        # untyped Interval, a float array in the run, was filtered with the quantized
+        # coefficients, though the double run filters with the designed ones)
+        fixed = x._fi is not None and not self._table_double
+        hq = self._coef_fractions(fixed)  # the coefficients the run filters with
         # the coefficient signal's range is what arrives at its cast, the designed
         # coefficients (regression: a fixed table reported the quantized ones, which a
-        # recording of the fixed run does not contain); the filter runs with hq
+        # recording of the fixed run does not contain)
         hd = self._coef_fractions(False)
         range_of(f"{name}.coef", _down(min(min(hq), min(hd))), _up(max(max(hq), max(hd))))
         range_of(f"{name}.in", lo, hi)
@@ -619,34 +629,60 @@ class FIR(Block):
             for s in sigs:
                 range_of(f"{name}.{s}", -np.inf, np.inf, why)
             return Interval(np.full(count, -np.inf), np.full(count, np.inf), reason=why)
-        flo, fhi = Fraction(lo), Fraction(hi)
-        if self._sign:
-            plo, phi = (2 * flo, 2 * fhi) if self._sign > 0 else (flo - fhi, fhi - flo)
-            nt = self.ntaps
-            terms = [(hq[k], plo, phi) if k < nt // 2 else (hq[k], flo, fhi)
-                     for k in self._term_order()]
-            ranges = [(plo, phi)] + ([(flo, fhi)] if self._sign > 0 and nt % 2 else [])
-            range_of(f"{name}.preadd", _down(min(r[0] for r in ranges)),
-                     _up(max(r[1] for r in ranges)))
+        xr = (Fraction(lo), Fraction(hi))
+        t = None
+        if fixed:
+            t = self.types(x._fi[0])
+            if self.input_type is not None and cast_changes(x._fi[0], t["input"],
+                                                            self.overflow):
+                # the fixed run casts the input into input_type first (regression: the
+                # derived ranges filtered the uncast range)
+                xr = _cast_iv(xr, t["input"], self.rounding, self.overflow)
+        r = self._run_ranges(hq, xr, t)
+        for s in sigs:  # (no terms, an antisymmetric single tap: 0)
+            slo, shi = r.get(s, (0, 0))
+            range_of(f"{name}.{s}", _down(slo), _up(shi))
+        ylo, yhi = r["y"]
+        return Interval(np.full(count, _down(ylo)), np.full(count, _up(yhi)))
+
+    def _run_ranges(self, h: list[Fraction], x: tuple, t: dict | None) -> dict:
+        """The ranges of the block's signals in a run from reset on inputs in *x* (after the
+        input cast) with coefficients *h*: a fixed run with types *t*, a double run for None.
+
+        ``preadd``, ``product`` and ``acc`` hold the values the block reports (exact sums on
+        the coefficients and the cast input, computed in float64) and, in a fixed run, the
+        values of the kernel's casts (pre-adder, product and accumulator registers); ``out``
+        what arrives at the output cast (a double run sums in tap order; a fixed run sums as
+        its form, cast by cast) and ``y`` the block's output (``out`` cast into the output
+        type in a fixed run). Values are Fractions or floats (the float64 ones)."""
+        xf = (float(x[0]), float(x[1]))
+        hf = [float(c) for c in h]
+        runs = [self._form_ranges(_EXACT, h, x), self._form_ranges(_FLOAT, hf, xf)]
+        if t is None:
+            # the double kernels sum h[k] x[n-k] in tap order from 0.0
+            out = _hull(self._tap_order_out(_EXACT, h, x), self._tap_order_out(_FLOAT, hf, xf))
+            y = out
         else:
-            terms = [(hq[k], flo, fhi) for k in self._term_order()]
-        prods = [(min(c * a, c * b), max(c * a, c * b)) for c, a, b in terms] or [(0, 0)]
-        range_of(f"{name}.product", _down(min(p[0] for p in prods)),
-                 _up(max(p[1] for p in prods)))
-        olo, ohi = _prefix_extremes([(c, flo, fhi) for c in hq])
-        alo, ahi = _prefix_extremes(terms)
-        # a double simulation rounds its products and sums: at the worst-case inputs it can
-        # land a few ulps beyond the exact extremes (regression: a bang-bang input exceeded
-        # the derived range of acc and out). Those float values are part of the range; where
-        # the worst case is exact in float they equal the exact extremes and change nothing.
-        # The output is summed in tap order; the reported partial sums in the form's order.
-        fo = _float_prefix_extremes([(float(c), lo, hi) for c in hq])
-        fa = _float_prefix_extremes([(float(c), float(a), float(b)) for c, a, b in terms])
-        out_lo, out_hi = min(_down(olo), fo[0]), max(_up(ohi), fo[1])
-        range_of(f"{name}.acc", min(_down(min(alo, olo)), fa[0], out_lo),
-                 max(_up(max(ahi, ohi)), fa[1], out_hi))
-        range_of(f"{name}.out", out_lo, out_hi)
-        return Interval(np.full(count, out_lo), np.full(count, out_hi))
+            kern = _Kernel(t, self.rounding, self.overflow)
+            runs.append(self._form_ranges(kern, h, x))
+            out = runs[-1]["out"]
+            y = _cast_iv(out, t["out"], self.rounding, self.overflow)
+        res = {"out": out, "y": y}
+        for s in ("preadd", "product", "acc"):
+            ivs = [iv for r in runs for iv in r[s]]
+            if ivs:
+                res[s] = _hull(*ivs)
+        # the accumulator holds the output (before its cast) too
+        res["acc"] = _hull(res["acc"], out) if "acc" in res else out
+        return res
+
+    def _tap_order_out(self, ar, h, x) -> tuple:
+        """The output before its cast, summed in tap order from reset (the double kernels)."""
+        return _prefix_chain(ar, [ar.mul(c, x)[2] for c in h], [], [])
+
+    def _form_ranges(self, ar, h, x) -> dict:
+        """:func:`_form_ranges` of this block's form (see :meth:`_run_ranges`)."""
+        return _form_ranges(ar, h, x, self.form, self._sign)
 
     def _interval_count(self, n: int) -> int:
         """Outputs of a frame of *n* samples (without moving the phase)."""
@@ -685,32 +721,199 @@ def _prefix_extremes(terms) -> tuple[Fraction, Fraction]:
     return best_lo, best_hi
 
 
-def _float_prefix_extremes(terms) -> tuple[float, float]:
-    """:func:`_prefix_extremes` as float64 computes it at the worst-case inputs: each term
-    ``c [a, b]`` (floats) takes the end of ``[a, b]`` that maximises (minimises) ``c x``, the
-    product and the running sum are rounded as the double-mode kernels round them (same
-    operations, same order). The exact extremes bound the real sums; these are what a double
-    simulation at those inputs gives, which rounding can put a few ulps beyond them."""
-    smin = smax = 0.0
-    best_lo, best_hi = math.inf, -math.inf
-    for c, a, b in terms:
-        smax += c * b if c > 0 else c * a
-        smin += c * a if c > 0 else c * b
-        best_lo = min(best_lo, smin)
-        best_hi = max(best_hi, smax)
-    return (0.0, 0.0) if not terms else (best_lo, best_hi)
-
-
-def _down(v: Fraction) -> float:
+def _down(v: Fraction | float) -> float:
     """The largest float not above *v*."""
+    if isinstance(v, float):
+        return v
     f = float(v)
     return f if Fraction(f) <= v else float(np.nextafter(f, -np.inf))
 
 
-def _up(v: Fraction) -> float:
+def _up(v: Fraction | float) -> float:
     """The smallest float not below *v*."""
+    if isinstance(v, float):
+        return v
     f = float(v)
     return f if Fraction(f) >= v else float(np.nextafter(f, np.inf))
+
+
+# -- ranges of a run from reset -----------------------------------------------------------------
+# Each arithmetic below computes one kind of run on intervals ``(lo, hi)``: the exact sums the
+# blocks report (Fractions), the same sums in float64 (the double kernels and the reported
+# values: every operation is monotone, so the float64 results at the bounds bound them), and
+# the fixed kernels' casts (pre-adder, product, accumulator; each cast applied to the bounds
+# with the block's rounding and overflow: every rounding mode is monotone, saturation too, and
+# an interval beyond the type under wrap or sat_zero gives what those modes give, see
+# fixsim._core._interval._overflow_ints). ``pre`` returns ``(arriving, stored)`` for a
+# pre-adder sum, ``mul`` ``(exact product, stored product, into the accumulator)``, ``add``
+# ``(sum arriving at the accumulator cast, stored)``.
+def _hull(*ivs) -> tuple:
+    return min(v[0] for v in ivs), max(v[1] for v in ivs)
+
+
+def _cast_iv(iv, T: numerictype, rounding: Rounding, overflow: Overflow) -> tuple:
+    """The range ``(lo, hi)`` (Fractions) of the cast of the values in *iv* into *T*."""
+    scale = Fraction(2) ** T.fraction_length
+    a = _round_frac(Fraction(iv[0]) * scale, rounding, True)
+    b = _round_frac(Fraction(iv[1]) * scale, rounding, False)
+    a, b = _overflow_ints(a, b, T.int_min, T.int_max, overflow, T.signed)
+    return Fraction(a) / scale, Fraction(b) / scale
+
+
+def _mul_iv(c, m) -> tuple:
+    a, b = c * m[0], c * m[1]
+    return (a, b) if a <= b else (b, a)
+
+
+def _pre_iv(sign: int, a, b) -> tuple:
+    return (a[0] + b[0], a[1] + b[1]) if sign > 0 else (a[0] - b[1], a[1] - b[0])
+
+
+class _Exact:
+    """Exact arithmetic (the values the blocks report, on Fractions)."""
+
+    zero = (Fraction(0), Fraction(0))
+
+    def pre(self, sign, a, b):
+        v = _pre_iv(sign, a, b)
+        return v, v
+
+    def single(self, a):
+        return a, a
+
+    def mul(self, c, m):
+        p = _mul_iv(c, m)
+        return p, p, p
+
+    def add(self, s, t):
+        v = (s[0] + t[0], s[1] + t[1])
+        return v, v
+
+
+class _Float(_Exact):
+    """float64 arithmetic (floats: each operation rounds, monotonically)."""
+
+    zero = (0.0, 0.0)
+
+
+class _Kernel(_Exact):
+    """The fixed kernels: the pre-adder sum cast into the pre-adder type, the product into
+    the product type then the accumulator type, every partial sum into the accumulator
+    type (Fractions)."""
+
+    def __init__(self, t: dict, rounding: Rounding, overflow: Overflow) -> None:
+        self.t, self.rm, self.om = t, rounding, overflow
+
+    def _cast(self, iv, what: str):
+        return _cast_iv(iv, self.t[what], self.rm, self.om)
+
+    def pre(self, sign, a, b):
+        v = _pre_iv(sign, a, b)
+        return v, self._cast(v, "preadd")
+
+    def single(self, a):
+        return a, self._cast(a, "preadd")
+
+    def mul(self, c, m):
+        v = _mul_iv(c, m)
+        p = self._cast(v, "product")
+        return v, p, self._cast(p, "acc")
+
+    def add(self, s, t):
+        v = (s[0] + t[0], s[1] + t[1])
+        return v, self._cast(v, "acc")
+
+
+_EXACT = _Exact()
+_FLOAT = _Float()
+
+
+def _prefix_chain(ar, terms, acc: list, outs: list | None = None) -> tuple:
+    """Run the sum of *terms* (intervals entering the accumulator) in order from 0 with *ar*:
+    every partial sum (arriving and stored) goes to *acc*, every stored one to *outs* (a
+    filter from reset outputs every prefix: its zero history ends the sum early). Returns the
+    hull of the stored partial sums (0 without terms)."""
+    s = ar.zero
+    states = []
+    for e in terms:
+        pre, s = ar.add(s, e)
+        acc += [pre, s]
+        states.append(s)
+    if outs is not None:
+        outs += states
+    return _hull(*states) if states else ar.zero
+
+
+def _form_ranges(ar, h, x, form: str, sign: int) -> dict:
+    """The ranges of an FIR's signals in one arithmetic *ar*, from reset, for input values in
+    *x* (after the input cast) and coefficients *h* (as *ar* takes them): ``{'preadd',
+    'product', 'acc'}`` to lists of intervals, ``'out'`` to the output before its cast as the
+    form sums it.
+
+    From reset the history is zero: at sample ``n`` the taps ``k > n`` see 0, so products
+    (and pre-adder sums) take 0 as well as their steady-state range, and every sum stops
+    early. Direct form: the outputs and partial sums are the prefix sums of the taps.
+    Transposed form: register ``z[k]`` holds ``h[k] x[n] + z[k+1]`` with ``z[k+1]`` zero (reset)
+    or a register value, ``y = z[0]``: the sums over taps ``k .. m``; the reported partial
+    sums (taps from the last) are those and 0. Symmetric forms: at sample ``n`` the pair ``k``
+    sees both samples (``k >= N-1-n``), only ``x[n-k]`` (``k <= n < N-1-k``), or none
+    (``k > n``); the middle tap (symmetric, odd ``N``) sees ``x`` from ``n >= (N-1)/2``. So every
+    partial sum is a prefix of ``t`` single terms then double ones (any ``t``), and the output
+    (every pair seen, then the middle) or a prefix of single terms (the middle not yet):
+    ``A_K`` (``K`` single terms) and ``B_K`` (the hull over ``t < K``, ``B_K = A_{K-1} | B_{K-1}``
+    plus the double term ``K-1``), exact for monotone arithmetic."""
+    nt = len(h)
+    zero = ar.zero
+    pre_ivs: list = []
+    prod_ivs: list = []
+    acc_ivs: list = []
+
+    def term(c, m, can_zero: bool):
+        v, p, e = ar.mul(c, m)
+        prod_ivs.extend((v, p))
+        if can_zero:
+            prod_ivs.append(zero)
+        return e
+
+    if sign:
+        half = nt // 2
+        mid = sign > 0 and nt % 2 == 1
+        sa, ss = ar.single(x)  # a pair seeing one sample, or the middle tap
+        da, ds = ar.pre(sign, x, x)
+        if half:
+            pre_ivs += [sa, ss, da, ds]
+        elif mid:
+            pre_ivs += [sa, ss]
+        if half + mid >= 2:
+            pre_ivs.append(zero)
+        a_k, b_k = zero, None
+        outs = []
+        for k in range(half):
+            es = term(h[k], ss, k >= 1)
+            ed = term(h[k], ds, k >= 1)
+            pre_b, b_new = ar.add(a_k if b_k is None else _hull(a_k, b_k), ed)
+            pre_a, a_k = ar.add(a_k, es)
+            b_k = b_new
+            acc_ivs += [pre_a, a_k, pre_b, b_k]
+            outs.append(a_k)
+        full = a_k if b_k is None else _hull(a_k, b_k)
+        if mid:
+            pre_m, full = ar.add(full, term(h[half], ss, half >= 1))
+            acc_ivs += [pre_m, full]
+        if half or mid:
+            outs.append(full)
+        out = _hull(*outs) if outs else zero
+    elif form == "transposed":
+        z = None
+        for j in reversed(range(nt)):
+            pre_z, z = ar.add(zero if z is None else _hull(zero, z), term(h[j], x, j >= 1))
+            acc_ivs += [pre_z, z]
+        if nt >= 2:
+            acc_ivs.append(zero)
+        out = z
+    else:
+        out = _prefix_chain(ar, [term(c, x, k >= 1) for k, c in enumerate(h)], acc_ivs)
+    return {"preadd": pre_ivs, "product": prod_ivs, "acc": acc_ivs, "out": out}
 
 
 # -- signal values -------------------------------------------------------------------------------

@@ -319,7 +319,16 @@ class Lookup1D(SimpleBlock):
             self._report_interval("out", x.lo, x.hi)
             return Interval(x.lo, x.hi)
         lo, hi = float(np.min(x.lo)), float(np.max(x.hi))
-        ylo, yhi = self._range(lo, hi)
+        Tx = x._fi[0] if x._fi is not None else None
+        ylo, yhi = self._range(lo, hi, Tx)
+        if Tx is not None and self.interp == "linear" and self.breakpoints.size > 1:
+            # the fixed run records the quotient with two sticky guard bits below the output
+            # LSB (floor at half an LSB, plus a quarter when inexact): up to half an LSB off
+            try:
+                half = 2.0 ** -(self._types_for((Tx,))["out"].fraction_length + 1)
+            except ValueError:
+                half = 0.0
+            ylo, yhi = ylo - half, yhi + half
         q = self.quantized_table.data
         self._report_interval("table", np.array([min(self.table.min(), q.min())]),
                               np.array([max(self.table.max(), q.max())]))
@@ -330,14 +339,30 @@ class Lookup1D(SimpleBlock):
                                self.output_type_arg, "out")
         return Interval(lo, hi, reason=reason)
 
-    def _range(self, lo: float, hi: float) -> tuple[float, float]:
+    def _range(self, lo: float, hi: float,
+               input_type: numerictype | None = None) -> tuple[float, float]:
         """Sound bounds of the output (before its cast) for inputs in ``[lo, hi]``, in double
         mode and in fixed mode (the unquantized and the quantized tables; the quantized
-        breakpoints may move by an LSB, so one more segment is taken on each side)."""
+        breakpoints may move by an LSB, so one more segment is taken on each side).
+
+        With ``extrap='linear'`` the end segments are extended with the breakpoints the run
+        uses: the fixed run's are quantized into the input type (*input_type*, when known),
+        which changes the end slopes (regression: ``[-0.34, 0, 0.34]`` in ``sfix8_En4``
+        becomes ``[-0.3125, 0, 0.3125]``)."""
         bp = self.breakpoints
         n = bp.size
         vals: list[float] = []
-        for tv in self._tables():
+        pairs = [(bp, tv) for tv in self._tables()]
+        if input_type is not None and self.extrap == "linear" and n > 1:
+            try:
+                bq = self._breakpoints(input_type)[0]
+            except ValueError:  # the run refuses these breakpoints too
+                bq = None
+            if bq is not None:
+                F = input_type.fraction_length
+                bqf = np.array([float(Fraction(int(v)) / Fraction(2) ** F) for v in bq])
+                pairs.append((bqf, np.asarray(self.quantized_table.data, dtype=np.float64)))
+        for bp, tv in pairs:
             if n == 1:
                 vals.append(float(tv[0]))
                 continue

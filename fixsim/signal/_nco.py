@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from .._core._fi import fi, make_fi
-from .._core._interval import Interval, report_range
+from .._core._interval import Interval, ranges_active, report_range
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import storage_kind
@@ -310,6 +310,13 @@ class NCO:
         Given an :class:`Interval` of length n, the worst-case range of n samples, with the
         derived ranges reported (the state does not move).
 
+        While ``fx.tool.derive`` runs (static range analysis listens), a count or an array of
+        increments is answered the same way: the worst-case Interval of that many samples,
+        typed as the run's fi, with ``"<name>.phase"`` and the outputs' ranges reported, and
+        the state does not move (``lo = nco(len(x))`` inside the analysed function bounds
+        every frame of the stream, not the next one, and derive leaves the oscillator's
+        phase alone).
+
         Returns
         -------
         fi, numpy.ndarray, tuple or Interval
@@ -318,12 +325,11 @@ class NCO:
             complex128 array in double.
         """
         if isinstance(n, Interval):
-            if self.double:
-                return self._interval(n.size)
-            return typed_like_run(lambda m: copy.deepcopy(self).step(m), (n.size,),
-                                  self._interval(n.size), always=True)
+            return self._step_interval(n.size)
         if isinstance(n, fi | np.ndarray | list | tuple):
             incs = self._increments(n)
+            if ranges_active():
+                return self._step_interval(incs.size)
             size = incs.size
             if size == 0:  # the kernels read inc[0]
                 incs = np.zeros(1, dtype=np.int64)
@@ -332,8 +338,23 @@ class NCO:
             raise ValueError(f"{self._blk}: the number of samples must be a non-negative "
                              f"integer, got {n!r}.")
         n = int(n)
+        if ranges_active():
+            return self._step_interval(n)
+        return self._run(n)
+
+    def _run(self, n: int):
+        """The next *n* samples at the fixed phase increment (moves the state)."""
         inc = np.array([self._pattern(self.phase_increment & self._mask)], dtype=np.int64)
         return self._double(n, inc) if self.double else self._fixed(n, inc)
+
+    def _step_interval(self, n: int):
+        """The worst-case Intervals of *n* samples (typed as the fixed run's fi), without
+        moving the state."""
+        if self.double:
+            return self._interval(n)
+        # the typing run (on a copy) is the real generator: it would ask for intervals again
+        return typed_like_run(lambda m: copy.deepcopy(self)._run(m), (n,), self._interval(n),
+                              always=True)
 
     def _increments(self, x) -> np.ndarray:
         """Per-sample phase increments (integers, or a fi with fraction length 0) as W-bit

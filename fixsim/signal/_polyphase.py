@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._core._fi import fi, make_fi
-from .._core._interval import Interval
 from .._core._typetable import signals_active
 from .._kernels import lazy
 from ._block import (
@@ -14,12 +13,10 @@ from ._block import (
     cast_counted,
     counting,
     fi_stored,
-    interval_hull,
     probe,
-    range_of,
     report,
 )
-from ._fir import FIR, _down, _float_prefix_extremes, _prefix_extremes, _up, emit_tap_sums
+from ._fir import FIR, _down, _hull, _prefix_chain, _prefix_extremes, _up, emit_tap_sums
 
 _kf = lazy("fixsim._kernels._filters")
 
@@ -295,35 +292,36 @@ class FIRInterpolator(FIR):
             lo_b, hi_b = min(lo_b, 0), max(hi_b, 0)
         return _down(lo_b), _up(hi_b)
 
-    def _filt_interval(self, x: Interval) -> Interval:
-        from fractions import Fraction
+    def _interval_count(self, n: int) -> int:
+        return n * self.factor
 
-        lo, hi = interval_hull(x, self._blk)
-        count = x.size * self.factor
-        name = self.name
-        hq = self._coef_fractions(not self._table_double)
-        hd = self._coef_fractions(False)  # arriving at the coefficient cast (see FIR)
-        range_of(f"{name}.coef", _down(min(min(hq), min(hd))), _up(max(max(hq), max(hd))))
-        range_of(f"{name}.in", lo, hi)
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            why = x.reason or "the input range is unbounded"
-            for s in ("product", "acc", "out"):
-                range_of(f"{name}.{s}", -np.inf, np.inf, why)
-            return Interval(np.full(count, -np.inf), np.full(count, np.inf), reason=why)
-        flo, fhi = Fraction(lo), Fraction(hi)
-        prods = [(min(c * flo, c * fhi), max(c * flo, c * fhi)) for c in hq]
-        range_of(f"{name}.product", _down(min(p[0] for p in prods)),
-                 _up(max(p[1] for p in prods)))
-        olo, ohi = self.worst_case_output_range(lo, hi, quantized=not self._table_double)
-        # and what float64 gives at the worst-case inputs, phase by phase in tap order (as the
-        # double kernel sums): rounding can put it a few ulps beyond the exact extremes
-        for p in range(min(self.factor, self.ntaps)):
-            flo_p, fhi_p = _float_prefix_extremes([(float(c), lo, hi)
-                                                   for c in hq[p::self.factor]])
-            olo, ohi = min(olo, flo_p), max(ohi, fhi_p)
-        range_of(f"{name}.acc", olo, ohi)
-        range_of(f"{name}.out", olo, ohi)
-        return Interval(np.full(count, olo), np.full(count, ohi))
+    def _form_ranges(self, ar, h, x) -> dict:
+        """Ranges of the signals in arithmetic *ar* (see :meth:`FIR._run_ranges`): each output
+        phase ``p`` sums the products of branch ``h[p::L]`` in order, the tap ``p + jL`` seeing
+        ``x[n - j]``, 0 from reset while ``j > n`` (so each output is a prefix sum of its
+        branch, and products also take 0); a phase without taps gives 0."""
+        L, nt = self.factor, len(h)
+        prod_ivs: list = []
+        acc_ivs: list = []
+        outs: list = []
+
+        def term(c, m, can_zero: bool):
+            v, p, e = ar.mul(c, m)
+            prod_ivs.extend((v, p))
+            if can_zero:
+                prod_ivs.append(ar.zero)
+            return e
+
+        for p in range(min(L, nt)):
+            _prefix_chain(ar, [term(h[k], x, j >= 1) for j, k in enumerate(range(p, nt, L))],
+                          acc_ivs, outs)
+        if L > nt:
+            outs.append(ar.zero)
+        return {"preadd": [], "product": prod_ivs, "acc": acc_ivs, "out": _hull(*outs)}
+
+    def _tap_order_out(self, ar, h, x) -> tuple:
+        # the double kernel sums each branch in tap order, as the fixed one
+        return self._form_ranges(ar, h, x)["out"]
 
     def __repr__(self) -> str:
         return f"{super().__repr__()[:-1]}, factor={self.factor})"

@@ -587,3 +587,166 @@ def test_same_type_input_and_output_casts_are_skipped_exactly(overflow):
         assert "sos.in" in names and "sos.out" in names
         if overflow == "sat_sym":
             assert next(e for e in ev if e.name == "sos.in").overflows == 2 * 10
+
+
+# -- derived ranges against real runs (fx.tool.derive vs fx.tool.record) ---------------------------
+def _worst_inputs(sos, lo, hi, n):
+    """Worst-case inputs in [lo, hi]: constant at each bound, alternating, and bang-bang
+    inputs following the impulse response of every prefix of the cascade (either sign)."""
+    k = np.arange(n)
+    out = [np.full(n, lo), np.full(n, hi), np.where(k % 2, lo, hi), np.where(k % 2, hi, lo)]
+    imp = np.r_[1.0, np.zeros(n - 1)]
+    for s in range(1, len(sos) + 1):
+        h = signal.sosfilt(np.atleast_2d(sos)[:s], imp)[::-1]
+        out += [np.where(h >= 0, hi, lo), np.where(h >= 0, lo, hi)]
+    return out
+
+
+def _escapes(fn, T, lo, hi, n, inputs):
+    """Every recorded signal (and the output) outside its derived range, over *inputs*."""
+    d = fx.tool.derive(fn, (lo, hi), T, shape=n)
+    bad = []
+    for x in inputs:
+        with fx.tool.record() as rec:
+            out = fn(np.asarray(x, dtype=np.float64), T)
+        for name in rec.names:
+            st = rec[name]
+            if st.finite_count and not (d[name].lo <= st.min and st.max <= d[name].hi):
+                bad.append((name, st.min, st.max, d[name].lo, d[name].hi))
+        v = out.data if isinstance(out, fi) else np.asarray(out)
+        olo, ohi = d.output.hull()
+        if not (olo <= v.min() and v.max() <= ohi):
+            bad.append(("output", float(v.min()), float(v.max()), olo, ohi))
+    return d, bad
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "floor", "ceil", "zero", "convergent"])
+@pytest.mark.parametrize("form", ["df1", "df2t"])
+def test_derived_range_holds_the_rounding_noise_of_the_loop(form, rounding):
+    """Bug: in fixed point the derived ranges were the linear l1 bound only, and the section
+    cast's rounding, circulating in the feedback loop, took the real run past them
+    ([[0.04, 0, 0, 1, -1.6, 0.64]], x sfix16_En14 all at -1: q.out -0.999267578125 against a
+    derived -0.9990472570966084). Every rounding's error interval now reaches each section's
+    output through 1/A of its section and the sections after it."""
+    T = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En14"})
+    sos = [[0.04, 0, 0, 1, -1.6, 0.64]]
+
+    def fn(x, T):
+        return T.y(SOSFilter(sos, name="q", form=form, rounding=rounding)(T.x(x)))
+
+    lo, hi = -1.0, 1 - 2 ** -14
+    d, bad = _escapes(fn, T, lo, hi, 64, _worst_inputs(sos, lo, hi, 64))
+    assert not bad, bad
+    # tight: the linear bound plus l1(1/A) (about 1/(1 - 0.8)^2 = 25, all h >= 0) times the
+    # section cast's error interval (full-precision products and accumulator: the only
+    # rounding), rounded inward to the section type's grid (within one LSB of that)
+    f = SOSFilter(sos, rounding=rounding)
+    llo, lhi = f.worst_case_output_range(lo, hi)
+    g = SOSFilter([[1, 0, 0, 1, *f.quantized_sos[0, 4:]]]).l1_norm()
+    q = 2.0 ** -14
+    d_ = 2.0 ** -f.types(numerictype(True, 16, 14))["acc"].fraction_length
+    elo, ehi = {"nearest": (-q / 2 + d_, q / 2), "floor": (-(q - d_), 0.0),
+                "ceil": (0.0, q - d_), "zero": (-(q - d_), q - d_),
+                "convergent": (-q / 2, q / 2)}[rounding]
+    lo_exact, hi_exact = llo + g * elo, lhi + g * ehi
+    assert lo_exact - 1e-12 <= d["q.out"].lo < lo_exact + q
+    assert hi_exact - q < d["q.out"].hi <= hi_exact + 1e-12
+
+
+@pytest.mark.parametrize("form", ["df1", "df2t"])
+def test_derived_range_holds_butterworth_rounding_noise_bang_bang(form):
+    """Bug: butter(4, 0.1) in fixed point (default types) with a bang-bang input reached
+    1.248779296875 against a derived 1.24713134765625 (the linear bound): each section's
+    rounding noise passes through the sections after it."""
+    sos = signal.butter(4, 0.1, output="sos")
+    T = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En14"})
+
+    def fn(x, T):
+        return T.y(SOSFilter(sos, name="q", form=form)(T.x(x)))
+
+    lo, hi = -1.0, 1 - 2 ** -14
+    d, bad = _escapes(fn, T, lo, hi, 128, _worst_inputs(sos, lo, hi, 128))
+    assert not bad, bad
+    assert d["q.out"].hi > SOSFilter(sos).worst_case_output_range(lo, hi)[1]
+
+
+@pytest.mark.parametrize("types", [
+    dict(product_type="sfix16_En10", acc_type="sfix20_En10", rounding="floor"),
+    dict(acc_type="sfix24_En16", state_type="sfix18_En12", rounding="ceil"),
+    dict(coef_type="sfix10_En7", product_type=("sfix14_En9", "sfix16_En11"),
+         acc_type="sfix22_En12", state_type="sfix16_En12", rounding="zero"),
+])
+@pytest.mark.parametrize("form", ["df1", "df2t"])
+def test_derived_range_holds_product_accumulator_and_state_rounding(form, types):
+    """Bug (as above): the products', accumulator's and states' roundings were left out of the
+    derived ranges, too; narrow types, directed roundings, bang-bang inputs."""
+    sos = [[0.2, 0.3, 0.1, 1, -1.2, 0.5], [0.5, -0.4, 0.25, 1, 0.3, 0.4]]
+    T = fx.TypeTable({"x": "sfix12_En10", "y": "double"})
+
+    def fn(x, T):
+        return T.y(SOSFilter(sos, name="q", form=form, section_type="sfix14_En9",
+                             **types)(T.x(x)))
+
+    lo, hi = -1.0, 1 - 2 ** -10
+    _, bad = _escapes(fn, T, lo, hi, 96, _worst_inputs(sos, lo, hi, 96))
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("overflow", ["wrap", "sat_zero", "saturate"])
+def test_derived_output_of_an_overflowing_output_or_section_type(overflow):
+    """Bug: an output type with overflow='wrap' whose range the real bound exceeds
+    ([[0.5, 0.5, 0, 1, -0.5, 0]], output_type='sfix8_En7', x in [0.5, 1], x = 0.99) was
+    reported as the bound fit into the type; the run wrapped to -0.765625. The output is the
+    cast of the section range (wrap: the type's whole range; sat_zero: 0 too), and a section
+    whose casts may overflow has its output anywhere in the section type."""
+    T = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En12"})
+    sos = [[0.5, 0.5, 0, 1, -0.5, 0]]
+
+    def fn(x, T):
+        return T.y(SOSFilter(sos, name="f", output_type="sfix8_En7", overflow=overflow)(T.x(x)))
+
+    inputs = [*_worst_inputs(sos, 0.5, 1.0, 16), np.full(16, 0.99)]
+    d, bad = _escapes(fn, T, 0.5, 1.0, 16, inputs)
+    assert not bad, bad
+    olo, ohi = d.output.hull()
+    assert ohi == 1 - 2 ** -7
+    if overflow == "wrap":
+        assert olo == -1.0
+    elif overflow == "sat_zero":
+        assert olo <= 0.0
+    # the section type itself overflows (its output reaches 2 = max + 1 LSB): anywhere in it
+    assert (d["f.out"].lo, d["f.out"].hi) == (-2.0, 2 - 2 ** -14)
+
+
+def test_derived_range_of_an_untyped_run_uses_the_designed_coefficients():
+    """Bug: an untyped (double-run) Interval input into a block without a double table was
+    bounded with the quantized coefficients, but the double run filters with the designed
+    ones: butter(2, 0.25), bang-bang input in [-1, 1], iir.section 1.118054544512745 against
+    a derived 1.118051510570504 (the quantized cascade's l1 norm)."""
+    sos = signal.butter(2, 0.25, output="sos")
+    T = fx.TypeTable({"x": "sfix16_En13", "y": "sfix16_En12"}).as_double()
+
+    def fn(x, T):
+        return T.y(SOSFilter(sos, name="iir")(T.x(x)))
+
+    d, bad = _escapes(fn, T, -1.0, 1.0, 32, _worst_inputs(sos, -1.0, 1.0, 32))
+    assert not bad, bad
+    l1 = SOSFilter(sos).l1_norm(quantized=False)
+    assert d["iir.section"].hi == pytest.approx(l1, rel=2e-9)
+    assert d["iir.section"].hi > SOSFilter(sos).l1_norm(quantized=True) * (1 + 1e-8)
+
+
+def test_derived_range_applies_the_section_type_input_cast():
+    """Bug: the cast of the input into the section type was ignored: [[0.5, 0.5, 0, 1, 0,
+    0]], section_type='sfix8_En4', x sfix16_En15 in [-0.3, 0.3] all at 0.3: f.section and
+    f.out 0.3125 against a derived 0.2999877932687378."""
+    T = fx.TypeTable({"x": "sfix16_En15", "y": "double"})
+    sos = [[0.5, 0.5, 0, 1, 0, 0]]
+
+    def fn(x, T):
+        return T.y(SOSFilter(sos, name="f", section_type="sfix8_En4")(T.x(x)))
+
+    d, bad = _escapes(fn, T, -0.3, 0.3, 8, _worst_inputs(sos, -0.3, 0.3, 8))
+    assert not bad, bad
+    assert (d["f.out"].lo, d["f.out"].hi) == (-0.3125, 0.3125)
+    assert d["f.section"].hi == pytest.approx(0.3125, rel=1e-8)

@@ -397,7 +397,11 @@ def test_interval_input_reports_ranges_and_keeps_state():
                                                                   "d.comb3", "d.out"}
     assert by["d.integrator1"].hi == np.inf and by["d.integrator1"].reason
     assert by["d.comb2"].lo == -np.inf
-    assert (by["d.comb3"].lo, by["d.comb3"].hi) == (-32.0, 64.0)
+    # double mode (an untyped Interval): the last comb is the difference of float64
+    # integrators, whose round-off grows with the stream (see
+    # test_double_mode_decimator_last_comb_drifts_over_a_long_stream); the output (the
+    # equivalent FIR) stays bounded
+    assert by["d.comb3"].hi == np.inf and by["d.comb3"].reason
     assert cic(np.ones(3)).size == 1  # the interval call did not move the phase
 
     events.clear()
@@ -540,3 +544,120 @@ def test_wide_interpolator_runs_exactly_on_python_ints():
     want, _ = interpolator_reference(x, T, R, M, N, numerictype(True, 64, 20), "nearest",
                                      "saturate", check_no_wrap=True)
     assert got == want and Tgot == numerictype(True, 64, 20)
+
+
+# -- derived ranges against recorded runs (regressions) ------------------------------------------
+def _derived_vs_recorded(fn, T, design, n, inputs):
+    """Every recorded signal and the output inside its derived range, for each input."""
+    d = fx.tool.derive(fn, design, T, shape=n)
+    bad = []
+    for x in inputs:
+        with fx.tool.record() as rec:
+            out = fn(np.asarray(x, dtype=np.float64), T)
+        for name in rec.names:
+            if rec[name].finite_count == 0:
+                continue
+            if name not in d:
+                bad.append((name, "missing"))
+            elif not (d[name].lo <= rec[name].min and rec[name].max <= d[name].hi):
+                bad.append((name, rec[name].min, rec[name].max, d[name].lo, d[name].hi))
+        v = np.asarray(out.data if isinstance(out, fi) else out, dtype=np.float64)
+        lo, hi = d.output.hull()
+        if not (lo <= v.min() and v.max() <= hi):
+            bad.append(("output", v.min(), v.max(), lo, hi))
+    return d, bad
+
+
+@pytest.mark.parametrize("cls", [CICDecimator, CICInterpolator])
+@pytest.mark.parametrize("bound", [0.9, 0.7, 0.1, 1 / 3])
+def test_double_mode_derived_ranges_hold_the_float_kernels_values(cls, bound):
+    """Bug: _CIC._filt_interval rounded the exact worst case to nearest, but the double
+    kernels round their sums beyond it (CICInterpolator(4, 1, 3) at -0.9: c.out
+    -14.400000000000002 vs derived -14.4; CICDecimator at 0.9: 57.60000000000218 vs 57.6).
+    The output's bound now holds the kernel's own float sums at the worst-case inputs."""
+    T = fx.TypeTable({"x": "double", "y": "double"})
+
+    def fn(x, T):
+        return T.y(cls(4, 1, 3, name="c")(T.x(x)))
+
+    n = 64
+    k = np.arange(n)
+    inputs = [np.full(n, -bound), np.full(n, bound), np.where(k % 2, -bound, bound),
+              np.where((k // 5) % 2, -bound, bound),
+              np.random.default_rng(1).uniform(-bound, bound, n)]
+    d, bad = _derived_vs_recorded(fn, T, (-bound, bound), n, inputs)
+    assert not bad, bad
+    # still tight: within a few ulps of the exact worst case
+    glo, ghi = cls(4, 1, 3).worst_case_output_range(-bound, bound)
+    assert d["c.out"].lo <= glo and d["c.out"].hi >= ghi
+    assert abs(d["c.out"].hi - ghi) <= 64 * np.spacing(ghi)
+
+
+def test_double_mode_decimator_last_comb_drifts_over_a_long_stream():
+    """In double mode the decimator's registers accumulate in float64 (the output is the
+    equivalent FIR): the last comb, a difference of integrators that outgrow 2**53, leaves
+    the exact output range on a long stream, so its derived range is unbounded (the output's
+    is not)."""
+    c = CICDecimator(4, 1, 3, name="c")
+    with fx.tool.record() as rec:
+        for _ in range(8):
+            c(np.full(1 << 17, 0.9))
+    assert rec["c.comb3"].max > 60.0                  # exact: 0.9 * 64 = 57.6
+    events = []
+    with range_listening(events.append):
+        out = CICDecimator(4, 1, 3, name="c")(Interval(np.full(8, -0.9), np.full(8, 0.9)))
+    by = {e.name: e for e in events}
+    assert by["c.comb3"].hi == np.inf and "float64" in by["c.comb3"].reason
+    assert out.hull()[1] >= rec["c.out"].max and out.hull()[1] < 57.61
+
+
+@pytest.mark.parametrize("rounding", ["floor", "nearest"])
+@pytest.mark.parametrize("cls", [CICDecimator, CICInterpolator])
+def test_input_type_cast_is_in_the_derived_ranges(cls, rounding):
+    """Bug: with input_type, 'c.in' (recorded) had no derived range, and the input cast's
+    rounding was ignored: CICDecimator(2, 1, 2, input_type='sfix8_En4'), x sfix16_En15 in
+    [-0.3, 0.3] (floor: -0.3 -> -0.3125): c.out observed -1.25 vs derived lo -1.19995."""
+    T = fx.TypeTable({"x": "sfix16_En15", "y": "double"})
+
+    def fn(x, T):
+        return T.y(cls(2, 1, 2, name="c", input_type="sfix8_En4", rounding=rounding)(T.x(x)))
+
+    n = 16
+    k = np.arange(n)
+    inputs = [np.full(n, -0.3), np.full(n, 0.3), np.where(k % 2, -0.3, 0.3),
+              np.random.default_rng(2).uniform(-0.3, 0.3, n)]
+    d, bad = _derived_vs_recorded(fn, T, (-0.3, 0.3), n, inputs)
+    assert not bad, bad
+    assert "c.in" in d and d["c.in"].hi < 0.31
+
+
+@pytest.mark.parametrize("owl", [6, 8, 10])
+def test_pruned_decimator_derived_output_holds_the_truncation_error(owl):
+    """Bug: with pruning the stages floor their inputs, which moves the output off the exact
+    filter's value (below its minimum at worst); the derived range of the last comb and of
+    the output now adds the truncations' worst case (or the register's range where that
+    would wrap)."""
+    T = fx.TypeTable({"x": "sfix12_En11", "y": "double"})
+
+    def fn(x, T):
+        return T.y(CICDecimator(4, 1, 3, name="c", output_word_length=owl)(T.x(x)))
+
+    rng = np.random.default_rng(owl)
+    xmax = 1 - 2 ** -11
+    inputs = [np.full(128, -1.0), np.full(128, xmax)] + [
+        np.round(rng.uniform(-1, xmax, 128) * 2 ** 11) / 2 ** 11 for _ in range(10)]
+    _, bad = _derived_vs_recorded(fn, T, (-1.0, xmax), 128, inputs)
+    assert not bad, bad
+
+
+def test_fixed_mode_last_comb_is_exact():
+    """A fixed-point run (a typed Interval) keeps the exact bound of the last comb, which
+    wraps to the exact output in the registers."""
+    T = fx.TypeTable({"x": "sfix16_En14", "y": "double"})
+
+    def fn(x, T):
+        return T.y(CICDecimator(4, 1, 3, name="d")(T.x(x)))
+
+    d = fx.tool.derive(fn, (-0.5, 1.0), T, shape=12)
+    assert (d["d.comb3"].lo, d["d.comb3"].hi) == (-32.0, 64.0)
+    assert (d["d.out"].lo, d["d.out"].hi) == (-32.0, 64.0)

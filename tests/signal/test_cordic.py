@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import fixsim as fx
 from fixsim import fi, numerictype
 from fixsim._core._interval import Interval
 from fixsim.signal._cordic import (
@@ -365,3 +366,91 @@ def test_probes_and_type_table():
     s3, c3 = cordic_sincos(theta, name="osc", types=T.as_double())
     assert isinstance(s3, np.ndarray)
     np.testing.assert_allclose(s3, np.sin(theta.data), atol=1e-14)
+
+
+# -- derived ranges of fixed-point runs (regressions) --------------------------------------------
+def _inside_all(d, rec, outs=()):
+    bad = []
+    for name in rec.names:
+        if rec[name].finite_count and not (d[name].lo <= rec[name].min
+                                           and rec[name].max <= d[name].hi):
+            bad.append((name, rec[name].min, rec[name].max, d[name].lo, d[name].hi))
+    ivs = d.output if isinstance(d.output, tuple) else (d.output,)
+    for o, iv in zip(outs, ivs, strict=False):
+        lo, hi = iv.hull()
+        v = np.asarray(o.data if isinstance(o, fi) else o, dtype=np.float64)
+        if not (lo <= v.min() and v.max() <= hi):
+            bad.append(("output", v.min(), v.max(), lo, hi))
+    return bad
+
+
+@pytest.mark.parametrize("dt,n", [("sfix16_En14", 12), ("sfix12_En10", None), ("sfix8_En6", 4)])
+def test_fixed_sincos_derived_range_holds_the_rounded_registers(dt, n):
+    """Bug: _sincos_interval reported [-1, 1] (exact arithmetic), but the quantized 1/A_n and
+    the floored shifts put |x| above 1: cordic_sincos(theta, 12, data_type='sfix16_En14'),
+    theta = -pi: cos -1.000244140625 vs derived [-1, 1]."""
+    T = fx.TypeTable({"th": "sfix16_En13", "s": "double", "c": "double"})
+
+    def fn(x, T):
+        s, c = cordic_sincos(T.th(x), n, data_type=dt, name="cs")
+        return T.s(s), T.c(c)
+
+    d = fx.tool.derive(fn, (-np.pi, np.pi), T, shape=4001)
+    with fx.tool.record() as rec:
+        outs = fn(np.linspace(-np.pi, np.pi, 4001), T)
+    assert not _inside_all(d, rec, outs)
+    lsb = 2.0 ** -numerictype.parse(dt).fraction_length
+    assert d["cs.x"].hi < 1 + 40 * lsb                   # still tight: a few LSB per iteration
+
+
+def test_fixed_atan2_derived_range_holds_the_quantized_pi_and_tiny_vectors():
+    """Bug: the derived angle was [-pi, pi] + 1e-9, but the quadrant correction starts at pi
+    rounded to nearest (x = -1, y = 0: 3.1416015625), and the floored shifts stall the
+    rotation of a tiny vector (x = -4, y = 1 LSB: 3.31396484375)."""
+    T = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En14", "a": "double"})
+
+    def fn(x, y, T):
+        return T.a(cordic_atan2(T.y(y), T.x(x), name="at"))
+
+    r = np.arange(-64, 65) * 2.0 ** -14
+    X, Y = np.meshgrid(np.concatenate([r, [-1.0, 1 - 2 ** -14]]),
+                       np.concatenate([r, [-1.0, 1 - 2 ** -14]]))
+    n = X.size
+    d = fx.tool.derive(fn, {"x": (-1, 1), "y": (-1, 1)}, T, shape={"x": n, "y": n})
+    with fx.tool.record() as rec:
+        out = fn(X.ravel(), Y.ravel(), T)
+    assert rec["at.z"].max > np.pi + 0.1                 # the stall case is covered
+    assert not _inside_all(d, rec, (out,))
+    assert d["at.z"].hi < 4.0                            # the default angle type holds it
+
+
+@pytest.mark.parametrize("scale", [True, False])
+def test_fixed_abs_and_rotate_derived_ranges_hold_the_rounded_registers(scale):
+    """Bug: _vector_interval bounded the registers by A_n |u| and the output by |u| in exact
+    arithmetic; the floored shifts and the quantized 1/A_n exceed that (cordic_abs, x = -1,
+    y = 1 - 2**-14: out 1.41428 vs derived 1.414214)."""
+    T = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En14", "th": "sfix16_En13",
+                      "a": "double", "b": "double"})
+
+    def fa(x, y, T):
+        return T.a(cordic_abs((T.x(x), T.y(y)), scale_output=scale, name="ab"))
+
+    def fr(x, y, th, T):
+        re, im = cordic_rotate(T.th(th), (T.x(x), T.y(y)), scale_output=scale, name="ro")
+        return T.a(re), T.b(im)
+
+    rng = np.random.default_rng(5)
+    vals = np.concatenate([[-1.0, 1 - 2 ** -14, 0.99, -0.99], rng.uniform(-1, 1, 60)])
+    X, Y = (a.ravel() for a in np.meshgrid(vals, vals))
+    th = np.resize(np.array([np.pi / 4, -3 * np.pi / 4, 3 * np.pi / 4, -np.pi / 4, np.pi,
+                             -np.pi, 0, np.pi / 2]), X.size)
+    n = X.size
+    d = fx.tool.derive(fa, {"x": (-1, 1), "y": (-1, 1)}, T, shape={"x": n, "y": n})
+    with fx.tool.record() as rec:
+        out = fa(X, Y, T)
+    assert not _inside_all(d, rec, (out,))
+    d = fx.tool.derive(fr, {"x": (-1, 1), "y": (-1, 1), "th": (-np.pi, np.pi)}, T,
+                       shape={"x": n, "y": n, "th": n})
+    with fx.tool.record() as rec:
+        outs = fr(X, Y, th, T)
+    assert not _inside_all(d, rec, outs)

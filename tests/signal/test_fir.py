@@ -705,3 +705,228 @@ def test_fused_kernel_long_block_and_stride():
                            np.array(h[::-1], dtype=np.float64), 63, step, 15, tp, rm, om, out,
                            min_split=0, parts=2)
         assert out.tolist() == exp
+
+
+# -- derived ranges (fx.tool.derive) against recorded runs ---------------------------------------
+def _escapes(fn, T, design, n, inputs):
+    """Every recorded signal value (and output value) of ``fn`` on *inputs* outside the
+    ranges ``fx.tool.derive`` gives for inputs in *design*; and the derived ranges."""
+    d = fx.tool.derive(fn, design, T, shape=n)
+    bad = []
+    for key, x in inputs.items():
+        with fx.tool.record() as rec:
+            y = fn(np.asarray(x, dtype=np.float64), T)
+        for name in rec.names:
+            st_ = rec[name]
+            if st_.finite_count and not (d[name].lo <= st_.min and st_.max <= d[name].hi):
+                bad.append((key, name, st_.min, st_.max, d[name].lo, d[name].hi))
+        v = np.asarray(y.data if isinstance(y, fi) else y, dtype=np.float64)
+        lo, hi = d.output.hull()
+        if not (lo <= v.min() and v.max() <= hi):
+            bad.append((key, "output", v.min(), v.max(), lo, hi))
+    return bad, d
+
+
+def _corner_inputs(h, lo, hi, n, seed=0):
+    """Constant, alternating and random inputs in [lo, hi], and the bang-bang inputs of the
+    taps' signs (the worst cases), each from reset."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(n)
+    s = np.resize(np.sign(np.asarray(h, dtype=np.float64)[::-1]) >= 0, n)
+    return {"min": np.full(n, lo), "max": np.full(n, hi), "alt": np.where(k % 2, lo, hi),
+            "rand": rng.uniform(lo, hi, n), "randb": rng.choice([lo, hi], n),
+            "mid": np.full(n, (lo + hi) / 2), "bang": np.where(s, hi, lo),
+            "bang2": np.where(s, lo, hi)}
+
+
+@pytest.mark.parametrize("form", ["direct", "transposed", "symmetric", "antisymmetric"])
+def test_derived_internal_signals_from_reset_with_a_positive_design_range(form):
+    """Bug: with the zero initial state the products (and pre-adder sums, transposed
+    registers) take 0 during the first samples, but the derived ranges bounded them by the
+    design range only: FIR([0.5, 0.25, 0.125]), x in [0.5, 1] at 0.75: product observed
+    [0.0, 0.375] vs derived [0.0625, 0.5], transposed acc [0.0, 0.65625] vs [0.0625, 0.875];
+    symmetric pre-adder 0.0 (and a pair seeing one sample, 0.5) vs derived lo 1.0."""
+    h = {"symmetric": [0.5, 0.25, 0.25, 0.5], "antisymmetric": [0.5, 0.25, -0.25, -0.5]}.get(
+        form, [0.5, 0.25, 0.125])
+    T = fx.TypeTable({"x": "double", "y": "double"})
+
+    def fn(x, T):
+        return T.y(FIR(h, name="f", form=form)(T.x(x)))
+
+    bad, d = _escapes(fn, T, (0.5, 1.0), 8, _corner_inputs(h, 0.5, 1.0, 8))
+    assert not bad, bad
+    if form != "antisymmetric":
+        assert d["f.product"].lo == 0.0
+    if form == "transposed":
+        assert (d["f.acc"].lo, d["f.acc"].hi) == (0.0, 0.875)
+    if form != "antisymmetric":  # the output range is still the exact worst case
+        assert (d["f.out"].lo, d["f.out"].hi) == (0.25, sum(h))
+    if form == "symmetric":
+        assert (d["f.preadd"].lo, d["f.preadd"].hi) == (0.0, 2.0)
+    if form == "antisymmetric":  # x[n] alone (0.5 .. 1), the difference, and 0
+        assert (d["f.preadd"].lo, d["f.preadd"].hi) == (-0.5, 1.0)
+
+
+@pytest.mark.parametrize("form", ["direct", "transposed", "symmetric", "antisymmetric"])
+@pytest.mark.parametrize("design", [(0.25, 1.0), (-1.0, -0.5), (-0.5, 1.0)])
+def test_derived_ranges_equal_brute_force_from_reset(form, design):
+    """The derived ranges of every signal equal the extremes over every input sequence of
+    bounds from reset (double run, dyadic taps: no rounding), so the reset fix keeps them the
+    analytic worst case."""
+    rng = np.random.default_rng(len(form) + int(4 * design[0]))
+    nt = 5
+    h = np.round(rng.normal(size=nt) * 8) / 16
+    if form == "symmetric":
+        h = (h + h[::-1]) / 2
+    elif form == "antisymmetric":
+        h = (h - h[::-1]) / 2
+    T = fx.TypeTable({"x": "double", "y": "double"})
+
+    def fn(x, T):
+        return T.y(FIR(h, name="f", form=form, coef_type="sfix16_En8")(T.x(x)))
+
+    d = fx.tool.derive(fn, design, T, shape=nt + 1)
+    seen: dict = {}
+    for xs in itertools.product(design, repeat=nt + 1):
+        with fx.tool.record() as rec:
+            fn(np.array(xs), T)
+        for name in rec.names:
+            a = seen.get(name, (np.inf, -np.inf))
+            seen[name] = (min(a[0], rec[name].min), max(a[1], rec[name].max))
+    for name in ("f.product", "f.acc", "f.out") + (("f.preadd",) if "sym" in form else ()):
+        assert (d[name].lo, d[name].hi) == seen[name], name
+
+
+def test_derived_out_holds_narrow_product_type_rounding():
+    """Bug: with a product type narrower than full precision, each product rounds (up by
+    up to half an LSB with 'nearest'), but the derived acc/out were the exact real sums:
+    FIR([0.45]*4, product_type='sfix8_En2', acc_type='sfix10_En2'), x sfix8_En7 all at
+    127/128: out observed 2.0 vs derived hi 1.7859253883361816. The derived range now
+    follows the casts (here exactly: 4 products rounded to 0.5)."""
+    T = fx.TypeTable({"x": "sfix8_En7", "y": "sfix16_En10"})
+
+    def fn(x, T):
+        f = FIR([0.45] * 4, name="f", product_type="sfix8_En2", acc_type="sfix10_En2")
+        return T.y(f(T.x(x)))
+
+    bad, d = _escapes(fn, T, (-1.0, 1.0), 8, _corner_inputs([1.0], -1.0, 127 / 128, 8))
+    assert not bad, bad
+    assert (d["f.out"].lo, d["f.out"].hi) == (-2.0, 2.0)
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "floor", "ceil", "convergent", "zero"])
+@pytest.mark.parametrize("form", ["direct", "transposed", "symmetric", "antisymmetric"])
+def test_derived_ranges_hold_narrow_types_every_rounding(rounding, form):
+    """Bug (as above): the pre-adder, product, accumulator and output casts' rounding (and
+    saturation) are part of the fixed run; the derived ranges hold them."""
+    h = {"symmetric": [0.45, -0.3, 0.7, -0.3, 0.45],
+         "antisymmetric": [0.45, -0.3, 0.0, 0.3, -0.45]}.get(form, [0.45, -0.3, 0.7, 0.2])
+    T = fx.TypeTable({"x": "sfix10_En7", "y": "double"})
+    kw = dict(product_type="sfix8_En2", acc_type="sfix9_En2", output_type="sfix7_En1",
+              rounding=rounding)
+    if "sym" in form:
+        kw["preadd_type"] = "sfix6_En3"
+
+    def fn(x, T):
+        return T.y(FIR(h, name="f", form=form, **kw)(T.x(x)))
+
+    for design in ((-1.0, 1.0), (0.3, 0.9), (-0.9, -0.45)):
+        bad, _ = _escapes(fn, T, design, 12, _corner_inputs(h, *design, 12))
+        assert not bad, (design, bad)
+
+
+def test_derived_output_holds_the_output_cast():
+    """The block's output is its accumulator cast into the output type: the derived output
+    holds that cast's rounding (ceil: 0.3 * 0.75 = 0.225 up to 0.25) and saturation."""
+    T = fx.TypeTable({"x": "sfix16_En14", "y": "double"})
+
+    def fn(x, T):
+        return T.y(FIR([0.3, 0.3], name="f", output_type="sfix4_En2", rounding="ceil")(T.x(x)))
+
+    bad, d = _escapes(fn, T, (0.75, 1.5), 6, _corner_inputs([1.0], 0.75, 1.5, 6))
+    assert not bad, bad
+    # 0.3 quantized ~0.29999, times 0.75 rounds up to 0.25; 2 * 1.5 * 0.3 saturates at 1.75
+    assert d.output.hull() == (0.25, 1.0)
+
+
+@pytest.mark.parametrize("form", ["direct", "symmetric"])
+def test_derived_double_run_without_block_types_uses_designed_coefficients(form):
+    """Bug: in a double run (an untyped Interval: the run filters floats) of a block with no
+    all-'double' table of its own, the derived ranges used the quantized coefficients, but
+    the double run filters with the designed ones: FIR([0.1, 0.1]) (quantized 0.09999847),
+    x in [-1, 1] all at 1: out observed 0.2 vs derived hi 0.1999969482421875."""
+    T = fx.TypeTable({"x": "sfix16_En13", "y": "sfix16_En12"}).as_double()
+
+    def fn(x, T):
+        return T.y(FIR([0.1, 0.1], name="f", form=form)(T.x(x)))
+
+    bad, d = _escapes(fn, T, (-1.0, 1.0), 8, _corner_inputs([1.0], -1.0, 1.0, 8))
+    assert not bad, bad
+    assert d["f.out"].hi == 0.2
+    # a fixed run still uses the quantized coefficients
+    Tf = fx.TypeTable({"x": "sfix16_En13", "y": "sfix16_En12"})
+    bad, d = _escapes(fn, Tf, (-1.0, 1.0), 8, _corner_inputs([1.0], -1.0, 1.0, 8))
+    assert not bad, bad
+    assert d["f.out"].hi == 2 * float(FIR([0.1]).quantized_coefs.data[0])
+
+
+def test_derived_ranges_apply_the_input_type_cast():
+    """Bug: the fixed run casts the input into input_type (rounding, saturation) before
+    filtering, but the derived ranges filtered the uncast range: FIR([0.5, 0.5],
+    input_type='sfix8_En4'), x in [-0.3, 0.3] all at 0.3: out observed 0.3125 vs derived hi
+    0.29998779296875. The 'in' signal (before the cast) keeps the design range."""
+    T = fx.TypeTable({"x": "sfix16_En15", "y": "double"})
+
+    def fn(x, T):
+        return T.y(FIR([0.5, 0.5], name="f", input_type="sfix8_En4")(T.x(x)))
+
+    bad, d = _escapes(fn, T, (-0.3, 0.3), 8, _corner_inputs([1.0], -0.3, 0.3, 8))
+    assert not bad, bad
+    assert (d["f.out"].lo, d["f.out"].hi) == (-0.3125, 0.3125)
+    assert d["f.in"].hi < 0.3125
+    # a saturating input cast bounds the filter's range as well
+    T2 = fx.TypeTable({"x": "sfix16_En12", "y": "double"})
+
+    def fn2(x, T):
+        return T.y(FIR([0.5, 0.5], name="f", input_type="sfix6_En4")(T.x(x)))
+
+    bad, d = _escapes(fn2, T2, (-3.0, 3.0), 8, _corner_inputs([1.0], -3.0, 3.0, 8))
+    assert not bad, bad
+    assert (d["f.out"].lo, d["f.out"].hi) == (-2.0, 1.9375)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_derived_ranges_hold_random_fixed_blocks(seed):
+    """Random taps, forms, narrow types, modes and design ranges: every recorded value of the
+    fixed (or double) run lies in the derived ranges."""
+    rng = np.random.default_rng(seed)
+    for _ in range(6):
+        form = str(rng.choice(["direct", "transposed", "symmetric", "antisymmetric"]))
+        nt = int(rng.integers(1, 7))
+        h = rng.normal(size=nt) * rng.uniform(0.05, 1.5)
+        if form == "symmetric":
+            h = (h + h[::-1]) / 2
+        elif form == "antisymmetric":
+            h = (h - h[::-1]) / 2
+        kw = dict(rounding=str(rng.choice(["nearest", "floor", "ceil", "zero"])),
+                  overflow=str(rng.choice(["saturate", "wrap", "sat_sym"])),
+                  coef_type="sfix12_En8")
+        for sig, p in (("product", 0.6), ("acc", 0.6), ("input", 0.3), ("output", 0.3),
+                       ("preadd", 0.4 if "sym" in form else 0.0)):
+            if rng.random() < p:
+                kw[f"{sig}_type"] = f"sfix{int(rng.integers(6, 14))}_En{int(rng.integers(1, 7))}"
+        lo, hi = sorted(rng.uniform(-1, 1, 2))
+        if rng.random() < 0.5:
+            lo, hi = (0.1 + abs(lo) / 2, 0.6 + abs(hi) / 2)[:: 1 if rng.random() < 0.5 else -1]
+            lo, hi = (lo, hi) if lo < hi else (-lo, -hi)
+        mode = str(rng.choice(["fixed", "double"]))
+        T = fx.TypeTable({"x": "sfix16_En13", "y": "double"})
+        T = T if mode == "fixed" else T.as_double()
+
+        def fn(x, T, h=h, form=form, kw=kw):
+            f = FIR(h, name="f", form=form, **kw)
+            x = T.x(x)
+            return T.y(np.concatenate([f(x[:5]), f(x[5:])]))
+
+        bad, _ = _escapes(fn, T, (lo, hi), 14, _corner_inputs(h, lo, hi, 14, seed))
+        assert not bad, (form, kw, mode, (lo, hi), bad)

@@ -12,6 +12,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from scipy import interpolate
 
+import fixsim as fx
 from fixsim import fi, numerictype
 from fixsim._core._interval import Interval, range_listening
 from fixsim.signal import LUT, Lookup1D
@@ -231,3 +232,29 @@ def test_lut_wide_words_take_the_exact_python_int_path():
     expect = [q(lut_reference(val(int(v), Tx), bv, tv, "linear", "clip"),
                 numerictype(True, 40, 30), "nearest", "saturate") for v in x.int]
     assert [int(v) for v in y.int] == expect
+
+
+@pytest.mark.parametrize("bps,xt", [([-0.34, 0, 0.34], "sfix8_En4"),
+                                    ([-0.3, 0.1, 0.37], "sfix8_En3"),
+                                    ([-0.9, -0.2, 0.2, 0.61], "sfix10_En5")])
+def test_linear_extrapolation_uses_the_quantized_breakpoints(bps, xt):
+    """Bug: Lookup1D._range extrapolated with the unquantized breakpoints, but the fixed run
+    quantizes them into the input type, which changes the end slopes: [-0.34, 0, 0.34] in
+    sfix8_En4 (0.34 -> 0.3125), x = 1: l.out observed 3.199951171875 vs derived hi
+    2.9411764705882355."""
+    T = fx.TypeTable({"x": xt, "y": "double"})
+    tv = np.linspace(-1, 1, len(bps))
+
+    def fn(x, T):
+        lut = Lookup1D(bps, tv, name="l", extrap="linear", table_type="sfix16_En12",
+                       output_type="sfix16_En10")
+        return T.y(lut(T.x(x)))
+
+    d = fx.tool.derive(fn, (-1.5, 1.5), T, shape=601)
+    with fx.tool.record() as rec:
+        out = fn(np.linspace(-1.5, 1.5, 601), T)
+    for name in ("l.out", "y"):
+        assert d[name].lo <= rec[name].min and rec[name].max <= d[name].hi, \
+            (name, rec[name].min, rec[name].max, d[name])
+    lo, hi = d.output.hull()
+    assert lo <= out.min() and out.max() <= hi

@@ -372,3 +372,39 @@ def test_per_sample_increments_int64_fi_and_double():
     with pytest.raises(ValueError, match="1-D array of integers"):
         a(np.array([0.5, 1.0]))
     assert a(np.array([], dtype=np.int64)).size == 0
+
+
+def test_count_inside_derive_returns_the_interval_and_keeps_the_phase():
+    """Bug: lo = nco(len(x)) inside a function under fx.tool.derive ran the real NCO: the
+    phase advanced by len(x) (derive changed the state), 'lo.sin'/'lo.phase' had no derived
+    range, and the mixer's bound came from one frame's samples only (over 8 frames at
+    x = 1 - 2**-15: mix 0.99997 vs derived 0.99106). While derive listens a count (or an
+    increment array) now returns the worst-case Interval, typed as the run's fi."""
+    T = fx.TypeTable({"x": "sfix16_En15", "mix": "sfix32_En29", "y": "sfix16_En14"})
+    kw = dict(accumulator_word_length=16, quantizer_bits=12, output_type="sfix16_En14",
+              name="lo")
+    nco, twin = NCO(3000, **kw), NCO(3000, **kw)
+    nco(5)
+    twin(5)
+
+    def fn(x, T):
+        return T.y(T.mix(T.x(x) * nco(len(x))))
+
+    d = fx.tool.derive(fn, (-1, 1), T, shape=16)
+    assert np.array_equal(nco(7).data, twin(7).data)        # the phase did not move
+    assert "lo.sin" in d and "lo.phase" in d
+    fresh = NCO(3000, **kw)
+
+    def run(x, T):
+        return T.y(T.mix(T.x(x) * fresh(len(x))))
+
+    with fx.tool.record() as rec:
+        for _ in range(8):
+            run(np.ones(16) * (1 - 2 ** -15), T)
+    for name in ("mix", "lo.sin"):
+        assert d[name].lo <= rec[name].min and rec[name].max <= d[name].hi, name
+    # an increment array is answered the same way, without moving the state
+    with range_listening(lambda e: None):
+        out = nco(np.array([3000, 3000, 6000]))
+    assert isinstance(out, Interval) and out.size == 3
+    assert np.array_equal(nco(4).data, twin(4).data)

@@ -297,3 +297,137 @@ def test_derived_range_holds_the_double_run_at_worst_case_inputs():
                         b(np.concatenate([np.zeros(p), x, -x, x]))
             for s in ("f.acc", "f.out"):
                 assert d[s].lo <= rec[s].min and rec[s].max <= d[s].hi, (seed, cls, s)
+
+
+# -- derived ranges (fx.tool.derive) against recorded runs ---------------------------------------
+def _escapes(fn, T, design, n, inputs):
+    """Every recorded signal value (and output value) of ``fn`` on *inputs* outside the
+    ranges ``fx.tool.derive`` gives for inputs in *design*; and the derived ranges."""
+    d = fx.tool.derive(fn, design, T, shape=n)
+    bad = []
+    for key, x in inputs.items():
+        with fx.tool.record() as rec:
+            y = fn(np.asarray(x, dtype=np.float64), T)
+        for name in rec.names:
+            s = rec[name]
+            if s.finite_count and not (d[name].lo <= s.min and s.max <= d[name].hi):
+                bad.append((key, name, s.min, s.max, d[name].lo, d[name].hi))
+        v = np.asarray(y.data if isinstance(y, fi) else y, dtype=np.float64)
+        lo, hi = d.output.hull()
+        if v.size and not (lo <= v.min() and v.max() <= hi):
+            bad.append((key, "output", v.min(), v.max(), lo, hi))
+    return bad, d
+
+
+def _inputs(lo, hi, n, seed=0, h=(1.0,), L=1):
+    rng = np.random.default_rng(seed)
+    k = np.arange(n)
+    out = {"min": np.full(n, lo), "max": np.full(n, hi), "alt": np.where(k % 2, lo, hi),
+           "rand": rng.uniform(lo, hi, n), "randb": rng.choice([lo, hi], n)}
+    h = np.asarray(h, dtype=np.float64)
+    for p in range(min(L, h.size)):  # bang-bang inputs of each branch (decimator: L = 1)
+        s = np.resize(np.sign(h[p::L][::-1]) >= 0, n)
+        out[f"bang{p}"], out[f"bang{p}n"] = np.where(s, hi, lo), np.where(s, lo, hi)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["decimator", "decimator_symmetric", "interpolator"])
+def test_derived_products_from_reset_with_a_positive_design_range(kind):
+    """Bug: from reset the zero history makes products (and the symmetric form's pre-adder
+    sums) 0, but the derived ranges bounded them by the design range only (FIRDecimator /
+    FIRInterpolator products with x in [0.5, 1]: 0.0 vs a derived lo of 0.0625; the
+    symmetric decimator's pre-adder 0.0 vs derived lo 1.0)."""
+    h = [0.5, 0.25, 0.25, 0.5] if kind == "decimator_symmetric" else [0.5, 0.25, 0.125, 0.1]
+    T = fx.TypeTable({"x": "double", "y": "double"})
+
+    def fn(x, T):
+        if kind == "interpolator":
+            b = FIRInterpolator(2, h, name="f")
+        else:
+            b = FIRDecimator(2, h, name="f", form="symmetric" if "sym" in kind else "direct")
+        return T.y(b(T.x(x)))
+
+    bad, d = _escapes(fn, T, (0.5, 1.0), 8, _inputs(0.5, 1.0, 8, h=h, L=2))
+    assert not bad, bad
+    assert d["f.product"].lo == 0.0
+    if "sym" in kind:
+        assert (d["f.preadd"].lo, d["f.preadd"].hi) == (0.0, 2.0)
+
+
+@pytest.mark.parametrize("cls", [FIRDecimator, FIRInterpolator])
+def test_derived_ranges_hold_narrow_product_type_rounding(cls):
+    """Bug: the products' cast into a narrow product type rounds (nearest: 0.45 * 127/128
+    up to 0.5), but the derived acc/out were the exact real sums (hi 1.786 vs 2.0 observed);
+    the derived range now follows every cast (here exactly)."""
+    T = fx.TypeTable({"x": "sfix8_En7", "y": "sfix16_En10"})
+
+    def fn(x, T):
+        b = cls(2 if cls is FIRDecimator else 1, [0.45] * 4, name="f",
+                product_type="sfix8_En2", acc_type="sfix10_En2")
+        return T.y(b(T.x(x)))
+
+    bad, d = _escapes(fn, T, (-1.0, 1.0), 8, _inputs(-1.0, 127 / 128, 8))
+    assert not bad, bad
+    assert (d["f.out"].lo, d["f.out"].hi) == (-2.0, 2.0)
+
+
+@pytest.mark.parametrize("cls", [FIRDecimator, FIRInterpolator])
+def test_derived_ranges_double_run_and_input_cast(cls):
+    """Bug: a double run (an untyped Interval) was derived with the quantized coefficients
+    (FIR([0.1, 0.1, 0.1]) decimator: 0.30000000000000004 observed vs derived hi
+    0.29999542236328125), and a fixed run without the input_type cast (0.3 rounds to
+    0.3125 in sfix8_En4)."""
+    Td = fx.TypeTable({"x": "sfix16_En13", "y": "sfix16_En12"}).as_double()
+
+    def fn(x, T):
+        return T.y(cls(2, [0.1, 0.1, 0.1], name="f")(T.x(x)))
+
+    bad, d = _escapes(fn, Td, (-1.0, 1.0), 8, _inputs(-1.0, 1.0, 8))
+    assert not bad, bad
+    # the float64 sums of the designed taps (the interpolator's phases: 2 taps and 1)
+    assert d["f.out"].hi == (0.1 + 0.1 + 0.1 if cls is FIRDecimator else 0.1 + 0.1)
+    Tf = fx.TypeTable({"x": "sfix16_En15", "y": "double"})
+
+    def fn2(x, T):
+        return T.y(cls(2, [0.5, 0.5], name="f", input_type="sfix8_En4")(T.x(x)))
+
+    bad, d = _escapes(fn2, Tf, (-0.3, 0.3), 8, _inputs(-0.3, 0.3, 8))
+    assert not bad, bad
+    hi = 0.3125 if cls is FIRDecimator else 0.15625  # the interpolator's phases: one tap
+    assert (d["f.out"].lo, d["f.out"].hi) == (-hi, hi)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_derived_ranges_hold_random_polyphase_blocks(seed):
+    """Random taps, factors, forms, narrow types, modes and design ranges, streamed in two
+    frames: every recorded value lies in the derived ranges."""
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(6):
+        cls = [FIRDecimator, FIRInterpolator][int(rng.integers(0, 2))]
+        nt = int(rng.integers(1, 8))
+        h = rng.normal(size=nt) * rng.uniform(0.05, 1.5)
+        kw = dict(rounding=str(rng.choice(["nearest", "floor", "ceil", "zero"])),
+                  overflow=str(rng.choice(["saturate", "wrap"])), coef_type="sfix12_En8")
+        if cls is FIRDecimator and rng.random() < 0.4:
+            kw["form"] = "symmetric"
+            h = (h + h[::-1]) / 2
+            if rng.random() < 0.5:
+                kw["preadd_type"] = f"sfix{int(rng.integers(6, 12))}_En{int(rng.integers(2, 6))}"
+        for sig, p in (("product", 0.6), ("acc", 0.6), ("input", 0.3), ("output", 0.3)):
+            if rng.random() < p:
+                kw[f"{sig}_type"] = f"sfix{int(rng.integers(6, 14))}_En{int(rng.integers(1, 7))}"
+        lo, hi = sorted(rng.uniform(-1, 1, 2))
+        if rng.random() < 0.5:
+            lo, hi = 0.1 + abs(lo) / 2, 0.6 + abs(hi) / 2
+        factor = int(rng.integers(2, 4))
+        T = fx.TypeTable({"x": "sfix16_En13", "y": "double"})
+        T = T if rng.random() < 0.6 else T.as_double()
+
+        def fn(x, T, h=h, kw=kw, cls=cls, factor=factor):
+            b = cls(factor, h, name="f", **kw)
+            x = T.x(x)
+            return T.y(np.concatenate([b(x[:5]), b(x[5:])]))
+
+        bad, _ = _escapes(fn, T, (lo, hi), 14,
+                          _inputs(lo, hi, 14, seed, h, factor if cls is FIRInterpolator else 1))
+        assert not bad, (cls.__name__, kw, (lo, hi), bad)

@@ -537,16 +537,15 @@ def test_sos_wrapping_output_type_escapes_derived_output():
     assert inside(d, rec, "y") and output_inside(d, out), (rec["y"].min, d["y"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FIR-family from reset with a design range that excludes 0 (double table): the zero "
-    "initial state makes products h[k]*0 = 0 and, in transposed form, register sums of 0, "
-    "but FIR._filt_interval bounds 'product' by h*[lo, hi] only. FIR([0.5, 0.25, 0.125]), "
-    "x in [0.5, 1], x=0.75: f.product observed [0.0, 0.375] vs derived [0.0625, 0.5]; "
-    "transposed f.acc observed [0.0, 0.65625] vs derived [0.0625, 0.875]; the same for "
-    "FIRDecimator/FIRInterpolator products and for the symmetric form's preadd "
-    "(0.0 vs derived lo 0.5)"))
 @pytest.mark.parametrize("form", ["direct", "transposed"])
 def test_fir_internal_signals_from_reset_with_positive_design_range(form):
+    """Regression (was a strict xfail, fixed): FIR-family from reset with a design range that
+    excludes 0 (double table): the zero initial state makes products h[k]*0 = 0 and, in
+    transposed form, register sums of 0, but FIR._filt_interval bounds 'product' by h*[lo, hi]
+    only. FIR([0.5, 0.25, 0.125]), x in [0.5, 1], x=0.75: f.product observed [0.0, 0.375] vs
+    derived [0.0625, 0.5]; transposed f.acc observed [0.0, 0.65625] vs derived [0.0625, 0.875];
+    the same for FIRDecimator/FIRInterpolator products and for the symmetric form's preadd (0.0
+    vs derived lo 0.5)"""
     T = fx.TypeTable({"x": "double", "y": "double"})
 
     def fn(x, T):
@@ -557,14 +556,13 @@ def test_fir_internal_signals_from_reset_with_positive_design_range(form):
         (rec["f.product"].min, d["f.product"], rec["f.acc"].min, d["f.acc"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FIR with a product_type narrower than full precision (rounding='nearest'): each product "
-    "rounds up by up to half an LSB, the accumulator sums the rounded products, but "
-    "FIR._filt_interval reports the exact real sum for 'acc'/'out'. FIR([0.45]*4, "
-    "product_type='sfix8_En2', acc_type='sfix10_En2'), x sfix8_En7 in [-1, 1], all at "
-    "127/128: f.out observed 2.0 vs derived hi 1.7859253883361816 (directed roundings ceil/"
-    "floor/convergent fail the same way; the recorded 'acc' shows the unrounded sums)"))
 def test_fir_narrow_product_type_rounding_escapes_acc_range():
+    """Regression (was a strict xfail, fixed): FIR with a product_type narrower than full precision
+    (rounding='nearest'): each product rounds up by up to half an LSB, the accumulator sums the
+    rounded products, but FIR._filt_interval reports the exact real sum for 'acc'/'out'.
+    FIR([0.45]*4, product_type='sfix8_En2', acc_type='sfix10_En2'), x sfix8_En7 in [-1, 1], all
+    at 127/128: f.out observed 2.0 vs derived hi 1.7859253883361816 (directed roundings ceil/
+    floor/convergent fail the same way; the recorded 'acc' shows the unrounded sums)"""
     T = fx.TypeTable({"x": "sfix8_En7", "y": "sfix16_En10"})
 
     def fn(x, T):
@@ -575,17 +573,16 @@ def test_fir_narrow_product_type_rounding_escapes_acc_range():
     assert inside(d, rec, "f.out"), (rec["f.out"].max, d["f.out"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SOSFilter in fixed point, default types and rounding (nearest): the section output's "
-    "rounding noise circulates in the feedback loop, but SOSFilter._filt_interval reports "
-    "the linear l1 bound only (its docstring: 'fixed-point rounding noise and limit cycles "
-    "are not included'). Critically damped lowpass [[0.04, 0, 0, 1, -1.6, 0.64]], x "
-    "sfix16_En14 in [-1, 1-2**-14], all at the minimum, 64 samples: q.out observed "
-    "-0.999267578125 vs derived lo -0.9990472570966084 (q.section -0.99929782 vs the same); "
-    "y and the output -0.999267578125 vs derived lo -0.99908447265625. With floor rounding "
-    "-1.0030517578125 vs -1.0020751953125; butter(4, 0.1) with a bang-bang input: y "
-    "1.248779296875 vs derived hi 1.24713134765625"))
 def test_sos_fixed_point_rounding_noise_escapes_linear_bound():
+    """Regression (was a strict xfail, fixed): SOSFilter in fixed point, default types and rounding
+    (nearest): the section output's rounding noise circulates in the feedback loop, but
+    SOSFilter._filt_interval reports the linear l1 bound only (its docstring: 'fixed-point
+    rounding noise and limit cycles are not included'). Critically damped lowpass [[0.04, 0, 0,
+    1, -1.6, 0.64]], x sfix16_En14 in [-1, 1-2**-14], all at the minimum, 64 samples: q.out
+    observed -0.999267578125 vs derived lo -0.9990472570966084 (q.section -0.99929782 vs the
+    same); y and the output -0.999267578125 vs derived lo -0.99908447265625. With floor rounding
+    -1.0030517578125 vs -1.0020751953125; butter(4, 0.1) with a bang-bang input: y
+    1.248779296875 vs derived hi 1.24713134765625"""
     T = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En14"})
 
     def fn(x, T):
@@ -596,15 +593,14 @@ def test_sos_fixed_point_rounding_noise_escapes_linear_bound():
         (rec["q.out"].min, d["q.out"], d["y"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CIC in double mode with a design range whose bounds are not dyadic: the derived ranges "
-    "are the exact worst case rounded to nearest (float(Fraction) in _cic._filt_interval), "
-    "but the double kernels round their sums. CICInterpolator(4, 1, 3), x in [-0.9, 0.9], "
-    "all at -0.9: c.out and y observed -14.400000000000002 vs derived lo -14.4; "
-    "CICDecimator(4, 1, 3), all at 0.9: c.comb3 observed 57.60000000000218 vs derived hi "
-    "57.6 (range (-0.7, 0.7): c.out 44.800000000000004 vs 44.8)"))
 @pytest.mark.parametrize("kind", ["interpolator", "decimator"])
 def test_cic_double_mode_rounding_beyond_derived(kind):
+    """Regression (was a strict xfail, fixed): CIC in double mode with a design range whose bounds
+    are not dyadic: the derived ranges are the exact worst case rounded to nearest
+    (float(Fraction) in _cic._filt_interval), but the double kernels round their sums.
+    CICInterpolator(4, 1, 3), x in [-0.9, 0.9], all at -0.9: c.out and y observed
+    -14.400000000000002 vs derived lo -14.4; CICDecimator(4, 1, 3), all at 0.9: c.comb3 observed
+    57.60000000000218 vs derived hi 57.6 (range (-0.7, 0.7): c.out 44.800000000000004 vs 44.8)"""
     T = fx.TypeTable({"x": "double", "y": "double"})
     cls, n, x = ((CICInterpolator, 16, np.full(16, -0.9)) if kind == "interpolator"
                  else (CICDecimator, 64, np.full(64, 0.9)))
@@ -658,13 +654,12 @@ def test_sum_typed_accumulator_escapes_acc_and_out(case):
         (rec["s.acc"].max, d["s.acc"], rec["s.out"].max, d["s.out"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cordic_sincos in fixed point: _cordic._sincos_interval reports [-1, 1] ('in exact "
-    "arithmetic'), but the quantized 1/A_n and the shifts' rounding put |x| above 1. "
-    "cordic_sincos(theta, 12, data_type='sfix16_En14'), theta sfix16_En13 in [-pi, pi], "
-    "theta=-pi: cs.x and the cosine output c observed -1.000244140625 vs derived [-1.0, 1.0] "
-    "(sfix12_En10 data: -1.00390625)"))
 def test_cordic_sincos_fixed_exceeds_unit_bound():
+    """Regression (was a strict xfail, fixed): cordic_sincos in fixed point:
+    _cordic._sincos_interval reports [-1, 1] ('in exact arithmetic'), but the quantized 1/A_n
+    and the shifts' rounding put |x| above 1. cordic_sincos(theta, 12, data_type='sfix16_En14'),
+    theta sfix16_En13 in [-pi, pi], theta=-pi: cs.x and the cosine output c observed
+    -1.000244140625 vs derived [-1.0, 1.0] (sfix12_En10 data: -1.00390625)"""
     T = fx.TypeTable({"th": "sfix16_En13", "c": "double"})
 
     def fn(x, T):
@@ -675,12 +670,11 @@ def test_cordic_sincos_fixed_exceeds_unit_bound():
         (rec["c"].min, d["c"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cordic_atan2 in fixed point: the quadrant correction starts the angle register at pi "
-    "rounded to nearest (3.1416015625 in sfix16_En13), above the reported bound pi + 1e-9 "
-    "(_cordic.cordic_atan2 interval branch). x, y sfix16_En14 in [-1, 1], x=-1, y=0: at.z "
-    "observed 3.1416015625 vs derived [-3.141592654589793, 3.141592654589793]"))
 def test_cordic_atan2_fixed_angle_register_exceeds_pi():
+    """Regression (was a strict xfail, fixed): cordic_atan2 in fixed point: the quadrant correction
+    starts the angle register at pi rounded to nearest (3.1416015625 in sfix16_En13), above the
+    reported bound pi + 1e-9 (_cordic.cordic_atan2 interval branch). x, y sfix16_En14 in [-1,
+    1], x=-1, y=0: at.z observed 3.1416015625 vs derived [-3.141592654589793, 3.141592654589793]"""
     T = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En14", "a": "double"})
 
     def fn(x, y, T):
@@ -692,14 +686,13 @@ def test_cordic_atan2_fixed_angle_register_exceeds_pi():
     assert inside(d, rec, "at.z"), (rec["at.z"].max, d["at.z"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cordic_abs / cordic_rotate in fixed point: _cordic._vector_interval bounds x, y by "
-    "A_n|u|(1+1e-12) and out by |u|(1+1e-12) in exact arithmetic; the registers' rounding "
-    "and the quantized 1/A_n exceed that. cordic_abs((x, y)), x, y sfix16_En14 in [-1, 1], "
-    "x=-1, y=1-2**-14: ab.out observed 1.4142837040126324 vs derived hi 1.4142135623745096, "
-    "ab.x 2.32904052734375 vs 2.3288706910141586 (cordic_rotate: ro.out 1.41435783 vs "
-    "1.41421356, and its output a 1.41436767578125 vs derived hi 1.41424560546875)"))
 def test_cordic_abs_fixed_exceeds_vector_bound():
+    """Regression (was a strict xfail, fixed): cordic_abs / cordic_rotate in fixed point:
+    _cordic._vector_interval bounds x, y by A_n|u|(1+1e-12) and out by |u|(1+1e-12) in exact
+    arithmetic; the registers' rounding and the quantized 1/A_n exceed that. cordic_abs((x, y)),
+    x, y sfix16_En14 in [-1, 1], x=-1, y=1-2**-14: ab.out observed 1.4142837040126324 vs derived
+    hi 1.4142135623745096, ab.x 2.32904052734375 vs 2.3288706910141586 (cordic_rotate: ro.out
+    1.41435783 vs 1.41421356, and its output a 1.41436767578125 vs derived hi 1.41424560546875)"""
     T = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En14", "a": "double"})
 
     def fn(x, y, T):
@@ -712,12 +705,11 @@ def test_cordic_abs_fixed_exceeds_vector_bound():
         (rec["ab.out"].max, d["ab.out"], rec["ab.x"].max, d["ab.x"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cordic_rotate in fixed point, output past the bound (same cause as cordic_abs, "
-    "_cordic._vector_interval): u = (0.99, 0.99)*sign, theta in +-pi/4, 3pi/4, u and theta "
-    "sfix16_En14/sfix16_En13, floor: the real part a observed 1.41436767578125 vs derived "
-    "output bound 1.41424560546875"))
 def test_cordic_rotate_fixed_output_exceeds_bound():
+    """Regression (was a strict xfail, fixed): cordic_rotate in fixed point, output past the bound
+    (same cause as cordic_abs, _cordic._vector_interval): u = (0.99, 0.99)*sign, theta in
+    +-pi/4, 3pi/4, u and theta sfix16_En14/sfix16_En13, floor: the real part a observed
+    1.41436767578125 vs derived output bound 1.41424560546875"""
     T = fx.TypeTable({"x": "sfix16_En14", "y": "sfix16_En14", "th": "sfix16_En13",
                       "a": "double", "b": "double"})
 
@@ -738,14 +730,12 @@ def test_cordic_rotate_fixed_output_exceeds_bound():
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Lookup1D with extrap='linear' in fixed point: the breakpoints are quantized into the "
-    "input type, which changes the end segments' slope, but Lookup1D._range extrapolates "
-    "with the unquantized breakpoints. Lookup1D([-0.34, 0, 0.34], [-1, 0, 1], "
-    "extrap='linear'), x sfix8_En4 in [-1, 1] (0.34 -> 0.3125), x=1: l.out observed "
-    "3.199951171875 vs derived hi 2.9411764705882355; y and the output 3.2001953125 vs "
-    "2.94140625"))
 def test_lookup_linear_extrapolation_quantized_breakpoints():
+    """Regression (was a strict xfail, fixed): Lookup1D with extrap='linear' in fixed point: the
+    breakpoints are quantized into the input type, which changes the end segments' slope, but
+    Lookup1D._range extrapolates with the unquantized breakpoints. Lookup1D([-0.34, 0, 0.34],
+    [-1, 0, 1], extrap='linear'), x sfix8_En4 in [-1, 1] (0.34 -> 0.3125), x=1: l.out observed
+    3.199951171875 vs derived hi 2.9411764705882355; y and the output 3.2001953125 vs 2.94140625"""
     T = fx.TypeTable({"x": "sfix8_En4", "y": "double"})
 
     def fn(x, T):
@@ -782,18 +772,17 @@ def test_explicit_block_types_in_double_run(kind):
     assert inside(d, rec, "y") and output_inside(d, out), (rec["y"].max, d["y"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FIR-family blocks built without types= (no double table of their own) in a double run: "
-    "the block filters with the designed coefficients, but FIR._filt_interval uses the "
-    "quantized ones (quantized = not self._table_double) although the Interval input is "
-    "untyped. FIR([0.1, 0.1]) (coefficients -> sfix16_En18 0.09999847), x in [-1, 1] all at "
-    "1: f.product observed 0.1 vs derived hi 0.09999847412109375; f.out, y and the output "
-    "0.2 vs derived hi 0.1999969482421875 (FIRDecimator: 0.30000000000000004 vs "
-    "0.29999542236328125). SOSFilter the same: butter(2, 0.25, output='sos') with "
-    "types={'x','y'} only, a bang-bang input in [-1, 1] (32 samples): iir.section observed "
-    "1.118054544512745 vs derived hi 1.118051510570504 (the quantized cascade's l1 norm, "
-    "below the designed one, 1.11805459)"))
 def test_fir_without_types_in_double_run_uses_quantized_coefficients():
+    """Regression (was a strict xfail, fixed): FIR-family blocks built without types= (no double
+    table of their own) in a double run: the block filters with the designed coefficients, but
+    FIR._filt_interval uses the quantized ones (quantized = not self._table_double) although the
+    Interval input is untyped. FIR([0.1, 0.1]) (coefficients -> sfix16_En18 0.09999847), x in
+    [-1, 1] all at 1: f.product observed 0.1 vs derived hi 0.09999847412109375; f.out, y and the
+    output 0.2 vs derived hi 0.1999969482421875 (FIRDecimator: 0.30000000000000004 vs
+    0.29999542236328125). SOSFilter the same: butter(2, 0.25, output='sos') with types={'x','y'}
+    only, a bang-bang input in [-1, 1] (32 samples): iir.section observed 1.118054544512745 vs
+    derived hi 1.118051510570504 (the quantized cascade's l1 norm, below the designed one,
+    1.11805459)"""
     T = fx.TypeTable({"x": "sfix16_En13", "y": "sfix16_En12"}).as_double()
 
     def fn(x, T):
@@ -803,12 +792,11 @@ def test_fir_without_types_in_double_run_uses_quantized_coefficients():
     assert inside(d, rec, "f.out") and output_inside(d, out), (rec["f.out"].max, d["f.out"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FIR input_type cast ignored by derive: the fixed run casts the input into input_type "
-    "(nearest) before filtering, FIR._filt_interval filters the uncast range. FIR([0.5, "
-    "0.5], input_type='sfix8_En4'), x sfix16_En15 in [-0.3, 0.3], all at 0.3: f.out, y and "
-    "the output observed 0.3125 vs derived hi 0.29998779296875"))
 def test_fir_input_type_cast_ignored():
+    """Regression (was a strict xfail, fixed): FIR input_type cast ignored by derive: the fixed run
+    casts the input into input_type (nearest) before filtering, FIR._filt_interval filters the
+    uncast range. FIR([0.5, 0.5], input_type='sfix8_En4'), x sfix16_En15 in [-0.3, 0.3], all at
+    0.3: f.out, y and the output observed 0.3125 vs derived hi 0.29998779296875"""
     T = fx.TypeTable({"x": "sfix16_En15", "y": "double"})
 
     def fn(x, T):
@@ -818,12 +806,11 @@ def test_fir_input_type_cast_ignored():
     assert inside(d, rec, "f.out") and output_inside(d, out), (rec["f.out"].max, d["f.out"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SOSFilter section_type (the cast of the input into the section type) ignored by "
-    "derive: [[0.5, 0.5, 0, 1, 0, 0]], section_type='sfix8_En4', x sfix16_En15 in "
-    "[-0.3, 0.3], all at 0.3: f.section observed 0.3125 and f.out 0.3125 vs derived hi "
-    "0.2999877932687378"))
 def test_sos_section_type_input_cast_ignored():
+    """Regression (was a strict xfail, fixed): SOSFilter section_type (the cast of the input into
+    the section type) ignored by derive: [[0.5, 0.5, 0, 1, 0, 0]], section_type='sfix8_En4', x
+    sfix16_En15 in [-0.3, 0.3], all at 0.3: f.section observed 0.3125 and f.out 0.3125 vs
+    derived hi 0.2999877932687378"""
     T = fx.TypeTable({"x": "sfix16_En15", "y": "double"})
 
     def fn(x, T):
@@ -835,12 +822,12 @@ def test_sos_section_type_input_cast_ignored():
         (rec["f.section"].max, d["f.section"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FFT data_type: the fixed run casts the input into the data type (nearest) before the "
-    "butterflies, FFT._interval bounds the stages from the uncast input bound. FFT(4, "
-    "data_type='sfix8_En4'), x sfix16_En15 in [-0.3, 0.3], all at 0.3: F.data observed "
-    "1.25 vs derived hi 1.1999511718762002 (scaling='all': 0.3125 vs 0.29998779296905004)"))
 def test_fft_data_type_input_cast_ignored():
+    """Regression (was a strict xfail, fixed): FFT data_type: the fixed run casts the input into
+    the data type (nearest) before the butterflies, FFT._interval bounds the stages from the
+    uncast input bound. FFT(4, data_type='sfix8_En4'), x sfix16_En15 in [-0.3, 0.3], all at 0.3:
+    F.data observed 1.25 vs derived hi 1.1999511718762002 (scaling='all': 0.3125 vs
+    0.29998779296905004)"""
     T = fx.TypeTable({"x": "sfix16_En15", "re": "double", "im": "double"})
 
     def fn(x, T):
@@ -851,13 +838,12 @@ def test_fft_data_type_input_cast_ignored():
     assert inside(d, rec, "F.data"), (rec["F.data"].max, d["F.data"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CICDecimator input_type: the recorded signal 'c.in' has no derived range at all "
-    "(_CIC._filt_interval reports sections and out only), and the cast's rounding is "
-    "ignored: CICDecimator(2, 1, 2, input_type='sfix8_En4'), x sfix16_En15 in [-0.3, 0.3], "
-    "all at -0.3: c.in recorded [-0.29998779296875, -0.29998779296875] but missing from "
-    "derive; c.out observed -1.25 vs derived lo -1.199951171875"))
 def test_cic_input_type_signal_missing_and_cast_ignored():
+    """Regression (was a strict xfail, fixed): CICDecimator input_type: the recorded signal 'c.in'
+    has no derived range at all (_CIC._filt_interval reports sections and out only), and the
+    cast's rounding is ignored: CICDecimator(2, 1, 2, input_type='sfix8_En4'), x sfix16_En15 in
+    [-0.3, 0.3], all at -0.3: c.in recorded [-0.29998779296875, -0.29998779296875] but missing
+    from derive; c.out observed -1.25 vs derived lo -1.199951171875"""
     T = fx.TypeTable({"x": "sfix16_En15", "y": "double"})
 
     def fn(x, T):
@@ -882,15 +868,14 @@ def test_saturation_quantized_limit_beyond_input_range():
     assert inside(d, rec, "s.out"), (rec["s.out"].min, d["s.out"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "NCO stepped with an integer count inside fn (lo = nco(len(x)), the natural way to write "
-    "a mixer: an array argument means per-sample phase increments): derive runs the real "
-    "NCO, so (a) 'lo.sin' and 'lo.phase' recorded in the run have no derived range, (b) the "
-    "mixer's bound comes from the first frame's samples only: over 8 frames at x = "
-    "1-2**-15, mix observed 0.999969482421875 vs derived hi 0.9910586215555668, and (c) the "
-    "NCO's phase advances by len(x) inside derive (next samples [-0.99389648, ...] instead "
-    "of [0.0, 0.28295898, ...]); _nco.NCO.step only handles an Interval argument"))
 def test_nco_stepped_by_count_inside_fn():
+    """Regression (was a strict xfail, fixed): NCO stepped with an integer count inside fn (lo =
+    nco(len(x)), the natural way to write a mixer: an array argument means per-sample phase
+    increments): derive runs the real NCO, so (a) 'lo.sin' and 'lo.phase' recorded in the run
+    have no derived range, (b) the mixer's bound comes from the first frame's samples only: over
+    8 frames at x = 1-2**-15, mix observed 0.999969482421875 vs derived hi 0.9910586215555668,
+    and (c) the NCO's phase advances by len(x) inside derive (next samples [-0.99389648, ...]
+    instead of [0.0, 0.28295898, ...]); _nco.NCO.step only handles an Interval argument"""
     T = fx.TypeTable({"x": "sfix16_En15", "mix": "sfix32_En29", "y": "sfix16_En14"})
     kw = dict(accumulator_word_length=16, quantizer_bits=12, output_type="sfix16_En14",
               name="lo")
