@@ -70,6 +70,10 @@ class SignalEvent:
         scales them (``values == ints * scale`` exactly), given *instead of* ``values`` (which
         is then None) for a fi input when every listener is marked ``reads_stored = True``
         (the recorder, which converts while it copies); None otherwise.
+    rounding, overflow : Rounding or Overflow or None
+        The modes of the cast, given by a block that reports a fixed-point signal without its
+        output (``output`` None, to save building it), so that a listener that needs the cast
+        values (``fx.tool.verify``) can compute them from ``values``; None otherwise.
     """
 
     name: str
@@ -80,6 +84,8 @@ class SignalEvent:
     overflows: int = 0
     underflows: int = 0
     stored: tuple | None = None
+    rounding: Rounding | None = None
+    overflow: Overflow | None = None
 
 
 _signal_hooks: contextvars.ContextVar[tuple[Callable[[SignalEvent], None], ...]] = \
@@ -92,20 +98,22 @@ def signals_active() -> bool:
 
 
 def emit_signal(name: str, values, output=None, numerictype: numerictype | None = None,
-                mode: str = "fixed", overflows: int = 0, underflows: int = 0) -> None:
+                mode: str = "fixed", overflows: int = 0, underflows: int = 0, *,
+                rounding: Rounding | None = None, overflow: Overflow | None = None) -> None:
     """Report a named signal computed outside a :class:`TypeTable` cast (a block's kernel).
 
     DSP blocks and network layers whose internal quantizations happen inside compiled kernels
     call this once per signal and frame, so the tool records them like named casts. It does
     nothing when no listener is active; callers that must build *values* (a float64 array of
     the values arriving at the signal's quantization) should check :func:`signals_active`
-    first to skip that work.
+    first to skip that work. A fixed-point signal reported without its *output* may give the
+    cast's *rounding* and *overflow* (see :class:`SignalEvent`).
     """
     hooks = _signal_hooks.get()
     if not hooks:
         return
     event = SignalEvent(name, np.asarray(values, dtype=np.float64), output, numerictype, mode,
-                        int(overflows), int(underflows))
+                        int(overflows), int(underflows), None, rounding, overflow)
     for fn in hooks:
         fn(event)
 

@@ -483,11 +483,15 @@ class SOSFilter(Block):
                 if n:
                     _ke.sos_df2t_values(sos, U, Y, self._prev, s0, s1, prod, acc, state, sec)
             fin = s1 == L
-            emit_signal(f"{name}.product", prod, None, Tp, mode, *(c("product") if fin else zero))
-            emit_signal(f"{name}.acc", acc, None, TA, mode, *(c("acc") if fin else zero))
+            modes = ({"rounding": self.rounding, "overflow": self.overflow}
+                     if mode == "fixed" else {})  # the events carry no output: verify casts
+            emit_signal(f"{name}.product", prod, None, Tp, mode, *(c("product") if fin else zero),
+                        **modes)
+            emit_signal(f"{name}.acc", acc, None, TA, mode, *(c("acc") if fin else zero),
+                        **modes)
             if not df1:
                 emit_signal(f"{name}.state", state, None, TZ, mode,
-                            *(c("state") if fin else zero))
+                            *(c("state") if fin else zero), **modes)
             emit_signal(f"{name}.section", sec, Y[:, s0:s1].T.reshape(-1), TS, mode,
                         *(c("section") if fin else zero))
         last = Y[:, -1] if L else np.zeros(0)

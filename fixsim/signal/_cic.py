@@ -202,6 +202,14 @@ class _CIC(Block):
         combs = [f"comb{j}" for j in range(1, self.N + 1)]
         return ints + combs if self._kind == "decimator" else combs + ints
 
+    @property
+    def fixed_signals(self) -> list[str]:
+        """Signals whose types follow from the block's parameters and input type (the stage
+        registers: Hogenauer's widths, see :meth:`section_types`), not from a type table:
+        :meth:`~fixsim.signal.Model.type_table` lists them ``'inherit'`` and locked, so no
+        proposal gives them a type the run would not use."""
+        return self.section_names
+
     def section_types(self, input_type: TypeLike = None) -> list[numerictype]:
         """The stage register types (in :attr:`section_names` order) for an input of type
         *input_type* (default: the block's input type, or the one in use)."""

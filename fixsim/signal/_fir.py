@@ -568,7 +568,8 @@ class FIR(Block):
         ks, offs, pairs, resets = self._emit_terms()
         emit_tap_sums(name, self._sign, xe, hv, ks, offs, pairs, resets, start, step, count,
                       mode, T("preadd", self.preadd_type), T("product", self.product_type),
-                      T("acc", self.acc_type), cnt("preadd"), cnt("product"), cnt("acc"))
+                      T("acc", self.acc_type), cnt("preadd"), cnt("product"), cnt("acc"),
+                      self.rounding, self.overflow)
         probe(f"{name}.out", accv, output, T("out", self.output_type), mode, *cnt("out"))
 
     # -- analysis -----------------------------------------------------------------------------
@@ -922,10 +923,13 @@ _EMIT_CHUNK = 1 << 16
 
 
 def emit_tap_sums(name: str, sign: int, xe, hv, ks, offs, pairs, resets, start: int, step: int,
-                  count: int, mode: str, Tpre, Tprod, Tacc, cpre, cprod, cacc) -> None:
+                  count: int, mode: str, Tpre, Tprod, Tacc, cpre, cprod, cacc,
+                  rounding: Rounding | None = None, overflow: Overflow | None = None) -> None:
     """Report the ``preadd`` (when *sign*), ``product`` and ``acc`` values of a sum of taps
     (see :func:`fixsim._kernels._emit.tap_sums` for the terms), one event per signal (or per
-    chunk of whole terms), the counts *cpre*, *cprod*, *cacc* with the last one."""
+    chunk of whole terms), the counts *cpre*, *cprod*, *cacc* with the last one; in fixed
+    mode with the casts' *rounding* and *overflow* (the events carry no output)."""
+    modes = ({"rounding": rounding, "overflow": overflow} if mode == "fixed" else {})
     nterms = ks.shape[0]
     if nterms == 0:
         return
@@ -944,6 +948,8 @@ def emit_tap_sums(name: str, sign: int, xe, hv, ks, offs, pairs, resets, start: 
                      i0, i1, run, pre, prod, acc)
         fin = i1 == nterms
         if sign:
-            emit_signal(f"{name}.preadd", pre, None, Tpre, mode, *(cpre if fin else zero))
-        emit_signal(f"{name}.product", prod, None, Tprod, mode, *(cprod if fin else zero))
-        emit_signal(f"{name}.acc", acc, None, Tacc, mode, *(cacc if fin else zero))
+            emit_signal(f"{name}.preadd", pre, None, Tpre, mode, *(cpre if fin else zero),
+                        **modes)
+        emit_signal(f"{name}.product", prod, None, Tprod, mode, *(cprod if fin else zero),
+                    **modes)
+        emit_signal(f"{name}.acc", acc, None, Tacc, mode, *(cacc if fin else zero), **modes)

@@ -563,8 +563,19 @@ class Model:
     def type_table(self, input_types, **kwargs) -> TypeTable:
         """A :class:`~fixsim.TypeTable` holding every signal with its full-precision type
         (:meth:`signals`), to start from. Keyword arguments go to ``TypeTable`` (e.g.
-        ``rounding=``, ``overflow=``)."""
-        return TypeTable(self.signals(input_types), **kwargs)
+        ``rounding=``, ``overflow=``).
+
+        Signals whose types a block works out itself (its ``fixed_signals``, such as a CIC's
+        stage registers, sized from whatever type reaches its input) are ``'inherit'`` and
+        locked: no proposal gives them a type the run would not use."""
+        sig: dict[str, Any] = dict(self.signals(input_types))
+        locked = set(kwargs.pop("locked", ()))
+        for name, node in self._nodes.items():
+            for s in getattr(node.block, "fixed_signals", ()):
+                if f"{name}.{s}" in sig:
+                    sig[f"{name}.{s}"] = "inherit"
+                    locked.add(f"{name}.{s}")
+        return TypeTable(sig, locked=sorted(locked), **kwargs)
 
     # -- printing -----------------------------------------------------------------------------
     def table(self, types: TypeTable | None = None, input_types=None) -> str:

@@ -268,7 +268,8 @@ class FIRInterpolator(FIR):
             self._interp_terms = (key, terms)
         emit_tap_sums(name, 0, ext, hv, *terms, nb, 1, n, mode, None,
                       t.get("product", self.product_type), t.get("acc", self.acc_type), zero,
-                      tuple(counts.get("product", zero)), tuple(counts.get("acc", zero)))
+                      tuple(counts.get("product", zero)), tuple(counts.get("acc", zero)),
+                      self.rounding, self.overflow)
         probe(f"{name}.out", accv, output, t.get("out", self.output_type), mode,
               *counts.get("out", zero))
 

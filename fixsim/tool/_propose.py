@@ -93,7 +93,8 @@ class ProposedType:
         extremes fit.
     overflows, underflows : int or None
         Expected counts on the recorded data: values outside the range, and nonzero values
-        below half an LSB (which round to zero).
+        below half an LSB (which round to zero); 0 for a ``'double'`` or ``'inherit'`` type
+        (nothing is quantized), None when nothing was recorded.
     sqnr_db : float or None
         Estimated signal-to-quantization-noise ratio of the proposed type on the recorded
         data, in dB (rounding noise ``LSB**2/12`` per value plus the clipping error).
@@ -632,6 +633,9 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
     def finish(Tp, rng, src, pol, why, locked=False):
         m = (_policies.type_metrics(s, Tp) if s is not None and s.min is not None
              and isinstance(Tp, numerictype) else None)
+        if m is None and s is not None and s.min is not None and Tp in ("double", "inherit"):
+            # a 'double' or 'inherit' (full-precision) entry quantizes nothing at its cast
+            m = {"clip_fraction": 0.0, "overflows": 0, "underflows": 0, "sqnr_db": None}
         return ProposedType(
             name, current, Tp, sim, rng, locked, why, der, des_f, src, pol,
             None if m is None else m["clip_fraction"],

@@ -521,7 +521,7 @@ class SignalStats:
         """Largest finite magnitude."""
         if self.min is None:
             return None
-        return max(-self.min, self.max)
+        return max(-self.min, self.max) + 0.0  # + 0.0: no -0.0 for [0.0, -0.0]
 
     @property
     def detail(self) -> str:

@@ -29,8 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from .._core import _probe
 from .._core._fi import fi
 from .._core._numerictype import numerictype
+from .._core._quantize import quantize_array, to_float
 from .._core._typetable import SignalEvent, TypeTable, signal_listening
 from ._collect import _Bar, _check_inputs, _check_int, run_item
 from ._record import Recording, record
@@ -252,6 +254,20 @@ class _Acc:
         return self.v
 
 
+def _cast_values(ev: SignalEvent) -> np.ndarray:
+    """The values after the cast of an event reported without its output: a block's
+    internal fixed-point signal that gives the cast's modes is cast here (regression: verify
+    compared a FIR's ``product``/``acc`` before their casts), else the arriving values."""
+    vals = np.asarray(ev.values, dtype=np.float64).ravel()
+    T = ev.numerictype
+    if ev.mode != "fixed" or T is None or ev.rounding is None or ev.overflow is None:
+        return vals
+    with _probe.silenced():  # counted by the block already
+        ints = quantize_array(vals, T, ev.rounding, ev.overflow, "raise", None, "verify",
+                              ev.name)
+    return np.asarray(to_float(ints, T), dtype=np.float64).ravel()
+
+
 def _first_bad(ev: SignalEvent, out: np.ndarray) -> tuple[int | None, int | None]:
     """Positions, within the event, of its first overflow and first underflow."""
     vals = np.asarray(ev.values, dtype=np.float64).ravel()
@@ -367,7 +383,7 @@ def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeT
                 for ef, ed in zip(evs, dev, strict=True):
                     f = _as_values(ef.output)
                     if f is None:
-                        f = np.asarray(ef.values, dtype=np.float64).ravel()
+                        f = _cast_values(ef)
                     d = _as_values(ed.output)
                     if d is None:
                         d = np.asarray(ed.values, dtype=np.float64).ravel()
