@@ -239,7 +239,7 @@ def typed_like_run(run: Callable[..., Any], args: tuple, out, *, always: bool = 
     after the block then follows fi's rules, ``-y`` of an unsigned output saturating at 0,
     say).
 
-    *run* is called, silenced (no probe, recorder or range listener hears it), on *args*
+    *run* is called, silenced (no quantization probe or recorder hears it), on *args*
     with every typed Interval replaced by a zero-valued fi of its type: a deep copy of a
     stateful block, so the state does not move. When no argument is a typed Interval (a
     double run) *out* is returned as it is, unless *always* (a source such as an NCO, whose
