@@ -66,6 +66,18 @@ def _grid_exp(*arrays) -> int | None:
     return min(es) if es else None
 
 
+def _prod_exp(a, w) -> int | None:
+    """The grid exponent of the products of *a* and *w* (None when either is all zero)."""
+    ea, ew = _grid_exp(a), _grid_exp(w)
+    return None if ea is None or ew is None else ea + ew
+
+
+def _min_exp(*es) -> int | None:
+    """The finest of the grid exponents *es* (None entries: no terms)."""
+    es = [e for e in es if e is not None]
+    return min(es) if es else None
+
+
 def _exact_mask(mag, e: int | None, k: int) -> np.ndarray:
     """Where a float computation whose terms lie on the grid ``2^e`` and whose partial sums
     are bounded by *mag* (computed in float, so with a relative margin) is exact."""
@@ -108,20 +120,38 @@ def _linear(lo, hi, wl, wh, bl, bh, k, fn, allow_exact=True):
         mag = fn(np.abs(lo) + np.abs(hi), np.abs(w) + d)
         neg = pos = np.ones_like(mag)
         allow_exact = False
+    # each bound is the float evaluation at its own corner (float products and sums are
+    # monotone in every term), so each is widened by the magnitude of its own corner's terms
+    # and is exact when they are (regression: a conv whose low corner, -0.5 * 16, is exact but
+    # whose other weights are not dyadic derived -8.000000000000036 and lost a bit)
+    if point:
+        mag_lo = fn(np.abs(lo), wp) + fn(np.abs(hi), -wn)
+        mag_hi = fn(np.abs(hi), wp) + fn(np.abs(lo), -wn)
+        corners = (((lo, wp), (hi, wn)), ((hi, wp), (lo, wn)))
+    else:
+        mag_lo = mag_hi = mag
+        corners = None
     if bl is not None:
         lo2, hi2 = lo2 + bl, hi2 + bh
-        mag = mag + np.maximum(np.abs(bl), np.abs(bh))
+        mb = np.maximum(np.abs(bl), np.abs(bh))
+        mag, mag_lo, mag_hi = mag + mb, mag_lo + mb, mag_hi + mb
         if not np.array_equal(bl, bh):
             allow_exact = False
     lo_w, hi_w = _widen(lo2, hi2, mag, k)
+    if point:
+        lo_w, hi_w = _widen(lo2, lo2, mag_lo, k)[0], _widen(hi2, hi2, mag_hi, k)[1]
     if allow_exact:
-        ex, ew = _grid_exp(lo, hi), _grid_exp(w)
-        e = None if ex is None or ew is None else ex + ew
-        if bl is not None:
-            eb = _grid_exp(bl)
-            e = eb if e is None else (e if eb is None else min(e, eb))
-        exact = _exact_mask(mag, e, k)
-        lo_w, hi_w = np.where(exact, lo2, lo_w), np.where(exact, hi2, hi_w)
+        eb = _grid_exp(bl) if bl is not None else None
+        if corners is None:
+            ex, ew = _grid_exp(lo, hi), _grid_exp(w)
+            pairs = [None if ex is None or ew is None else ex + ew]
+            e_lo = e_hi = _min_exp(*pairs, eb)
+            m_lo = m_hi = mag
+        else:
+            e_lo, e_hi = (_min_exp(*(_prod_exp(a, b) for a, b in c), eb) for c in corners)
+            m_lo, m_hi = mag_lo, mag_hi
+        lo_w = np.where(_exact_mask(m_lo, e_lo, k), lo2, lo_w)
+        hi_w = np.where(_exact_mask(m_hi, e_hi, k), hi2, hi_w)
     bnn = True if bl is None else bl >= 0
     bnp = True if bl is None else bh <= 0
     return _sign_clamp(lo2, hi2, lo_w, hi_w, (neg == 0) & bnn, (pos == 0) & bnp)
