@@ -76,7 +76,12 @@ def load_onnx(path) -> Network:
     if isinstance(path, onnx.ModelProto):
         model = path
     elif isinstance(path, bytes | bytearray):
-        model = onnx.load_from_string(bytes(path))
+        try:
+            model = onnx.load_from_string(bytes(path))
+        except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends
+            raise ValueError(f"load_onnx: the {len(path)} bytes given are not a serialized "
+                             f"ONNX model ({type(exc).__name__}: {exc}); pass the bytes of an "
+                             ".onnx file, its path or an onnx.ModelProto.") from exc
     elif isinstance(path, str | os.PathLike):
         if not os.path.exists(path):
             raise FileNotFoundError(f"load_onnx: no such file: {os.fspath(path)!r}.")
@@ -118,6 +123,10 @@ def load_onnx(path) -> Network:
             raise UnsupportedOperatorError(
                 f"node {name!r}: operator {n.op_type!r} (domain {n.domain or 'ai.onnx'!r}) "
                 f"is not supported; supported: {', '.join(supported)}.")
+        if n.op_type in ("MaxPool", "AveragePool") and attrs.get("ceil_mode", 0):
+            # refused when the model loads, not on its first run
+            raise UnsupportedOperatorError(
+                f"node {name!r}: {n.op_type} with ceil_mode=1 is not supported; valid: 0.")
         nodes.append(Node(n.op_type, name, list(n.input), list(n.output), attrs))
     net = Network(nodes, params, inputs, outputs, g.name or "network",
                   input_shapes=_declared_shapes(g, init_names))

@@ -187,3 +187,15 @@ def test_conv_and_pool_parameters_match_onnxruntime(data):
                                                         data.draw(st.integers(0, 1))})):
         m = _one(op, shape, kernel_shape=pk, strides=s, pads=pp, **extra)
         _close(nn.load_onnx(m)(x), ort_run(m, x)[0])
+
+
+def test_regression_bad_bytes_and_ceil_mode_are_refused_at_load():
+    """Bugs (found by the independent CNN review): ``load_onnx(b"garbage")`` raised
+    protobuf's raw ``DecodeError``, and a MaxPool with ``ceil_mode=1`` loaded and was refused
+    only on the first run. Both now fail in ``load_onnx`` with a message naming the problem."""
+    with pytest.raises(ValueError, match="not a serialized ONNX model"):
+        nn.load_onnx(b"garbage")
+    m = model([helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2],
+                                strides=[2, 2], ceil_mode=1)], [], (1, 1, 5, 5))
+    with pytest.raises(nn.UnsupportedOperatorError, match="'pool'.*ceil_mode=1"):
+        nn.load_onnx(m)
