@@ -90,7 +90,10 @@ def rdbpot_ref(x: int, e: int) -> int:
 
 def mbqm_double_ref(x: int, q: int, shift: int) -> int:
     left, right = max(shift, 0), max(-shift, 0)
-    return rdbpot_ref(srdhm_ref(x * (1 << left), q), right)
+    # x 2^left in int32: C++ leaves its overflow undefined, fixsim documents a wrap (the
+    # machines' shift); regression: a CI run's examples reached 524288 * 2^12 = 2^31
+    v = ((x * (1 << left) + (1 << 31)) % (1 << 32)) - (1 << 31)
+    return rdbpot_ref(srdhm_ref(v, q), right)
 
 
 def mbqm_single_ref(x: int, q: int, shift: int) -> int:
@@ -297,3 +300,17 @@ def test_quantize_linear_pytorch_near_ties(s, zp, ks):
         e = zp + Fraction(v) * inv
         t = to_f32(e) if e != 0 else Fraction(0)
         assert got[i] == clamp(round_half_even(t), 0, 255)
+
+
+def test_regression_double_rounding_left_shift_wraps_int32():
+    """A CI run's examples (sx = sw = 0.5, sy = 1e-4: M = 2500, shift 12) reached
+    acc + bias = 2^19, so ``x 2^left`` = 2^31 leaves int32. fixsim documents the wrap (C++
+    leaves it undefined; the machines' shifts wrap), the test reference did not model it."""
+    kw = dict(zero_point=0, dtype="int8", bias=np.array([5000, 0]), input_scale=0.5,
+              weight_scale=[0.5, 0.5], output_scale=0.0001)
+    acc = np.array([[519288, 0]], dtype=np.int64)
+    got = nn.requantize(acc, runtime="tflite-double-rounding", **kw)
+    q, s = quantize_multiplier_ref(float(np.float64(0.5) * np.float64(0.5) / np.float64(1e-4)))
+    assert s == 12
+    assert got[0, 0] == clamp(mbqm_double_ref(524288, q, s), -128, 127) == -128  # wrapped
+    assert got[0, 1] == 0
