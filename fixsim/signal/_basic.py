@@ -33,6 +33,7 @@ from ._block import (
     block_modes,
     cast_counted,
     check_wrap_sm,
+    interval_type,
     pick_type,
     probe,
     quantize_values,
@@ -333,8 +334,7 @@ class SimpleBlock(Block):
             self._check_lengths([iv.size for iv in ivs])
             # which run the intervals stand for: fixed for a typed Interval (or a fi) input,
             # double under an all-double table, else either (the bounds cover both)
-            fixed = any(isinstance(x, fi) or (isinstance(x, Interval) and x._fi is not None)
-                        for x in xs)
+            fixed = any(isinstance(x, fi) or interval_type(x) is not None for x in xs)
             self._iv_mode = ("double" if table_is_double(self._types, self.name)
                              else "fixed" if fixed else "either")
             try:
@@ -1087,10 +1087,11 @@ class Delay(SimpleBlock):
         if self.delay:
             lo = np.minimum(lo, self.initial.min())
             hi = np.maximum(hi, self.initial.max())
-            if x._fi is not None:
+            Tin = interval_type(x)
+            if Tin is not None:
                 # the fixed run quantizes the initial values into the input type (regression:
                 # Delay(2, initial=0.3) on sfix8_En4 gave 0.3125, derived at most 0.3)
-                qlo, qhi = cast_bounds(self.initial, self.initial, x._fi[0], self.overflow)
+                qlo, qhi = cast_bounds(self.initial, self.initial, Tin, self.overflow)
                 lo, hi = np.minimum(lo, qlo.min()), np.maximum(hi, qhi.max())
             if lo.size:
                 lo, hi = np.full(lo.shape, lo.min()), np.full(hi.shape, hi.max())
@@ -1182,10 +1183,10 @@ class Saturation(SimpleBlock):
 
     def _filt_interval(self, x: Interval) -> Interval:
         a, b = self.lower, self.upper
-        if x._fi is not None:
+        T = interval_type(x)
+        if T is not None:
             # the fixed run clips at the limits quantized inward into the input type
             # (regression: Saturation(-0.69, -0.48) on sfix8_En2 gave -0.5, derived -0.48)
-            T = x._fi[0]
             try:
                 qa, qb = self.limits_stored(T)
             except ValueError:

@@ -29,6 +29,7 @@ from ._block import (
     counting,
     fi_stored,
     interval_hull,
+    interval_type,
     pick_type,
     probe,
     quantize_values,
@@ -555,7 +556,8 @@ class SOSFilter(Block):
         # fi (an untyped Interval): then it filters with the designed coefficients
         # (regression: an untyped input in a block without a double table was bounded with
         # the quantized ones, whose l1 norm can be below the designed one)
-        fixed = not self._table_double and x._fi is not None
+        Tx = interval_type(x)
+        fixed = not self._table_double and Tx is not None
         sos = self.quantized_sos if fixed else self.sos
         # the coefficient signals' ranges are what arrives at their casts, the designed
         # coefficients, and the ones the filter runs with (regression: a fixed table reported
@@ -573,7 +575,7 @@ class SOSFilter(Block):
 
         if not (math.isfinite(lo) and math.isfinite(hi)):
             return unbounded(x.reason or "the input range is unbounded")
-        t = self.types(x._fi[0]) if fixed else None
+        t = self.types(Tx) if fixed else None
         try:
             bounds = self._section_bounds(sos, lo, hi, t)
         except _Unstable as e:

@@ -233,6 +233,13 @@ def interval_hull(x: Interval, block: str) -> tuple[float, float]:
     return x.hull()
 
 
+def interval_type(x) -> numerictype | None:
+    """The fi type an Interval stands for (a typed Interval: the output of a named cast or a
+    block under ``fx.tool.derive`` with a fixed table, so the run is fixed point), else None
+    (an untyped Interval: a double run, or anything that is not an Interval)."""
+    return x._fi[0] if isinstance(x, Interval) and x._fi is not None else None
+
+
 def typed_like_run(run: Callable[..., Any], args: tuple, out, *, always: bool = False):
     """Give the Interval output(s) *out* of a block called on *args* the numerictype and
     fimath of the fi the run returns (``fx.tool.derive`` under a fixed table: fi arithmetic

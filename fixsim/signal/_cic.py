@@ -26,6 +26,7 @@ from ._block import (
     cast_counted,
     check_wrap_sm,
     fi_stored,
+    interval_type,
     pick_type,
     probe,
     report,
@@ -398,12 +399,13 @@ class _CIC(Block):
             return Interval(np.full(n_out, -np.inf), np.full(n_out, np.inf), reason=reason)
         # the run's mode: a fi (a typed Interval) runs in fixed point unless the block's table
         # is all 'double'; anything else in double
-        fixed = x._fi is not None and not self._double_table
+        Tx = interval_type(x)
+        fixed = Tx is not None and not self._double_table
         if self.input_type is not None:
             # the values arriving at the input cast (the probe records them before the cast)
             report_range(f"{self.name}.in", lo, hi)
         if fixed:
-            olo, ohi = self._fixed_interval(x._fi[0], lo, hi)
+            olo, ohi = self._fixed_interval(Tx, lo, hi)
         else:
             olo, ohi = self._double_interval(lo, hi)
         return Interval(np.full(n_out, olo), np.full(n_out, ohi))

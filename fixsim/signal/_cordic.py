@@ -23,6 +23,7 @@ from ._block import (
     block_modes,
     check_wrap_sm,
     fi_stored,
+    interval_type,
     named_cast,
     pick_type,
     probe,
@@ -525,8 +526,8 @@ def _typed(v) -> numerictype | None:
             if T is not None:
                 return T
         return None
-    if isinstance(v, Interval) and v._fi is not None:
-        return v._fi[0]
+    if isinstance(v, Interval):
+        return interval_type(v)
     return v.numerictype if isinstance(v, fi) else None
 
 

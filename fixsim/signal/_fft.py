@@ -19,6 +19,7 @@ from ._block import (
     block_modes,
     check_wrap_sm,
     fi_stored,
+    interval_type,
     named_cast,
     pick_type,
     probe,
@@ -391,7 +392,7 @@ class FFT:
             if v is None:
                 return None, None, None
             if isinstance(v, Interval):
-                T = v._fi[0] if v._fi is not None else None
+                T = interval_type(v)
                 return np.broadcast_to(v.lo, v.shape), np.broadcast_to(v.hi, v.shape), T
             a = np.asarray(v.data if isinstance(v, fi) else v, dtype=np.float64)
             return a, a, (v.numerictype if isinstance(v, fi) else None)

@@ -30,6 +30,7 @@ from ._block import (
     fraction_values,
     holds,
     interval_hull,
+    interval_type,
     pick_type,
     probe,
     quantize_values,
@@ -616,7 +617,8 @@ class FIR(Block):
         # unless the block's table is all 'double'; a double run otherwise (regression: an
         # untyped Interval, a float array in the run, was filtered with the quantized
         # coefficients, though the double run filters with the designed ones)
-        fixed = x._fi is not None and not self._table_double
+        Tx = interval_type(x)
+        fixed = Tx is not None and not self._table_double
         hq = self._coef_fractions(fixed)  # the coefficients the run filters with
         # the coefficient signal's range is what arrives at its cast, the designed
         # coefficients (regression: a fixed table reported the quantized ones, which a
@@ -633,8 +635,8 @@ class FIR(Block):
         xr = (Fraction(lo), Fraction(hi))
         t = None
         if fixed:
-            t = self.types(x._fi[0])
-            if self.input_type is not None and cast_changes(x._fi[0], t["input"],
+            t = self.types(Tx)
+            if self.input_type is not None and cast_changes(Tx, t["input"],
                                                             self.overflow):
                 # the fixed run casts the input into input_type first (regression: the
                 # derived ranges filtered the uncast range)

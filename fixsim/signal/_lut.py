@@ -22,7 +22,7 @@ from ._basic import (
     exact_type,
     stored,
 )
-from ._block import TypeLike, as_type, quantize_values, report, width
+from ._block import TypeLike, as_type, interval_type, quantize_values, report, width
 
 __all__ = ["Lookup1D", "LUT"]
 
@@ -319,7 +319,7 @@ class Lookup1D(SimpleBlock):
             self._report_interval("out", x.lo, x.hi)
             return Interval(x.lo, x.hi)
         lo, hi = float(np.min(x.lo)), float(np.max(x.hi))
-        Tx = x._fi[0] if x._fi is not None else None
+        Tx = interval_type(x)
         ylo, yhi = self._range(lo, hi, Tx)
         if Tx is not None and self.interp == "linear" and self.breakpoints.size > 1:
             # the fixed run records the quotient with two sticky guard bits below the output
