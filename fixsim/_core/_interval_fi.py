@@ -127,7 +127,12 @@ def fit(iv: Interval, T, F) -> Interval:
 #: binary operations that convert a number operand to fi first, and how (see to_fi_operand)
 _CONVERTS = {operator.add: "same", operator.sub: "same", np.add: "same", np.subtract: "same",
              operator.mul: "best", np.multiply: "best", operator.truediv: "best",
-             np.divide: "best", np.maximum: "best", np.minimum: "best"}
+             np.divide: "best", np.maximum: "best", np.minimum: "best",
+             # sums of products convert a number or float array factor as MATLAB converts a
+             # factor (regression: derive under a fixed table bounded np.convolve(x, h) of a
+             # fi x with the float taps h unquantized, but fi quantizes h to x's word length)
+             np.convolve: "best", np.correlate: "best", np.dot: "best", np.vdot: "best",
+             np.inner: "best", np.matmul: "best", operator.matmul: "best"}
 
 
 def _converted_number(fn, args, pargs, G):
@@ -137,9 +142,9 @@ def _converted_number(fn, args, pargs, G):
     from ._arith import to_fi_operand
     from ._fi import fi
     how = _CONVERTS.get(fn)
-    if how is None or len(args) != 2:
-        return None
-    k = [i for i, a in enumerate(args) if not isinstance(a, Interval | fi)]
+    if how is None or len(args) < 2 or (len(args) > 2 and fn not in _MANY_TERMS):
+        return None  # the operands are the first two arguments (then convolve's mode)
+    k = [i for i, a in enumerate(args[:2]) if not isinstance(a, Interval | fi)]
     if len(k) != 1:
         return None
     i = k[0]
@@ -187,7 +192,7 @@ def _facts(fn, args, kwargs, condition):
     def types(v):
         return (v.numerictype, v._fimath) if isinstance(v, fi) else None
     rt = [types(v) for v in r] if isinstance(r, tuple) else types(r)
-    return rt, G, (_converted_number(fn, args, pargs, G) if not kwargs else None)
+    return rt, G, _converted_number(fn, args, pargs, G)
 
 
 _SCALARS = (bool, int, float, str, np.generic, type(None), slice)
@@ -249,7 +254,7 @@ def fi_result(result, impl, fn: Callable, args, kwargs, *, condition: bool = Fal
     if number is not None:
         conv = list(args)
         conv[number[0]] = number[1]
-        result = _hull(result, impl(*conv))
+        result = _hull(result, impl(*conv, **kwargs))
     full = G.sum_mode == "full" and G.product_mode == "full"
     if not full and fn in (operator.add, operator.sub, np.add, np.subtract) \
             and G.sum_mode != "full" and G.cast_before_sum:
