@@ -169,6 +169,38 @@ def _sum_bounds(lo, hi, fn, k):
                        fn((hi > 0).astype(np.float64)) == 0)
 
 
+def _leaky_negative_slope(xl, xh, a_lo, a_hi):
+    """Bounds of LeakyRelu ``x >= 0 ? x : alpha x`` over ``x in [xl, xh]``, ``alpha in
+    [a_lo, a_hi]`` with a negative slope possible (not monotone in x): the hull of the
+    pieces that the box reaches, ``[max(xl, 0), xh]`` where ``xh >= 0`` and the corner
+    products of ``[xl, min(xh, 0)] x [a_lo, a_hi]`` where ``xl < 0`` (a float product is
+    monotone in each factor, so its corner values bound it)."""
+    nl, nh = xl, np.minimum(xh, 0.0)
+    cands = (nl * a_lo, nl * a_hi, nh * a_lo, nh * a_hi)
+    neg = xl < 0
+    pos = xh >= 0
+    yl = np.minimum(np.where(neg, np.minimum.reduce(cands), np.inf),
+                    np.where(pos, np.maximum(xl, 0.0), np.inf))
+    yh = np.maximum(np.where(neg, np.maximum.reduce(cands), -np.inf),
+                    np.where(pos, xh, -np.inf))
+    return yl, yh
+
+
+def _box_matmul(al, ah, bl, bh):
+    """Bounds of ``a @ b`` (numpy's matmul, stacks broadcast) for ``a in [al, ah]``, ``b in
+    [bl, bh]``, containing the exact product and every float64 evaluation (any summation
+    order): per term the smallest and largest corner product, summed, widened by the float
+    error bound of a K-term dot product of the largest magnitudes."""
+    A = (al[..., :, :, None], ah[..., :, :, None])
+    B = (bl[..., None, :, :], bh[..., None, :, :])
+    cands = [p * q for p in A for q in B]
+    k = al.shape[-1]
+    tl = np.minimum.reduce(cands).sum(axis=-2)
+    th = np.maximum.reduce(cands).sum(axis=-2)
+    mag = np.maximum.reduce([np.abs(c) for c in cands]).sum(axis=-2)
+    return _widen(tl, th, mag, k)
+
+
 def _binary_bounds(yl, yh, e, k):
     """Bounds of a float add/multiply of bounded operands given its corner values *yl*,
     *yh*: exact when every operand (for a product, the result) is on the grid ``2^e`` and
@@ -358,8 +390,8 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             w = np.asarray(P[n.inputs[1]], np.float64)
             alpha = 1.0
             if n.op == "Gemm":
-                if a.get("transA", 0):
-                    raise ValueError(f"derive_ranges: node {L!r}: Gemm with transA=1.")
+                if a.get("transA", 0):  # A (K, M): the bounds of A^T
+                    xl, xh = np.atleast_2d(xl).T, np.atleast_2d(xh).T
                 alpha = a.get("alpha", 1.0)
                 w = (w.T if a.get("transB", 0) else w) * alpha
             b = np.asarray(P[n.inputs[2]], np.float64) * a.get("beta", 1.0) \
@@ -395,18 +427,17 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                 yl, yh = np.clip(xl, lo_c, hi_c), np.clip(xh, lo_c, hi_c)
             elif n.op == "LeakyRelu":
                 al = float(a.get("alpha", 0.01))
-                if al < 0:
-                    raise ValueError(f"derive_ranges: node {L!r}: LeakyRelu with a negative "
-                                     "slope is not monotone.")
                 q_lo, q_hi = const(f"{L}.weight", al)
                 a_lo, a_hi = float(np.min(q_lo)), float(np.max(q_hi))
-                if a_lo < 0:
-                    raise ValueError(f"derive_ranges: node {L!r}: the LeakyRelu slope "
-                                     f"{al!r} quantizes to a negative value {a_lo!r}, which "
-                                     "is not monotone.")
-                # x alpha is monotone in x (alpha >= 0) and in alpha for fixed x: the corners
-                yl = np.minimum(np.where(xl >= 0, xl, xl * a_lo), np.where(xl >= 0, xl, xl * a_hi))
-                yh = np.maximum(np.where(xh >= 0, xh, xh * a_lo), np.where(xh >= 0, xh, xh * a_hi))
+                if a_lo >= 0:
+                    # x alpha is monotone in x (alpha >= 0) and in alpha for fixed x: the
+                    # corners
+                    yl = np.minimum(np.where(xl >= 0, xl, xl * a_lo),
+                                    np.where(xl >= 0, xl, xl * a_hi))
+                    yh = np.maximum(np.where(xh >= 0, xh, xh * a_lo),
+                                    np.where(xh >= 0, xh, xh * a_hi))
+                else:
+                    yl, yh = _leaky_negative_slope(xl, xh, a_lo, a_hi)
             elif tin is not None and tout is not None:
                 yl, yh = _lut_bounds(n.op, lut, tout, xl, xh)
             else:
@@ -485,6 +516,27 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             (al, ah), (bl, bh) = ins[0], ins[1]
             yl, yh = _binary_bounds(al + bl, ah + bh, _grid_exp(al, ah, bl, bh), 1)
             yl, yh = cast(f"{L}.out", yl, yh)
+        elif n.op == "Mul":
+            # two activations (x * sigmoid(x), a gate): the product of the boxes is extreme
+            # at a corner, and a float product is monotone in each factor, so the float
+            # corner products bound every float product (regression: derive refused it)
+            (al, ah), (bl, bh) = ins[0], ins[1]
+            cands = (al * bl, al * bh, ah * bl, ah * bh)
+            ea, eb = _grid_exp(al, ah), _grid_exp(bl, bh)
+            yl, yh = _binary_bounds(np.minimum.reduce(cands), np.maximum.reduce(cands),
+                                    None if ea is None or eb is None else ea + eb, 1)
+            yl, yh = cast(f"{L}.out", yl, yh)
+        elif n.op == "MatMul":
+            # two activations (an attention-like x @ y): per term the corner products, summed
+            # (regression: derive refused it)
+            (al, ah), (bl, bh) = (i if i is not None else (np.asarray(P[nm], np.float64),) * 2
+                                  for i, nm in zip(ins[:2], n.inputs[:2], strict=True))
+            if al.ndim < 2 or bl.ndim < 2:
+                raise ValueError(f"derive_ranges: node {L!r}: MatMul of two activations "
+                                 f"needs operands of 2 or more dimensions, got shapes "
+                                 f"{al.shape} and {bl.shape}.")
+            yl, yh = _box_matmul(al, ah, bl, bh)
+            yl, yh = cast(f"{L}.out", *cast(f"{L}.acc", yl, yh))
         elif n.op == "BatchNormalization":
             g, bb, m, v = (np.asarray(P[i], np.float64) for i in n.inputs[1:5])
             s = g / np.sqrt(v + a.get("epsilon", 1e-5))
@@ -501,7 +553,7 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             yl, yh = cast(f"{L}.out", np.zeros_like(xl), np.ones_like(xh))
         else:
             raise ValueError(f"derive_ranges: node {L!r}: operator {n.op!r} has no interval "
-                             "rule (a product of two activations, or a non-monotone op).")
+                             "rule.")
         env[n.outputs[0]] = (yl, yh)
         ftype[n.outputs[0]] = tout
     return out, env[net.outputs[0]]

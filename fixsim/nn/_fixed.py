@@ -54,6 +54,32 @@ _OUT_ONLY = ("Relu", "Clip", "Sigmoid", "Tanh", "Softmax", "AveragePool", "Globa
              "Concat")
 
 
+def _int_matmul_nd(ai: np.ndarray, bi: np.ndarray, amax: int, bmax: int) -> np.ndarray:
+    """Exact ``ai @ bi`` of integer arrays with numpy's matmul shape rules (1-D operands
+    promoted and the added axis removed, stacks broadcast), one 2-D :func:`int_matmul` per
+    stacked matrix (regression: a batched product of two activations, ``(N, 2, 3) @ (N, 3,
+    2)``, was passed to the 2-D kernel whole and refused)."""
+    A = ai[None, :] if ai.ndim == 1 else ai
+    B = bi[:, None] if bi.ndim == 1 else bi
+    if B.ndim == 2:
+        out = int_matmul(A.reshape(-1, A.shape[-1]), B, amax, bmax).reshape(
+            A.shape[:-1] + (B.shape[-1],))
+    else:
+        batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+        A = np.broadcast_to(A, batch + A.shape[-2:])
+        B = np.broadcast_to(B, batch + B.shape[-2:])
+        mats = [int_matmul(A[i], B[i], amax, bmax) for i in np.ndindex(batch)]
+        dtype = object if any(m.dtype == object for m in mats) else np.int64
+        out = np.empty(batch + (A.shape[-2], B.shape[-1]), dtype=dtype)
+        for i, m in zip(np.ndindex(batch), mats, strict=True):
+            out[i] = m
+    if ai.ndim == 1:
+        out = out[..., 0, :]
+    if bi.ndim == 1:
+        out = out[..., 0]
+    return out
+
+
 @dataclasses.dataclass(frozen=True)
 class LookupTable:
     """Sigmoid/tanh lookup table of fixed mode.
@@ -295,10 +321,8 @@ class _Run:
             return self._linear(n, ins[0], np.asarray(ins[1], np.float64), None, "gemm")
         a, b = ins
         if isinstance(a, fi) and isinstance(b, fi):
-            ai, bi = _ints(a), _ints(b)
-            lead = ai.shape[:-1]
-            acc = int_matmul(ai.reshape(-1, ai.shape[-1]), bi, _type_bound(a.numerictype),
-                             _type_bound(b.numerictype)).reshape(lead + (bi.shape[-1],))
+            acc = _int_matmul_nd(_ints(a), _ints(b), _type_bound(a.numerictype),
+                                 _type_bound(b.numerictype))
             exact = _exact_fi(acc, a.fraction_length + b.fraction_length)
         else:
             exact = np.asarray(a, np.float64) @ np.asarray(b, np.float64)

@@ -321,3 +321,21 @@ def test_other_fixed_operators_match_reference(data):
 def test_graph_double_table_matches_double():
     x = rng.normal(0, 1, (3, 2, 3, 3))
     np.testing.assert_allclose(GRAPH(x, types=GRAPH.type_table()), GRAPH(x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("sa, sb", [((4, 2, 3), (4, 3, 5)), ((2, 3), (4, 3, 5)),
+                                    ((4, 2, 3), (3, 5)), ((3,), (4, 3, 5)), ((4, 2, 3), (3,)),
+                                    ((1, 2, 3), (4, 3, 2)), ((3,), (3,))])
+def test_regression_fixed_matmul_of_two_activations_with_stacks(sa, sb):
+    """Regression: fixed mode passed a stacked product of two activations, ``(N, 2, 3) @
+    (N, 3, 2)``, to the 2-D integer kernel whole, which refused it. The stacked product
+    equals Python-int ``matmul`` with numpy's shape rules, also beyond int64."""
+    from fixsim.nn._fixed import _int_matmul_nd
+    r = np.random.default_rng(3)
+    for bits in (15, 40):
+        a = r.integers(-2 ** bits, 2 ** bits, sa)
+        b = r.integers(-2 ** bits, 2 ** bits, sb)
+        got = _int_matmul_nd(a, b, 2 ** bits, 2 ** bits)
+        want = np.matmul(a.astype(object), b.astype(object))
+        assert np.shape(got) == np.shape(want)
+        assert np.array_equal(np.asarray(got, dtype=object), np.asarray(want, dtype=object))

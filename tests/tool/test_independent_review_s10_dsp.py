@@ -129,7 +129,7 @@ def count_ovf_unf(v, t):
     qlo, qhi = (-(1 << (w - 1)), (1 << (w - 1)) - 1) if s else (0, (1 << w) - 1)
     q = round_nearest(v, f)
     ovf = [i for i, k in enumerate(q) if k < qlo or k > qhi]
-    unf = [i for i, (k, x) in enumerate(zip(q, v.tolist())) if k == 0 and x != 0]
+    unf = [i for i, (k, x) in enumerate(zip(q, v.tolist(), strict=True)) if k == 0 and x != 0]
     return len(ovf), len(unf), (ovf[0] if ovf else None), (unf[0] if unf else None)
 
 
@@ -195,10 +195,10 @@ def check_verification(sv, fixed_after, double_after, arrivals=None, t=None):
     """A SignalVerification against fixed/double values captured on our own runs."""
     assert sv.count == fixed_after.size == double_after.size
     e = np.array([float(Fraction(a) - Fraction(b))
-                  for a, b in zip(fixed_after.tolist(), double_after.tolist())])
+                  for a, b in zip(fixed_after.tolist(), double_after.tolist(), strict=True)])
     assert sv.max_abs_error == float(np.abs(e).max())
     ex2 = sum((Fraction(a) - Fraction(b)) ** 2
-              for a, b in zip(fixed_after.tolist(), double_after.tolist()))
+              for a, b in zip(fixed_after.tolist(), double_after.tolist(), strict=True))
     rms = math.sqrt(ex2 / e.size)
     assert sv.rms_error == pytest.approx(rms, rel=1e-14, abs=0)
     if ex2 != 0:
@@ -829,7 +829,7 @@ def test_b_uneven_frames_equal_one_run():
     rng = np.random.default_rng(21)
     x = rng.uniform(0, 1, 777)
     cuts = [0, 1, 2, 65, 300, 301, 511, 777]
-    frames = [x[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    frames = [x[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
     rec = fx.tool.collect(Runner(build_b), frames, TBD)
     with fx.tool.record() as one:
         y = build_b(TBD).run(x, types=TBD)["y"]
@@ -881,7 +881,7 @@ def test_a_ranges_detail_gives_same_proposal(a_data):
         assert (a.count, a.min, a.max, a.zeros, a.whole) == (b.count, b.min, b.max, b.zeros, b.whole)
         assert a.log2_histogram == b.log2_histogram
         with pytest.raises(ValueError):
-            a.mean
+            _ = a.mean
     for w in (8, 16):
         pa = fx.tool.propose(rr, TA, word_length=w)
         pb = fx.tool.propose(rec, TA, word_length=w)
@@ -900,7 +900,7 @@ def percentile_threshold(vals, pct):
     need = Fraction(str(pct)) / 100 * mags.size
     below = int((mags == 0).sum())
     bins = defaultdict(int)
-    for (sign, edge), c in fine_bins(mags).items():
+    for (_sign, edge), c in fine_bins(mags).items():
         bins[edge] += c
     for edge in sorted(bins):
         c = bins[edge]
