@@ -423,8 +423,18 @@ def _warnings(data: dict) -> list[dict]:
         n = s["name"]
         if s["derived_bounded"] is False:
             why = s.get("derived_reason") or "no reason given"
-            warn("unbounded", n, f"{n}: the derived range is unbounded ({why}); only the "
-                 "simulated range backs its type.")
+            # what the type rests on instead (regression: a type from a design range was
+            # said to rest on the simulated range)
+            src = s.get("source")
+            if s.get("locked"):
+                backs = "its type is locked, checked by no range"
+            elif src == "design":
+                backs = "the design range backs its type"
+            elif src == "override":
+                backs = "its type is an override, checked by no range"
+            else:
+                backs = "only the simulated range backs its type"
+            warn("unbounded", n, f"{n}: the derived range is unbounded ({why}); {backs}.")
         if s["count"] is not None and (s["count"] == 0 or s["count"] == s["zeros"]
                                        + (s["nan_count"] or 0)):
             warn("never_exercised", n, f"{n}: recorded only zeros or no finite values; the "

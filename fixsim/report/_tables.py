@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 
 __all__ = ["to_csv", "to_markdown", "to_terminal", "CSV_COLUMNS", "fmt_num", "fmt_sqnr"]
 
@@ -102,8 +103,21 @@ def summary_lines(report) -> list[tuple[str, str]]:
     return out
 
 
+#: characters of a table cell that Markdown would read as markup: backslash escapes, table
+#: pipes, emphasis (``_`` only where it can open or close it: not inside a word such as
+#: ``sfix16_En14``), code spans and links; raw HTML and entities are handled apart
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+
+
 def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """*text* as literal Markdown text on one line (regression: a signal name ``a<i>b``
+    rendered an HTML element, ``p*q*`` emphasis, and ``x\\|y`` lost its backslash)."""
+    text = str(text).replace("\n", " ")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # only where they could start raw HTML or an entity, so that types read as written
+    # (``ap_fixed<16,1>``: a tag name starts with a letter)
+    text = re.sub(r"&(?=[#A-Za-z])", "&amp;", text)
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
 
 
 def to_markdown(report) -> str:
