@@ -1488,6 +1488,21 @@ def report_range(name: str, lo: float, hi: float, reason: str | None = None) -> 
         fn(event)
 
 
+class ranges_silenced:  # noqa: N801 - used like a function
+    """Context manager: no derived-range listener hears the block (a run on stand-in values
+    that static range analysis makes for itself, such as a block's zero-valued proxies)."""
+
+    def __init__(self):
+        self._token: contextvars.Token | None = None
+
+    def __enter__(self) -> ranges_silenced:
+        self._token = _range_hooks.set(())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _range_hooks.reset(self._token)
+
+
 class range_listening:  # noqa: N801 - used like a function
     """Context manager adding *fn* as a derived-range listener for the block."""
 

@@ -280,7 +280,9 @@ def _to_float(value: Fraction) -> float:
     try:
         return float(value)
     except OverflowError:
-        return math.copysign(math.inf, value)
+        # beyond the float range: the infinity of its sign (regression: copysign converted
+        # the Fraction to float again, so T.min of sfix8_E1017, -2**1024, raised)
+        return math.inf if value > 0 else -math.inf
 
 
 def _from_hls(w: str, i: str, signed: bool) -> numerictype:

@@ -23,7 +23,7 @@ from . import _probe
 from ._convert import as_value_array
 from ._fi import fi, make_fi
 from ._fimath import current_fimath, fimath
-from ._interval import Interval, cast_interval
+from ._interval import Interval, cast_interval, ranges_active, report_range
 from ._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from ._numerictype import numerictype
 from ._quantize import quantize_array, scales_exactly
@@ -219,9 +219,12 @@ class TypeEntry:
                                  f"may have 'rounding' and 'overflow'; got keys "
                                  f"{sorted(value)}.")
             r, o = value.get("rounding"), value.get("overflow")
-            return cls(_parse_spec(value["type"], name),
-                       None if r is None else parse_rounding(r),
-                       None if o is None else parse_overflow(o))
+            try:
+                r = None if r is None else parse_rounding(r)
+                o = None if o is None else parse_overflow(o)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"TypeTable: signal {name!r}: {exc}") from None
+            return cls(_parse_spec(value["type"], name), r, o)
         return cls(_parse_spec(value, name))
 
     @property
@@ -583,6 +586,11 @@ class TypeTable:
             r, o = (self._modes(entry, None, local) if mode == "fixed" else (None, None))
             return cast_interval(name, x, fixed if mode == "fixed" else None, r, o,
                                  inherit=mode == INHERIT)
+        if ranges_active():
+            # a constant cast under derive (coefficients, ``T.w(W)``): its values are its
+            # range (regression: derive left such signals out, so a proposal from derived
+            # ranges kept them 'double')
+            _report_values(name, x)
         hooks = _signal_hooks.get()
         o = u = 0
         if mode == "fixed":
@@ -740,6 +748,18 @@ def _stored_of(x: fi) -> tuple | None:
     if ints.dtype != np.int64:
         return None
     return np.ascontiguousarray(ints).reshape(-1), 2.0 ** -T.fraction_length
+
+
+def _report_values(name: str, x) -> None:
+    """Report the values *x* arriving at cast *name* as its derived range (finite real
+    values; nothing for an empty array)."""
+    v = _as_float(x, name)
+    if v.size == 0:
+        return
+    if not np.all(np.isfinite(v)):
+        report_range(name, -np.inf, np.inf, f"{name!r} is cast a value that is not finite")
+        return
+    report_range(name, float(np.min(v)), float(np.max(v)))
 
 
 def _as_float(x, name: str) -> np.ndarray:

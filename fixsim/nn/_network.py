@@ -255,7 +255,15 @@ class Network:
             from ._derive import _derive
             # (under a fixed table: the fixed run's ranges, casts rounding and saturating)
             _, (lo, hi) = _derive(self, x.lo, x.hi, types=types, lut=lut)
-            return Interval(lo, hi)
+            out = Interval(lo, hi)
+            if types is None:
+                return out
+            # the output stands for the fi the fixed run returns (its type and fimath), so fi
+            # arithmetic after the network follows fi's rules (regression: net(x, T) * 0.3
+            # was derived with 0.3 exact, the run multiplies by 0.3 quantized to 77/256)
+            from ..signal._block import typed_like_run
+            return typed_like_run(lambda z: self.run(z, types=types, lut=lut),
+                                  (np.zeros(x.shape),), out, always=True)
         feeds = self._feeds(x)
         want = [outputs] if isinstance(outputs, str) else list(outputs or self.outputs)
         if types is not None:

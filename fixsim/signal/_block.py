@@ -13,7 +13,7 @@ import numpy as np
 
 from .._core import _probe
 from .._core._fi import fi
-from .._core._interval import Interval, report_range
+from .._core._interval import Interval, ranges_silenced, report_range
 from .._core._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import requantize
@@ -261,7 +261,7 @@ def typed_like_run(run: Callable[..., Any], args: tuple, out, *, always: bool = 
     except _Untyped:  # a typed and an untyped operand: the run mixes fi and float
         return out
     try:
-        with _probe.silenced(), signals_silenced():
+        with _probe.silenced(), signals_silenced(), ranges_silenced():
             res = run(*proxies)
     except Exception:  # noqa: BLE001 - the run fails too; derive keeps the real range
         return out

@@ -16,6 +16,7 @@ import inspect
 import json
 import math
 import numbers
+import operator
 import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -315,11 +316,14 @@ def _shape_of(shape, like, where: str) -> tuple[int, ...] | None:
         return None
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (int(shape),)
+    given = shape
     try:
-        shape = tuple(int(s) for s in shape)
+        if isinstance(shape, str | bytes):
+            raise TypeError
+        shape = tuple(operator.index(s) for s in shape)
     except TypeError:
         raise TypeError(f"{where}: shape must be an int or a tuple of ints, got "
-                        f"{shape!r}.") from None
+                        f"{given!r}.") from None
     if any(s < 0 for s in shape):
         raise ValueError(f"{where}: shape {shape!r} has a negative dimension.")
     return shape

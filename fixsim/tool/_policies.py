@@ -15,10 +15,12 @@ clipped to ``[-a, a]``):
 * ``kl``: TensorRT's entropy calibration. The magnitudes are binned into ``B = 2048`` equal
   bins over ``[0, max|x|]``; for each candidate ``i`` (``L <= i <= B``, ``L`` the number of
   positive quantization levels, ``2**(W-1)`` signed or ``2**W`` unsigned), the reference
-  ``P`` is the first ``i`` bins with the tail added to the last one, and ``Q`` is ``P``'s
-  first ``i`` bins merged into ``L`` groups and spread back evenly over each group's nonzero
-  bins. ``a = (i + 1/2) * B_width`` for the ``i`` minimising ``KL(P || Q)`` (the largest such
-  ``i`` on ties, so that nothing is clipped when ``L >= B``).
+  ``P`` is the first ``i`` bins with the tail added to the last one, and ``Q`` is the first
+  ``i`` bins (before the tail is added) merged into ``L`` groups (group ``j``: bins
+  ``floor(j i / L)`` to ``floor((j + 1) i / L) - 1``) and spread back evenly over each
+  group's nonzero bins. ``a = (i + 1/2) * B_width`` for the ``i`` minimising
+  ``KL(P || Q)`` (the largest such ``i`` on ties, so that nothing is clipped when
+  ``L >= B``).
 * ``mse``: over the fraction lengths ``F0 .. F0 + 24`` of the requested word length (``F0``
   the best precision covering the whole range), the type minimising the estimated mean
   squared error ``(clipping error + N_in * LSB**2 / 12) / N``, where the clipping error is
@@ -33,7 +35,7 @@ import math
 import numpy as np
 
 from .._core._numerictype import numerictype
-from ._stats import SignalStats, _log10
+from ._stats import _SUB_SHIFT, SUBBINS, SignalStats, _log10
 
 __all__ = ["magnitude_cdf", "count_above", "clip_sq_error", "percentile_threshold",
            "kl_threshold", "type_metrics", "KL_BINS"]
@@ -41,15 +43,32 @@ __all__ = ["magnitude_cdf", "count_above", "clip_sq_error", "percentile_threshol
 KL_BINS = 2048
 
 
-def _bins(s: SignalStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    edges, pos, neg = s.fine_histogram
+def _scale(s: SignalStats) -> int:
+    """The exponent ``e`` with ``max|x| * 2**-e`` in ``[1/2, 1)`` (0 for no nonzero value).
+
+    The estimates below work on the magnitudes scaled by ``2**-e``, which is exact (the bin
+    edges are powers of two times ``1 + j/16``), so that they are the same for a signal and
+    for that signal times any power of two (regression: for values beyond about
+    ``1e+-156``, squared errors over- or underflowed the float range, so ``mse`` saw ties
+    everywhere and ``kl`` NaNs)."""
+    m = s.max_abs
+    return math.frexp(m)[1] if m else 0
+
+
+def _bins(s: SignalStats, e: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fine histogram with its edges scaled by ``2**-e`` (exactly; no edge is inf)."""
+    g0, pos, neg = s.fine_bins
+    g = np.arange(g0, g0 + pos.size + 1, dtype=np.int64)
+    ge, j = g >> _SUB_SHIFT, g & (SUBBINS - 1)
+    edges = np.ldexp(1.0 + j / SUBBINS, (ge - 1 - e).astype(np.int32))
     return edges, pos.astype(np.float64), neg.astype(np.float64)
 
 
-def magnitude_cdf(s: SignalStats) -> tuple[np.ndarray, np.ndarray]:
+def magnitude_cdf(s: SignalStats, e: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(t, F)``: the cumulative count of finite values with ``|x| <= t`` at the fine-bin
-    edges ``t`` (first point ``(0, zeros)``), linear within bins."""
-    edges, pos, neg = _bins(s)
+    edges ``t`` (first point ``(0, zeros)``), linear within bins; the edges scaled by
+    ``2**-e``."""
+    edges, pos, neg = _bins(s, e)
     cum = np.concatenate([[0.0], np.cumsum(pos + neg)]) + s.zeros
     return np.concatenate([[0.0], edges]), np.concatenate([[float(s.zeros)], cum])
 
@@ -57,7 +76,9 @@ def magnitude_cdf(s: SignalStats) -> tuple[np.ndarray, np.ndarray]:
 def count_above(s: SignalStats, t: float, sign: int) -> float:
     """Estimated number of values ``x`` with ``sign * x > t`` (``t >= 0``; exact when *t* is
     a fine-bin edge, e.g. a power of two)."""
-    edges, pos, neg = _bins(s)
+    e = _scale(s)
+    edges, pos, neg = _bins(s, e)
+    t = _ldexp(t, -e)
     c = pos if sign > 0 else neg
     if c.size == 0:
         return 0.0
@@ -68,12 +89,28 @@ def count_above(s: SignalStats, t: float, sign: int) -> float:
 
 
 def clip_sq_error(s: SignalStats, t: float, sign: int) -> float:
-    """Estimated ``sum (sign*x - t)**2`` over the values with ``sign * x > t`` (``t >= 0``)."""
-    edges, pos, neg = _bins(s)
+    """Estimated ``sum (sign*x - t)**2`` over the values with ``sign * x > t`` (``t >= 0``;
+    ``inf`` or ``0.0`` where the float range cannot hold it)."""
+    e = _scale(s)
+    return _ldexp(_clip_sq_scaled(s, _ldexp(t, -e), sign, e), 2 * e) \
+        if math.isfinite(t) else 0.0
+
+
+def _ldexp(x: float, k: int) -> float:
+    """``x * 2**k``, ``inf`` beyond the float range (math.ldexp raises there)."""
+    try:
+        return math.ldexp(x, k)
+    except OverflowError:
+        return math.inf
+
+
+def _clip_sq_scaled(s: SignalStats, t: float, sign: int, e: int) -> float:
+    """:func:`clip_sq_error` of the magnitudes scaled by ``2**-e`` (*t* scaled too)."""
+    edges, pos, neg = _bins(s, e)
     c = pos if sign > 0 else neg
     if c.size == 0:
         return 0.0
-    lo, hi = edges[:-1], np.minimum(edges[1:], np.finfo(np.float64).max)  # top edge: 2**1024
+    lo, hi = edges[:-1], edges[1:]
     m = (hi > t) & (c > 0)
     if not m.any():
         return 0.0
@@ -86,14 +123,21 @@ def clip_sq_error(s: SignalStats, t: float, sign: int) -> float:
     # then inf, which it is)
     u, v = hi - t, a - t
     w = hi - lo
-    with np.errstate(over="ignore"):
-        share = np.where(w > 0, (hi - a) / np.where(w > 0, w, 1.0), 1.0)
-        return float(np.sum(c * share * ((u * u + u * v + v * v) / 3.0)))
+    share = np.where(w > 0, (hi - a) / np.where(w > 0, w, 1.0), 1.0)
+    return float(np.sum(c * share * ((u * u + u * v + v * v) / 3.0)))
+
+
+def _unscale(a: float, e: int, amax: float) -> float:
+    """A scaled threshold *a* back in the signal's units; a nonzero one that rounds to 0 (the
+    smallest subnormals) clips nothing instead (*amax*)."""
+    r = math.ldexp(a, e)
+    return amax if r == 0.0 and a > 0.0 else min(r, amax)
 
 
 def percentile_threshold(s: SignalStats, p: float) -> float:
     """The smallest magnitude with at least *p* percent of the finite values at or below it."""
-    t, F = magnitude_cdf(s)
+    e = _scale(s)
+    t, F = magnitude_cdf(s, e)
     n = F[-1]
     target = n * p / 100.0
     if target <= F[0]:
@@ -102,13 +146,15 @@ def percentile_threshold(s: SignalStats, p: float) -> float:
     k = min(max(k, 1), F.size - 1)
     f0, f1 = F[k - 1], F[k]
     if f1 == f0:
-        return float(t[k])
-    return float(t[k - 1] + (t[k] - t[k - 1]) * (target - f0) / (f1 - f0))
+        a = float(t[k])
+    else:
+        a = float(t[k - 1] + (t[k] - t[k - 1]) * (target - f0) / (f1 - f0))
+    return _unscale(a, e, s.max_abs)
 
 
-def _linear_hist(s: SignalStats, nbins: int) -> tuple[np.ndarray, float]:
-    t, F = magnitude_cdf(s)
-    amax = s.max_abs or 0.0
+def _linear_hist(s: SignalStats, nbins: int, e: int = 0) -> tuple[np.ndarray, float]:
+    t, F = magnitude_cdf(s, e)
+    amax = math.ldexp(s.max_abs or 0.0, -e)
     edges = np.linspace(0.0, amax, nbins + 1)
     cdf = np.interp(edges, t, F)
     cdf[-1] = F[-1]
@@ -122,7 +168,8 @@ def kl_threshold(s: SignalStats, levels: int, nbins: int = KL_BINS) -> float:
     amax = s.max_abs or 0.0
     if amax == 0.0 or levels >= nbins:
         return amax
-    hist, width = _linear_hist(s, nbins)
+    e = _scale(s)
+    hist, width = _linear_hist(s, nbins, e)
     best_i, best_kl = nbins, math.inf
     for i in range(levels, nbins + 1):
         ref = hist[:i].copy()
@@ -145,7 +192,7 @@ def kl_threshold(s: SignalStats, levels: int, nbins: int = KL_BINS) -> float:
         kl = float(np.sum(P[m] * np.log(P[m] / Qm)))
         if kl <= best_kl + 1e-12:
             best_i, best_kl = i, min(kl, best_kl)
-    return min(amax, (best_i + 0.5) * width)
+    return _unscale((best_i + 0.5) * width, e, amax)
 
 
 def type_metrics(s: SignalStats, T: numerictype) -> dict:
@@ -155,8 +202,9 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     ``underflows`` (nonzero values below half an LSB: they round to zero under the
     round-to-nearest modes; exact), ``noise_power`` (mean squared error estimate: rounding
     ``LSB**2/12`` per value in range, none for whole numbers when ``F >= 0``, plus the clipping
-    error), ``sqnr_db`` (``10 log10(mean(x**2) / noise_power)``, inf when no error, None when
-    the values are all zero or the clipping estimate is beyond the float range; computed in
+    error; a float, so inf or 0.0 beyond the float range), ``log10_noise_power`` (its
+    logarithm, finite whatever the magnitude), ``sqnr_db`` (``10 log10(mean(x**2) /
+    noise_power)``, inf when no error, None when the values are all zero; computed in
     logarithms from the exact power, so tiny and huge signals get a finite value) and
     ``percent_range_used`` (MATLAB's: ``100 * max(max/T.max, min/T.min)``).
     """
@@ -165,15 +213,18 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
         return {"overflows": 0, "clip_fraction": 0.0, "underflows": 0, "noise_power": 0.0,
                 "sqnr_db": None, "percent_range_used": None}
     tmax, tmin = T.max, T.min
+    e = _scale(s)
     if s.max <= tmax and s.min >= tmin:
         over = 0.0
-        clip_err = 0.0
+        clip_s = 0.0
     else:
         over = count_above(s, max(tmax, 0.0), +1) if s.max > tmax else 0.0
         over += count_above(s, max(-tmin, 0.0), -1) if s.min < tmin else 0.0
         over = max(over, 1.0)  # at least one value is out of range
-        clip_err = (clip_sq_error(s, max(tmax, 0.0), +1)
-                    + clip_sq_error(s, max(-tmin, 0.0), -1))
+        # in units of 2**(2e): finite whatever the signal's magnitude
+        clip_s = sum(_clip_sq_scaled(s, _ldexp(max(t, 0.0), -e), sg, e)
+                     for t, sg in ((tmax, +1), (-tmin, -1)) if math.isfinite(t))
+    clip_err = _ldexp(clip_s, 2 * e)
     lsb = T.eps
     half = math.ldexp(1.0, -T.fraction_length - 1)
     t, F = magnitude_cdf(s)
@@ -181,27 +232,29 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     in_range = n - over
     exact_grid = s.whole and T.fraction_length >= 0
     rounds = in_range > 0 and not exact_grid
-    noise = clip_err + (in_range * lsb * lsb / 12.0 if rounds else 0.0)
+    with np.errstate(over="ignore", under="ignore"):
+        noise = clip_err + (in_range * lsb * lsb / 12.0 if rounds else 0.0)
     power = s.exact_sum_squares / n if s.detail == "full" else None  # exact
     noise_power = noise / n
+    # log10 of the noise power, from the scaled clipping error and LSB = 2**-F: either may
+    # be beyond the float range (LSB**2 underflows for tiny signals, overflows for huge ones)
+    logs = [math.log10(in_range / 12.0) - 2 * T.fraction_length * math.log10(2.0)] \
+        if rounds else []
+    if clip_s > 0.0:
+        logs.append(math.log10(clip_s) + 2 * e * math.log10(2.0))
+    if logs:
+        top = max(logs)
+        log_noise = top + math.log10(sum(10.0 ** (v - top) for v in logs)) - math.log10(n)
+    else:
+        log_noise = -math.inf
     if power is None:  # recorded with detail='ranges' (no sums): no SQNR estimate
         sqnr = None
-    elif clip_err == 0.0 and not rounds:
+    elif not logs:
         sqnr = math.inf if power > 0 else None  # all zeros: no signal, no error
     elif power == 0.0:
         sqnr = -math.inf
-    elif math.isinf(clip_err):  # the clipping estimate is beyond the float range
-        sqnr = None
     else:
-        # in logarithms, of the exact power and of LSB = 2**-F: either may be beyond the
-        # float range (LSB**2 underflows for tiny signals, overflows for huge ones)
-        logs = [math.log10(in_range / 12.0) - 2 * T.fraction_length * math.log10(2.0)] \
-            if rounds else []
-        if clip_err > 0.0:
-            logs.append(math.log10(clip_err))
-        top = max(logs)
-        log_noise = top + math.log10(sum(10.0 ** (v - top) for v in logs))
-        sqnr = 10.0 * (_log10(power) - (log_noise - math.log10(n)))  # noise_power = noise / n
+        sqnr = 10.0 * (_log10(power) - log_noise)
     used = []
     if tmax > 0 and s.max > 0:
         used.append(s.max / tmax)
@@ -209,15 +262,19 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
         used.append(s.min / tmin)
     return {"overflows": int(round(over)), "clip_fraction": over / n,
             "underflows": int(round(max(under, 0.0))), "noise_power": noise_power,
-            "sqnr_db": sqnr, "percent_range_used": 100.0 * max(used) if used else 0.0}
+            "log10_noise_power": log_noise, "sqnr_db": sqnr,
+            "percent_range_used": 100.0 * max(used) if used else 0.0}
 
 
 def mse_fraction_length(s: SignalStats, signed: bool, W: int, F0: int,
                         span: int = 24) -> tuple[int, float]:
     """The fraction length in ``F0 .. F0 + span`` minimising the estimated MSE, and that MSE."""
-    best_F, best = F0, math.inf
+    # compared in logarithms (regression: the noise powers of signals beyond about 1e+-156
+    # under- or overflowed, so every candidate tied and the widest won)
+    best_F, best, best_log = F0, math.inf, math.inf
+    tie = math.log10(1 - 1e-12)
     for F in range(F0, F0 + span + 1):
         m = type_metrics(s, numerictype(signed, W, F))
-        if m["noise_power"] < best * (1 - 1e-12):
-            best_F, best = F, m["noise_power"]
+        if m["log10_noise_power"] < best_log + tie:
+            best_F, best, best_log = F, m["noise_power"], m["log10_noise_power"]
     return best_F, best

@@ -314,6 +314,9 @@ class Proposal(Mapping):
 def _margin_factor(margin, where: str = "propose") -> Fraction:
     if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
         raise TypeError(f"{where}: margin must be a number of percent, got {margin!r}.")
+    if not math.isfinite(margin):
+        raise ValueError(f"{where}: margin must be a finite number of percent >= 0, got "
+                         f"{margin!r}.")
     m = Fraction(str(margin)) if isinstance(margin, float) else Fraction(margin)
     if m < 0:
         raise ValueError(f"{where}: margin must be >= 0 percent, got {margin!r}.")
@@ -651,14 +654,20 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
         F = None
     if "fraction_length" in ov and "word_length" not in ov:
         W = None
-    k = _margin_factor(ov["margin"]) if "margin" in ov else k0
+    k = _margin_factor(ov["margin"], f"propose: overrides[{name!r}]") if "margin" in ov else k0
     margin = ov.get("margin", margin0)
     policy = _check_policy(ov.get("policy", policy0), where)
     pct = _check_percentile(ov.get("percentile", pct0), where)
     sgn_forced = ov.get("signed", signed0)
 
     if "type" in ov:
-        Tp = ov["type"] if isinstance(ov["type"], numerictype) else numerictype.parse(ov["type"])
+        Tp = ov["type"]
+        if not isinstance(Tp, numerictype):
+            try:
+                Tp = numerictype.parse(Tp)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"propose: overrides[{name!r}]['type'] = {Tp!r} is not a "
+                                f"type: {exc}") from None
         rng = (Fraction(0), Fraction(0)) if sim is None else (Fraction(sim[0]), Fraction(sim[1]))
         return finish(Tp, rng, "override", "override", f"override: {Tp}")
 
@@ -713,13 +722,13 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
             if policy == "percentile":
                 a = Fraction(_policies.percentile_threshold(s, pct))
                 what += f" clipped to |x| <= {float(a):.6g} ({pct:g}th percentile of |x|)"
-                lo, hi = max(lo, -a), min(hi, a)
+                lo, hi = _clip_range(lo, hi, a)
             elif policy == "kl":
                 sg = bool(lo < 0) if sgn_forced is None else bool(sgn_forced)
                 levels = 1 << (W - 1 if sg else W) if W < 62 else 1 << 61
                 a = Fraction(_policies.kl_threshold(s, levels))
                 what += f" clipped to |x| <= {float(a):.6g} (KL calibration, {levels} levels)"
-                lo, hi = max(lo, -a), min(hi, a)
+                lo, hi = _clip_range(lo, hi, a)
         if k != 1:
             lo, hi = lo * k, hi * k
             what += f" + {margin}% margin"
@@ -762,6 +771,13 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
         why = (f"smallest word length at fraction length {F} covering "
                f"[{_fmt(lo)}, {_fmt(hi)}] ({what})")
     return finish(Tp, (lo, hi), src, pol, why)
+
+
+def _clip_range(lo: Fraction, hi: Fraction, a: Fraction) -> tuple[Fraction, Fraction]:
+    """``[lo, hi]`` with every value clipped to ``[-a, a]`` (``a >= 0``): a range that
+    lies beyond ``a`` becomes the point it clips to (regression: a constant 0.3 under
+    ``policy='kl'``, whose threshold is 0.297, gave the inverted range (0.3, 0.297))."""
+    return min(max(lo, -a), a), max(min(hi, a), -a)
 
 
 def _clip_to(T: numerictype, lo: Fraction, hi: Fraction) -> tuple[Fraction, Fraction]:

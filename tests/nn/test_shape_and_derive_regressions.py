@@ -157,3 +157,28 @@ def test_derived_linear_never_crosses_zero_for_nonnegative_terms():
     # still sound: contains the double run at the corner (inexact sums)
     y = net(np.ones((1, 64)), outputs="fc:out")
     assert d["fc.acc"][1] >= y.max()
+
+
+def test_regression_network_output_under_a_fixed_table_is_typed():
+    """Regression: under a fixed table the network's derived output was an untyped Interval,
+    so fi arithmetic after the network was derived in real arithmetic: ``net(x, T) * 0.3``
+    used 0.3 exactly, while the run multiplies the fi output by 0.3 quantized to 77/256
+    (best precision at 8 bits), and the run (0.47937) left the derived range (0.478125)."""
+    net = nn.Sequential([nn.Dense(np.array([[0.9], [0.7]]), name="fc")])
+    T = fx.TypeTable({"input": "sfix8_En6", "fc.weight": "ufix8_En8", "fc.acc": "sfix8_En6",
+                      "fc.out": "sfix8_En6", "z": "double"})
+
+    def f(x, T):
+        return T.z(net(x, T) * 0.3)
+
+    d = fx.tool.derive(f, (-1, 1), T, shape=(1, 2))
+    out = net(np.array([[1.0, 1.0], [-1.0, -1.0]]), T)
+    assert isinstance(out, fx.fi)
+    y = f(np.array([[1.0, 1.0], [-1.0, -1.0]]), T)
+    assert d["z"].lo <= float(np.min(y)) and float(np.max(y)) <= d["z"].hi
+    # the typed output: the fi output's type
+    iv = net(fx.tool.Interval(-np.ones((1, 2)), np.ones((1, 2))), types=T)
+    assert iv.shape == (1, 1)
+    assert d.output.contains(np.asarray(y, dtype=np.float64)[:1]).all()
+    z = iv * 0.3
+    assert z.hi.max() >= float(np.max(y))

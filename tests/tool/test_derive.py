@@ -504,3 +504,32 @@ def test_types_proposed_from_derived_ranges_never_overflow():
     # the worst-case input reaches the derived bound exactly (all values here are floats)
     assert rec["acc"].max == d["acc"].hi
     assert d["acc"].lo <= rec["acc"].min
+
+
+def test_regression_constant_casts_are_derived():
+    """Regression: a named cast of a constant under derive (``T.w(W)``, coefficients) was
+    not reported, so a proposal from derived ranges left it 'double'. Its range is its
+    values; a block's zero-valued proxy runs report nothing."""
+    W = np.array([0.98, -6.0, 0.25])
+    T = fx.TypeTable({"x": "double", "w": "double", "y": "double"})
+
+    def fn(x, T):
+        return T.y(T.x(x) @ T.w(W))
+
+    d = fx.tool.derive(fn, (-1, 1), T, shape=3)
+    assert (d["w"].lo, d["w"].hi) == (-6.0, 0.98)
+    assert str(fx.tool.propose(d, T, word_length=8)["w"].proposed) == "sfix8_En4"
+    # a fixed table: the values arriving at the cast (the designed ones), as recorded
+    Tq = fx.TypeTable({"x": "sfix8_En6", "w": "sfix8_En4", "y": "double"})
+    dq = fx.tool.derive(fn, (-1, 1), Tq, shape=3)
+    with fx.tool.record() as rec:
+        fn(np.ones(3), Tq)
+    assert (dq["w"].lo, dq["w"].hi) == (rec["w"].min, rec["w"].max)
+    # a network under a fixed table: the zero-valued run that types its output reports no
+    # range (its casts of zeros would have widened every range to 0)
+    import fixsim.nn as nn
+    net = nn.Sequential([nn.Dense(np.array([[0.5], [0.25]]), np.array([0.125]), name="fc")])
+    Tn = fx.TypeTable({"input": "ufix8_En8", "fc.weight": "ufix8_En8", "fc.bias": "ufix8_En8",
+                       "fc.acc": "ufix10_En8", "fc.out": "ufix10_En8"})
+    dn = fx.tool.derive(net, (0.5, 1.0), Tn, shape=(1, 2))
+    assert dn["input"].lo == 0.5 and dn["fc.out"].lo == 0.5

@@ -6,6 +6,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -177,11 +178,17 @@ def test_clip_error_of_the_zero_width_subnormal_bin_is_not_nan():
 
 def test_metrics_near_the_top_of_the_float_range():
     # regression: values near 1.8e308 made the clipping estimate inf - inf (NaN) and the
-    # signal power an OverflowError; now the estimate is inf and the SQNR is not estimated
+    # signal power an OverflowError; now the estimate is inf as a float, and the SQNR comes
+    # from the clipping error in logarithms: that of the same signal scaled by 2**-1000 in
+    # the type with 1000 more fraction bits (the estimates are scale-invariant)
     s = SignalStats().update([1.7e308, -3.0])
     assert _policies.clip_sq_error(s, 1.0, +1) == math.inf
     m = _policies.type_metrics(s, numerictype(True, 16, 0))
-    assert m["noise_power"] == math.inf and m["sqnr_db"] is None and m["overflows"] == 1
+    assert m["noise_power"] == math.inf and m["overflows"] == 1
+    small = SignalStats().update(np.ldexp([1.7e308, -3.0], -1000))
+    ms = _policies.type_metrics(small, numerictype(True, 16, 1000))
+    assert m["sqnr_db"] == pytest.approx(ms["sqnr_db"], abs=1e-9)
+    assert math.isfinite(m["sqnr_db"]) and m["sqnr_db"] < 0
     # an SQNR that can be estimated comes from the exact power
     s = SignalStats().update([1.0, -3.0, 0.25])
     m = _policies.type_metrics(s, numerictype(True, 16, 8))
