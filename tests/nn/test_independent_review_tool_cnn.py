@@ -536,7 +536,8 @@ def _dense_relu():
     "{'relu.out': 1} (relu.out max 16.0 > 15.9375), expected {}. Cause: "
     "fixsim/tool/_propose.py sizes each signal from its double range only, ignoring the "
     "weight and upstream quantization (docs/tool.md admits this for recorded ranges); the "
-    "fixed-table derive covers it (relu.out hi 16.0)."))
+    "fixed-table derive covers it (relu.out hi 16.0); fx.tool.refine does those rounds "
+    "(tests/tool/test_refine.py::test_refine_on_a_network)."))
 @pytest.mark.parametrize("source", ("derived", "union"))
 def test_derived_proposal_overflows_after_upstream_rounding(source):
     net = _dense_relu()
