@@ -586,11 +586,6 @@ class TypeTable:
             r, o = (self._modes(entry, None, local) if mode == "fixed" else (None, None))
             return cast_interval(name, x, fixed if mode == "fixed" else None, r, o,
                                  inherit=mode == INHERIT)
-        if ranges_active():
-            # a constant cast under derive (coefficients, ``T.w(W)``): its values are its
-            # range (regression: derive left such signals out, so a proposal from derived
-            # ranges kept them 'double')
-            _report_values(name, x)
         hooks = _signal_hooks.get()
         o = u = 0
         if mode == "fixed":
@@ -624,6 +619,11 @@ class TypeTable:
                     quantize_array(out, fixed, rounding, overflow, "matlab", None,
                                    f"TypeTable[{name!r}]", "scaled_double")
                 o, u = counter.overflows, counter.underflows
+        if ranges_active():
+            # a constant cast under derive (coefficients, ``T.w(W)``): its values are its
+            # range (regression: derive left such signals out, so a proposal from derived
+            # ranges kept them 'double')
+            _report_values(name, x)
         if hooks:
             stored = None
             if type(x) is fi and mode == "fixed" and all(
@@ -757,7 +757,8 @@ def _report_values(name: str, x) -> None:
     if v.size == 0:
         return
     if not np.all(np.isfinite(v)):
-        report_range(name, -np.inf, np.inf, f"{name!r} is cast a value that is not finite")
+        report_range(name, -np.inf, np.inf, f"a value that is not finite (NaN or inf) is "
+                     f"cast to {name!r}")
         return
     report_range(name, float(np.min(v)), float(np.max(v)))
 

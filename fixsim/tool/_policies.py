@@ -130,7 +130,7 @@ def _clip_sq_scaled(s: SignalStats, t: float, sign: int, e: int) -> float:
 def _unscale(a: float, e: int, amax: float) -> float:
     """A scaled threshold *a* back in the signal's units; a nonzero one that rounds to 0 (the
     smallest subnormals) clips nothing instead (*amax*)."""
-    r = math.ldexp(a, e)
+    r = _ldexp(a, e)
     return amax if r == 0.0 and a > 0.0 else min(r, amax)
 
 
@@ -211,7 +211,7 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     n = s.finite_count
     if n == 0:
         return {"overflows": 0, "clip_fraction": 0.0, "underflows": 0, "noise_power": 0.0,
-                "sqnr_db": None, "percent_range_used": None}
+                "log10_noise_power": -math.inf, "sqnr_db": None, "percent_range_used": None}
     tmax, tmin = T.max, T.min
     e = _scale(s)
     if s.max <= tmax and s.min >= tmin:
