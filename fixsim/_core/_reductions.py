@@ -645,9 +645,14 @@ def _matmul_core(ia: np.ndarray, ta: numerictype, ib: np.ndarray, tb: numerictyp
 
 def _pair_best(a, b, method: str):
     """Both operands as fi (a non-fi one converted as MATLAB converts a factor)."""
-    F, local = resolve_fimath((a, b), method)
     if not isinstance(a, fi) and not isinstance(b, fi):
+        from ._interval import Interval
+        if isinstance(a, Interval) or isinstance(b, Interval):
+            alt = " (or the @ operator)" if method in ("matmul", "dot") else ""
+            raise TypeError(f"{method}: an operand is an Interval (fx.tool.derive); call "
+                            f"numpy's np.{method}{alt}, which Interval implements.")
         raise TypeError(f"{method}: at least one operand must be a fi.")
+    F, local = resolve_fimath((a, b), method)
     if not isinstance(a, fi):
         a = to_fi_operand(a, b, F, "best", method)
     if not isinstance(b, fi):

@@ -391,6 +391,10 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             alpha = 1.0
             if n.op == "Gemm":
                 if a.get("transA", 0):  # A (K, M): the bounds of A^T
+                    if types is not None:  # as the run with types= (regression: derived)
+                        raise ValueError(f"derive_ranges: node {L!r}: Gemm with transA=1 "
+                                         "has no fixed-point form (a run with types= "
+                                         "refuses it); derive it without a type table.")
                     xl, xh = np.atleast_2d(xl).T, np.atleast_2d(xh).T
                 alpha = a.get("alpha", 1.0)
                 w = (w.T if a.get("transB", 0) else w) * alpha

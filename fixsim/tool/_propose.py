@@ -671,6 +671,21 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
         rng = (Fraction(0), Fraction(0)) if sim is None else (Fraction(sim[0]), Fraction(sim[1]))
         return finish(Tp, rng, "override", "override", f"override: {Tp}")
 
+    if is_locked and des is None:
+        # a locked type is kept whatever its ranges are: an unbounded derived range or no
+        # finite recorded value is no error for it (regression: a Model's locked 'inherit'
+        # CIC registers, unbounded in double mode, made propose and refine raise)
+        bad = None
+        if source in ("derived", "union") and d is not None and not _bounded(d):
+            bad = f"derived range unbounded: {getattr(d, 'reason', None) or 'no reason given'}"
+        elif s is not None and source in ("simulation", "union") and (s.inf_count
+                                                                       or s.min is None):
+            bad = "no finite recorded range"
+        if bad is not None:
+            rng = ((Fraction(sim[0]), Fraction(sim[1])) if sim is not None
+                   else (Fraction(0), Fraction(0)))
+            return finish(current, rng, "simulation" if sim is not None else "derived",
+                          "minmax", f"locked: kept ({bad})", locked=True)
     if des is not None:
         lo, hi = des
         src, pol = "design", "minmax"

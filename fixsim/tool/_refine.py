@@ -13,8 +13,12 @@ every input in the design ranges, by the same guarantee as ``derive``.
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 
+from .._core._numerictype import numerictype
 from .._core._typetable import TypeTable
 from ._derive import DerivedRanges, derive
 from ._propose import Proposal, propose
@@ -53,8 +57,9 @@ def refine(fn: Callable, input_ranges, ranges, T: TypeTable | None = None, *,
     Returns
     -------
     Proposal
-        The last proposal: deriving under ``proposal.types`` gives ranges it covers
-        (``proposal.derived`` is not set; derive again to see them).
+        The last proposal: deriving under ``proposal.types`` gives ranges it covers. Types
+        refine does not size (locked entries, design ranges, ``{'type': ...}`` overrides)
+        are kept as given; a ``UserWarning`` names those whose derived range leaves them.
 
     Examples
     --------
@@ -68,6 +73,12 @@ def refine(fn: Callable, input_ranges, ranges, T: TypeTable | None = None, *,
     ('ufix8_En3', True)
     """
     where = "refine"
+    valid = set(inspect.signature(propose).parameters) - {"ranges", "T", "source"}
+    bad = sorted(set(options) - valid - {"source"})
+    if bad:
+        raise TypeError(f"{where}: unknown option(s) {', '.join(map(repr, bad))}; valid: "
+                        f"shape, like, args, kwargs, max_rounds and propose's "
+                        f"{', '.join(sorted(valid))}.")
     if "source" in options:
         raise TypeError(f"{where}: source={options['source']!r} is not an option here: every "
                         "round proposes from the union of the given ranges and the derived "
@@ -98,9 +109,33 @@ def refine(fn: Callable, input_ranges, ranges, T: TypeTable | None = None, *,
         seen = d if seen is None else seen.merge(d)
         q = proposal(seen)
         if q.types.to_dict() == p.types.to_dict():
+            _warn_kept(q, d)
             return q
         p = q
     raise RuntimeError(f"{where}: the proposed types still changed after {max_rounds} "
                        "derivations (a range that keeps growing with its own type: a "
                        "feedback loop through a narrowing cast?); raise max_rounds, add a "
                        "margin, or lock the signal's type.")
+
+
+def _warn_kept(p: Proposal, d: DerivedRanges) -> None:
+    """Warn about the signals whose type refine did not size (locked, a design range, an
+    override) and whose range derived under the result leaves that type: their casts can
+    overflow in the fixed run (regression: refine returned them silently)."""
+    out = []
+    for name, q in p.items():
+        if not (q.locked or q.source in ("design", "override")) or name not in d:
+            continue
+        T = q.proposed
+        if not isinstance(T, numerictype):
+            continue
+        r = d[name]
+        lo, hi = T.exact_min, T.exact_max
+        if not r.bounded or Fraction(r.lo) < lo or Fraction(r.hi) > hi:
+            why = "locked" if q.locked else f"from {q.source}"
+            out.append(f"{name} ({T}, {why}): derived [{r.lo!r}, {r.hi!r}] vs "
+                       f"[{float(lo)!r}, {float(hi)!r}]")
+    if out:
+        warnings.warn("refine: the fixed run can overflow these signals, whose types refine "
+                      "kept as given: " + "; ".join(out) + ". Unlock them, widen the design "
+                      "range, or drop the override to have them sized.", stacklevel=3)

@@ -89,3 +89,19 @@ def test_refine_that_does_not_settle_says_so():
     d = fx.tool.derive(dense_relu, (0, 16), T0, shape=2)
     with pytest.raises(RuntimeError, match="still changed after 1 derivations"):
         fx.tool.refine(dense_relu, (0, 16), d, T0, word_length=8, shape=2, max_rounds=1)
+
+
+def test_refine_names_an_unknown_option():
+    d = fx.tool.derive(dense_relu, (0, 16), T0, shape=2)
+    with pytest.raises(TypeError, match="refine: unknown option.*'wordlength'.*word_length"):
+        fx.tool.refine(dense_relu, (0, 16), d, T0, wordlength=8, shape=2)
+
+
+def test_fi_functions_on_an_interval_point_to_numpy():
+    """Regression: fx.convolve / fx.dot on an Interval said 'at least one operand must be a
+    fi'; the message now says to call numpy's function, which Interval implements."""
+    iv = fx.tool.Interval(-np.ones(3), np.ones(3))
+    with pytest.raises(TypeError, match="np.convolve"):
+        fx.convolve(iv, np.ones(2))
+    with pytest.raises(TypeError, match=r"np.dot \(or the @ operator\)"):
+        fx.dot(iv, np.ones(3))
