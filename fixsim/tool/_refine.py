@@ -63,14 +63,20 @@ def refine(fn: Callable, input_ranges, ranges, T: TypeTable | None = None, *,
 
     Examples
     --------
+    The weight 0.98 quantizes to 1.0 in ``sfix8_En4`` (the weights' range is [-6, 0.98]), so
+    the fixed run reaches y = 16, past the ``ufix8_En4`` sized for the double 15.68:
+
     >>> import numpy as np, fixsim as fx
-    >>> T = fx.TypeTable({'x': 'double', 'y': 'double'})
-    >>> def gain(x, T):
-    ...     return T.y(T.x(x) * 0.98)
-    >>> d = fx.tool.derive(gain, (0, 16), T)
-    >>> p = fx.tool.refine(gain, (0, 16), d, T, word_length=8)
-    >>> str(p['y'].proposed), float(fx.tool.derive(gain, (0, 16), p.types)['y'].hi) <= 31.75
-    ('ufix8_En3', True)
+    >>> W = np.array([0.98, -6.0])
+    >>> def dense_relu(x, T):
+    ...     return T.y(np.maximum(T.acc(T.x(x) @ T.w(W)), 0))
+    >>> T = fx.TypeTable({'x': 'double', 'w': 'double', 'acc': 'double', 'y': 'double'})
+    >>> d = fx.tool.derive(dense_relu, (0, 16), T, shape=2)
+    >>> str(fx.tool.propose(d, T, word_length=8)['y'].proposed)
+    'ufix8_En4'
+    >>> p = fx.tool.refine(dense_relu, (0, 16), d, T, word_length=8, shape=2)
+    >>> str(p['y'].proposed), fx.tool.derive(dense_relu, (0, 16), p.types, shape=2)['y'].hi
+    ('ufix8_En3', 16.0)
     """
     where = "refine"
     valid = set(inspect.signature(propose).parameters) - {"ranges", "T", "source"}

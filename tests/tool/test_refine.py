@@ -105,3 +105,11 @@ def test_fi_functions_on_an_interval_point_to_numpy():
         fx.convolve(iv, np.ones(2))
     with pytest.raises(TypeError, match=r"np.dot \(or the @ operator\)"):
         fx.dot(iv, np.ones(3))
+
+
+def test_module_doctests():
+    import doctest
+
+    from fixsim.tool import _refine
+    result = doctest.testmod(_refine)
+    assert result.failed == 0 and result.attempted >= 6
