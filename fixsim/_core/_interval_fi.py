@@ -37,14 +37,15 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
-from ._interval import Interval, _make, cast_pairs
-from ._modes import Rounding
+from ._interval import Interval, _make, cast_pairs, ranges_silenced
+from ._modes import Overflow, Rounding
 from ._probe import silenced
 
-__all__ = ["any_typed", "fi_result", "fit", "tag"]
+__all__ = ["any_typed", "fi_result", "fit", "tag", "typed_like_run"]
 
 
 def tag(iv: Interval, T, F) -> Interval:
@@ -298,3 +299,51 @@ def _cast_before_sum(fn, args, T, F, G) -> Interval:
     # the module functions: plain interval arithmetic (the operators would type it again)
     total = (subtract if fn in (operator.sub, np.subtract) else add)(a, b)
     return fit(Interval._raw(total.lo, total.hi, total.reason), T, F)
+
+
+def typed_like_run(run: Callable[..., Any], args: tuple, out, *, always: bool = False):
+    """Give the Interval output(s) *out* of a block (or a network) called on *args* the
+    numerictype and fimath of the fi the run returns (``fx.tool.derive`` under a fixed table:
+    fi arithmetic after the block then follows fi's rules, ``-y`` of an unsigned output
+    saturating at 0, say).
+
+    *run* is called, silenced (no quantization probe, recorder or range listener hears it),
+    on *args* with every typed Interval replaced by a zero-valued fi of its type: a deep copy
+    of a stateful block, so the state does not move. When no argument is a typed Interval (a
+    double run) *out* is returned as it is, unless *always* (a source such as an NCO, whose
+    output type does not depend on its argument). Outputs the run does not return as a real
+    fi (double mode, complex, an error) stay untyped.
+    """
+    from ._typetable import signals_silenced
+    if not (always or any_typed(args, {})):
+        return out
+    try:
+        proxies = [_proxy(a) for a in args]
+    except _Untyped:  # a typed and an untyped operand: the run mixes fi and float
+        return out
+    try:
+        with silenced(), signals_silenced(), ranges_silenced():
+            res = run(*proxies)
+    except Exception:  # noqa: BLE001 - the run fails too; derive keeps the real range
+        return out
+    return _tag_like(out, res)
+
+
+def _tag_like(out, res):
+    from ._fi import fi
+    if isinstance(out, Interval):
+        if isinstance(res, fi) and out._fi is None:
+            # the block's output values are values of its fi output type: its bound rounded
+            # outward to that type's grid (a block's own bound may leave out its last
+            # rounding), and where the bound leaves the type's range the block's cast
+            # overflowed (saturated, wrapped, ...), so the output may be anywhere in the range
+            T = res.numerictype
+            lo, hi = np.broadcast_arrays(out.lo, out.hi)
+            if lo.size:
+                lo, hi = cast_pairs(lo, hi, T, Rounding.STOCHASTIC, Overflow.WRAP)
+            return tag(Interval._raw(np.array(lo), np.array(hi), out.reason), T,
+                       res.local_fimath)
+        return out
+    if isinstance(out, tuple) and isinstance(res, tuple) and len(out) == len(res):
+        return tuple(_tag_like(o, r) for o, r in zip(out, res, strict=True))
+    return out

@@ -169,9 +169,9 @@ def _sum_bounds(lo, hi, fn, k):
                        fn((hi > 0).astype(np.float64)) == 0)
 
 
-def _leaky_negative_slope(xl, xh, a_lo, a_hi):
+def _leaky_bounds(xl, xh, a_lo, a_hi):
     """Bounds of LeakyRelu ``x >= 0 ? x : alpha x`` over ``x in [xl, xh]``, ``alpha in
-    [a_lo, a_hi]`` with a negative slope possible (not monotone in x): the hull of the
+    [a_lo, a_hi]`` of either sign (a negative slope is not monotone in x): the hull of the
     pieces that the box reaches, ``[max(xl, 0), xh]`` where ``xh >= 0`` and the corner
     products of ``[xl, min(xh, 0)] x [a_lo, a_hi]`` where ``xl < 0`` (a float product is
     monotone in each factor, so its corner values bound it)."""
@@ -199,6 +199,16 @@ def _box_matmul(al, ah, bl, bh):
     th = np.maximum.reduce(cands).sum(axis=-2)
     mag = np.maximum.reduce([np.abs(c) for c in cands]).sum(axis=-2)
     return _widen(tl, th, mag, k)
+
+
+def _product_bounds(al, ah, bl, bh):
+    """Bounds of the float product ``a * b`` over the boxes ``a in [al, ah]``, ``b in
+    [bl, bh]`` (broadcast): the extreme corner products (a float product is monotone in
+    each factor), exact when the operands' grids allow it (:func:`_binary_bounds`)."""
+    cands = (al * bl, al * bh, ah * bl, ah * bh)
+    ea, eb = _grid_exp(al, ah), _grid_exp(bl, bh)
+    return _binary_bounds(np.minimum.reduce(cands), np.maximum.reduce(cands),
+                          None if ea is None or eb is None else ea + eb, 1)
 
 
 def _binary_bounds(yl, yh, e, k):
@@ -433,15 +443,7 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                 al = float(a.get("alpha", 0.01))
                 q_lo, q_hi = const(f"{L}.weight", al)
                 a_lo, a_hi = float(np.min(q_lo)), float(np.max(q_hi))
-                if a_lo >= 0:
-                    # x alpha is monotone in x (alpha >= 0) and in alpha for fixed x: the
-                    # corners
-                    yl = np.minimum(np.where(xl >= 0, xl, xl * a_lo),
-                                    np.where(xl >= 0, xl, xl * a_hi))
-                    yh = np.maximum(np.where(xh >= 0, xh, xh * a_lo),
-                                    np.where(xh >= 0, xh, xh * a_hi))
-                else:
-                    yl, yh = _leaky_negative_slope(xl, xh, a_lo, a_hi)
+                yl, yh = _leaky_bounds(xl, xh, a_lo, a_hi)
             elif tin is not None and tout is not None:
                 yl, yh = _lut_bounds(n.op, lut, tout, xl, xh)
             else:
@@ -507,14 +509,9 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             cl, ch = const(f"{L}.{'bias' if n.op == 'Add' else 'weight'}", c)
             sl, sh = ins[1 - k]
             if n.op == "Add":
-                yl, yh = sl + cl, sh + ch
-                e = _grid_exp(sl, sh, cl, ch)
+                yl, yh = _binary_bounds(sl + cl, sh + ch, _grid_exp(sl, sh, cl, ch), 1)
             else:
-                cands = (sl * cl, sl * ch, sh * cl, sh * ch)
-                yl, yh = np.minimum.reduce(cands), np.maximum.reduce(cands)
-                ex, ec = _grid_exp(sl, sh), _grid_exp(cl, ch)
-                e = None if ex is None or ec is None else ex + ec
-            yl, yh = _binary_bounds(yl, yh, e, 1)
+                yl, yh = _product_bounds(sl, sh, cl, ch)
             yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op == "Add":
             (al, ah), (bl, bh) = ins[0], ins[1]
@@ -525,11 +522,7 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             # at a corner, and a float product is monotone in each factor, so the float
             # corner products bound every float product (regression: derive refused it)
             (al, ah), (bl, bh) = ins[0], ins[1]
-            cands = (al * bl, al * bh, ah * bl, ah * bh)
-            ea, eb = _grid_exp(al, ah), _grid_exp(bl, bh)
-            yl, yh = _binary_bounds(np.minimum.reduce(cands), np.maximum.reduce(cands),
-                                    None if ea is None or eb is None else ea + eb, 1)
-            yl, yh = cast(f"{L}.out", yl, yh)
+            yl, yh = cast(f"{L}.out", *_product_bounds(al, ah, bl, bh))
         elif n.op == "MatMul":
             # two activations (an attention-like x @ y): per term the corner products, summed
             # (regression: derive refused it)

@@ -261,7 +261,7 @@ class Network:
             # the output stands for the fi the fixed run returns (its type and fimath), so fi
             # arithmetic after the network follows fi's rules (regression: net(x, T) * 0.3
             # was derived with 0.3 exact, the run multiplies by 0.3 quantized to 77/256)
-            from ..signal._block import typed_like_run
+            from .._core._interval_fi import typed_like_run
             return typed_like_run(lambda z: self.run(z, types=types, lut=lut),
                                   (np.zeros(x.shape),), out, always=True)
         feeds = self._feeds(x)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -13,7 +12,8 @@ import numpy as np
 
 from .._core import _probe
 from .._core._fi import fi
-from .._core._interval import Interval, ranges_silenced, report_range
+from .._core._interval import Interval, report_range
+from .._core._interval_fi import typed_like_run  # noqa: F401 - the blocks' name for it
 from .._core._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import requantize
@@ -23,7 +23,6 @@ from .._core._typetable import (
     TypeTable,
     emit_signal,
     signals_active,
-    signals_silenced,
 )
 
 TypeLike = numerictype | str | None
@@ -238,55 +237,6 @@ def interval_type(x) -> numerictype | None:
     block under ``fx.tool.derive`` with a fixed table, so the run is fixed point), else None
     (an untyped Interval: a double run, or anything that is not an Interval)."""
     return x._fi[0] if isinstance(x, Interval) and x._fi is not None else None
-
-
-def typed_like_run(run: Callable[..., Any], args: tuple, out, *, always: bool = False):
-    """Give the Interval output(s) *out* of a block called on *args* the numerictype and
-    fimath of the fi the run returns (``fx.tool.derive`` under a fixed table: fi arithmetic
-    after the block then follows fi's rules, ``-y`` of an unsigned output saturating at 0,
-    say).
-
-    *run* is called, silenced (no quantization probe or recorder hears it), on *args*
-    with every typed Interval replaced by a zero-valued fi of its type: a deep copy of a
-    stateful block, so the state does not move. When no argument is a typed Interval (a
-    double run) *out* is returned as it is, unless *always* (a source such as an NCO, whose
-    output type does not depend on its argument). Outputs the run does not return as a real
-    fi (double mode, complex, an error) stay untyped.
-    """
-    from .._core._interval_fi import _proxy, _Untyped, any_typed
-    if not (always or any_typed(args, {})):
-        return out
-    try:
-        proxies = [_proxy(a) for a in args]
-    except _Untyped:  # a typed and an untyped operand: the run mixes fi and float
-        return out
-    try:
-        with _probe.silenced(), signals_silenced(), ranges_silenced():
-            res = run(*proxies)
-    except Exception:  # noqa: BLE001 - the run fails too; derive keeps the real range
-        return out
-    return _tag_like(out, res)
-
-
-def _tag_like(out, res):
-    from .._core._interval import cast_pairs
-    from .._core._interval_fi import tag
-    if isinstance(out, Interval):
-        if isinstance(res, fi) and out._fi is None:
-            # the block's output values are values of its fi output type: its bound rounded
-            # outward to that type's grid (a block's own bound may leave out its last
-            # rounding), and where the bound leaves the type's range the block's cast
-            # overflowed (saturated, wrapped, ...), so the output may be anywhere in the range
-            T = res.numerictype
-            lo, hi = np.broadcast_arrays(out.lo, out.hi)
-            if lo.size:
-                lo, hi = cast_pairs(lo, hi, T, Rounding.STOCHASTIC, Overflow.WRAP)
-            return tag(Interval._raw(np.array(lo), np.array(hi), out.reason), T,
-                       res.local_fimath)
-        return out
-    if isinstance(out, tuple) and isinstance(res, tuple) and len(out) == len(res):
-        return tuple(_tag_like(o, r) for o, r in zip(out, res, strict=True))
-    return out
 
 
 def range_of(name: str, lo: float, hi: float, reason: str | None = None) -> None:
