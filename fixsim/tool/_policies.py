@@ -43,16 +43,30 @@ __all__ = ["magnitude_cdf", "count_above", "clip_sq_error", "percentile_threshol
 KL_BINS = 2048
 
 
+_SCALE_DOWN_FROM = 256
+
+
 def _scale(s: SignalStats) -> int:
-    """The exponent ``e`` with ``max|x| * 2**-e`` in ``[1/2, 1)`` (0 for no nonzero value).
+    """The exponent ``e`` by which the estimates scale the magnitudes (``* 2**-e``): the one
+    that brings ``max|x|`` into ``[1/2, 1)``, or 0 (see below).
 
     The estimates below work on the magnitudes scaled by ``2**-e``, which is exact (the bin
     edges are powers of two times ``1 + j/16``), so that they are the same for a signal and
     for that signal times any power of two (regression: for values beyond about
     ``1e+-156``, squared errors over- or underflowed the float range, so ``mse`` saw ties
-    everywhere and ``kl`` NaNs)."""
+    everywhere and ``kl`` NaNs).
+
+    Scaling up (``e < 0``) is always exact. Scaling down loses the smallest subnormals (their
+    bin edges round to 0), so it is done only where squared errors could overflow
+    (``max|x| >= 2**256``); in between ``e = 0``, which gives the same results, since
+    multiplying by a power of two commutes with the float operations used here (regression:
+    ``percentile`` of ``[1.0, 5e-324]`` at 1% gave 0 after scaling by 1/2 collapsed the
+    smallest subnormal's bin to 0)."""
     m = s.max_abs
-    return math.frexp(m)[1] if m else 0
+    if not m:
+        return 0
+    e = math.frexp(m)[1]
+    return e if e < 0 or e > _SCALE_DOWN_FROM else 0
 
 
 def _bins(s: SignalStats, e: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -145,11 +159,18 @@ def percentile_threshold(s: SignalStats, p: float) -> float:
     k = int(np.searchsorted(F, target, side="left"))
     k = min(max(k, 1), F.size - 1)
     f0, f1 = F[k - 1], F[k]
-    if f1 == f0:
-        a = float(t[k])
-    else:
-        a = float(t[k - 1] + (t[k] - t[k - 1]) * (target - f0) / (f1 - f0))
-    return _unscale(a, e, s.max_abs)
+
+    def at(t: np.ndarray) -> float:
+        if f1 == f0:
+            return float(t[k])
+        return float(t[k - 1] + (t[k] - t[k - 1]) * (target - f0) / (f1 - f0))
+
+    r = _ldexp(at(t), e)
+    if r == 0.0:
+        # nonzero values are needed, but their scaled bin edges rounded to 0 (subnormals under
+        # a signal of 2**256 or more): the same bin, unscaled (low bins' edges are finite)
+        r = at(magnitude_cdf(s, 0)[0])
+    return min(r, s.max_abs)
 
 
 def _linear_hist(s: SignalStats, nbins: int, e: int = 0) -> tuple[np.ndarray, float]:

@@ -61,6 +61,11 @@ def test_clip_error_estimate_within_bin_bounds(xs, t):
 
 @given(samples, st.floats(1, 100))
 @example([5e-324], 1.0)  # regression: the smallest subnormal's fine bin has equal edges
+# regression (CI, hypothesis 6.170.17): scaling the magnitudes by 1/2 collapsed the smallest
+# subnormal's bin to 0, and the 1% threshold came out 0, below every value
+@example([1.0, 5e-324], 1.0)
+@example([2.0 ** 300, 5e-324], 1.0)  # the same where scaling down is still needed
+@example([2.0 ** 300, 2.0 ** -900, 2.0 ** -900], 1.0)
 def test_percentile_threshold_is_within_one_bin_of_the_empirical_quantile(xs, p):
     s = SignalStats().update(xs)
     t = _policies.percentile_threshold(s, p)
