@@ -95,6 +95,23 @@ def _formats(text: str | None) -> tuple[list[str], list[str], bool]:
     return report, exports, "data" in chosen
 
 
+def _positive_int(option: str) -> Callable[[str], int]:
+    """An argparse type: an integer >= 1, else a usage error naming *option* and the value
+    (regression: ``fixsim demo --frames 0`` ran and failed in propose with a message about
+    an empty recording)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{option} must be an integer >= 1, got {text!r}")
+        return value
+
+    parse.__name__ = "positive integer"
+    return parse
+
+
 def _load_target(target: str) -> Callable:
     """``module:function``, ``path/to/file.py:function`` or a saved model file (``Model.save``)
     -> the callable or the model."""
@@ -492,8 +509,14 @@ def _cmd_report(args) -> int:
     except (OSError, json.JSONDecodeError) as exc:
         raise CLIError(f"report: cannot read {path!r} as JSON: {exc}") from None
     schema = data.get("schema") if isinstance(data, dict) else None
-    report_formats, export_formats, _ = _formats(args.format)
+    report_formats, export_formats, save_data = _formats(args.format)
+    data_objects: dict = {}
     if schema == "fixsim.Report/1":
+        if save_data:
+            # regression: 'data' was accepted and silently ignored
+            raise _UsageError("--format: 'data' (recording.json, proposal.json, derived.json) "
+                              f"needs a recording or a proposal as input; {path!r} is a saved "
+                              "report, which holds neither.")
         report = Report(data)
         types = report.types
     elif schema in ("fixsim.Proposal/1", "fixsim.Recording/1"):
@@ -519,6 +542,7 @@ def _cmd_report(args) -> int:
         report = Report.build(proposal, rec, None, derived,
                               title=args.title or f"Range proposal ({os.path.basename(path)})")
         types = proposal.types
+        data_objects = {"recording": rec, "proposal": proposal, "derived": derived}
     else:
         raise CLIError(f"report: {path!r} has schema {schema!r}; expected a saved report "
                        "(fixsim.Report/1, report.json), a proposal (fixsim.Proposal/1) or a "
@@ -533,6 +557,12 @@ def _cmd_report(args) -> int:
             os.path.abspath(path)) and os.path.basename(path) == "report.json":
         report_formats = [f for f in report_formats if f != "json"]  # don't rewrite the input
     files = {f"report.{k}": v for k, v in report.write(out, report_formats, stem=stem).items()}
+    if save_data:  # as `fixsim propose` saves them; the input file itself is not rewritten
+        for key, obj in data_objects.items():
+            p = os.path.join(out, f"{key}.json")
+            if obj is not None and os.path.abspath(p) != os.path.abspath(path):
+                obj.save(p)
+                files[key] = p
     for fmt in export_formats:
         p = os.path.join(out, EXPORT_FILES[fmt])
         export(types, fmt, p)
@@ -695,7 +725,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "equaliser; mlp: a digits MLP trained on the spot, exported to "
                         "ONNX, in fixed point (16 and 8 bits) and int8, with its accuracy "
                         "(default ddc)")
-    p.add_argument("--frames", type=int, default=8, help="input frames to simulate (8)")
+    p.add_argument("--frames", type=_positive_int("--frames"), default=8,
+                   help="input frames to simulate (8)")
     _range_arg(p)
     _proposal_args(p)
     p.add_argument("--no-verify", action="store_true", help="skip the verification")

@@ -10,7 +10,9 @@ stored integers are read.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+from collections.abc import Iterator
 from fractions import Fraction
 
 import numpy as np
@@ -38,6 +40,26 @@ def set_stochastic_seed(seed: int | None) -> None:
     """Reseed the generator that stochastic rounding draws from when no ``seed`` is given."""
     global _rng
     _rng = np.random.default_rng(seed)
+
+
+def stochastic_stream_base() -> int:
+    """A 63-bit number drawn from the default stochastic-rounding generator (the base of
+    :func:`stochastic_stream` generators)."""
+    return int(_rng.integers(0, 2**63))
+
+
+@contextlib.contextmanager
+def stochastic_stream(base: int, index: int) -> Iterator[None]:
+    """Draw default stochastic rounding from ``default_rng((base, index))`` inside the
+    block (``collect`` gives each item its own stream, so the draws do not depend on which
+    process runs the item), then from the generator before it again."""
+    global _rng
+    saved = _rng
+    _rng = np.random.default_rng((base, index))
+    try:
+        yield
+    finally:
+        _rng = saved
 
 
 def stochastic_words(n: int, seed) -> np.ndarray:

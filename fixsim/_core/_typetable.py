@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import fnmatch
 import json
+import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
@@ -763,6 +764,14 @@ def _report_values(name: str, x) -> None:
     report_range(name, float(np.min(v)), float(np.max(v)))
 
 
+def _float_or_inf(v) -> float:
+    """``float(v)``, or +-inf for a number beyond the float range."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
 def _as_float(x, name: str) -> np.ndarray:
     """*x*'s real-world values as a float64 array."""
     if isinstance(x, fi):
@@ -772,6 +781,12 @@ def _as_float(x, name: str) -> np.ndarray:
     if isinstance(x, numbers.Number | np.ndarray | list | tuple | np.generic):
         try:
             return np.asarray(x, dtype=np.float64)
+        except OverflowError:
+            # exact numbers beyond the float range (Python ints, Fractions): +-inf, so that
+            # listening does not change what the cast does (regression: inside record(),
+            # T.x(10**400) raised OverflowError where the cast alone saturates)
+            return np.asarray(np.frompyfunc(_float_or_inf, 1, 1)(np.asarray(x, dtype=object)),
+                              dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"TypeTable[{name!r}]: cannot convert {type(x).__name__} to "
                             f"float64: {exc}") from None

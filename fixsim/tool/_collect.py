@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core._quantize import stochastic_stream, stochastic_stream_base
 from .._core._typetable import TypeTable, _signal_hooks
 from . import _offload
 from ._record import Recording, record
@@ -56,7 +57,7 @@ def run_item(fn: Callable, item, T, index: int, where: str, run: str = ""):
         raise
 
 
-def _run_chunk(fn: Callable, items: list, types, first: int = 0) -> dict:
+def _run_chunk(fn: Callable, items: list, types, first: int, base: int, detail: str) -> dict:
     """Worker: record *fn* over *items*; the recording as a lossless dict.
 
     A forked worker inherits the listeners active where ``collect`` was called (an outer
@@ -66,9 +67,10 @@ def _run_chunk(fn: Callable, items: list, types, first: int = 0) -> dict:
     """
     _signal_hooks.set(())
     _offload.offload.threads = False
-    with record() as rec:
+    with record(detail=detail) as rec:
         for i, item in enumerate(items):
-            run_item(fn, item, types, first + i, "fx.tool.collect", " (a worker process)")
+            with stochastic_stream(base, first + i):
+                run_item(fn, item, types, first + i, "fx.tool.collect", " (a worker process)")
     return rec.to_dict()
 
 
@@ -186,7 +188,10 @@ def collect(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T: TypeTable 
         Show a progress bar on stderr (rich's when installed, the ``cli`` extra; otherwise a
         plain text bar).
     workers : int, default 1
-        Worker processes; 1 runs everything in this process.
+        Worker processes; 1 runs everything in this process. Stochastic rounding without a
+        ``seed`` draws from one stream per item (``default_rng((base, i))``, *base* drawn
+        once per call from the generator ``fx.set_stochastic_seed`` seeds), so the result
+        does not depend on *workers* or *chunksize*.
     chunksize : int, default 1
         Items per task sent to a worker.
     recording : Recording, optional
@@ -234,40 +239,57 @@ def collect(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T: TypeTable 
             total = len(inputs)  # type: ignore[arg-type]
         except TypeError:
             total = None
+    if total is not None:
+        total = _check_int(total, "total", where, low=0)
+    if workers > 1:
+        mp_context = _start_method(mp_context)
+    elif mp_context is not None:
+        _start_method(mp_context)  # checked even where it is not used
     rec = Recording() if recording is None else recording
+    # every item draws default stochastic rounding from a stream of its own, so the result
+    # does not depend on the number of workers (regression: forked workers all started
+    # from the parent's generator state and drew the same numbers)
+    base = stochastic_stream_base()
     bar = _Bar(progress, total, "collect")
     try:
         if workers == 1:
             with record(rec):
                 for i, item in enumerate(inputs):
-                    run_item(fn, item, T, i, "fx.tool.collect")
+                    with stochastic_stream(base, i):
+                        run_item(fn, item, T, i, "fx.tool.collect")
                     bar.advance(1)
             return rec
-        _parallel(fn, inputs, T, workers, chunksize, mp_context, rec, bar)
+        _parallel(fn, inputs, T, workers, chunksize, mp_context, rec, bar, base)
         return rec
     finally:
         bar.close()
 
 
-def _parallel(fn, inputs, T, workers, chunksize, mp_context, rec, bar) -> None:
+def _start_method(mp_context: str | None) -> str:
+    """The multiprocessing start method to use (checked: one this platform has)."""
+    methods = multiprocessing.get_all_start_methods()
+    if mp_context is None:
+        return "fork" if "fork" in methods else "spawn"
+    if not isinstance(mp_context, str) or mp_context not in methods:
+        raise ValueError(f"collect: mp_context {mp_context!r} is not available here; valid: "
+                         f"{', '.join(map(repr, methods))}.")
+    return mp_context
+
+
+def _parallel(fn, inputs, T, workers, chunksize, mp_context, rec, bar, base) -> None:
     try:
         pickle.dumps(fn)
     except Exception as exc:
         raise TypeError(f"collect: with workers={workers}, fn must be picklable (a module-level "
                         f"function or a functools.partial of one); pickling "
                         f"{getattr(fn, '__qualname__', fn)!r} failed: {exc}") from None
-    methods = multiprocessing.get_all_start_methods()
-    if mp_context is None:
-        mp_context = "fork" if "fork" in methods else "spawn"
-    if mp_context not in methods:
-        raise ValueError(f"collect: mp_context {mp_context!r} is not available here; valid: "
-                         f"{', '.join(map(repr, methods))}.")
     ctx = multiprocessing.get_context(mp_context)
     pending: list[tuple[cf.Future, int]] = []
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         first = 0
         for chunk in _chunks(iter(inputs), chunksize):
-            pending.append((pool.submit(_run_chunk, fn, chunk, T, first), len(chunk)))
+            fut = pool.submit(_run_chunk, fn, chunk, T, first, base, rec.detail)
+            pending.append((fut, len(chunk)))
             first += len(chunk)
             while len(pending) >= 2 * workers:  # bounded memory: wait for the oldest
                 fut, n = pending.pop(0)

@@ -223,7 +223,11 @@ class Recording:
                             f"{type(other).__name__}.")
         self._flush()
         other._flush()
-        out = Recording(self._stats, self.detail)
+        # 'ranges' on either side gives 'ranges' everywhere, as for one signal (regression:
+        # the result kept this recording's level and the sums of signals copied from a
+        # 'full' one, so a.merge(b) != b.merge(a))
+        detail = "ranges" if "ranges" in (self.detail, other.detail) else "full"
+        out = Recording(self._stats, detail)
         for name, s in other._stats.items():
             mine = out._stats.get(name)
             if mine is None:
@@ -234,6 +238,10 @@ class Recording:
                 m = mine.merge(s)
                 m.name = name
                 out._stats[name] = m
+        if detail == "ranges":
+            for name, s in out._stats.items():
+                if s.detail == "full":
+                    out._stats[name] = s.without_sums()
         return out
 
     def _merge_in(self, other: Recording) -> Recording:
@@ -279,8 +287,13 @@ class Recording:
         if schema != RECORDING_SCHEMA:
             raise ValueError(f"Recording: unsupported schema {schema!r}; this version of "
                              f"fixsim reads {RECORDING_SCHEMA!r}.")
-        return cls({n: SignalStats.from_dict(d) for n, d in data["signals"].items()},
-                   data.get("detail", "full"))
+        signals = data.get("signals")
+        if not isinstance(signals, Mapping) or not all(isinstance(d, Mapping)
+                                                       for d in signals.values()):
+            raise ValueError("Recording.from_dict: 'signals' must map each signal name to its "
+                             f"saved statistics, got {type(signals).__name__}.")
+        return cls({n: SignalStats.from_dict({**d, "name": d.get("name", n)})
+                    for n, d in signals.items()}, data.get("detail", "full"))
 
     def to_json(self, **kwargs) -> str:
         """The recording as JSON text (keyword arguments go to ``json.dumps``)."""

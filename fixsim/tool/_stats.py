@@ -6,7 +6,9 @@ recorded in one pass, in frames, or in worker processes whose recordings are mer
 
 * ``count``, ``zeros``, ``nan_count``, ``inf_count``, ``overflows``, ``underflows`` and the
   histogram bins are integer counts;
-* ``min`` and ``max`` are exact floats (``max_abs`` is derived from them);
+* ``min`` and ``max`` are exact floats (``max_abs`` is derived from them); a zero extreme
+  is ``+0.0`` whatever the sign of the zeros seen (regression: the first zero seen won, so
+  ``a.merge(b)`` and ``b.merge(a)`` saved different signs for ``[0.0]`` and ``[-0.0]``);
 * the sum and the sum of squares are exact integers in units of ``2**-1074`` and
   ``2**-2148`` (every finite double is an integer multiple of ``2**-1074``, every square of
   one a multiple of ``2**-2148``), so ``mean``, ``var`` and ``std`` are computed from exact
@@ -25,7 +27,10 @@ Histogram conventions (``x = m * 2**e`` with ``0.5 <= |m| < 1``, as ``numpy.frex
 * **fine histogram**: each octave is cut into ``SUBBINS = 16`` equal-width sub-bins, kept apart
   for positive and negative values. Global bin ``g = 16*e + j`` counts the values with
   ``2**(e-1) * (1 + j/16) <= |x| < 2**(e-1) * (1 + (j+1)/16)``. Its edges are exact binary
-  numbers, so a clipping threshold at an edge is exact.
+  numbers, so a clipping threshold at an edge is exact, except in the lowest four octaves of
+  the subnormals (below ``2**-1070``), where an edge is not a double: there
+  :attr:`SignalStats.fine_histogram` gives it rounded to the nearest double, and a bin's two
+  rounded edges may coincide (a value then lies in the closed ``[edges[i], edges[i+1]]``).
 
 Non-finite values are counted (``nan_count``, ``inf_count``) and left out of everything else.
 """
@@ -233,7 +238,7 @@ class _Accumulator:
         if rows.min is not None:
             lo, hi = min(lo, rows.min), max(hi, rows.max)
         if lo <= hi:
-            s.min, s.max = lo, hi
+            s.min, s.max = lo + 0.0, hi + 0.0  # a zero extreme is +0.0 (see the module notes)
         else:
             s.min = s.max = None
         s.sum, s.sumsq = (rows.sum, rows.sumsq) if self.sums else (None, None)
@@ -277,7 +282,7 @@ class _Accumulator:
         s.count, s.nan, s.inf, s.zeros = count, nan, inf, zeros
         s.whole = not notwhole
         if count - nan - inf > 0:
-            s.min, s.max = float(mm[0]), float(mm[1])
+            s.min, s.max = float(mm[0]) + 0.0, float(mm[1]) + 0.0
         else:
             s.min = s.max = None
         s.sum = s.sumsq = 0
@@ -510,6 +515,12 @@ class SignalStats:
             setattr(out, k, getattr(self, k))
         return out
 
+    def without_sums(self) -> SignalStats:
+        """A ``detail='ranges'`` copy: the same statistics without the exact sums."""
+        out = self.copy()
+        out._sum = out._sumsq = None
+        return out
+
     # -- derived statistics ---------------------------------------------------------------------
     @property
     def finite_count(self) -> int:
@@ -608,7 +619,9 @@ class SignalStats:
         """``(edges, positive_counts, negative_counts)``: the fine bins from the lowest to
         the highest used one. Bin ``i`` holds the magnitudes in ``[edges[i], edges[i+1])``
         (``len(edges) == len(counts) + 1``); ``positive_counts[i]`` counts the values ``x`` and
-        ``negative_counts[i]`` the values ``-x`` with ``|x|`` in the bin."""
+        ``negative_counts[i]`` the values ``-x`` with ``|x|`` in the bin. Below ``2**-1070``
+        the exact edges are not doubles and are given rounded to nearest; there the bin is the
+        closed ``[edges[i], edges[i+1]]`` (two edges may coincide, e.g. for ``5e-324``)."""
         return (self.fine_edges(self._lo, self._pos.size), self._pos.copy(),
                 self._neg.copy())
 
@@ -644,7 +657,9 @@ class SignalStats:
         if self.min is None:
             rng = "no finite values"
         else:
-            rng = f"min={self.min!r}, max={self.max!r}, mean={self.mean:.6g}, std={self.std:.6g}"
+            rng = f"min={self.min!r}, max={self.max!r}"
+            if self._sum is not None:  # regression: repr raised for detail='ranges'
+                rng += f", mean={self.mean:.6g}, std={self.std:.6g}"
         extra = f", type={self.numerictype}" if self.numerictype else ""
         return (f"SignalStats({self.name!r}: count={self.count}, {rng}, zeros={self.zeros}, "
                 f"overflows={self.overflows}, underflows={self.underflows}{extra})")
@@ -678,13 +693,28 @@ class SignalStats:
         if data.get("schema") != STATS_SCHEMA:
             raise ValueError(f"SignalStats.from_dict: unsupported schema "
                              f"{data.get('schema')!r}; this version reads {STATS_SCHEMA!r}.")
+        name = data.get("name")
+        missing = [k for k in _SAVED_FIELDS if k not in data]
+        if missing:
+            # regression: a bare KeyError('nan_count') named neither the signal nor the field
+            raise ValueError(f"SignalStats.from_dict: signal {name!r} lacks the field(s) "
+                             f"{', '.join(map(repr, missing))}; a saved statistic has "
+                             f"{', '.join(map(repr, _SAVED_FIELDS))}.")
+        try:
+            return cls._from_fields(data)
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise ValueError(f"SignalStats.from_dict: signal {name!r} has an invalid field: "
+                             f"{type(exc).__name__}: {exc}") from None
+
+    @classmethod
+    def _from_fields(cls, data: Mapping) -> SignalStats:
         s = cls(data.get("name"))
         s.count = int(data["count"])
         s.nan_count = int(data["nan_count"])
         s.inf_count = int(data["inf_count"])
         s.zeros = int(data["zeros"])
-        s.min = None if data["min"] is None else float.fromhex(data["min"])
-        s.max = None if data["max"] is None else float.fromhex(data["max"])
+        s.min = None if data["min"] is None else float.fromhex(data["min"]) + 0.0
+        s.max = None if data["max"] is None else float.fromhex(data["max"]) + 0.0
         s.whole = bool(data["whole"])
         raw_sum, raw_sq = data["sum_units_2^-1074"], data["sum_squares_units_2^-2148"]
         if (raw_sum is None) != (raw_sq is None):
@@ -701,6 +731,12 @@ class SignalStats:
         s.underflows = int(data["underflows"])
         s.numerictype = data.get("numerictype")
         return s
+
+
+#: The fields :meth:`SignalStats.from_dict` needs (``name`` and ``numerictype`` may be absent).
+_SAVED_FIELDS = ("count", "nan_count", "inf_count", "zeros", "min", "max", "whole",
+                 "sum_units_2^-1074", "sum_squares_units_2^-2148", "fine_g0", "fine_pos",
+                 "fine_neg", "overflows", "underflows")
 
 
 def _sqrt_to_float(q: Fraction) -> float:
