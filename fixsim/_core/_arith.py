@@ -148,12 +148,24 @@ def to_fi_operand(x, other: fi, F: fimath, how: str, method: str) -> fi:
     return make_fi(ints, T, None)
 
 
+def check_shapes(sa: tuple, sb: tuple, method: str) -> None:
+    """Raise a ValueError naming *method* when operand shapes *sa* and *sb* do not broadcast
+    (regression: numpy's bare "operands could not be broadcast" named no operation)."""
+    if sa != sb and sa != () and sb != ():
+        try:
+            np.broadcast_shapes(sa, sb)
+        except ValueError:
+            raise ValueError(f"{method}: the operand shapes {sa} and {sb} do not broadcast "
+                             "(numpy's broadcasting rules).") from None
+
+
 def _pair(a, b, how: str, method: str):
     F, local = resolve_fimath((a, b), method)
     if not isinstance(a, fi):
         a = to_fi_operand(a, b, F, how, method)
     elif not isinstance(b, fi):
         b = to_fi_operand(b, a, F, how, method)
+    check_shapes(a.shape, b.shape, method)
     return a, b, F, local
 
 
@@ -811,6 +823,7 @@ def compare(a, b, op: str) -> np.ndarray:
     """Exact comparison of real-world values; returns a numpy bool array."""
     if not isinstance(a, fi):
         return compare(b, a, _SWAP[op])
+    check_shapes(a.shape, np.shape(b), f"compare ({op})")
     if isinstance(b, fi):
         return _compare_fi(a, b, op)
     as_int = _int_operand(b)

@@ -41,7 +41,10 @@ def _as_type(value, method: str) -> numerictype:
     if isinstance(value, numerictype):
         return value
     if isinstance(value, str):
-        return numerictype.parse(value)
+        try:
+            return numerictype.parse(value)
+        except ValueError as exc:  # name the method (regression: the bare parse error)
+            raise ValueError(f"{method}: {exc}") from None
     raise TypeError(f"{method}: expected a numerictype or a type name such as 'sfix16_En12', "
                     f"got {type(value).__name__} {value!r}.")
 
@@ -106,9 +109,9 @@ class fi:  # noqa: N801 - MATLAB's name
             base = F if F is not None else default_fimath()
             changes = dict(fimath_props)
             if rounding is not None:
-                changes["rounding"] = rounding
+                changes["rounding"] = parse_rounding(rounding, where=method)
             if overflow is not None:
-                changes["overflow"] = overflow
+                changes["overflow"] = parse_overflow(overflow, where=method)
             F = base.replace(**changes)
         if nonfinite not in NONFINITE:
             raise ValueError(f"fi: nonfinite={nonfinite!r} is not valid; valid: 'raise', "
@@ -243,8 +246,8 @@ class fi:  # noqa: N801 - MATLAB's name
         """
         T = _as_type(T, "fi.cast")
         F = self.fimath
-        r = F.rounding if rounding is None else parse_rounding(rounding)
-        o = F.overflow if overflow is None else parse_overflow(overflow)
+        r = F.rounding if rounding is None else parse_rounding(rounding, where="fi.cast")
+        o = F.overflow if overflow is None else parse_overflow(overflow, where="fi.cast")
         if self._i is None and self._v is None:  # deferred: product fused / limbs read directly
             ints, no, nu = _arith.cast_deferred(self, T, r, o, seed, "fi.cast")
         else:

@@ -64,8 +64,8 @@ class fimath:  # noqa: N801 - MATLAB's name
                  rules="matlab", max_product_word_length=MAX_WORD_LENGTH,
                  max_sum_word_length=MAX_WORD_LENGTH):
         s = object.__setattr__
-        s(self, "_rounding", parse_rounding(rounding))
-        s(self, "_overflow", parse_overflow(overflow))
+        s(self, "_rounding", parse_rounding(rounding, where="fimath"))
+        s(self, "_overflow", parse_overflow(overflow, where="fimath"))
         s(self, "_product_mode", _parse_arith_mode(product_mode, "product_mode"))
         s(self, "_sum_mode", _parse_arith_mode(sum_mode, "sum_mode"))
         s(self, "_pwl", check_length(product_word_length, "product_word_length", minimum=1,

@@ -88,7 +88,8 @@ def _normalise(name: str) -> str:
     return key
 
 
-def _parse(value, enum_cls, aliases: dict, argument: str):
+def _parse(value, enum_cls, aliases: dict, argument: str, where: str | None = None):
+    pre = f"{where}: " if where else ""
     if isinstance(value, enum_cls):
         return value
     if isinstance(value, str):
@@ -98,21 +99,23 @@ def _parse(value, enum_cls, aliases: dict, argument: str):
         close = difflib.get_close_matches(_normalise(value), list(aliases), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(
-            f"{argument}={value!r} is not a known {enum_cls.__name__.lower()} mode.{hint} "
+            f"{pre}{argument}={value!r} is not a known {enum_cls.__name__.lower()} mode.{hint} "
             f"Valid names: {', '.join(sorted(aliases))} "
             "(case-insensitive; AP_/AC_ prefixes allowed)."
         )
     raise TypeError(
-        f"{argument} must be a string or fixsim.{enum_cls.__name__}, got {type(value).__name__} "
-        f"{value!r}."
+        f"{pre}{argument} must be a string or fixsim.{enum_cls.__name__}, got "
+        f"{type(value).__name__} {value!r}."
     )
 
 
-def parse_rounding(value, argument: str = "rounding") -> Rounding:
-    """Return the :class:`Rounding` named by *value* (a name, an alias or the enum itself)."""
-    return _parse(value, Rounding, _ROUNDING_ALIASES, argument)
+def parse_rounding(value, argument: str = "rounding", where: str | None = None) -> Rounding:
+    """Return the :class:`Rounding` named by *value* (a name, an alias or the enum itself);
+    errors name *where* (the function or block) and *argument*."""
+    return _parse(value, Rounding, _ROUNDING_ALIASES, argument, where)
 
 
-def parse_overflow(value, argument: str = "overflow") -> Overflow:
-    """Return the :class:`Overflow` named by *value* (a name, an alias or the enum itself)."""
-    return _parse(value, Overflow, _OVERFLOW_ALIASES, argument)
+def parse_overflow(value, argument: str = "overflow", where: str | None = None) -> Overflow:
+    """Return the :class:`Overflow` named by *value* (a name, an alias or the enum itself);
+    errors name *where* (the function or block) and *argument*."""
+    return _parse(value, Overflow, _OVERFLOW_ALIASES, argument, where)

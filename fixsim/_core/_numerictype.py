@@ -245,8 +245,20 @@ class numerictype:  # noqa: N801 - MATLAB's name
         )
 
     def contains(self, value) -> bool:
-        """Whether the exact value *value* is representable (in range and on the LSB grid)."""
-        v = Fraction(value)
+        """Whether the exact value *value* is representable (in range and on the LSB grid);
+        ``False`` for infinities and NaN."""
+        if not isinstance(value, numbers.Number):
+            # regression: a string met Fraction's bare 'Invalid literal'
+            raise TypeError(f"numerictype.contains: value must be a real number, got "
+                            f"{type(value).__name__} {value!r}.")
+        if (isinstance(value, numbers.Real) and not isinstance(value, numbers.Rational)
+                and not math.isfinite(value)):
+            return False  # regression: inf raised OverflowError, nan a bare ValueError
+        try:
+            v = Fraction(value)
+        except TypeError:
+            raise TypeError(f"numerictype.contains: value must be a real number, got "
+                            f"{type(value).__name__} {value!r}.") from None
         n = v / self.exact_eps
         return n.denominator == 1 and self.int_min <= n.numerator <= self.int_max
 

@@ -36,10 +36,23 @@ NONFINITE = {"raise": 0, "matlab": 1}
 _rng = np.random.default_rng(0)
 
 
+def _generator(seed, where: str) -> np.random.Generator:
+    """``numpy.random.default_rng(seed)``, with an error naming *where* and the seed
+    (regression: numpy's bare SeedSequence errors named neither)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: seed must be None, a non-negative integer (or a sequence of "
+                        f"them) or a numpy.random.Generator, got {type(seed).__name__} "
+                        f"{seed!r}.") from None
+
+
 def set_stochastic_seed(seed: int | None) -> None:
     """Reseed the generator that stochastic rounding draws from when no ``seed`` is given."""
     global _rng
-    _rng = np.random.default_rng(seed)
+    _rng = _generator(seed, "set_stochastic_seed")
 
 
 def stochastic_stream_base() -> int:
@@ -64,8 +77,7 @@ def stochastic_stream(base: int, index: int) -> Iterator[None]:
 
 def stochastic_words(n: int, seed) -> np.ndarray:
     """``n`` random 64-bit words for stochastic rounding (from *seed* or the module generator)."""
-    gen = _rng if seed is None else (seed if isinstance(seed, np.random.Generator)
-                                     else np.random.default_rng(seed))
+    gen = _rng if seed is None else _generator(seed, "stochastic rounding")
     return gen.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
 
 
@@ -627,7 +639,7 @@ def _quantize_objects(values, T, rounding, overflow, nonfinite, seed, method):
     if seed is not None and not isinstance(seed, np.random.Generator):
         # one generator for the whole array: reseeding per element would give every element
         # the same random word (all round the same way)
-        seed = np.random.default_rng(seed)
+        seed = _generator(seed, "stochastic rounding")
     if all(type(v) is int or isinstance(v, np.integer) for v in flat):
         ints = np.empty(flat.size, dtype=object)
         ints[:] = [int(v) for v in flat]

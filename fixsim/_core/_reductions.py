@@ -893,17 +893,30 @@ def where(cond, a=_NOVALUE, b=_NOVALUE):
 
 
 # -- order statistics and sorting --------------------------------------------------------------
+def _extreme(fn, a: fi, axis, keepdims: bool, name: str):
+    """``fn(a's stored ints, axis, keepdims)`` (numpy max or min), with an error naming
+    *name* over an empty axis (regression: numpy's bare "zero-size array to reduction
+    operation" came through)."""
+    try:
+        return fn(a._int, axis=axis, keepdims=keepdims)
+    except ValueError as exc:
+        if "zero-size" not in str(exc):
+            raise
+        raise ValueError(f"{name}: the {name} over an empty axis is undefined (the input has "
+                         f"shape {a.shape}, axis={axis!r}).") from None
+
+
 def max(a, axis=None, *, keepdims: bool = False) -> fi:  # noqa: A001 - numpy's name
     """Largest element (exact; the input's type)."""
     a = _as_fi(a, "max")
-    res = np.max(a._int, axis=axis, keepdims=keepdims)
+    res = _extreme(np.max, a, axis, keepdims, "max")
     return make_fi(_as_dtype(res, a._int.dtype), a._type, a._fimath)
 
 
 def min(a, axis=None, *, keepdims: bool = False) -> fi:  # noqa: A001 - numpy's name
     """Smallest element (exact; the input's type)."""
     a = _as_fi(a, "min")
-    res = np.min(a._int, axis=axis, keepdims=keepdims)
+    res = _extreme(np.min, a, axis, keepdims, "min")
     return make_fi(_as_dtype(res, a._int.dtype), a._type, a._fimath)
 
 
@@ -938,8 +951,8 @@ def argsort(a, axis=-1, *, kind=None, stable=None) -> np.ndarray:
 def ptp(a, axis=None, *, keepdims: bool = False) -> fi:
     """``max - min`` exactly: unsigned, the input's word and fraction length."""
     a = _as_fi(a, "ptp")
-    hi = np.max(a._int, axis=axis, keepdims=keepdims)
-    lo = np.min(a._int, axis=axis, keepdims=keepdims)
+    hi = _extreme(np.max, a, axis, keepdims, "ptp")
+    lo = _extreme(np.min, a, axis, keepdims, "ptp")
     T = a._type
     R = numerictype(False, T.word_length, T.fraction_length)
     if isinstance(hi, np.ndarray) and hi.dtype == np.int64 and _width(T) <= 63:

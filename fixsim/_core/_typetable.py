@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .._atomic import parse_json
 from . import _probe
 from ._convert import as_value_array
 from ._fi import fi, make_fi
@@ -371,8 +372,10 @@ class TypeTable:
     def __init__(self, types: Mapping | None = None, *, rounding=None, overflow=None,
                  locked: Iterable[str] = ()):
         self._entries: dict[str, TypeEntry] = {}
-        self._rounding = None if rounding is None else parse_rounding(rounding)
-        self._overflow = None if overflow is None else parse_overflow(overflow)
+        self._rounding = None if rounding is None else parse_rounding(rounding,
+                                                                      where="TypeTable")
+        self._overflow = None if overflow is None else parse_overflow(overflow,
+                                                                      where="TypeTable")
         self._locked: set[str] = set()
         self._overrides: dict[str, str] = {}
         self._signals: dict[str, _Signal] = {}
@@ -560,6 +563,9 @@ class TypeTable:
     def update(self, types: Mapping, *, force: bool = False) -> TypeTable:
         """Set several entries (in place; returns the table). Locked entries raise unless
         *force*."""
+        if not isinstance(types, Mapping):  # regression: a list met an AttributeError
+            raise TypeError(f"TypeTable.update: types must be a mapping of signal names to "
+                            f"types, got {type(types).__name__} {types!r}.")
         for name, value in types.items():
             if force and name in self._locked:
                 self._entries[_check_name(name)] = TypeEntry.make(value, name)
@@ -726,6 +732,9 @@ class TypeTable:
         table = cls(data.get("signals", {}), rounding=data.get("rounding"),
                     overflow=data.get("overflow"), locked=data.get("locked", ()))
         overrides = data.get("overrides", {})
+        if not isinstance(overrides, Mapping):  # regression: a list met an AttributeError
+            raise TypeError(f"TypeTable.from_json: 'overrides' must map signal names to "
+                            f"override modes, got {type(overrides).__name__} {overrides!r}.")
         for name, mode in overrides.items():
             table = table.override(mode, [name])
         return table
@@ -733,7 +742,7 @@ class TypeTable:
     @classmethod
     def from_json(cls, text: str) -> TypeTable:
         """Read a table written by :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(parse_json(text, "TypeTable.from_json"))
 
     def __reduce__(self):
         return (TypeTable.from_dict, (self.to_dict(),))

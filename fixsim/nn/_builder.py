@@ -14,25 +14,93 @@ __all__ = ["Sequential", "Dense", "Conv", "ReLU", "LeakyReLU", "Clip", "Sigmoid"
 
 
 def _arr(v, what: str, ndim: int | tuple[int, ...]) -> np.ndarray:
-    a = np.asarray(v, dtype=np.float64)
+    """*v* as a finite float64 array of one of the dimensions *ndim* (*what*: ``"<layer>:
+    <argument>"``); a TypeError for non-numeric values, a ValueError for the wrong shape or
+    non-finite values."""
     ok = (ndim,) if isinstance(ndim, int) else ndim
-    if a.ndim not in ok or not np.all(np.isfinite(a)):
-        raise ValueError(f"{what} must be a finite {' or '.join(map(str, ok))}-D array, got "
-                         f"shape {a.shape}.")
+    dims = " or ".join(map(str, ok))
+    try:
+        raw = np.asarray(v)
+        bad_kind = raw.dtype.kind not in "biufO"
+        a = None if bad_kind else np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        bad_kind, raw = True, None
+    if bad_kind:
+        got = f"dtype {raw.dtype}" if raw is not None and raw.dtype.kind != "O" else \
+            type(v).__name__
+        raise TypeError(f"{what}={_short(v)} is not valid ({got}); valid: a finite real "
+                        f"{dims}-D array.")
+    if a.ndim not in ok:
+        raise ValueError(f"{what} of shape {a.shape} is not valid; valid: a finite {dims}-D "
+                         "array.")
+    if not np.all(np.isfinite(a)):
+        i = tuple(int(j) for j in np.argwhere(~np.isfinite(a))[0])
+        raise ValueError(f"{what}[{', '.join(map(str, i))}]={float(a[i])!r} is not valid; "
+                         f"valid: a finite {dims}-D array.")
     return a
 
 
-def _ints(v, n: int, what: str) -> list[int]:
-    vals = [int(v)] * n if np.ndim(v) == 0 else [int(t) for t in v]
-    if len(vals) != n or any(t < 0 for t in vals):
-        raise ValueError(f"{what} must be a non-negative int or {n} of them, got {v!r}.")
-    return vals
+def _short(v) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def _is_int(t) -> bool:
+    if isinstance(t, bool | np.bool_):
+        return False
+    if isinstance(t, int | np.integer):
+        return True
+    return isinstance(t, float | np.floating) and bool(np.isfinite(t)) and float(t).is_integer()
+
+
+def _ints(v, n: int, what: str, minimum: int = 0) -> list[int]:
+    """*v* (one int, or *n* of them, one per spatial axis) as a list of *n* ints >= *minimum*.
+    *what* is ``"<layer>: <argument>"``; anything else (fractions, bools, strings, the wrong
+    count) raises a ValueError naming the value and what is valid."""
+    try:
+        vals = [v] * n if np.ndim(v) == 0 else list(v)
+    except (TypeError, ValueError):
+        vals = None
+    if vals is None or len(vals) != n or not all(_is_int(t) and t >= minimum for t in vals):
+        kind = "positive" if minimum == 1 else "non-negative" if minimum == 0 else \
+            f">= {minimum}"
+        label, _, arg = what.rpartition(": ")
+        raise ValueError(f"{label}: {arg}={_short(v)} is not valid; valid: a {kind} integer, "
+                         f"or {n} of them (one per spatial axis).")
+    return [int(t) for t in vals]
+
+
+def _real(v, what: str, *, allow_inf: bool = False) -> float:
+    """*v* as a real number (finite unless *allow_inf*; never NaN)."""
+    label, _, arg = what.rpartition(": ")
+    if isinstance(v, str | bytes) or np.ndim(v) != 0 or np.asarray(v).dtype.kind not in "biuf":
+        raise TypeError(f"{label}: {arg}={_short(v)} is not valid; valid: a real number.")
+    f = float(np.asarray(v))
+    if np.isnan(f) or (np.isinf(f) and not allow_inf):
+        raise ValueError(f"{label}: {arg}={f!r} is not valid; valid: a "
+                         f"{'real number (not NaN)' if allow_inf else 'finite real number'}.")
+    return f
 
 
 @dataclasses.dataclass
 class _Layer:
     name: str | None = dataclasses.field(default=None, kw_only=True)
     kind = "layer"
+
+    def __post_init__(self):
+        # arguments are checked when the layer is built (and again by Sequential, which
+        # names the layer when it has no name= of its own)
+        if self.name is not None and not isinstance(self.name, str):
+            raise TypeError(f"{type(self).__name__}: name={self.name!r} is not valid; valid: a "
+                            "string (or None for '<kind><index>').")
+        self._check(self._label(self.name))
+
+    def _label(self, name) -> str:
+        return type(self).__name__ if name is None else f"{type(self).__name__} {name!r}"
+
+    def _check(self, label: str):
+        """Validate the arguments (*label* names the layer in messages); returns whatever
+        :meth:`nodes` needs."""
 
     def nodes(self, name: str, x: str, y: str, params: dict) -> list[Node]:
         raise NotImplementedError
@@ -46,15 +114,21 @@ class Dense(_Layer):
     bias: np.ndarray | None = None
     kind = "dense"
 
+    def _check(self, label):
+        w = _arr(self.weight, f"{label}: weight", 2)
+        b = None
+        if self.bias is not None:
+            b = _arr(self.bias, f"{label}: bias", 1)
+            if b.size != w.shape[1]:
+                raise ValueError(f"{label}: bias has {b.size} values, weight has "
+                                 f"{w.shape[1]} outputs.")
+        return w, b
+
     def nodes(self, name, x, y, params):
-        w = _arr(self.weight, f"Dense {name!r}: weight", 2)
+        w, b = self._check(self._label(name))
         params[f"{name}/W"] = w
         ins = [x, f"{name}/W"]
-        if self.bias is not None:
-            b = _arr(self.bias, f"Dense {name!r}: bias", 1)
-            if b.size != w.shape[1]:
-                raise ValueError(f"Dense {name!r}: bias has {b.size} values, weight has "
-                                 f"{w.shape[1]} outputs.")
+        if b is not None:
             params[f"{name}/b"] = b
             ins.append(f"{name}/b")
         return [Node("Gemm", name, ins, [y])]
@@ -72,21 +146,34 @@ class Conv(_Layer):
     groups: int = 1
     kind = "conv"
 
-    def nodes(self, name, x, y, params):
-        w = _arr(self.weight, f"Conv {name!r}: weight", (3, 4))
+    def _check(self, label):
+        w = _arr(self.weight, f"{label}: weight", (3, 4))
         nsp = w.ndim - 2
+        b = None
+        if self.bias is not None:
+            b = _arr(self.bias, f"{label}: bias", 1)
+            if b.size != w.shape[0]:
+                raise ValueError(f"{label}: bias has {b.size} values, weight has "
+                                 f"{w.shape[0]} output channels.")
+        pad = _ints(self.padding, nsp, f"{label}: padding", 0)
+        strides = _ints(self.stride, nsp, f"{label}: stride", 1)
+        dil = _ints(self.dilation, nsp, f"{label}: dilation", 1)
+        if not _is_int(self.groups) or self.groups < 1:
+            raise ValueError(f"{label}: groups={_short(self.groups)} is not valid; valid: a "
+                             f"positive integer dividing the {w.shape[0]} output channels.")
+        g = int(self.groups)
+        if w.shape[0] % g:
+            raise ValueError(f"{label}: groups={self.groups} does not divide the "
+                             f"{w.shape[0]} output channels.")
+        return w, b, {"strides": strides, "dilations": dil, "pads": pad + pad, "group": g}
+
+    def nodes(self, name, x, y, params):
+        w, b, attrs = self._check(self._label(name))
         params[f"{name}/W"] = w
         ins = [x, f"{name}/W"]
-        if self.bias is not None:
-            params[f"{name}/b"] = _arr(self.bias, f"Conv {name!r}: bias", 1)
+        if b is not None:
+            params[f"{name}/b"] = b
             ins.append(f"{name}/b")
-        pad = _ints(self.padding, nsp, f"Conv {name!r}: padding")
-        attrs = {"strides": _ints(self.stride, nsp, f"Conv {name!r}: stride"),
-                 "dilations": _ints(self.dilation, nsp, f"Conv {name!r}: dilation"),
-                 "pads": pad + pad, "group": int(self.groups)}
-        if w.shape[0] % attrs["group"]:
-            raise ValueError(f"Conv {name!r}: groups={self.groups} does not divide the "
-                             f"{w.shape[0]} output channels.")
         return [Node("Conv", name, ins, [y], attrs)]
 
 
@@ -116,33 +203,50 @@ class LeakyReLU(_Layer):
     alpha: float = 0.01
     kind = "leakyrelu"
 
+    def _check(self, label):
+        return _real(self.alpha, f"{label}: alpha")
+
     def nodes(self, name, x, y, params):
-        return [Node("LeakyRelu", name, [x], [y], {"alpha": float(self.alpha)})]
+        return [Node("LeakyRelu", name, [x], [y], {"alpha": self._check(self._label(name))})]
 
 
 @dataclasses.dataclass
 class Clip(_Layer):
-    """``clip(x, lo, hi)`` (ReLU6 is ``Clip(0, 6)``)."""
+    """``clip(x, lo, hi)`` (ReLU6 is ``Clip(0, 6)``); ``lo <= hi`` (either may be infinite)."""
 
     lo: float = 0.0
     hi: float = 6.0
     kind = "clip"
 
+    def _check(self, label):
+        lo = _real(self.lo, f"{label}: lo", allow_inf=True)
+        hi = _real(self.hi, f"{label}: hi", allow_inf=True)
+        if lo > hi:
+            raise ValueError(f"{label}: lo={lo!r} > hi={hi!r} is not valid; valid: lo <= hi.")
+        return lo, hi
+
     def nodes(self, name, x, y, params):
-        params[f"{name}/lo"] = np.float64(self.lo)
-        params[f"{name}/hi"] = np.float64(self.hi)
+        lo, hi = self._check(self._label(name))
+        params[f"{name}/lo"] = np.float64(lo)
+        params[f"{name}/hi"] = np.float64(hi)
         return [Node("Clip", name, [x, f"{name}/lo", f"{name}/hi"], [y])]
 
 
 @dataclasses.dataclass
 class Softmax(_Layer):
-    """Softmax along *axis*."""
+    """Softmax along *axis* (checked against the input's dimensions when the network runs)."""
 
     axis: int = -1
     kind = "softmax"
 
+    def _check(self, label):
+        if not _is_int(self.axis):
+            raise ValueError(f"{label}: axis={_short(self.axis)} is not valid; valid: an "
+                             "integer axis of the input (negative counts from the end).")
+        return int(self.axis)
+
     def nodes(self, name, x, y, params):
-        return [Node("Softmax", name, [x], [y], {"axis": int(self.axis)})]
+        return [Node("Softmax", name, [x], [y], {"axis": self._check(self._label(name))})]
 
 
 @dataclasses.dataclass
@@ -152,13 +256,23 @@ class _Pool(_Layer):
     padding: int | Sequence[int] = 0
     ndim: int = 2
 
+    def _check(self, label):
+        if not _is_int(self.ndim) or self.ndim not in (1, 2, 3):
+            raise ValueError(f"{label}: ndim={_short(self.ndim)} is not valid; valid: 1, 2 "
+                             "or 3 (spatial dimensions).")
+        nd = int(self.ndim)
+        k = _ints(self.kernel, nd, f"{label}: kernel", 1)
+        s = k if self.stride is None else _ints(self.stride, nd, f"{label}: stride", 1)
+        p = _ints(self.padding, nd, f"{label}: padding", 0)
+        if any(pi >= ki for pi, ki in zip(p, k, strict=True)):
+            # onnxruntime refuses it too: a window over padding only has no value
+            raise ValueError(f"{label}: padding={_short(self.padding)} is not valid for "
+                             f"kernel={_short(self.kernel)}; valid: padding smaller than the "
+                             "kernel on every axis.")
+        return {"kernel_shape": k, "strides": s, "pads": p + p}
+
     def nodes(self, name, x, y, params):
-        k = _ints(self.kernel, self.ndim, f"{self.kind} {name!r}: kernel")
-        s = k if self.stride is None else _ints(self.stride, self.ndim,
-                                                 f"{self.kind} {name!r}: stride")
-        p = _ints(self.padding, self.ndim, f"{self.kind} {name!r}: padding")
-        return [Node(self.op, name, [x], [y], {"kernel_shape": k, "strides": s,
-                                                "pads": p + p})]
+        return [Node(self.op, name, [x], [y], self._check(self._label(name)))]
 
 
 @dataclasses.dataclass
@@ -179,7 +293,10 @@ class AvgPool(_Pool):
 
 @dataclasses.dataclass
 class BatchNorm(_Layer):
-    """Inference batch normalization (folded into a preceding Dense/Conv by ``Sequential``)."""
+    """Inference batch normalization (folded into a preceding Dense/Conv by ``Sequential``).
+
+    *gamma*, *beta*, *mean* and *var* hold one value per channel; ``var >= 0`` and
+    ``var + eps > 0``."""
 
     gamma: np.ndarray
     beta: np.ndarray
@@ -188,12 +305,33 @@ class BatchNorm(_Layer):
     eps: float = 1e-5
     kind = "batchnorm"
 
+    def _check(self, label):
+        arrs = {k: _arr(getattr(self, k), f"{label}: {k}", 1)
+                for k in ("gamma", "beta", "mean", "var")}
+        n = arrs["gamma"].size
+        for k, a in arrs.items():
+            if a.size != n:
+                raise ValueError(f"{label}: gamma has {n} values but {k} has {a.size}; valid: "
+                                 "gamma, beta, mean and var of one length (one value per "
+                                 "channel).")
+        eps = _real(self.eps, f"{label}: eps")
+        if eps < 0:
+            raise ValueError(f"{label}: eps={eps!r} is not valid; valid: eps >= 0.")
+        v = arrs["var"]
+        bad = np.flatnonzero((v < 0) | (v + eps <= 0))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"{label}: var[{i}]={float(v[i])!r} is not valid (with "
+                             f"eps={eps!r}); valid: var >= 0 and var + eps > 0 (a variance).")
+        return arrs, eps
+
     def nodes(self, name, x, y, params):
+        arrs, eps = self._check(self._label(name))
         names = []
-        for k in ("gamma", "beta", "mean", "var"):
-            params[f"{name}/{k}"] = _arr(getattr(self, k), f"BatchNorm {name!r}: {k}", 1)
+        for k, a in arrs.items():
+            params[f"{name}/{k}"] = a
             names.append(f"{name}/{k}")
-        return [Node("BatchNormalization", name, [x, *names], [y], {"epsilon": self.eps})]
+        return [Node("BatchNormalization", name, [x, *names], [y], {"epsilon": eps})]
 
 
 def Sequential(layers: Sequence[_Layer], *, name: str = "sequential",  # noqa: N802

@@ -374,8 +374,12 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
     if lo.ndim < 2:
         raise ValueError(f"derive_ranges: the input bounds need a batch axis (got shape "
                          f"{lo.shape}); pass shape=, e.g. (1, 64).")
-    if np.any(lo > hi) or np.isnan(lo).any() or np.isnan(hi).any():
-        raise ValueError("derive_ranges: need lo <= hi (no NaN).")
+    bad = np.isnan(lo) | np.isnan(hi) | (lo > hi)
+    if bad.any():
+        i = tuple(int(j) for j in np.argwhere(bad)[0])
+        at = f" at index {i}" if lo.size > 1 else ""
+        raise ValueError(f"derive_ranges: the input bounds lo={float(lo[i])!r}, "
+                         f"hi={float(hi[i])!r}{at} are not valid; valid: lo <= hi (no NaN).")
     check_inputs(net, {net.inputs[0]: lo.shape}, "derive_ranges")
     out: dict[str, tuple[float, float]] = {}
     cast = _Casts(net, types, out)

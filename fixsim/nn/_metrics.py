@@ -21,12 +21,21 @@ def accuracy(logits, labels) -> float:
     if z.ndim != 2 or y.shape != (z.shape[0],):
         raise ValueError(f"accuracy: logits must be (N, classes) and labels (N,), got "
                          f"{z.shape} and {y.shape}.")
+    if z.shape[0] == 0:
+        raise ValueError(f"accuracy: logits of shape {z.shape} and labels of shape {y.shape} "
+                         "are empty (no samples); valid: at least one sample.")
+    if z.shape[1] == 0:
+        raise ValueError(f"accuracy: logits of shape {z.shape} have no classes; valid: "
+                         "(N, classes) with at least one class.")
     return float(np.mean(z.argmax(axis=1) == y))
 
 
 def sqnr(reference, test) -> float:
     """``10 log10(sum ref^2 / sum (ref - test)^2)`` in dB (inf when they are equal)."""
     r, t = _values(reference), _values(test)
+    if r.shape != t.shape:
+        raise ValueError(f"sqnr: reference of shape {r.shape} and test of shape {t.shape} "
+                         "differ; valid: two arrays of one shape.")
     noise = float(np.sum((r - t) ** 2))
     if noise == 0.0:
         return float("inf")

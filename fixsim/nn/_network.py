@@ -21,7 +21,9 @@ import numpy as np
 
 from .._kernels import lazy
 from . import _ops
-from ._requant import check_runtime, dequantize_linear, quantize_linear, requantize
+from ._requant import _dequantize_linear as dequantize_linear
+from ._requant import _requantize as requantize
+from ._requant import check_runtime, quantize_linear
 
 __all__ = ["Node", "Network", "SUPPORTED_OPS", "QUANTIZED_OPS", "UnsupportedOperatorError"]
 
@@ -109,15 +111,45 @@ def float_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+_KIND_NAMES = {"c": "complex", "U": "string", "S": "bytes", "V": "structured",
+               "M": "datetime", "m": "timedelta"}
+
+
 def _attr_list(attrs, key, n, default):
     v = attrs.get(key)
     return [default] * n if v is None else [int(t) for t in v]
+
+
+#: minimum value of each window attribute of Conv and the pools (ONNX: strides, dilations,
+#: kernel_shape and group positive, pads non-negative)
+_WINDOW_MIN = {"strides": 1, "dilations": 1, "kernel_shape": 1, "pads": 0, "group": 1}
+
+
+def check_window_attrs(node: Node, where: str | None = None) -> None:
+    """The window attributes of a Conv/pool *node* (strides, dilations, kernel_shape, pads,
+    group): a ValueError naming the layer, the attribute and its value unless every entry is
+    an integer of at least its minimum (:data:`_WINDOW_MIN`)."""
+    a = node.attrs
+    for key, lo in _WINDOW_MIN.items():
+        v = a.get(key)
+        if v is None:
+            continue
+        vals = [v] if np.ndim(v) == 0 else list(np.asarray(v).ravel())
+        ok = all(isinstance(t, int | np.integer) and not isinstance(t, bool | np.bool_)
+                 and t >= lo for t in vals)
+        if not ok:
+            shown = v if np.ndim(v) == 0 else [t.item() if hasattr(t, "item") else t
+                                               for t in vals]
+            raise ValueError(f"{where or 'layer'} {node.name!r} ({node.op}): {key}={shown!r} is "
+                             f"not valid; valid: {'positive' if lo else 'non-negative'} "
+                             "integers.")
 
 
 def conv_params(node: Node, x_ndim: int, kernel: Sequence[int]):
     """(strides, dilations, pads) of a Conv/pool node, resolving ``auto_pad``."""
     nsp = x_ndim - 2
     a = node.attrs
+    check_window_attrs(node)
     strides = _attr_list(a, "strides", nsp, 1)
     dil = _attr_list(a, "dilations", nsp, 1)
     pads = _attr_list(a, "pads", 2 * nsp, 0)
@@ -297,6 +329,16 @@ class Network:
             if len(self.inputs) != 1:
                 raise ValueError(f"Network {self.name!r} has inputs {self.inputs}: pass a dict.")
             feeds = {self.inputs[0]: x}
+        from .._core._fi import fi
+        for k, v in feeds.items():
+            if isinstance(v, fi):
+                continue
+            dt = getattr(v, "dtype", None)
+            dt = np.asarray(v).dtype if not isinstance(dt, np.dtype) else dt
+            if dt.kind not in "biufO":
+                raise TypeError(f"Network {self.name!r}: input {k!r} has dtype {dt} (a "
+                                f"{_KIND_NAMES.get(dt.kind, dt.kind)} array); valid: real "
+                                "numbers (a bool, integer or float array).")
         from ._shapes import check_inputs
         check_inputs(self, {k: np.shape(v) for k, v in feeds.items()},
                      f"Network {self.name!r}")
@@ -686,7 +728,7 @@ def _tflite_mean(node, ins, runtime):
     the builtin kernel's ``MBQM(acc, QuantizeMultiplier(s_x / s_y / N)) + zy`` (double
     rounding for ``'tflite-reference'``/``'tflite-double-rounding'``, single for
     ``'tflite'``)."""
-    from ._requant import quantize_multiplier, requantize
+    from ._requant import quantize_multiplier
 
     a = node.attrs
     x = ins[0]

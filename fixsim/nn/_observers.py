@@ -39,8 +39,20 @@ def calculate_qparams(lo, hi, dtype="int8", symmetric: bool = False):
     zero_point : numpy.ndarray of int64
     """
     qmin, qmax = qrange(dtype)
-    lo = np.minimum(np.asarray(lo, np.float64), 0.0)
-    hi = np.maximum(np.asarray(hi, np.float64), 0.0)
+    lo0, hi0 = lo, hi
+    try:
+        lo, hi = np.broadcast_arrays(np.asarray(lo, np.float64), np.asarray(hi, np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(f"calculate_qparams: lo={lo0!r} and hi={hi0!r} are not valid; valid: "
+                         "real numbers (or arrays of one shape, per channel).") from None
+    bad = ~(np.isfinite(lo) & np.isfinite(hi) & (lo <= hi))
+    if bad.any():
+        i = tuple(int(j) for j in np.argwhere(bad)[0])
+        at = f" (at index {i if len(i) > 1 else i[0]})" if lo.ndim else ""
+        raise ValueError(f"calculate_qparams: the range lo={float(lo[i])!r}, "
+                         f"hi={float(hi[i])!r}{at} is not valid; valid: finite lo <= hi.")
+    lo = np.minimum(lo, 0.0)
+    hi = np.maximum(hi, 0.0)
     if symmetric:
         amax = np.maximum(-lo, hi)
         scale = np.maximum(amax / ((qmax - qmin) / 2), _EPS32)
@@ -49,6 +61,15 @@ def calculate_qparams(lo, hi, dtype="int8", symmetric: bool = False):
         scale = np.maximum((hi - lo) / (qmax - qmin), _EPS32)
         zp = np.clip(qmin - np.rint(lo / scale), qmin, qmax).astype(np.int64)
     return scale, zp
+
+
+def _count(v, where: str, arg: str, minimum: int = 1) -> int:
+    """*v* as an int >= *minimum* (bins, bits, ...), else a ValueError naming it."""
+    ok = isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) \
+        or isinstance(v, float | np.floating) and np.isfinite(v) and float(v).is_integer()
+    if not ok or v < minimum:
+        raise ValueError(f"{where}: {arg}={v!r} is not valid; valid: an integer >= {minimum}.")
+    return int(v)
 
 
 class _Observer:
@@ -185,7 +206,7 @@ class PercentileObserver(_Observer):
             raise ValueError(f"PercentileObserver: percentile must be in (0, 100], got "
                              f"{percentile!r}.")
         self.percentile = float(percentile)
-        self.nbins = int(bins)
+        self.nbins = _count(bins, "PercentileObserver", "bins")
         self.hists: list[_AbsHistogram] = []
         self.nonneg: np.ndarray | None = None
 
@@ -220,7 +241,12 @@ class HistogramObserver(_Observer):
     def __init__(self, bins: int = 2048, upsample_rate: int = 16, bits: int = 8,
                  axis: int | None = None):
         super().__init__(axis)
-        self.nbins, self.up, self.bits = int(bins), int(upsample_rate), int(bits)
+        self.nbins = _count(bins, "HistogramObserver", "bins")
+        self.up = _count(upsample_rate, "HistogramObserver", "upsample_rate")
+        self.bits = _count(bits, "HistogramObserver", "bits")
+        if self.bits > 32:
+            raise ValueError(f"HistogramObserver: bits={bits!r} is not valid; valid: an "
+                             "integer from 1 to 32.")
         self.state: list[tuple[float, float, np.ndarray]] = []
 
     def _add_one(self, st, r):
@@ -334,6 +360,8 @@ class EntropyObserver(_Observer):
 
     def __init__(self, bins: int = 2048, target_bins: int = 128, axis: int | None = None):
         super().__init__(axis)
+        bins = _count(bins, "EntropyObserver", "bins")
+        target_bins = _count(target_bins, "EntropyObserver", "target_bins")
         if target_bins < 1 or bins < target_bins:
             raise ValueError(f"EntropyObserver: need 1 <= target_bins <= bins, got bins={bins},"
                              f" target_bins={target_bins}.")

@@ -30,7 +30,14 @@ from collections import Counter
 
 import numpy as np
 
-from ._network import QUANTIZED_OPS, SUPPORTED_OPS, Network, Node, UnsupportedOperatorError
+from ._network import (
+    QUANTIZED_OPS,
+    SUPPORTED_OPS,
+    Network,
+    Node,
+    UnsupportedOperatorError,
+    check_window_attrs,
+)
 
 __all__ = ["load_onnx"]
 
@@ -71,11 +78,17 @@ def load_onnx(path) -> Network:
         supported operators.
     """
     import onnx
+    from google.protobuf.message import Error as ProtobufError
     from onnx import helper, numpy_helper
 
     if isinstance(path, onnx.ModelProto):
         model = path
+        source = "the onnx.ModelProto given"
     elif isinstance(path, bytes | bytearray):
+        source = f"the {len(path)} bytes given"
+        if not path:
+            raise ValueError("load_onnx: the 0 bytes given are not an ONNX model (empty); pass "
+                             "the bytes of an .onnx file, its path or an onnx.ModelProto.")
         try:
             model = onnx.load_from_string(bytes(path))
         except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends
@@ -83,12 +96,25 @@ def load_onnx(path) -> Network:
                              f"ONNX model ({type(exc).__name__}: {exc}); pass the bytes of an "
                              ".onnx file, its path or an onnx.ModelProto.") from exc
     elif isinstance(path, str | os.PathLike):
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"load_onnx: no such file: {os.fspath(path)!r}.")
-        model = onnx.load(os.fspath(path))
+        p = os.fspath(path)
+        if not os.path.exists(p):
+            raise FileNotFoundError(f"load_onnx: no such file: {p!r}.")
+        size = os.path.getsize(p) if os.path.isfile(p) else None
+        source = f"the file {p!r}"
+        if size == 0:
+            raise ValueError(f"load_onnx: the file {p!r} is not an ONNX model (0 bytes: the "
+                             "file is empty).")
+        try:
+            model = onnx.load(p)
+        except ProtobufError as exc:
+            raise ValueError(f"load_onnx: the file {p!r} ({size} bytes) is not a serialized "
+                             f"ONNX model ({type(exc).__name__}: {exc}); pass an .onnx file, "
+                             "its bytes or an onnx.ModelProto.") from exc
     else:
         raise TypeError(f"load_onnx: path must be a file path, bytes or an onnx.ModelProto, "
                         f"got {type(path).__name__}.")
+    if not model.HasField("graph"):
+        raise ValueError(f"load_onnx: {source}: not an ONNX model (it holds no graph).")
     g = model.graph
     params = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     init_names = set(params)
@@ -97,7 +123,20 @@ def load_onnx(path) -> Network:
     names = _sanitize([n.name for n in g.node], [n.op_type for n in g.node])
     nodes: list[Node] = []
     supported = SUPPORTED_OPS + QUANTIZED_OPS
+    opsets = {("" if o.domain == "ai.onnx" else o.domain): o.version for o in model.opset_import}
+    produced_later = {o for n in g.node for o in n.output if o}
+    defined = set(init_names) | {i.name for i in g.input}
     for n, name in zip(g.node, names, strict=True):
+        for t in n.input:
+            if t and t not in defined:
+                why = ("is produced only by a later node (the nodes are not in topological "
+                       "order)" if t in produced_later else
+                       "is not defined: no graph input, initializer or node output has that "
+                       "name")
+                raise ValueError(f"load_onnx: node {name!r} ({n.op_type}) reads tensor {t!r}, "
+                                 f"which {why}.")
+        defined.update(o for o in n.output if o)
+        _check_attribute_types(n, name, opsets)
         attrs = {}
         for at in n.attribute:
             v = helper.get_attribute_value(at)
@@ -127,7 +166,14 @@ def load_onnx(path) -> Network:
             # refused when the model loads, not on its first run
             raise UnsupportedOperatorError(
                 f"node {name!r}: {n.op_type} with ceil_mode=1 is not supported; valid: 0.")
-        nodes.append(Node(n.op_type, name, list(n.input), list(n.output), attrs))
+        node = Node(n.op_type, name, list(n.input), list(n.output), attrs)
+        if n.op_type in _WINDOW_OPS:
+            check_window_attrs(node, "load_onnx: node")
+        nodes.append(node)
+    missing = [o for o in outputs if o not in defined]
+    if missing:
+        raise ValueError(f"load_onnx: graph output(s) {missing} are not defined: no graph "
+                         "input, initializer or node output has that name.")
     net = Network(nodes, params, inputs, outputs, g.name or "network",
                   input_shapes=_declared_shapes(g, init_names))
     _fold_batchnorm(net)
@@ -137,6 +183,42 @@ def load_onnx(path) -> Network:
         _fuse_matmul_add(net)
     _prune(net)
     return net
+
+
+_WINDOW_OPS = ("Conv", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool",
+               "QLinearAveragePool")
+
+
+def _check_attribute_types(n, name: str, opsets: dict) -> None:
+    """Each attribute of node *n* against the type its operator's ONNX schema declares (as
+    onnxruntime checks a model): a ValueError naming the node, the attribute, its value and
+    the type expected. Operators without a registered schema (com.microsoft) are skipped."""
+    import onnx
+    from onnx import helper
+
+    domain = "" if n.domain in ("", "ai.onnx") else n.domain
+    try:
+        schema = onnx.defs.get_schema(n.op_type, opsets.get(domain, onnx.defs.onnx_opset_version()),
+                                      domain)
+    except onnx.defs.SchemaError:
+        return
+    for at in n.attribute:
+        spec = schema.attributes.get(at.name)
+        if spec is None:
+            continue
+        want = int(spec.type.value if hasattr(spec.type, "value") else spec.type)
+        if want in (0, int(at.type)):
+            continue
+        try:
+            v = helper.get_attribute_value(at)
+            v = v.decode() if isinstance(v, bytes) else v
+            shown = repr(v) if len(repr(v)) <= 60 else repr(v)[:57] + "..."
+        except Exception:  # noqa: BLE001 - an attribute without a readable value
+            shown = "?"
+        names = onnx.AttributeProto.AttributeType.Name
+        raise ValueError(f"load_onnx: node {name!r} ({n.op_type}): attribute {at.name!r}="
+                         f"{shown} has type {names(at.type)}; valid: type {names(want)} "
+                         f"(the {n.op_type} schema's).")
 
 
 def _declared_shapes(g, init_names) -> dict:

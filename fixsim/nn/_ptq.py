@@ -76,6 +76,10 @@ def quantize(net: Network, calibration, *, observer="minmax", per_channel: bool 
     Network
         The quantized network; ``qnet(x, runtime=...)`` runs it.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
+            or batch_size < 1:
+        raise ValueError(f"quantize: batch_size={batch_size!r} is not valid; valid: a positive "
+                         "integer (samples per calibration batch).")
     if net.quantized:
         raise ValueError(f"quantize: network {net.name!r} is already quantized.")
     if len(net.inputs) != 1:

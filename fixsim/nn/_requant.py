@@ -56,6 +56,47 @@ def check_runtime(runtime: str, where: str) -> str:
     return runtime
 
 
+def _show(v) -> str:
+    """A short rendering of an argument's value for a message."""
+    try:
+        t = np.asarray(v).tolist()
+    except Exception:  # noqa: BLE001 - any object: fall back to its repr
+        t = v
+    r = repr(t)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def _check_scales(v, where: str, arg: str) -> None:
+    """*v* (a scale, or one per channel) must be finite and > 0."""
+    try:
+        a = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: {arg}={_show(v)} is not valid; valid: finite real scales "
+                        "> 0 (one, or one per channel).") from None
+    if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0):
+        raise ValueError(f"{where}: {arg}={_show(v)} is not valid; valid: finite scales > 0 "
+                         "(one, or one per channel).")
+
+
+def _check_zero_points(v, where: str, dtype, lo: int | None = None,
+                       hi: int | None = None) -> None:
+    """*v* (a zero point, or one per channel) must hold integers in ``[lo, hi]`` (the range
+    of *dtype* when not given), as ONNX requires a zero point of the quantized type."""
+    try:
+        a = np.asarray(v)
+        f = a.astype(np.float64)
+    except (TypeError, ValueError):
+        a = f = None
+    if a is None or a.dtype.kind not in "biuf" or not np.all(np.isfinite(f)) \
+            or np.any(f != np.round(f)):
+        raise ValueError(f"{where}: zero_point={_show(v)} is not valid; valid: integers "
+                         "(one, or one per channel).")
+    if lo is not None and hi is not None and (np.any(f < lo) or np.any(f > hi)):
+        raise ValueError(f"{where}: zero_point={_show(v)} is outside the {dtype} range "
+                         f"[{lo}, {hi}]; valid: a zero point of the quantized type "
+                         f"({dtype}), as ONNX requires.")
+
+
 def qrange(dtype) -> tuple[int, int]:
     """``(qmin, qmax)`` of an integer type name or numpy dtype (int8, uint8, int16, ...)."""
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
@@ -181,7 +222,7 @@ def requantize(acc, scale=None, zero_point=0, *, runtime: str, dtype="int8", axi
         from ``input_scale * weight_scale / output_scale`` (computed as the runtime does); a
         bare *scale* means ``input_scale=scale, weight_scale=1, output_scale=1``.
     zero_point : int
-        Output zero point.
+        Output zero point, in the range of *dtype*.
     runtime : str
         One of :data:`RUNTIMES`.
     dtype : str
@@ -192,7 +233,7 @@ def requantize(acc, scale=None, zero_point=0, *, runtime: str, dtype="int8", axi
         int32 bias (quantized with scale ``s_x s_w``, zero point 0) for every runtime except
         ``'pytorch-fbgemm'``, whose bias is float (real-world units). Per channel.
     input_scale, weight_scale, output_scale : float or array_like
-        The three scales (``weight_scale`` per tensor or per channel).
+        The three scales (``weight_scale`` per tensor or per channel), finite and > 0.
     q, shift : array_like of int, optional
         TFLite multipliers (from :func:`quantize_multiplier`), instead of the scales.
 
@@ -202,6 +243,25 @@ def requantize(acc, scale=None, zero_point=0, *, runtime: str, dtype="int8", axi
         The requantized integers, in ``[qmin, qmax]`` of *dtype*, shape of *acc*.
     """
     check_runtime(runtime, "requantize")
+    qmin, qmax = qrange(dtype)
+    for arg, v in (("scale", scale), ("input_scale", input_scale),
+                   ("weight_scale", weight_scale), ("output_scale", output_scale)):
+        if v is not None:
+            _check_scales(v, "requantize", arg)
+    _check_zero_points(zero_point, "requantize", dtype, qmin, qmax)
+    if np.size(zero_point) != 1:
+        raise ValueError(f"requantize: zero_point={_show(zero_point)} is not valid; valid: one "
+                         "output zero point (per tensor).")
+    return _requantize(acc, scale, zero_point, runtime=runtime, dtype=dtype, axis=axis,
+                       bias=bias, input_scale=input_scale, weight_scale=weight_scale,
+                       output_scale=output_scale, q=q, shift=shift)
+
+
+def _requantize(acc, scale=None, zero_point=0, *, runtime: str, dtype="int8", axis: int = -1,
+                bias=None, input_scale=None, weight_scale=None, output_scale=None,
+                q=None, shift=None) -> np.ndarray:
+    """:func:`requantize` without its argument checks: a model's own scales and zero points
+    (the runtimes run them as they are)."""
     qmin, qmax = qrange(dtype)
     a3, shape, ax = _as_acc(acc, axis)
     C = a3.shape[1]
@@ -270,7 +330,8 @@ def quantize_linear(x, scale, zero_point=0, *, dtype="int8", runtime: str = "onn
     ``saturate(rne(f32(x) * f32(1 / s)) + zp)``; the other TFLite modes:
     ``saturate(round_half_away(f32(x) / f32(s)) + zp)``; the PyTorch modes:
     ``saturate(rne(zp + f32(x) * (1 / f32(s))))`` (reciprocal, zero point before rounding).
-    *scale* and *zero_point* are per tensor or one per index of *axis*. NaN raises.
+    *scale* and *zero_point* are per tensor or one per index of *axis*: scales finite and
+    > 0, zero points integers in the range of *dtype* (ONNX's rule). NaN raises.
 
     Returns
     -------
@@ -293,6 +354,7 @@ def quantize_linear(x, scale, zero_point=0, *, dtype="int8", runtime: str = "onn
     s = _channels(scale, C, "scale", np.float32)
     if np.any(s <= 0) or not np.all(np.isfinite(s)):
         raise ValueError(f"quantize_linear: scale must be finite and > 0, got {scale!r}.")
+    _check_zero_points(zero_point, "quantize_linear", np.dtype(dtype).name, qmin, qmax)
     z = _channels(zero_point, C, "zero_point", np.int64)
     # the XNNPACK delegate multiplies by the float32 reciprocal and rounds half to even,
     # TFLite's builtin kernels divide and round half away from zero
@@ -304,7 +366,21 @@ def quantize_linear(x, scale, zero_point=0, *, dtype="int8", runtime: str = "onn
 
 
 def dequantize_linear(q, scale, zero_point=0, *, axis: int = -1) -> np.ndarray:
-    """``(q - zp) * scale`` in float32 (ONNX DequantizeLinear); per tensor or per *axis*."""
+    """``(q - zp) * scale`` in float32 (ONNX DequantizeLinear); per tensor or per *axis*.
+
+    *q* is an integer array, *scale* finite and > 0, *zero_point* integers (each per tensor or
+    one per index of *axis*)."""
+    qa = np.asarray(q)
+    if qa.dtype.kind not in "iu":
+        raise TypeError(f"dequantize_linear: q must be an integer array (the quantized "
+                        f"values), got dtype {qa.dtype}; valid: int8, uint8, int16, int32, ...")
+    _check_scales(scale, "dequantize_linear", "scale")
+    _check_zero_points(zero_point, "dequantize_linear", qa.dtype)
+    return _dequantize_linear(qa, scale, zero_point, axis=axis)
+
+
+def _dequantize_linear(q, scale, zero_point=0, *, axis: int = -1) -> np.ndarray:
+    """:func:`dequantize_linear` without its argument checks (a model's own parameters)."""
     qa = np.asarray(q, dtype=np.int64)
     s = np.asarray(scale, dtype=np.float32)
     z = np.asarray(zero_point, dtype=np.int64)

@@ -60,6 +60,9 @@ def _weight_shape(net, node, i):
 
 
 def _check_conv(net, node, x_shape, w_shape, tensor):
+    from ._network import check_window_attrs
+
+    check_window_attrs(node)
     nsp = len(w_shape) - 2
     g = int(node.attrs.get("group", 1))
     C = w_shape[1] * g
@@ -146,6 +149,13 @@ def check_node(net, node, shapes: list) -> None:
               f"but its {nsp}-D kernel {tuple(kernel)} pools an (N, C, "
               f"{', '.join(['H', 'W', 'D'][:nsp]) if nsp <= 3 else '...'}) tensor")
         _check_extent(net, node, x, kernel, t)
+    elif op == "Softmax":
+        ax = node.attrs.get("axis", -1)
+        nd = len(x)
+        if not isinstance(ax, int | np.integer) or not -nd <= ax < nd:
+            raise ValueError(f"layer {node.name!r} (Softmax): axis={ax!r} is out of range for "
+                             f"{_producer_text(net, t)} of shape {x} ({nd}-D); valid: "
+                             f"{-nd} to {nd - 1}.")
     elif op in ("GlobalAveragePool", "QLinearGlobalAveragePool"):
         _need(len(x) >= 3, node, net, t, x,
               "but a global pool needs an (N, C, spatial...) tensor of at least 3 dimensions")

@@ -118,7 +118,18 @@ def load_tflite(path) -> Network:
         raise TypeError(f"load_tflite: path must be a file path or bytes, got "
                         f"{type(path).__name__}.")
     S = _schema()
-    model = S.ModelT.InitFromPackedBuf(bytearray(blob), 0)
+    source = f"the file {os.fspath(path)!r}" if isinstance(path, str | os.PathLike) else \
+        "the bytes given"
+    if len(blob) < 8 or blob[4:8] != b"TFL3":
+        what = "empty" if not blob else f"no 'TFL3' file identifier at bytes 4..8 (found " \
+            f"{blob[4:8]!r})"
+        raise ValueError(f"load_tflite: {source} ({len(blob)} bytes) is not a TFLite "
+                         f"flatbuffer ({what}); pass a .tflite file or its bytes.")
+    try:
+        model = S.ModelT.InitFromPackedBuf(bytearray(blob), 0)
+    except Exception as exc:  # noqa: BLE001 - struct.error, IndexError, ... of a corrupt buffer
+        raise ValueError(f"load_tflite: {source} ({len(blob)} bytes) is not a valid TFLite "
+                         f"flatbuffer ({type(exc).__name__}: {exc}).") from exc
     if not model.subgraphs or len(model.subgraphs) != 1:
         raise ValueError(f"load_tflite: the model has {len(model.subgraphs or [])} subgraphs; "
                          "valid: exactly 1.")

@@ -15,7 +15,8 @@ import numpy as np
 
 from ._metrics import accuracy, sqnr
 from ._network import Network
-from ._requant import check_runtime, dequantize_linear
+from ._requant import _dequantize_linear as dequantize_linear
+from ._requant import check_runtime
 
 __all__ = ["verify", "NetworkVerification"]
 

@@ -103,6 +103,9 @@ uintptr_t""".split())
 def write_text_atomic(path: str | os.PathLike, text: str) -> str:
     """Write *text* to *path* atomically (temporary file in the same folder, then
     ``os.replace``); returns the path as a string."""
+    if not isinstance(path, str | os.PathLike):  # regression: os.fspath's bare TypeError
+        raise TypeError(f"export: path must be a str or os.PathLike, got "
+                        f"{type(path).__name__} {path!r}.")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):

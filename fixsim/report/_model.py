@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import read_json
 from .._core._numerictype import numerictype
 from .._core._typetable import TypeTable
 from ._exports import write_text_atomic
@@ -201,10 +202,14 @@ class Report:
                             f"{type(proposal).__name__}.")
         for arg, val in (("recording", recording), ("verification", verification),
                          ("derived", derived)):
-            if val is not None and not (hasattr(val, "__getitem__")
-                                        and hasattr(val, "__contains__")):
+            if val is not None and (isinstance(val, str | bytes) or not (
+                    hasattr(val, "__getitem__") and hasattr(val, "__contains__"))):
                 raise TypeError(f"Report.build: {arg} must be a mapping of signal names "
                                 f"(a fixsim.tool object), got {type(val).__name__}.")
+        if current is not None and not isinstance(current, TypeTable):
+            # regression: a str met an AttributeError ('str' object has no attribute 'names')
+            raise TypeError(f"Report.build: current must be a fixsim.TypeTable or None, got "
+                            f"{type(current).__name__} {current!r}.")
         if not isinstance(max_error_samples, int) or max_error_samples < 0:
             raise ValueError("Report.build: max_error_samples must be an int >= 0, got "
                              f"{max_error_samples!r}.")
@@ -349,13 +354,7 @@ class Report:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Report:
         """Read a report written by :meth:`save`."""
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"Report.load: {os.fspath(path)!r} is not JSON: {exc}") from None
-        return cls(data)
+        return cls(read_json(path, "Report.load"))
 
     # -- renderers (see _tables.py and _html.py) --------------------------------------------------
     def to_csv(self) -> str:

@@ -33,10 +33,12 @@ from ._block import (
     block_modes,
     cast_counted,
     check_wrap_sm,
+    exact_bounds,
     interval_type,
     pick_type,
     probe,
     quantize_values,
+    real_array,
     report,
     signal_kind,
     table_is_double,
@@ -462,7 +464,7 @@ class Gain(SimpleBlock):
                  rounding: str | Rounding = "nearest",
                  overflow: str | Overflow = "saturate") -> None:
         self._setup(name, types, rounding, overflow)
-        raw = gain.data if isinstance(gain, fi) else np.asarray(gain, dtype=np.float64)
+        raw = gain.data if isinstance(gain, fi) else real_array(gain, "gain", self._blk)
         raw = np.asarray(raw, dtype=np.float64)
         if raw.size != 1 or not np.isfinite(raw).all():
             raise ValueError(f"{self._blk}: gain must be one finite number, got {gain!r}.")
@@ -537,9 +539,7 @@ class Gain(SimpleBlock):
     def worst_case_output_range(self, lo, hi, *, quantized: bool = True) -> tuple[float, float]:
         """Exact bounds of ``k * x`` (before the output cast) for ``x`` in ``[lo, hi]``, with the
         quantized gain (default) or the original one."""
-        a, b = _frac(lo), _frac(hi)
-        if a > b:
-            raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
+        a, b = exact_bounds(lo, hi, self._blk)
         k = Fraction(float(self.quantized_gain.data[0])) if quantized else Fraction(self.gain)
         return float(min(k * a, k * b)), float(max(k * a, k * b))
 
@@ -1041,8 +1041,8 @@ class Delay(SimpleBlock):
         if isinstance(delay, bool) or not isinstance(delay, int | np.integer) or delay < 0:
             raise ValueError(f"{self._blk}: delay must be an int >= 0, got {delay!r}.")
         self.delay = int(delay)
-        init = np.asarray(initial.data if isinstance(initial, fi) else initial,
-                          dtype=np.float64).ravel()
+        init = (initial.data if isinstance(initial, fi)
+                else real_array(initial, "initial", self._blk)).astype(np.float64).ravel()
         if init.size == 1:
             init = np.full(self.delay, float(init[0]))
         if init.size != self.delay or not np.isfinite(init).all():
@@ -1100,9 +1100,7 @@ class Delay(SimpleBlock):
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """The input range joined with the initial conditions."""
-        a, b = _frac(lo), _frac(hi)
-        if a > b:
-            raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
+        a, b = exact_bounds(lo, hi, self._blk)
         vals = [Fraction(float(v)) for v in self.initial]
         return float(min([a, *vals])), float(max([b, *vals]))
 
@@ -1140,7 +1138,10 @@ class Saturation(SimpleBlock):
                  rounding: str | Rounding = "nearest",
                  overflow: str | Overflow = "saturate") -> None:
         self._setup(name, types, rounding, overflow)
-        lo, hi = float(lower), float(upper)
+        a, b = (real_array(v, k, self._blk).reshape(-1) for k, v in (("lower", lower),
+                                                                      ("upper", upper)))
+        lo = float(a[0]) if a.size == 1 else math.nan  # one number each
+        hi = float(b[0]) if b.size == 1 else math.nan
         if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
             raise ValueError(f"{self._blk}: the limits must be finite with lower <= upper, got "
                              f"lower={lower!r}, upper={upper!r}.")
@@ -1201,9 +1202,7 @@ class Saturation(SimpleBlock):
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """``[lo, hi]`` clipped to the limits."""
-        a, b = _frac(lo), _frac(hi)
-        if a > b:
-            raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
+        a, b = exact_bounds(lo, hi, self._blk)
         L, U = Fraction(self.lower), Fraction(self.upper)
         return float(min(max(a, L), U)), float(min(max(b, L), U))
 
@@ -1267,9 +1266,7 @@ class Convert(SimpleBlock):
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """The input range (the values arriving at the cast)."""
-        a, b = _frac(lo), _frac(hi)
-        if a > b:
-            raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
+        a, b = exact_bounds(lo, hi, self._blk)
         return float(a), float(b)
 
     def __repr__(self) -> str:
@@ -1350,7 +1347,7 @@ class Downsample(SimpleBlock):
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """The input range."""
-        return float(_frac(lo)), float(_frac(hi))
+        return tuple(float(v) for v in exact_bounds(lo, hi, self._blk))
 
     def __repr__(self) -> str:
         return f"Downsample({self.factor}, phase={self.phase}, name={self.name!r})"
@@ -1415,7 +1412,7 @@ class Upsample(SimpleBlock):
 
     def worst_case_output_range(self, lo, hi) -> tuple[float, float]:
         """The input range joined with 0."""
-        a, b = _frac(lo), _frac(hi)
+        a, b = exact_bounds(lo, hi, self._blk)
         return float(min(a, 0)), float(max(b, 0))
 
     def __repr__(self) -> str:

@@ -23,10 +23,13 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    block_name,
     cast_changes,
     cast_counted,
+    check_table,
     check_wrap_sm,
     counting,
+    exact_bounds,
     fi_stored,
     interval_hull,
     interval_type,
@@ -171,7 +174,7 @@ class SOSFilter(Block):
                  overflow: str | Overflow = "saturate", types=None) -> None:
         blk = f"SOSFilter {name!r}"
         self._blk = blk
-        self.name = str(name)
+        self.name = block_name(name, blk)
         self.rounding, self.overflow = block_modes(rounding, overflow, blk)
         if form not in ("df1", "df2t"):
             raise ValueError(f"{blk}: form={form!r} is not valid; valid: 'df1', 'df2t'.")
@@ -185,7 +188,7 @@ class SOSFilter(Block):
             raise ValueError(f"{blk}: sos[:, 3] (a0) must be 1 in every section; divide each "
                              "section by its a0.")
         self.sos = sos
-        self.type_table = types
+        self.type_table = check_table(types, blk)
         self.n_sections = sos.shape[0]
         n = self.name
 
@@ -542,9 +545,7 @@ class SOSFilter(Block):
         -------
         (float, float)
         """
-        flo, fhi = float(Fraction(lo)), float(Fraction(hi))
-        if flo > fhi:
-            raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
+        flo, fhi = (float(v) for v in exact_bounds(lo, hi, self._blk))
         sos = self.quantized_sos if quantized else self.sos
         return _range_from(sos[:sections], flo, fhi)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import numbers
 from fractions import Fraction
 from typing import Any
 
@@ -34,9 +35,63 @@ def as_type(value: TypeLike, argument: str, block: str) -> numerictype | None:
     if value is None or isinstance(value, numerictype):
         return value
     if isinstance(value, str):
-        return numerictype.parse(value)
+        try:
+            return numerictype.parse(value)
+        except ValueError as exc:  # name the block and the argument (regression: bare parse)
+            raise ValueError(f"{block}: {argument}={value!r}: {exc}") from None
     raise TypeError(f"{block}: {argument} must be a numerictype or a type name such as "
                     f"'sfix16_En12', got {type(value).__name__} {value!r}.")
+
+
+def block_name(name, blk: str) -> str:
+    """*name* checked: a non-empty string without surrounding spaces (its signals are
+    ``"<name>.<signal>"``; regression: ``name=''`` was accepted by the filter blocks and
+    recorded signals such as ``'.coef'``, which a TypeTable refuses)."""
+    if not isinstance(name, str) or not name or name != name.strip():
+        raise ValueError(f"{blk}: name must be a non-empty string without surrounding spaces, "
+                         f"got {name!r}.")
+    return name
+
+
+def real_array(value, argument: str, blk: str) -> np.ndarray:
+    """*value* (a number or array_like of real numbers) as a float64 array; a TypeError
+    naming the argument otherwise (regression: strings, None and complex numbers met numpy's
+    or float()'s bare conversion errors)."""
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind in "biuf":
+            return arr.astype(np.float64)
+        if arr.dtype.kind == "O" and all(isinstance(v, numbers.Real) for v in arr.reshape(-1)):
+            return arr.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise TypeError(f"{blk}: {argument} must be real numbers, got {type(value).__name__} "
+                    f"{_short(value)}.")
+
+
+def exact_bounds(lo, hi, blk: str) -> tuple[Fraction, Fraction]:
+    """``(Fraction(lo), Fraction(hi))`` of a range given to ``worst_case_output_range``:
+    finite real numbers with ``lo <= hi``, else a ValueError naming the block and the values
+    (regression: NaN and strings met Fraction's bare errors)."""
+    out = []
+    for arg, v in (("lo", lo), ("hi", hi)):
+        try:
+            f = v if isinstance(v, Fraction) else Fraction(v)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{blk}: {arg}={v!r} is not valid; valid: a finite real "
+                             "number.") from None
+        out.append(f)
+    if out[0] > out[1]:
+        raise ValueError(f"{blk}: lo={lo} is above hi={hi}.")
+    return out[0], out[1]
+
+
+def check_table(types, blk: str):
+    """*types* checked: a TypeTable or None (regression: a dict met an AttributeError)."""
+    if types is None or isinstance(types, TypeTable):
+        return types
+    raise TypeError(f"{blk}: types must be a fixsim.TypeTable or None, got "
+                    f"{type(types).__name__} {_short(types)}.")
 
 
 def width(T: numerictype) -> int:
@@ -46,8 +101,8 @@ def width(T: numerictype) -> int:
 
 def block_modes(rounding, overflow, block: str) -> tuple[Rounding, Overflow]:
     """Parse the block's cast modes (stochastic rounding is not supported by the blocks)."""
-    r = parse_rounding(rounding)
-    o = parse_overflow(overflow)
+    r = parse_rounding(rounding, where=block)
+    o = parse_overflow(overflow, where=block)
     if r == Rounding.STOCHASTIC:
         raise ValueError(f"{block}: rounding='stochastic' is not supported by the filter "
                          "blocks; choose a deterministic rounding mode.")
@@ -153,10 +208,23 @@ def signal_kind(x, block: str) -> tuple[str, Any]:
     arr = np.asarray(x)
     if np.iscomplexobj(arr):
         raise TypeError(f"{block}: complex input is not supported yet.")
+    if arr.dtype.kind not in "biuf" and not (
+            arr.dtype.kind == "O" and arr.size
+            and all(isinstance(v, numbers.Real) for v in arr.reshape(-1))):
+        # regression: None became a NaN sample (np.asarray(None).astype(float)), and strings
+        # met numpy's bare conversion error
+        raise TypeError(f"{block}: the input must be a fi or real numbers (a float or integer "
+                        f"array), got {type(x).__name__} {_short(x)}.")
     arr = np.atleast_1d(arr.astype(np.float64))
     if arr.ndim != 1:
         raise ValueError(f"{block}: the input must be 1-D (got shape {arr.shape}).")
     return "double", arr
+
+
+def _short(x) -> str:
+    """A short repr of *x* for an error message."""
+    r = repr(x)
+    return r if len(r) <= 60 else r[:57] + "..."
 
 
 def holds(T: numerictype, lo: int, hi: int, F: int, sat_sym: bool) -> bool:

@@ -22,6 +22,7 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    block_name,
     cast_changes,
     cast_counted,
     check_wrap_sm,
@@ -170,7 +171,7 @@ class _CIC(Block):
                  types: TypeTable | None) -> None:
         blk = f"{type(self).__name__} {name!r}"
         self._blk = blk
-        self.name = str(name)
+        self.name = block_name(name, blk)
         factor = "decimation_factor" if self._kind == "decimator" else "interpolation_factor"
         self.R = _positive_int(R, factor, blk)
         self.M = _positive_int(M, "differential_delay", blk)

@@ -21,6 +21,7 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    check_table,
     check_wrap_sm,
     fi_stored,
     interval_type,
@@ -203,6 +204,9 @@ def quantize_proxies(values: list[Fraction], T: numerictype) -> np.ndarray:
 
 def cordic_gain(niters: int) -> float:
     """The CORDIC gain ``A_n = prod_{i<n} sqrt(1 + 2**-2i)`` (about 1.6468 for large n)."""
+    if isinstance(niters, bool) or not isinstance(niters, int | np.integer) or niters < 0:
+        # regression: -3 gave 1 and 2.5 gave A_2
+        raise ValueError(f"cordic_gain: niters must be a non-negative integer, got {niters!r}.")
     return math.prod(math.sqrt(1.0 + 4.0 ** -i) for i in range(int(niters)))
 
 
@@ -394,6 +398,7 @@ def cordic_sincos(theta, niters: int | None = None, *, data_type: TypeLike = Non
     is compensated by the initial value, so ``cos`` and ``sin`` come out unscaled.
     """
     fn = "cordic_sincos"
+    types = check_table(types, fn)
     r, o = block_modes(rounding, overflow, fn)
     data_type = as_type(data_type, "data_type", fn)
     angle_type = as_type(angle_type, "angle_type", fn)
@@ -640,6 +645,7 @@ def cordic_rotate(theta, u, niters: int | None = None, *, scale_output: bool = T
     arithmetic, scaled) or ``A_n |u|``.
     """
     fn = "cordic_rotate"
+    types = check_table(types, fn)
     r, o = block_modes(rounding, overflow, fn)
     args = [as_type(t, a, fn) for t, a in ((data_type, "data_type"), (angle_type, "angle_type"),
                                            (gain_type, "gain_type"),
@@ -807,6 +813,7 @@ def cordic_atan2(y, x, niters: int | None = None, *, data_type: TypeLike = None,
     iterations drive ``y`` to 0 with ``d = +1`` when ``y < 0``. ``atan2(0, 0)`` is 0.
     """
     fn = "cordic_atan2"
+    types = check_table(types, fn)
     r, o = block_modes(rounding, overflow, fn)
     data_type = as_type(data_type, "data_type", fn)
     angle_type = as_type(angle_type, "angle_type", fn)
@@ -877,6 +884,7 @@ def cordic_abs(u, niters: int | None = None, *, scale_output: bool = True,
     bound ``[-|u|max, |u|max]`` (``A_n`` times that without scaling).
     """
     fn = "cordic_abs"
+    types = check_table(types, fn)
     r, o = block_modes(rounding, overflow, fn)
     args = [as_type(t, a, fn) for t, a in ((data_type, "data_type"), (gain_type, "gain_type"),
                                            (output_type, "output_type"))]

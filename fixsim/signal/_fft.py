@@ -17,6 +17,8 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    block_name,
+    check_table,
     check_wrap_sm,
     fi_stored,
     interval_type,
@@ -95,7 +97,7 @@ class FFT:
                  types: TypeTable | None = None) -> None:
         blk = f"FFT {name!r}"
         self._blk = blk
-        self.name = str(name)
+        self.name = block_name(name, blk)
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2 \
                 or (int(n) & (int(n) - 1)):
             raise ValueError(f"{blk}: n must be a power of two >= 2, got {n!r}.")
@@ -109,7 +111,7 @@ class FFT:
                                  "'bit_reversed'.")
         self.input_order = input_order
         self.output_order = output_order
-        self._types = types
+        self._types = check_table(types, blk)
         self.twiddle_type = pick_type(as_type(twiddle_type, "twiddle_type", blk), types,
                                       f"{self.name}.twiddle", blk)
         self.data_type = pick_type(as_type(data_type, "data_type", blk), types,
@@ -227,6 +229,12 @@ class FFT:
         if Tw.fraction_length < 0 or not Tw.signed:
             raise ValueError(f"{blk}: twiddle_type must be signed with a fraction length >= 0,"
                              f" got {Tw}.")
+        if width(Tw) + 2 > _MAX_PRODUCT_WIDTH or Tin.word_length + 2 > _MAX_PRODUCT_WIDTH:
+            # regression: an 80-bit input met a bare OverflowError quantizing the twiddles
+            raise ValueError(
+                f"{blk}: the int64 butterflies need width(data) + width(twiddle) <= "
+                f"{_MAX_PRODUCT_WIDTH}; the input type {Tin} (twiddles {Tw}) is too wide. "
+                "Cast the input to a narrower type, or run in double.")
         wr_p, wi_p = twiddle_proxies(self.n, Tw.fraction_length)
         wr = quantize_proxies(wr_p, Tw)
         wi = quantize_proxies(wi_p, Tw)
@@ -305,6 +313,11 @@ class FFT:
 
     def _double(self, re, im) -> np.ndarray:
         xc = np.asarray(re)
+        for arg, v in (("x", xc), ("x_im", im)):
+            if v is not None and np.asarray(v).dtype.kind not in "biufc":
+                # regression: strings met numpy's bare "ufunc 'isfinite' not supported"
+                raise TypeError(f"{self._blk}: {arg} must be a fi or numbers, got "
+                                f"{np.asarray(v).dtype} values.")
         if im is not None:
             xc = np.asarray(re, dtype=np.float64) + 1j * np.asarray(im, dtype=np.float64)
         shape = self._frames(xc.shape)

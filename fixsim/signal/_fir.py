@@ -22,10 +22,13 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    block_name,
     cast_changes,
     cast_counted,
+    check_table,
     check_wrap_sm,
     counting,
+    exact_bounds,
     fi_stored,
     fraction_values,
     holds,
@@ -35,6 +38,7 @@ from ._block import (
     probe,
     quantize_values,
     range_of,
+    real_array,
     report,
     table_is_double,
     width,
@@ -154,15 +158,15 @@ class FIR(Block):
                  overflow: str | Overflow = "saturate", form: str = "direct",
                  types=None) -> None:
         blk = f"{type(self).__name__} {name!r}"
-        self.name = str(name)
+        self.name = block_name(name, blk)
         self._blk = blk
         self.rounding, self.overflow = block_modes(rounding, overflow, blk)
         if form not in _FORMS:
             raise ValueError(f"{blk}: form={form!r} is not valid; valid: "
                              f"{', '.join(repr(f) for f in _FORMS)}.")
         self.form = form
-        self.type_table = types
-        raw = coefs.data if isinstance(coefs, fi) else np.asarray(coefs, dtype=np.float64)
+        self.type_table = check_table(types, blk)
+        raw = coefs.data if isinstance(coefs, fi) else real_array(coefs, "coefs", blk)
         raw = np.atleast_1d(np.array(raw, dtype=np.float64))
         if raw.ndim != 1 or raw.size == 0:
             raise ValueError(f"{blk}: coefs must be a non-empty 1-D array (got shape "
@@ -602,9 +606,7 @@ class FIR(Block):
         -------
         (float, float)
         """
-        flo, fhi = Fraction(lo), Fraction(hi)
-        if flo > fhi:
-            raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
+        flo, fhi = exact_bounds(lo, hi, self._blk)
         best_lo, best_hi = _prefix_extremes(
             [(c, flo, fhi) for c in self._coef_fractions(quantized)])
         return _down(best_lo), _up(best_hi)

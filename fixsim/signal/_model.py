@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import numbers
 import os
 import pickle
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,7 +18,7 @@ from .._core._fi import fi, make_fi
 from .._core._interval import Interval, range_listening, report_range
 from .._core._numerictype import numerictype
 from .._core._typetable import DOUBLE, TypeTable, signal_listening
-from ._block import table_is_double
+from ._block import block_name, table_is_double
 
 __all__ = ["Model"]
 
@@ -79,7 +80,7 @@ class Model:
     """
 
     def __init__(self, name: str = "model") -> None:
-        self.name = str(name)
+        self.name = block_name(name, "Model")
         self._inputs: list[str] = []
         self._nodes: dict[str, _Node] = {}
         self._outputs: dict[str, str] = {}
@@ -116,8 +117,11 @@ class Model:
             sources = [self._inputs[0]]
         elif isinstance(inputs, str):
             sources = [inputs]
-        else:
+        elif isinstance(inputs, Iterable):
             sources = list(inputs)
+        else:  # regression: Model.add(block, 5) raised "'int' object is not iterable"
+            raise TypeError(f"Model.add: the inputs of block {name!r} are a source name or a "
+                            f"list of them, got {type(inputs).__name__} {inputs!r}.")
         n = self._n_inputs(block)
         if len(sources) != n:
             raise ValueError(f"Model.add: block {name!r} takes {n} input(s), got {len(sources)} "
@@ -383,6 +387,13 @@ class Model:
                     report_range(n, *x.hull())
             elif not isinstance(x, fi):
                 x = np.asarray(x)
+                if x.dtype.kind not in "biufc" and not (
+                        x.dtype.kind == "O" and x.size
+                        and all(isinstance(v, numbers.Number) for v in x.reshape(-1))):
+                    # regression: run(None) fed a NaN sample (np.asarray(None) as float)
+                    raise TypeError(f"Model.run: input {n!r} must be a fi, numbers or an "
+                                    f"Interval, got {type(sig[n]).__name__} "
+                                    f"{np.asarray(sig[n]).dtype} values ({sig[n]!r:.60}).")
                 x = x if np.iscomplexobj(x) else x.astype(np.float64, copy=False)
             values[n] = x
         for name in order:
@@ -549,12 +560,21 @@ class Model:
                              "'sfix16_En15' or a dict name -> type.")
         if not isinstance(input_types, Mapping):
             input_types = self._inputs_dict(input_types)
+        unknown = [n for n in input_types if n not in self._inputs]
+        if unknown:  # regression: unknown names were ignored (run() refuses them)
+            raise ValueError(f"Model {self.name!r}: input types given for "
+                             f"{', '.join(map(repr, unknown))}, which are not inputs of the "
+                             f"model; its inputs: {', '.join(map(repr, self._inputs))}.")
         out = {}
         for n in self._inputs:
             if n not in input_types:
                 raise ValueError(f"Model: no type for input {n!r}.")
             t = input_types[n]
-            out[n] = numerictype.parse(t) if isinstance(t, str) else t
+            try:
+                out[n] = numerictype.parse(t) if isinstance(t, str) else t
+            except ValueError as exc:
+                raise ValueError(f"Model {self.name!r}: the type of input {n!r}, {t!r}: "
+                                 f"{exc}") from None
             if not isinstance(out[n], numerictype):
                 raise TypeError(f"Model: the type of input {n!r} must be a numerictype or a "
                                 f"type name, got {t!r}.")

@@ -22,6 +22,7 @@ from ._block import (
     TypeLike,
     as_type,
     block_modes,
+    block_name,
     cast_counted,
     check_wrap_sm,
     fi_stored,
@@ -162,7 +163,7 @@ class NCO:
                  types: TypeTable | None = None) -> None:
         blk = f"NCO {name!r}"
         self._blk = blk
-        self.name = str(name)
+        self.name = block_name(name, blk)
         W = _int_arg(accumulator_word_length, "accumulator_word_length", blk)
         if not 2 <= W <= 64:
             raise ValueError(f"{blk}: accumulator_word_length={W} is not valid; valid: 2..64.")

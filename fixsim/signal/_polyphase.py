@@ -12,6 +12,7 @@ from ._block import (
     cast_changes,
     cast_counted,
     counting,
+    exact_bounds,
     fi_stored,
     probe,
     report,
@@ -279,11 +280,7 @@ class FIRInterpolator(FIR):
         """Exact bounds of the accumulator for inputs in ``[lo, hi]``: the extremes, over the
         output phases ``p``, of the prefix sums of branch ``h[p::L]`` (as
         :meth:`FIR.worst_case_output_range` for each branch)."""
-        from fractions import Fraction
-
-        flo, fhi = Fraction(lo), Fraction(hi)
-        if flo > fhi:
-            raise ValueError(f"{self._blk}: lo={lo} is above hi={hi}.")
+        flo, fhi = exact_bounds(lo, hi, self._blk)
         hq = self._coef_fractions(quantized)
         best = [_prefix_extremes([(c, flo, fhi) for c in hq[p::self.factor]])
                 for p in range(min(self.factor, self.ntaps))]

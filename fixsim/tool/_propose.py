@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import write_atomic
+from .._atomic import parse_json, read_json, write_atomic
 from .._core._convert import best_fraction_length
 from .._core._numerictype import numerictype
 from .._core._typetable import TypeTable
@@ -294,7 +294,7 @@ class Proposal(Mapping):
     @classmethod
     def from_json(cls, text: str) -> Proposal:
         """Read :meth:`to_json`'s output."""
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(parse_json(text, "Proposal.from_json"))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the proposal as JSON atomically (a temporary file in the same folder, then
@@ -304,8 +304,7 @@ class Proposal(Mapping):
     @classmethod
     def load(cls, path: str | os.PathLike) -> Proposal:
         """Read a proposal written by :meth:`save`."""
-        with open(path, encoding="utf-8") as f:
-            return cls.from_json(f.read())
+        return cls.from_dict(read_json(path, "Proposal.load"))
 
 
 
@@ -521,6 +520,10 @@ def propose(ranges=None, T: TypeTable | None = None, *, word_length: int | None 
     if signed is not None and not isinstance(signed, bool | np.bool_):
         raise TypeError(f"{where}: signed must be True, False or None, got {signed!r}.")
     design = dict(design or {})
+    if overrides is not None and not isinstance(overrides, Mapping):
+        # regression: a list met dict()'s bare "dictionary update sequence element" error
+        raise TypeError(f"propose: overrides must be a mapping of signal names to dicts of "
+                        f"options, got {type(overrides).__name__} {overrides!r}.")
     overrides = dict(overrides or {})
     if source is None:
         if recording is not None and derived is not None:

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from .._atomic import write_atomic
+from .._atomic import parse_json, read_json, write_atomic
 from .._core._typetable import SignalEvent, signal_listening
 from ._offload import offload as _offload
 from ._stats import DETAILS, SignalStats, _Accumulator
@@ -302,7 +302,7 @@ class Recording:
     @classmethod
     def from_json(cls, text: str) -> Recording:
         """Read :meth:`to_json`'s output."""
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(parse_json(text, "Recording.from_json"))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the recording as JSON, atomically: to a temporary file in the same folder,
@@ -312,8 +312,7 @@ class Recording:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Recording:
         """Read a recording written by :meth:`save`."""
-        with open(path, encoding="utf-8") as f:
-            return cls.from_json(f.read())
+        return cls.from_dict(read_json(path, "Recording.load"))
 
 
 class record:  # noqa: N801 - used like a function
