@@ -73,9 +73,10 @@ class SignalEvent:
         is then None) for a fi input when every listener is marked ``reads_stored = True``
         (the recorder, which converts while it copies); None otherwise.
     rounding, overflow : Rounding or Overflow or None
-        The modes of the cast, given by a block that reports a fixed-point signal without its
+        The modes of the cast: given by a block that reports a fixed-point signal without its
         output (``output`` None, to save building it), so that a listener that needs the cast
-        values (``fx.tool.verify``) can compute them from ``values``; None otherwise.
+        values (``fx.tool.verify``) can compute them from ``values``, and by a TypeTable's
+        fixed-point cast (so that verify can tell which values overflowed); None otherwise.
     """
 
     name: str
@@ -641,6 +642,11 @@ class TypeTable:
             else:
                 values = out if mode in (DOUBLE, "scaled_double") else _as_float(x, name)
             event = SignalEvent(name, values, out, fixed, mode, o, u, stored)
+            if mode == "fixed" and fixed is not None:
+                # the cast's modes, so that a listener can tell which values overflowed
+                # (fx.tool.verify's first_overflow)
+                event.rounding, event.overflow = self._modes(
+                    entry, x if isinstance(x, fi) else None)
             for fn in hooks:
                 fn(event)
         return out

@@ -19,19 +19,18 @@ points; pools and shape operators act on both bounds.
 With a fixed-point :class:`fixsim.TypeTable` (``types=``, or ``fx.tool.derive(net, ..., T)``)
 the analysis follows fixed mode: every named cast bounds its output the way the cast behaves
 (the weights and biases are the table's quantized values; each ``.acc``/``.out`` cast rounds
-and saturates or wraps its range), sigmoid/tanh read the lookup table's quantized entries,
-and average pools round their quotient into the ``.out`` type as ``fx.divide`` does.
+and saturates or wraps its range), sigmoid/tanh map their ends through the lookup table
+(the table-defined values arrive at the ``.out`` cast, which quantizes them as its entries),
+and average pools cast their exact quotient into the ``.out`` type.
 """
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import numpy as np
 
 from .._core._interval import Interval, report_range
-from .._core._modes import Overflow
 from .._core._numerictype import numerictype
 from . import _ops
 from ._network import Network, _resolve_auto_pad, conv_params
@@ -273,7 +272,7 @@ class _Casts:
         t = T.type_of(name)
         return t if isinstance(t, numerictype) else None
 
-    def __call__(self, name, lo, hi):
+    def __call__(self, name, lo, hi, table=None):
         lo, hi = np.broadcast_arrays(np.asarray(lo, np.float64), np.asarray(hi, np.float64))
         if lo.size:
             r = (float(np.min(lo)), float(np.max(hi)))
@@ -283,15 +282,16 @@ class _Casts:
             if lo.size:
                 report_range(name, *self.out[name])
             return lo, hi
-        iv = self.T.cast(name, Interval(lo, hi))
+        iv = (self.T if table is None else table).cast(name, Interval(lo, hi))
         return (np.broadcast_to(iv.lo, lo.shape).astype(np.float64),
                 np.broadcast_to(iv.hi, lo.shape).astype(np.float64))
 
 
-def _lut_bounds(op, lut, Tout, xl, xh):
-    """Fixed mode's sigmoid/tanh table read at the two end points (the table is monotone)."""
-    from ._fixed import _lut_table
-    vals = _lut_table(op, lut, Tout).astype(np.float64) * 2.0 ** -Tout.fraction_length
+def _lut_bounds(op, lut, xl, xh):
+    """The values fixed mode's sigmoid/tanh table is defined by (the function at the cell
+    centres, which arrive at the ``.out`` cast) read at the two end points (monotone)."""
+    from ._fixed import _fn
+    vals = _fn(op)(lut.centres())
     return vals[lut.index(xl)], vals[lut.index(xh)]
 
 
@@ -307,13 +307,10 @@ def _up(q: Fraction) -> float:
     return float(np.nextafter(f, np.inf)) if Fraction(f) < q else f
 
 
-def _quotient_bounds(sl, sh, cnt, Tout):
-    """``fx.divide(Tout, s, cnt)`` over ``s in [sl, sh]``: the exact quotients rounded outward
-    to the type's grid (a bound under any rounding mode), then saturated, or under another
-    overflow mode the whole type range when they leave it."""
-    eps, tmin, tmax = Tout.exact_eps, Tout.exact_min, Tout.exact_max
-    from .._core._fimath import current_fimath
-    sat = current_fimath().overflow in (Overflow.SATURATE, Overflow.SAT_SYM)
+def _quotient_bounds(sl, sh, cnt):
+    """The exact quotients ``s / cnt`` over ``s in [sl, sh]``, rounded outward to float64:
+    the values arriving at a fixed-mode average pool's ``.out`` cast (which rounds and
+    saturates them as any cast does)."""
     cnt = np.broadcast_to(cnt, np.shape(sl))
     lo = np.empty(np.shape(sl), np.float64)
     hi = np.empty(np.shape(sh), np.float64)
@@ -322,12 +319,7 @@ def _quotient_bounds(sl, sh, cnt, Tout):
                                         strict=True)):
         key = (float(a), float(b), int(c))
         if key not in cache:
-            ql = math.floor(Fraction(key[0]) / key[2] / eps) * eps
-            qh = math.ceil(Fraction(key[1]) / key[2] / eps) * eps
-            if ql < tmin or qh > tmax:
-                ql, qh = (max(ql, tmin), min(qh, tmax)) if sat else (tmin, tmax)
-                ql, qh = min(ql, qh), max(ql, qh)
-            cache[key] = (_down(ql), _up(qh))
+            cache[key] = (_down(Fraction(key[0]) / key[2]), _up(Fraction(key[1]) / key[2]))
         lo.flat[idx], hi.flat[idx] = cache[key]
     return lo, hi
 
@@ -391,6 +383,16 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
     env = {net.inputs[0]: cast("input", lo, hi)}
     ftype = {net.inputs[0]: cast.fixed_type("input")}
     P = net.params
+    # constants computed from constants (an Identity, Reshape, ... of an initializer): the
+    # runs read them as values (not parameters: no .weight/.bias signal), so they stand in
+    # env as the point interval (c, c) and here for the layers that read constant inputs
+    C: dict[str, np.ndarray] = {}
+
+    def pv(name):
+        return P[name] if name in P else C[name]
+
+    def pget(name):
+        return pv(name) if name and (name in P or name in C) else None
     for n in net.nodes:
         a = n.attrs
         ins = [env.get(i) for i in n.inputs]
@@ -400,8 +402,9 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
         xl, xh = ins[0] if ins[0] is not None else (None, None)
         tin = ftype.get(n.inputs[0]) if n.inputs else None
         tout = cast.fixed_type(f"{L}.out")
-        if n.op in ("Gemm", "MatMul") and n.inputs[1] in P:
-            w = np.asarray(P[n.inputs[1]], np.float64)
+        if (n.op == "MatMul" and n.inputs[1] in P) or (n.op == "Gemm" and (
+                n.inputs[1] in P or n.inputs[1] in C)):
+            w = np.asarray(pv(n.inputs[1]), np.float64)
             alpha = 1.0
             if n.op == "Gemm":
                 if a.get("transA", 0):  # A (K, M): the bounds of A^T
@@ -412,7 +415,7 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                     xl, xh = np.atleast_2d(xl).T, np.atleast_2d(xh).T
                 alpha = a.get("alpha", 1.0)
                 w = (w.T if a.get("transB", 0) else w) * alpha
-            b = np.asarray(P[n.inputs[2]], np.float64) * a.get("beta", 1.0) \
+            b = np.asarray(pv(n.inputs[2]), np.float64) * a.get("beta", 1.0) \
                 if n.op == "Gemm" and len(n.inputs) > 2 and n.inputs[2] else None
             wl, wh = const(f"{L}.weight", w)
             bl, bh = const(f"{L}.bias", b) if b is not None else (None, None)
@@ -420,8 +423,8 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                              w.shape[0], lambda p, q: p @ q, allow_exact=alpha == 1.0)
             yl, yh = cast(f"{L}.out", *cast(f"{L}.acc", yl, yh))
         elif n.op == "Conv":
-            w = np.asarray(P[n.inputs[1]], np.float64)
-            b = np.asarray(P[n.inputs[2]], np.float64).reshape(1, -1, *([1] * (w.ndim - 2))) \
+            w = np.asarray(pv(n.inputs[1]), np.float64)
+            b = np.asarray(pv(n.inputs[2]), np.float64).reshape(1, -1, *([1] * (w.ndim - 2))) \
                 if len(n.inputs) > 2 and n.inputs[2] else None
             kernel = list(w.shape[2:])
             strides, dil, pads, auto = conv_params(n, xl.ndim, kernel)
@@ -435,12 +438,13 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             yl, yh = _linear(xl, xh, wl, wh, bl, bh, int(np.prod(w.shape[1:])), cv)
             yl, yh = cast(f"{L}.out", *cast(f"{L}.acc", yl, yh))
         elif n.op in ("Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh"):
+            table = None
             if n.op == "Relu":
                 yl, yh = np.maximum(xl, 0.0), np.maximum(xh, 0.0)
             elif n.op == "Clip":
-                lo_c = float(np.asarray(P[n.inputs[1]])) if len(n.inputs) > 1 \
+                lo_c = float(np.asarray(pv(n.inputs[1]))) if len(n.inputs) > 1 \
                     and n.inputs[1] else a.get("min", -np.inf)
-                hi_c = float(np.asarray(P[n.inputs[2]])) if len(n.inputs) > 2 \
+                hi_c = float(np.asarray(pv(n.inputs[2]))) if len(n.inputs) > 2 \
                     and n.inputs[2] else a.get("max", np.inf)
                 yl, yh = np.clip(xl, lo_c, hi_c), np.clip(xh, lo_c, hi_c)
             elif n.op == "LeakyRelu":
@@ -449,7 +453,11 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                 a_lo, a_hi = float(np.min(q_lo)), float(np.max(q_hi))
                 yl, yh = _leaky_bounds(xl, xh, a_lo, a_hi)
             elif tin is not None and tout is not None:
-                yl, yh = _lut_bounds(n.op, lut, tout, xl, xh)
+                # the table-defined values arrive; the cast quantizes them as the table's
+                # entries are (nearest, saturate), as the run does
+                from ._fixed import _lut_cast_table
+                yl, yh = _lut_bounds(n.op, lut, xl, xh)
+                table = _lut_cast_table(types, f"{L}.out", tout)
             else:
                 if n.op == "Sigmoid":
                     yl, yh = 1.0 / (1.0 + np.exp(-xl)), 1.0 / (1.0 + np.exp(-xh))
@@ -463,7 +471,7 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                 yh2 = np.minimum(yh + 4 * _U * np.abs(yh) + _TINY, lim[1])
                 yl = np.where(yl >= 0, np.maximum(yl2, 0.0), yl2)
                 yh = np.where(yh <= 0, np.minimum(yh2, 0.0), yh2)
-            yl, yh = cast(f"{L}.out", yl, yh)
+            yl, yh = cast(f"{L}.out", yl, yh, table=table)
         elif n.op == "MaxPool":
             from ._network import _pool_params
             kernel, strides, dil, pads = _pool_params(n, xl)
@@ -490,19 +498,27 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                 c = np.array(k)
             sl, sh = _sum_bounds(xl, xh, wsum, k)
             if tin is not None and tout is not None:
-                yl, yh = _quotient_bounds(sl, sh, c, tout)
+                yl, yh = _quotient_bounds(sl, sh, c)
             else:
                 yl, yh = sl / c, sh / c      # correctly rounded division: monotone
             yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op in ("Flatten", "Reshape", "Transpose", "Identity", "Dropout"):
             from ._network import _FLOAT_OPS
             fn = _FLOAT_OPS[n.op]
-            yl = fn(n, [xl] + [P.get(i) for i in n.inputs[1:]], a)
-            yh = fn(n, [xh] + [P.get(i) for i in n.inputs[1:]], a)
+            rest = [pget(i) for i in n.inputs[1:]]
+            if ins[0] is None and pget(n.inputs[0]) is not None:
+                # a constant's Identity (Reshape, ...) is a constant (regression: the
+                # exporter's Identity of an initializer gave a None interval)
+                c = np.asarray(fn(n, [np.asarray(pget(n.inputs[0]))] + rest, a))
+                C[n.outputs[0]] = c
+                yl = yh = np.asarray(c, np.float64)
+            else:
+                yl = fn(n, [xl] + rest, a)
+                yh = fn(n, [xh] + rest, a)
             tout = tin
         elif n.op == "Concat":
             ax = a.get("axis", 1)
-            parts = [i if i is not None else (P[nm], P[nm])
+            parts = [i if i is not None else (pv(nm), pv(nm))
                      for i, nm in zip(ins, n.inputs, strict=True)]
             yl = np.concatenate([p[0] for p in parts], axis=ax)
             yh = np.concatenate([p[1] for p in parts], axis=ax)
@@ -539,7 +555,7 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             yl, yh = _box_matmul(al, ah, bl, bh)
             yl, yh = cast(f"{L}.out", *cast(f"{L}.acc", yl, yh))
         elif n.op == "BatchNormalization":
-            g, bb, m, v = (np.asarray(P[i], np.float64) for i in n.inputs[1:5])
+            g, bb, m, v = (np.asarray(pv(i), np.float64) for i in n.inputs[1:5])
             s = g / np.sqrt(v + a.get("epsilon", 1e-5))
             shp = (1, -1) + (1,) * (xl.ndim - 2)
             s, c = s.reshape(shp), (bb - m * s).reshape(shp)

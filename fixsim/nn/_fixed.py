@@ -18,7 +18,8 @@ Arithmetic in fixed point:
   operators are exact on the stored integers;
 * Sigmoid and Tanh read a :class:`LookupTable` (size and input range configurable) whose
   entries are quantized to the ``.out`` type;
-* average pools divide the exact window sums with ``fx.divide`` into the ``.out`` type;
+* average pools cast the exact quotient of the window sums into the ``.out`` type (the
+  stored integers ``fx.divide`` gives; the cast counts its overflows and underflows);
 * Softmax is computed in double on the input's real values and cast to ``.out`` (a reference
   for the last layer, not a hardware algorithm).
 """
@@ -31,11 +32,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._core._arith import divide
+from .._core._arith import sticky_quotient
 from .._core._fi import fi, make_fi
+from .._core._fimath import current_fimath
+from .._core._interval import ranges_active
 from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import as_storage, quantize_array
+from .._core._typetable import signals_active
 from . import _ops
 from ._network import (
     Network,
@@ -129,6 +133,27 @@ def _lut_table(op: str, lut: LookupTable, Tout: numerictype, layer: str = "") ->
     functions are)."""
     return quantize_array(_fn(op)(lut.centres()), Tout, Rounding.NEAREST, Overflow.SATURATE,
                           "raise", None, f"{layer} lookup table", "lut")
+
+
+def _cast_modes(T, name: str) -> tuple[Rounding, Overflow]:
+    """The rounding and overflow of table *T*'s cast *name* of a fi without a local fimath:
+    the entry's, else the table's, else the fimath in force."""
+    entry = T.entry(name)
+    r = entry.rounding if entry.rounding is not None else T.rounding
+    o = entry.overflow if entry.overflow is not None else T.overflow
+    F = current_fimath()
+    return (F.rounding if r is None else r), (F.overflow if o is None else o)
+
+
+def _lut_cast_table(T, name: str, Tout: numerictype):
+    """A one-signal table casting *name* into *Tout* the way the lookup table's entries are
+    quantized (nearest, saturate; a ``sat_sym`` cast of *T* also lifts the minimum, as it did
+    on the stored entries), so that the activation's probe sees the table-defined values
+    ``f(cell centre)`` arrive and counts their overflows and underflows (regression: the
+    entries were saturated when the table was built and the cast counted nothing)."""
+    from .._core._typetable import TypeEntry, TypeTable
+    o = Overflow.SAT_SYM if _cast_modes(T, name)[1] == Overflow.SAT_SYM else Overflow.SATURATE
+    return TypeTable({name: TypeEntry(Tout, Rounding.NEAREST, o)})
 
 
 def _in_name(net: Network, i: int) -> str:
@@ -414,11 +439,12 @@ class _Run:
     def _lut(self, n, ins):
         x = ins[0]
         f = _fn(n.op)
-        sig = self.T[f"{n.name}.out"]
+        name = f"{n.name}.out"
+        sig = self.T[name]
         Tout = sig.type
         if isinstance(x, fi) and isinstance(Tout, numerictype):
             tab = _lut_table(n.op, self.lut, Tout, n.name)
-            y = make_fi(tab[self.lut.index(x.data)], Tout)
+            idx = self.lut.index(x.data)
             vals = tab.astype(np.float64) * 2.0 ** -Tout.fraction_length
             grid = np.linspace(-self.lut.input_range, self.lut.input_range, 4097)
             err = np.abs(vals[self.lut.index(grid)] - f(grid)).max()
@@ -426,6 +452,11 @@ class _Run:
                                  "input_range": self.lut.input_range, "type": str(Tout),
                                  "bits": self.lut.size * Tout.word_length,
                                  "max_abs_error": float(err)}
+            if name not in self.T.overrides:
+                # the table-defined values f(centre) arrive at the cast, which quantizes them
+                # as the table's entries were (the same stored integers) and counts
+                return _lut_cast_table(self.T, name, Tout).cast(name, f(self.lut.centres())[idx])
+            y = make_fi(tab[idx], Tout)
         else:
             y = f(np.asarray(x.data if isinstance(x, fi) else x, np.float64))
         return sig(y)
@@ -474,17 +505,41 @@ class _Run:
         return make_fi(y, x.numerictype) if isinstance(x, fi) else y
 
     def _average(self, n, s, cnt, x):
-        sig = self.T[f"{n.name}.out"]
+        name = f"{n.name}.out"
+        sig = self.T[name]
         if isinstance(x, fi) and isinstance(sig.type, numerictype):
-            num = _exact_fi(s, x.fraction_length)
-            den = np.broadcast_to(cnt, s.shape)
-            # the counts' width from the (never empty) count array: an empty batch has no s
-            Tc = numerictype(False, max(1, int(np.max(cnt)).bit_length()), 0)
-            q = divide(sig.type, num, make_fi(as_storage(np.array(den, np.int64), Tc), Tc))
-            return sig(q)
+            # the .out cast itself rounds the exact quotient (its modes, its overflow and
+            # underflow counts; regression: fx.divide into the .out type, then the cast of an
+            # already quantized quotient counted nothing)
+            return sig(self._quotient(name, s, x.fraction_length, cnt, sig.type))
         xv_sum = s.astype(np.float64) * (2.0 ** -x.fraction_length) if isinstance(x, fi) \
             else s
         return sig(xv_sum / cnt)
+
+    def _quotient(self, name: str, s: np.ndarray, Fs: int, cnt, Tout: numerictype) -> fi:
+        """The exact quotients ``s 2^-Fs / cnt`` as a fi that the cast into *Tout* rounds as
+        it would round the exact values (:func:`sticky_quotient`: guard bits and a sticky
+        bit), the same stored integers as ``fx.divide(Tout, ...)`` under the same modes.
+
+        While anyone reads the values arriving at the cast (recording, verification, range
+        analysis, a data-type override) the guard is wide enough for their float64 values to
+        be the exact quotients correctly rounded (every float64 rounding boundary of a
+        nonzero quotient, ``>= 2^-Fs / cnt`` in magnitude, lies on the guard grid), so the
+        recorded range is the exact average's."""
+        den = np.broadcast_to(np.asarray(cnt, np.int64), s.shape)
+        cbits = max(1, int(np.max(cnt)).bit_length())
+        guard = 64 if _cast_modes(self.T, name)[0] == Rounding.STOCHASTIC else 2
+        if signals_active() or ranges_active() or name in self.T.overrides:
+            guard = max(guard, 56 + Fs + cbits - Tout.fraction_length)
+        # value * 2**FR = s * 2**k / cnt
+        k = Tout.fraction_length - Fs
+        num = _align(np.asarray(s), max(k, 0))
+        den = _align(np.array(den), max(-k, 0))
+        nbits = max(abs(int(num.min())), abs(int(num.max()))).bit_length() if num.size else 0
+        if nbits + guard > 61 or cbits + max(-k, 0) > 61 or num.dtype != np.int64 \
+                or den.dtype != np.int64:
+            num, den = num.astype(object), den.astype(object)
+        return _exact_fi(sticky_quotient(num, den, guard), Tout.fraction_length + guard)
 
     def op_AveragePool(self, n, ins):  # noqa: N802
         x = ins[0]

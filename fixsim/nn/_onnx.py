@@ -2,10 +2,11 @@
 
 Loading rewrites the graph the way the runtimes do before they run it:
 
-* BatchNormalization after a Conv or Gemm (its only consumer) is folded into that layer's
-  weights and bias; ``MatMul`` by a constant followed by ``Add`` of a constant vector becomes one
-  ``Gemm`` (float graphs only: these are float rewrites and change nothing beyond float
-  rounding).
+* An ``Identity`` of an initializer is that constant. BatchNormalization after a Conv or Gemm
+  (its only consumer) is folded into that layer's weights and bias; ``MatMul`` of a 2-D input
+  by a constant followed by ``Add`` of a constant vector becomes one ``Gemm`` (float graphs
+  only: these are float rewrites and change nothing beyond float rounding; a MatMul of a
+  higher-rank input, ``nn.Linear`` on a sequence, stays MatMul + Add).
 * QDQ graphs (``DequantizeLinear -> op -> QuantizeLinear``): groups that ONNX Runtime's CPU
   graph optimizer fuses into integer kernels are fused the same way, so that integer execution
   reproduces its outputs exactly: Conv -> QLinearConv, MatMul -> QLinearMatMul, Gemm -> QGemm
@@ -176,6 +177,7 @@ def load_onnx(path) -> Network:
                          "input, initializer or node output has that name.")
     net = Network(nodes, params, inputs, outputs, g.name or "network",
                   input_shapes=_declared_shapes(g, init_names))
+    _fold_constant_identity(net)
     _fold_batchnorm(net)
     if net.quantized:
         _fuse_qdq(net)
@@ -252,6 +254,19 @@ def _producer(net: Network) -> dict[str, Node]:
     return {o: n for n in net.nodes for o in n.outputs}
 
 
+def _fold_constant_identity(net: Network) -> None:
+    """An Identity of a constant is that constant (as onnxruntime's constant folding makes
+    it): exporters emit ``%1.running_var = Identity(%1.weight)`` for duplicated initializers
+    (a BatchNorm1d with its default statistics); the consumers then read a constant, so that
+    BatchNormalization is folded, a weight is a weight in every mode, and the interval
+    analysis sees a constant. Kept when its output is a graph output."""
+    for n in list(net.nodes):
+        if n.op == "Identity" and len(n.inputs) == 1 and n.inputs[0] in net.params \
+                and len(n.outputs) == 1 and n.outputs[0] and n.outputs[0] not in net.outputs:
+            net.params[n.outputs[0]] = net.params[n.inputs[0]]
+            net.nodes.remove(n)
+
+
 def _fold_batchnorm(net: Network) -> None:
     cons, prod = _consumers(net), _producer(net)
     for bn in list(net.nodes):
@@ -287,11 +302,51 @@ def _fold_batchnorm(net: Network) -> None:
         net.nodes.remove(bn)
 
 
+_SAME_RANK = ("Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "MaxPool", "AveragePool",
+              "GlobalAveragePool", "BatchNormalization", "Transpose", "Softmax", "Identity",
+              "Dropout")
+
+
+def _ranks(net: Network) -> dict[str, int | None]:
+    """The rank of every tensor of a float graph, as far as the declared input shapes and the
+    operators tell (None: unknown)."""
+    r: dict[str, int | None] = {k: np.ndim(v) for k, v in net.params.items()}
+    for k in net.inputs:
+        dims = net.input_shapes.get(k)
+        r[k] = None if dims is None else len(dims)
+    for n in net.nodes:
+        ins = [r.get(i) if i else None for i in n.inputs]
+        out: int | None = None
+        if n.op == "Gemm" or n.op == "Flatten":
+            out = 2
+        elif n.op == "MatMul" and len(ins) == 2 and None not in ins:
+            a, b = ins
+            out = 0 if a == b == 1 else b - 1 if a == 1 else a - 1 if b == 1 else max(a, b)
+        elif n.op in ("Add", "Mul") and ins and None not in ins:
+            out = max(ins)
+        elif n.op in _SAME_RANK and ins:
+            out = ins[0]
+        elif n.op == "Concat":
+            out = next((k for k in ins if k is not None), None)
+        elif n.op == "Reshape" and len(n.inputs) > 1 and n.inputs[1] in net.params:
+            out = int(np.size(net.params[n.inputs[1]]))
+        for o in n.outputs:
+            if o:
+                r[o] = out
+    return r
+
+
 def _fuse_matmul_add(net: Network) -> None:
+    """MatMul by a constant (K, M) matrix then Add of a constant (M,) vector -> Gemm, when the
+    MatMul's input is 2-D (or of unknown rank: a graph input without a declared shape).
+    Gemm takes only (N, K) inputs, so a MatMul of a (B, S, K) input (``nn.Linear`` on a
+    sequence) stays MatMul + Add (regression: it became a Gemm that refused the model's own
+    input)."""
     cons = _consumers(net)
+    ranks = _ranks(net)
     for mm in list(net.nodes):
         if mm.op != "MatMul" or mm.inputs[1] not in net.params \
-                or net.params[mm.inputs[1]].ndim != 2:
+                or net.params[mm.inputs[1]].ndim != 2 or ranks.get(mm.inputs[0]) not in (2, None):
             continue
         users = cons.get(mm.outputs[0], [])
         if len(users) != 1 or users[0].op != "Add" or mm.outputs[0] in net.outputs:
