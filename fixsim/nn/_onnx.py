@@ -121,13 +121,14 @@ def load_onnx(path) -> Network:
     init_names = set(params)
     inputs = [i.name for i in g.input if i.name not in init_names]
     outputs = [o.name for o in g.output]
-    names = _sanitize([n.name for n in g.node], [n.op_type for n in g.node])
+    graph_nodes = _fold_batch_flatten(list(g.node), params, set(outputs))
+    names = _sanitize([n.name for n in graph_nodes], [n.op_type for n in graph_nodes])
     nodes: list[Node] = []
     supported = SUPPORTED_OPS + QUANTIZED_OPS
     opsets = {("" if o.domain == "ai.onnx" else o.domain): o.version for o in model.opset_import}
-    produced_later = {o for n in g.node for o in n.output if o}
+    produced_later = {o for n in graph_nodes for o in n.output if o}
     defined = set(init_names) | {i.name for i in g.input}
-    for n, name in zip(g.node, names, strict=True):
+    for n, name in zip(graph_nodes, names, strict=True):
         for t in n.input:
             if t and t not in defined:
                 why = ("is produced only by a later node (the nodes are not in topological "
@@ -185,6 +186,85 @@ def load_onnx(path) -> Network:
         _fuse_matmul_add(net)
     _prune(net)
     return net
+
+
+def _fold_batch_flatten(nodes: list, params: dict, graph_outputs: set) -> list:
+    """Rewrite PyTorch's dynamic-batch flatten, ``x.view(x.size(0), -1)`` exported with a
+    dynamic batch axis, into ``Flatten(axis=1)``: the subgraph ``Shape(X) -> Gather(0, axis 0)
+    -> Unsqueeze(axes [0]) -> Concat(with [-1], axis 0)`` feeding ``Reshape(X, .)`` computes
+    the shape ``[batch, -1]`` of X itself, which is what Flatten(axis=1) gives (onnxruntime
+    folds it the same way). The subgraph's nodes are dropped when nothing else reads them;
+    any other use of ``Shape`` is left alone (and refused as unsupported)."""
+    from onnx import helper, numpy_helper
+
+    producer = {o: n for n in nodes for o in n.output if o}
+    readers: dict[str, int] = {}
+    for n in nodes:
+        for t in n.input:
+            readers[t] = readers.get(t, 0) + 1
+
+    def const(t: str):
+        if t in params:
+            return np.asarray(params[t])
+        c = producer.get(t)
+        if c is not None and c.op_type == "Constant":
+            for at in c.attribute:
+                if at.name == "value":
+                    return numpy_helper.to_array(at.t)
+                if at.name in ("value_int", "value_ints"):
+                    return np.asarray(helper.get_attribute_value(at))
+        return None
+
+    def attr(n, key, default=None):
+        for at in n.attribute:
+            if at.name == key:
+                return helper.get_attribute_value(at)
+        return default
+
+    def single_use(t: str) -> bool:
+        return readers.get(t, 0) == 1 and t not in graph_outputs
+
+    drop: set[int] = set()
+    out = []
+    for n in nodes:
+        if n.op_type != "Reshape" or len(n.input) < 2:
+            out.append(n)
+            continue
+        x, shape_t = n.input[0], n.input[1]
+        cat = producer.get(shape_t)
+        ok = (cat is not None and cat.op_type == "Concat" and attr(cat, "axis") == 0
+              and len(cat.input) == 2 and single_use(shape_t))
+        if ok:
+            minus = const(cat.input[1])
+            uns = producer.get(cat.input[0])
+            ok = (minus is not None and minus.reshape(-1).tolist() == [-1]
+                  and uns is not None and uns.op_type == "Unsqueeze"
+                  and single_use(cat.input[0]))
+        if ok:
+            axes = attr(uns, "axes")
+            if axes is None and len(uns.input) > 1:
+                a = const(uns.input[1])
+                axes = None if a is None else a.reshape(-1).tolist()
+            gat = producer.get(uns.input[0])
+            ok = (list(axes or []) == [0] and gat is not None and gat.op_type == "Gather"
+                  and attr(gat, "axis", 0) == 0 and single_use(uns.input[0]))
+        if ok:
+            idx = const(gat.input[1])
+            shp = producer.get(gat.input[0])
+            ok = (idx is not None and idx.reshape(-1).tolist() == [0] and idx.ndim == 0
+                  and shp is not None and shp.op_type == "Shape" and shp.input[0] == x
+                  and attr(shp, "start", 0) == 0 and attr(shp, "end") is None
+                  and single_use(gat.input[0]))
+        if not ok:
+            out.append(n)
+            continue
+        drop.update(id(m) for m in (cat, uns, gat, shp))
+        for t in (cat.input[1], uns.input[1] if len(uns.input) > 1 else "", gat.input[1]):
+            c = producer.get(t)
+            if c is not None and c.op_type == "Constant" and single_use(t):
+                drop.add(id(c))
+        out.append(helper.make_node("Flatten", [x], list(n.output), name=n.name, axis=1))
+    return [n for n in out if id(n) not in drop]
 
 
 _WINDOW_OPS = ("Conv", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool",
