@@ -76,7 +76,8 @@ class SignalEvent:
         The modes of the cast: given by a block that reports a fixed-point signal without its
         output (``output`` None, to save building it), so that a listener that needs the cast
         values (``fx.tool.verify``) can compute them from ``values``, and by a TypeTable's
-        fixed-point cast (so that verify can tell which values overflowed); None otherwise.
+        fixed-point cast that overflowed (so that verify can tell which values did); None
+        otherwise.
     """
 
     name: str
@@ -642,9 +643,10 @@ class TypeTable:
             else:
                 values = out if mode in (DOUBLE, "scaled_double") else _as_float(x, name)
             event = SignalEvent(name, values, out, fixed, mode, o, u, stored)
-            if mode == "fixed" and fixed is not None:
+            if mode == "fixed" and fixed is not None and o:
                 # the cast's modes, so that a listener can tell which values overflowed
-                # (fx.tool.verify's first_overflow)
+                # (fx.tool.verify's first_overflow); only when some did, to keep the probe's
+                # common path as cheap as it was
                 event.rounding, event.overflow = self._modes(
                     entry, x if isinstance(x, fi) else None)
             for fn in hooks:
