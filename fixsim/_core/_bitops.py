@@ -45,7 +45,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._arith import cast_ints, resolve_fimath
-from ._convert import integer_dtype_type
+from ._convert import integer_dtype_type, short_repr
 from ._fi import _as_type, fi, make_fi
 from ._modes import Rounding
 from ._numerictype import MAX_WORD_LENGTH, numerictype
@@ -143,8 +143,7 @@ def _from_patterns(p: np.ndarray, T: numerictype) -> np.ndarray:
 # argument checking
 # ---------------------------------------------------------------------------------------------
 def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return short_repr(value, 80)
 
 
 def _show(v) -> str:

@@ -10,7 +10,15 @@ import numpy as np
 
 from ._numerictype import numerictype
 
-__all__ = ["as_value_array", "best_fraction_length", "integer_dtype_type", "floor_log2"]
+__all__ = ["as_value_array", "best_fraction_length", "integer_dtype_type", "floor_log2",
+           "short_repr"]
+
+
+def short_repr(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to *limit* characters, for an error message that shows the value
+    it refuses."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def as_value_array(value, method: str = "fi") -> np.ndarray:

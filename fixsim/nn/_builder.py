@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._core._convert import short_repr
 from ._network import Network, Node
 
 __all__ = ["Sequential", "Dense", "Conv", "ReLU", "LeakyReLU", "Clip", "Sigmoid", "Tanh",
@@ -28,7 +29,7 @@ def _arr(v, what: str, ndim: int | tuple[int, ...]) -> np.ndarray:
     if bad_kind:
         got = f"dtype {raw.dtype}" if raw is not None and raw.dtype.kind != "O" else \
             type(v).__name__
-        raise TypeError(f"{what}={_short(v)} is not valid ({got}); valid: a finite real "
+        raise TypeError(f"{what}={short_repr(v)} is not valid ({got}); valid: a finite real "
                         f"{dims}-D array.")
     if a.ndim not in ok:
         raise ValueError(f"{what} of shape {a.shape} is not valid; valid: a finite {dims}-D "
@@ -40,9 +41,14 @@ def _arr(v, what: str, ndim: int | tuple[int, ...]) -> np.ndarray:
     return a
 
 
-def _short(v) -> str:
-    r = repr(v)
-    return r if len(r) <= 60 else r[:57] + "..."
+def _bias(bias, label: str, n: int, what: str) -> np.ndarray | None:
+    """A layer's optional bias: a finite 1-D array of *n* values, one per weight *what*."""
+    if bias is None:
+        return None
+    b = _arr(bias, f"{label}: bias", 1)
+    if b.size != n:
+        raise ValueError(f"{label}: bias has {b.size} values, weight has {n} {what}.")
+    return b
 
 
 def _is_int(t) -> bool:
@@ -65,7 +71,7 @@ def _ints(v, n: int, what: str, minimum: int = 0) -> list[int]:
         kind = "positive" if minimum == 1 else "non-negative" if minimum == 0 else \
             f">= {minimum}"
         label, _, arg = what.rpartition(": ")
-        raise ValueError(f"{label}: {arg}={_short(v)} is not valid; valid: a {kind} integer, "
+        raise ValueError(f"{label}: {arg}={short_repr(v)} is not valid; valid: a {kind} integer, "
                          f"or {n} of them (one per spatial axis).")
     return [int(t) for t in vals]
 
@@ -74,7 +80,7 @@ def _real(v, what: str, *, allow_inf: bool = False) -> float:
     """*v* as a real number (finite unless *allow_inf*; never NaN)."""
     label, _, arg = what.rpartition(": ")
     if isinstance(v, str | bytes) or np.ndim(v) != 0 or np.asarray(v).dtype.kind not in "biuf":
-        raise TypeError(f"{label}: {arg}={_short(v)} is not valid; valid: a real number.")
+        raise TypeError(f"{label}: {arg}={short_repr(v)} is not valid; valid: a real number.")
     f = float(np.asarray(v))
     if np.isnan(f) or (np.isinf(f) and not allow_inf):
         raise ValueError(f"{label}: {arg}={f!r} is not valid; valid: a "
@@ -116,13 +122,7 @@ class Dense(_Layer):
 
     def _check(self, label):
         w = _arr(self.weight, f"{label}: weight", 2)
-        b = None
-        if self.bias is not None:
-            b = _arr(self.bias, f"{label}: bias", 1)
-            if b.size != w.shape[1]:
-                raise ValueError(f"{label}: bias has {b.size} values, weight has "
-                                 f"{w.shape[1]} outputs.")
-        return w, b
+        return w, _bias(self.bias, label, w.shape[1], "outputs")
 
     def nodes(self, name, x, y, params):
         w, b = self._check(self._label(name))
@@ -149,17 +149,12 @@ class Conv(_Layer):
     def _check(self, label):
         w = _arr(self.weight, f"{label}: weight", (3, 4))
         nsp = w.ndim - 2
-        b = None
-        if self.bias is not None:
-            b = _arr(self.bias, f"{label}: bias", 1)
-            if b.size != w.shape[0]:
-                raise ValueError(f"{label}: bias has {b.size} values, weight has "
-                                 f"{w.shape[0]} output channels.")
+        b = _bias(self.bias, label, w.shape[0], "output channels")
         pad = _ints(self.padding, nsp, f"{label}: padding", 0)
         strides = _ints(self.stride, nsp, f"{label}: stride", 1)
         dil = _ints(self.dilation, nsp, f"{label}: dilation", 1)
         if not _is_int(self.groups) or self.groups < 1:
-            raise ValueError(f"{label}: groups={_short(self.groups)} is not valid; valid: a "
+            raise ValueError(f"{label}: groups={short_repr(self.groups)} is not valid; valid: a "
                              f"positive integer dividing the {w.shape[0]} output channels.")
         g = int(self.groups)
         if w.shape[0] % g:
@@ -241,7 +236,7 @@ class Softmax(_Layer):
 
     def _check(self, label):
         if not _is_int(self.axis):
-            raise ValueError(f"{label}: axis={_short(self.axis)} is not valid; valid: an "
+            raise ValueError(f"{label}: axis={short_repr(self.axis)} is not valid; valid: an "
                              "integer axis of the input (negative counts from the end).")
         return int(self.axis)
 
@@ -258,7 +253,7 @@ class _Pool(_Layer):
 
     def _check(self, label):
         if not _is_int(self.ndim) or self.ndim not in (1, 2, 3):
-            raise ValueError(f"{label}: ndim={_short(self.ndim)} is not valid; valid: 1, 2 "
+            raise ValueError(f"{label}: ndim={short_repr(self.ndim)} is not valid; valid: 1, 2 "
                              "or 3 (spatial dimensions).")
         nd = int(self.ndim)
         k = _ints(self.kernel, nd, f"{label}: kernel", 1)
@@ -266,8 +261,8 @@ class _Pool(_Layer):
         p = _ints(self.padding, nd, f"{label}: padding", 0)
         if any(pi >= ki for pi, ki in zip(p, k, strict=True)):
             # onnxruntime refuses it too: a window over padding only has no value
-            raise ValueError(f"{label}: padding={_short(self.padding)} is not valid for "
-                             f"kernel={_short(self.kernel)}; valid: padding smaller than the "
+            raise ValueError(f"{label}: padding={short_repr(self.padding)} is not valid for "
+                             f"kernel={short_repr(self.kernel)}; valid: padding smaller than the "
                              "kernel on every axis.")
         return {"kernel_shape": k, "strides": s, "pads": p + p}
 

@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from .._core._convert import short_repr
 from .._kernels import lazy
 
 _kn = lazy("fixsim._kernels._nn")
@@ -62,8 +63,7 @@ def _show(v) -> str:
         t = np.asarray(v).tolist()
     except Exception:  # noqa: BLE001 - any object: fall back to its repr
         t = v
-    r = repr(t)
-    return r if len(r) <= 60 else r[:57] + "..."
+    return short_repr(t)
 
 
 def _check_scales(v, where: str, arg: str) -> None:

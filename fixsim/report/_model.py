@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import read_json
+from .._atomic import parse_json, read_json
 from .._core._numerictype import numerictype
 from .._core._typetable import TypeTable
 from ._exports import write_text_atomic
@@ -345,7 +345,7 @@ class Report:
 
     @classmethod
     def from_json(cls, text: str) -> Report:
-        return cls(json.loads(text))
+        return cls(parse_json(text, "Report.from_json"))
 
     def save(self, path: str | os.PathLike) -> str:
         """Write the JSON atomically; returns the path."""

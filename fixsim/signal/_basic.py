@@ -32,6 +32,7 @@ from ._block import (
     as_type,
     block_modes,
     cast_counted,
+    check_table,
     check_wrap_sm,
     exact_bounds,
     interval_type,
@@ -218,13 +219,6 @@ def _frac(v) -> Fraction:
     return Fraction(v)
 
 
-def _check_table(types, blk: str) -> TypeTable | None:
-    if types is None or isinstance(types, TypeTable):
-        return types
-    raise TypeError(f"{blk}: types must be a fixsim.TypeTable or None, got "
-                    f"{type(types).__name__} {types!r}.")
-
-
 # -- the base of the small blocks ---------------------------------------------------------------
 class SimpleBlock(Block):
     """What the small blocks share: several inputs, a type table, interval input.
@@ -246,7 +240,7 @@ class SimpleBlock(Block):
         self.name = name
         self._blk = f"{self.kind} {name!r}"
         self.rounding, self.overflow = block_modes(rounding, overflow, self._blk)
-        self._types = _check_table(types, self._blk)
+        self._types = check_table(types, self._blk)
         self._built_types = self._types  # the table given when built (set_types may change it)
 
     # -- type tables ------------------------------------------------------------------------
@@ -258,7 +252,7 @@ class SimpleBlock(Block):
 
     def set_types(self, types: TypeTable | None) -> None:
         """Read types from *types* from now on (the block model calls this), and reset."""
-        self._types = _check_table(types, self._blk)
+        self._types = check_table(types, self._blk)
         self.reset()
 
     def _pick(self, explicit: numerictype | None, signal: str) -> numerictype | None:

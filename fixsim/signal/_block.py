@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._core import _probe
+from .._core._convert import short_repr
 from .._core._fi import fi
 from .._core._interval import Interval, report_range
 from .._core._interval_fi import typed_like_run  # noqa: F401 - the blocks' name for it
@@ -53,20 +54,29 @@ def block_name(name, blk: str) -> str:
     return name
 
 
+def holds_numbers(arr: np.ndarray, complex_ok: bool = False) -> bool:
+    """Whether *arr* holds numbers: a bool, integer or float (or, with *complex_ok*, complex)
+    dtype, or a non-empty object array of real (complex) numbers, such as Python ints beyond
+    int64 or Fractions. None and strings do not (regression: None became a NaN sample)."""
+    if arr.dtype.kind in ("biufc" if complex_ok else "biuf"):
+        return True
+    kind = numbers.Number if complex_ok else numbers.Real
+    return arr.dtype.kind == "O" and arr.size > 0 and all(isinstance(v, kind)
+                                                          for v in arr.reshape(-1))
+
+
 def real_array(value, argument: str, blk: str) -> np.ndarray:
     """*value* (a number or array_like of real numbers) as a float64 array; a TypeError
     naming the argument otherwise (regression: strings, None and complex numbers met numpy's
     or float()'s bare conversion errors)."""
     try:
         arr = np.asarray(value)
-        if arr.dtype.kind in "biuf":
-            return arr.astype(np.float64)
-        if arr.dtype.kind == "O" and all(isinstance(v, numbers.Real) for v in arr.reshape(-1)):
+        if holds_numbers(arr):
             return arr.astype(np.float64)
     except (TypeError, ValueError, OverflowError):
         pass
     raise TypeError(f"{blk}: {argument} must be real numbers, got {type(value).__name__} "
-                    f"{_short(value)}.")
+                    f"{short_repr(value)}.")
 
 
 def exact_bounds(lo, hi, blk: str) -> tuple[Fraction, Fraction]:
@@ -91,7 +101,7 @@ def check_table(types, blk: str):
     if types is None or isinstance(types, TypeTable):
         return types
     raise TypeError(f"{blk}: types must be a fixsim.TypeTable or None, got "
-                    f"{type(types).__name__} {_short(types)}.")
+                    f"{type(types).__name__} {short_repr(types)}.")
 
 
 def width(T: numerictype) -> int:
@@ -208,23 +218,15 @@ def signal_kind(x, block: str) -> tuple[str, Any]:
     arr = np.asarray(x)
     if np.iscomplexobj(arr):
         raise TypeError(f"{block}: complex input is not supported yet.")
-    if arr.dtype.kind not in "biuf" and not (
-            arr.dtype.kind == "O" and arr.size
-            and all(isinstance(v, numbers.Real) for v in arr.reshape(-1))):
+    if not holds_numbers(arr):
         # regression: None became a NaN sample (np.asarray(None).astype(float)), and strings
         # met numpy's bare conversion error
         raise TypeError(f"{block}: the input must be a fi or real numbers (a float or integer "
-                        f"array), got {type(x).__name__} {_short(x)}.")
+                        f"array), got {type(x).__name__} {short_repr(x)}.")
     arr = np.atleast_1d(arr.astype(np.float64))
     if arr.ndim != 1:
         raise ValueError(f"{block}: the input must be 1-D (got shape {arr.shape}).")
     return "double", arr
-
-
-def _short(x) -> str:
-    """A short repr of *x* for an error message."""
-    r = repr(x)
-    return r if len(r) <= 60 else r[:57] + "..."
 
 
 def holds(T: numerictype, lo: int, hi: int, F: int, sat_sym: bool) -> bool:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-import numbers
 import os
 import pickle
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,7 +17,7 @@ from .._core._fi import fi, make_fi
 from .._core._interval import Interval, range_listening, report_range
 from .._core._numerictype import numerictype
 from .._core._typetable import DOUBLE, TypeTable, signal_listening
-from ._block import block_name, table_is_double
+from ._block import block_name, holds_numbers, table_is_double
 
 __all__ = ["Model"]
 
@@ -387,9 +386,7 @@ class Model:
                     report_range(n, *x.hull())
             elif not isinstance(x, fi):
                 x = np.asarray(x)
-                if x.dtype.kind not in "biufc" and not (
-                        x.dtype.kind == "O" and x.size
-                        and all(isinstance(v, numbers.Number) for v in x.reshape(-1))):
+                if not holds_numbers(x, complex_ok=True):
                     # regression: run(None) fed a NaN sample (np.asarray(None) as float)
                     raise TypeError(f"Model.run: input {n!r} must be a fi, numbers or an "
                                     f"Interval, got {type(sig[n]).__name__} "

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import write_atomic
+from .._atomic import parse_json, read_json, write_atomic
 from .._core._interval import Interval, RangeEvent, as_interval, range_listening
 from .._core._typetable import TypeTable
 from ._collect import note_error
@@ -289,7 +289,7 @@ class DerivedRanges(Mapping):
     @classmethod
     def from_json(cls, text: str) -> DerivedRanges:
         """Read :meth:`to_json`'s output."""
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(parse_json(text, "DerivedRanges.from_json"))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write as JSON, atomically (a temporary file in the same folder, then
@@ -299,8 +299,7 @@ class DerivedRanges(Mapping):
     @classmethod
     def load(cls, path: str | os.PathLike) -> DerivedRanges:
         """Read a file written by :meth:`save`."""
-        with open(path, encoding="utf-8") as f:
-            return cls.from_json(f.read())
+        return cls.from_dict(read_json(path, "DerivedRanges.load"))
 
 
 # -- building the inputs ------------------------------------------------------------------------
