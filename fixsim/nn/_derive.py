@@ -481,13 +481,13 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
         elif n.op in ("AveragePool", "GlobalAveragePool"):
             if n.op == "AveragePool":
                 from ._network import _pool_params
-                kernel, strides, _, pads = _pool_params(n, xl)
+                kernel, strides, _, pads, extra = _pool_params(n, xl, with_extra=True)
                 inc = bool(a.get("count_include_pad", 0))
 
                 def wsum(v, kernel=kernel, strides=strides, pads=pads, inc=inc):
                     return _ops.avg_pool(v, kernel, strides, pads, inc)[0]
                 c = _ops.avg_pool(np.zeros((1, 1) + xl.shape[2:]), kernel, strides, pads,
-                                  inc)[1]
+                                  inc, extra)[1]
                 k = int(np.prod(kernel))
             else:
                 ax = tuple(range(2, xl.ndim))
@@ -566,6 +566,69 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             yl, yh = _widen(np.minimum.reduce(cands) + c_lo, np.maximum.reduce(cands) + c_hi,
                             2 * mag + np.maximum(np.abs(c_lo), np.abs(c_hi)), 8)
             yl, yh = cast(f"{L}.out", yl, yh)
+        elif n.op == "Sub":
+            # the constant operand (either side) is cast to .bias, as the run does
+            if n.inputs[1] in P:
+                (al, ah), (bl, bh) = ins[0], const(f"{L}.bias", P[n.inputs[1]])
+            elif n.inputs[0] in P:
+                (al, ah), (bl, bh) = const(f"{L}.bias", P[n.inputs[0]]), ins[1]
+            else:
+                (al, ah), (bl, bh) = ins[0], ins[1]
+            yl, yh = _binary_bounds(al - bh, ah - bl, _grid_exp(al, ah, bl, bh), 1)
+            yl, yh = cast(f"{L}.out", yl, yh)
+        elif n.op == "Div":
+            if n.inputs[1] not in P:
+                raise ValueError(f"derive_ranges: node {L!r}: Div by {n.inputs[1]!r}, which "
+                                 "is not a constant, has no interval rule (unbounded where "
+                                 "the divisor's range holds 0); only a constant divisor is "
+                                 "analysed.")
+            c = np.asarray(P[n.inputs[1]], np.float64)
+            if np.any(c == 0):
+                raise ValueError(f"derive_ranges: node {L!r}: Div by the constant "
+                                 f"{n.inputs[1]!r}, which holds 0: unbounded.")
+            wl, wh = const(f"{L}.weight", 1.0 / c)
+            if cast.fixed_type(f"{L}.weight") is not None:
+                # times the quantized reciprocal (exact, or a float product: monotone)
+                yl, yh = _product_bounds(xl, xh, wl, wh)
+            else:
+                # the run's own division: correctly rounded, so monotone in x
+                q1, q2 = xl / c, xh / c
+                yl, yh = np.minimum(q1, q2), np.maximum(q1, q2)
+            yl, yh = cast(f"{L}.out", yl, yh)
+        elif n.op in ("HardSigmoid", "HardSwish"):
+            from ._network import hard_params
+            al_, be_ = hard_params(n)
+            wl, wh = const(f"{L}.weight", al_)
+            cl, ch = const(f"{L}.bias", be_)
+            pl, ph = _product_bounds(xl, xh, wl, wh)
+            hl, hh = _binary_bounds(pl + cl, ph + ch, _grid_exp(pl, ph, cl, ch), 1)
+            hl, hh = np.clip(hl, 0.0, 1.0), np.clip(hh, 0.0, 1.0)
+            if n.op == "HardSwish":
+                # x times its gate: the corner products bound it (sound, not tight: the
+                # minimum of x h(x) lies inside the box)
+                hl, hh = _product_bounds(xl, xh, hl, hh)
+            yl, yh = cast(f"{L}.out", hl, hh)
+        elif n.op == "ReduceMean":
+            from ._network import reduce_axes
+            axes = reduce_axes(n, [None] + [pget(i) for i in n.inputs[1:]], xl.ndim)
+            if axes is None:
+                yl, yh = cast(f"{L}.out", xl, xh)
+            else:
+                keep = bool(a.get("keepdims", 1))
+                k = int(np.prod([xl.shape[i] for i in axes], dtype=np.int64))
+                if k == 0:
+                    raise ValueError(f"derive_ranges: node {L!r} (ReduceMean): the mean "
+                                     f"over axes {axes} of shape {xl.shape} has no elements.")
+
+                def rsum(v, axes=axes, keep=keep):
+                    return v.sum(axis=axes, keepdims=keep)
+                sl, sh = _sum_bounds(xl, xh, rsum, k)
+                c = np.array(k)
+                if tin is not None and tout is not None:
+                    yl, yh = _quotient_bounds(sl, sh, c)
+                else:
+                    yl, yh = sl / c, sh / c
+                yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op == "Softmax":
             yl, yh = cast(f"{L}.out", np.zeros_like(xl), np.ones_like(xh))
         else:

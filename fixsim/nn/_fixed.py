@@ -18,8 +18,15 @@ Arithmetic in fixed point:
   operators are exact on the stored integers;
 * Sigmoid and Tanh read a :class:`LookupTable` (size and input range configurable) whose
   entries are quantized to the ``.out`` type;
-* average pools cast the exact quotient of the window sums into the ``.out`` type (the
-  stored integers ``fx.divide`` gives; the cast counts its overflows and underflows);
+* average pools and ReduceMean cast the exact quotient of the window (axis) sums into the
+  ``.out`` type (the stored integers ``fx.divide`` gives; the cast counts its overflows and
+  underflows);
+* Sub is exact like Add (a constant operand, either side, is cast to ``.bias``); Div by a
+  constant multiplies by the constant's reciprocal, cast to ``.weight`` (how hardware divides
+  by a constant), exactly; a division by a tensor that is not a constant has no fixed-point
+  form (double tables run it);
+* HardSigmoid ``clip(alpha x + beta, 0, 1)`` and HardSwish ``x clip(x / 6 + 1 / 2, 0, 1)``
+  are exact on the stored integers, with alpha cast to ``.weight`` and beta to ``.bias``;
 * Softmax is computed in double on the input's real values and cast to ``.out`` (a reference
   for the last layer, not a hardware algorithm).
 """
@@ -55,7 +62,7 @@ __all__ = ["LookupTable", "run_fixed", "signal_names"]
 
 _PASS = ("MaxPool", "Flatten", "Reshape", "Transpose", "Identity", "Dropout")
 _OUT_ONLY = ("Relu", "Clip", "Sigmoid", "Tanh", "Softmax", "AveragePool", "GlobalAveragePool",
-             "Concat")
+             "ReduceMean", "Concat")
 
 
 def _int_matmul_nd(ai: np.ndarray, bi: np.ndarray, amax: int, bmax: int) -> np.ndarray:
@@ -173,11 +180,15 @@ def _node_signals(net: Network, n: Node) -> list[str]:
         return ["weight"] + (["bias"] if has_b else []) + ["acc", "out"]
     if op == "MatMul":
         return (["weight"] if _const(net, n.inputs[1]) is not None else []) + ["acc", "out"]
-    if op in ("Add", "Mul"):
+    if op in ("Add", "Sub", "Mul"):
         c = [_const(net, i) for i in n.inputs]
         if any(v is not None for v in c):
-            return ["bias" if op == "Add" else "weight", "out"]
+            return ["weight" if op == "Mul" else "bias", "out"]
         return ["out"]
+    if op == "Div":
+        return (["weight"] if _const(net, n.inputs[1]) is not None else []) + ["out"]
+    if op in ("HardSigmoid", "HardSwish"):
+        return ["weight", "bias", "out"]
     if op in ("LeakyRelu",):
         return ["weight", "out"]
     if op == "BatchNormalization":
@@ -223,6 +234,21 @@ def _align(ints: np.ndarray, shift: int) -> np.ndarray:
         if hi.bit_length() + shift < 63:
             return ints << shift
     return ints.astype(object) * (1 << shift)
+
+
+def _negate(ints: np.ndarray) -> np.ndarray:
+    """``-ints`` exactly (Python ints where int64 would overflow)."""
+    if ints.dtype != object and ints.size and int(ints.min()) == np.iinfo(np.int64).min:
+        return -ints.astype(object)
+    return -ints
+
+
+def _mul_ints(a: fi, b: fi) -> np.ndarray:
+    """The exact products of the stored integers of *a* and *b* (broadcast; Python ints when
+    int64 could overflow)."""
+    if _type_bound(a.numerictype).bit_length() + _type_bound(b.numerictype).bit_length() > 62:
+        return _ints(a).astype(object) * _ints(b).astype(object)
+    return _ints(a) * _ints(b)
 
 
 def _add_aligned(a: np.ndarray, Fa: int, b: np.ndarray, Fb: int):
@@ -365,10 +391,7 @@ class _Run:
             b = self.cast(f"{L}.{sig}", np.asarray(b, np.float64))
         if isinstance(a, fi) and isinstance(b, fi):
             if n.op == "Mul":
-                ints = _ints(a).astype(object) * _ints(b).astype(object) \
-                    if _type_bound(a.numerictype).bit_length() \
-                    + _type_bound(b.numerictype).bit_length() > 62 else _ints(a) * _ints(b)
-                exact = _exact_fi(ints, a.fraction_length + b.fraction_length)
+                exact = _exact_fi(_mul_ints(a, b), a.fraction_length + b.fraction_length)
             else:
                 ai, bi = np.broadcast_arrays(_ints(a), _ints(b))
                 s, F = _add_aligned(np.array(ai), a.fraction_length, np.array(bi),
@@ -382,6 +405,81 @@ class _Run:
 
     def op_Add(self, n, ins):  # noqa: N802
         return self._binary(n, ins, "bias")
+
+    def op_Sub(self, n, ins):  # noqa: N802
+        L = n.name
+        a, b = ins
+        # the constant operand (either side) is cast to .bias, as Add's
+        if n.inputs[1] in self.net.params:
+            b = self.cast(f"{L}.bias", np.asarray(b, np.float64))
+        elif n.inputs[0] in self.net.params:
+            a = self.cast(f"{L}.bias", np.asarray(a, np.float64))
+        if isinstance(a, fi) and isinstance(b, fi):
+            ai, bi = np.broadcast_arrays(_ints(a), _ints(b))
+            s, F = _add_aligned(np.array(ai), a.fraction_length, _negate(np.array(bi)),
+                                b.fraction_length)
+            exact = _exact_fi(s, F)
+        else:
+            exact = np.asarray(a.data if isinstance(a, fi) else a, np.float64) \
+                - np.asarray(b.data if isinstance(b, fi) else b, np.float64)
+        return self.cast(f"{L}.out", exact)
+
+    def op_Div(self, n, ins):  # noqa: N802
+        L = n.name
+        a, b = ins
+        if n.inputs[1] not in self.net.params:
+            if isinstance(a, fi) or isinstance(b, fi):
+                raise ValueError(f"node {L!r}: Div by {n.inputs[1]!r}, which is not a "
+                                 "constant, has no fixed-point form; a constant divisor "
+                                 "becomes a multiplication by its reciprocal (.weight).")
+            return self.cast(f"{L}.out", np.asarray(a, np.float64) / np.asarray(b, np.float64))
+        c = np.asarray(b, np.float64)
+        if np.any(c == 0):
+            raise ValueError(f"node {L!r}: Div by the constant {n.inputs[1]!r}, which holds "
+                             "0; its reciprocal has no fixed-point value.")
+        w = self.cast(f"{L}.weight", 1.0 / c)
+        if isinstance(a, fi) and isinstance(w, fi):
+            exact = _exact_fi(_mul_ints(a, w), a.fraction_length + w.fraction_length)
+        elif isinstance(w, fi):  # a double input times the quantized reciprocal
+            exact = np.asarray(a, np.float64) * np.asarray(w.data, np.float64)
+        else:  # a double reciprocal: the double run's own division (bit-identical)
+            exact = np.asarray(a.data if isinstance(a, fi) else a, np.float64) / c
+        return self.cast(f"{L}.out", exact)
+
+    def _hard(self, n, x):
+        """HardSigmoid ``clip(alpha x + beta, 0, 1)`` of *x* with alpha and beta cast to
+        ``.weight`` and ``.bias``; exact when all three are fixed."""
+        from ._network import hard_params
+        al, be = hard_params(n)
+        w = self.cast(f"{n.name}.weight", np.float64(al))
+        c = self.cast(f"{n.name}.bias", np.float64(be))
+        if isinstance(x, fi) and isinstance(w, fi) and isinstance(c, fi):
+            p = _mul_ints(x, w)
+            s, F = _add_aligned(p, x.fraction_length + w.fraction_length,
+                                np.broadcast_to(_ints(c), p.shape).copy(), c.fraction_length)
+            if F < 0:  # 1 on the grid
+                s, F = _align(s, -F), 0
+            one = 1 << F
+            if s.dtype != object and F > 61:
+                s = s.astype(object)
+            return _exact_fi(np.where(s < 0, 0, np.where(s > one, one, s)).astype(s.dtype), F)
+        xv = np.asarray(x.data if isinstance(x, fi) else x, np.float64)
+        wv = np.asarray(w.data if isinstance(w, fi) else w, np.float64)
+        cv = np.asarray(c.data if isinstance(c, fi) else c, np.float64)
+        return np.clip(xv * wv + cv, 0.0, 1.0)
+
+    def op_HardSigmoid(self, n, ins):  # noqa: N802
+        return self.cast(f"{n.name}.out", self._hard(n, ins[0]))
+
+    def op_HardSwish(self, n, ins):  # noqa: N802
+        x = ins[0]
+        h = self._hard(n, x)
+        if isinstance(x, fi) and isinstance(h, fi):
+            y = _exact_fi(_mul_ints(x, h), x.fraction_length + h.fraction_length)
+        else:
+            y = np.asarray(x.data if isinstance(x, fi) else x, np.float64) \
+                * np.asarray(h.data if isinstance(h, fi) else h, np.float64)
+        return self.cast(f"{n.name}.out", y)
 
     def op_Mul(self, n, ins):  # noqa: N802
         return self._binary(n, ins, "weight")
@@ -489,18 +587,11 @@ class _Run:
         return self.cast(f"{n.name}.out", y)
 
     # -- pools and shapes -------------------------------------------------------------------------
-    def _pool_args(self, n, x):
-        kernel = [int(k) for k in n.attrs["kernel_shape"]]
-        strides, dil, pads, auto = conv_params(n, x.ndim, kernel)
-        if n.attrs.get("ceil_mode", 0):
-            raise ValueError(f"node {n.name!r}: ceil_mode=1 is not supported; valid: 0.")
-        return kernel, strides, dil, _resolve_auto_pad(auto, x.shape[2:], kernel, strides,
-                                                         dil, pads)
-
     def op_MaxPool(self, n, ins):  # noqa: N802
+        from ._network import _pool_params
         x = ins[0]
         xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
-        kernel, strides, dil, pads = self._pool_args(n, xi)
+        kernel, strides, dil, pads = _pool_params(n, xi)
         y = _ops.max_pool(xi, kernel, strides, dil, pads)
         return make_fi(y, x.numerictype) if isinstance(x, fi) else y
 
@@ -544,9 +635,10 @@ class _Run:
     def op_AveragePool(self, n, ins):  # noqa: N802
         x = ins[0]
         xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
-        kernel, strides, _, pads = self._pool_args(n, xi)
+        from ._network import _pool_params
+        kernel, strides, _, pads, extra = _pool_params(n, xi, with_extra=True)
         s, cnt = _ops.avg_pool(xi, kernel, strides, pads,
-                               bool(n.attrs.get("count_include_pad", 0)))
+                               bool(n.attrs.get("count_include_pad", 0)), extra)
         return self._average(n, s, cnt, x)
 
     def op_GlobalAveragePool(self, n, ins):  # noqa: N802
@@ -556,6 +648,23 @@ class _Run:
         s = xi.sum(axis=axes, keepdims=True) if xi.dtype != object else \
             np.array(xi.sum(axis=axes, keepdims=True), dtype=object)
         cnt = np.array(int(np.prod(xi.shape[2:])))
+        return self._average(n, s, cnt, x)
+
+    def op_ReduceMean(self, n, ins):  # noqa: N802
+        from ._network import reduce_axes
+        x = ins[0]
+        xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
+        axes = reduce_axes(n, ins, xi.ndim)
+        if axes is None:  # noop_with_empty_axes: the identity, still cast to .out
+            return self.cast(f"{n.name}.out", x)
+        keep = bool(n.attrs.get("keepdims", 1))
+        s = xi.sum(axis=axes, keepdims=keep)
+        if xi.dtype == object:
+            s = np.array(s, dtype=object)
+        cnt = np.array(int(np.prod([xi.shape[a] for a in axes], dtype=np.int64)))
+        if cnt == 0:
+            raise ValueError(f"node {n.name!r} (ReduceMean): the mean over axes {axes} of an "
+                             f"input of shape {xi.shape} has no elements.")
         return self._average(n, s, cnt, x)
 
     def _shape(self, n, ins, fn):

@@ -28,9 +28,10 @@ from ._requant import check_runtime, quantize_linear
 __all__ = ["Node", "Network", "SUPPORTED_OPS", "QUANTIZED_OPS", "UnsupportedOperatorError"]
 
 #: Float operators the loader and every execution mode support.
-SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Mul", "Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid",
-                 "Tanh", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
-                 "Flatten", "Reshape", "Transpose", "Concat", "Softmax", "Identity", "Dropout")
+SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Conv", "Relu", "Clip", "LeakyRelu",
+                 "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "MaxPool", "AveragePool",
+                 "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
+                 "Transpose", "Concat", "Softmax", "Identity", "Dropout")
 #: Quantized operators (integer-only affine execution).
 QUANTIZED_OPS = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
                  "MatMulInteger", "ConvInteger", "QGemm", "QLinearAveragePool",
@@ -413,13 +414,43 @@ def _conv(node, ins, a):
     return y
 
 
-def _pool_params(node, x):
+def ceil_extra(spatial, kernel, strides, dil, pads) -> list[int]:
+    """The tail padding per spatial axis that ``ceil_mode=1`` adds to a pool's *pads*: the
+    output size rounds up (one more, partial, window at the end), except that a window may
+    not start in the tail padding (the rule of PyTorch and onnxruntime)."""
+    nsp = len(spatial)
+    extra = []
+    for i in range(nsp):
+        eff = (kernel[i] - 1) * dil[i] + 1
+        padded = spatial[i] + pads[i] + pads[i + nsp]
+        out = -(-(padded - eff) // strides[i]) + 1
+        if out > 1 and (out - 1) * strides[i] >= spatial[i] + pads[i]:
+            out -= 1
+        extra.append(max(0, (out - 1) * strides[i] + eff - padded))
+    return extra
+
+
+def _pool_params(node, x, with_extra: bool = False):
+    """``(kernel, strides, dilations, pads)`` of a pool on *x*, the pads resolved (auto_pad)
+    and, under ``ceil_mode=1``, extended at the tail by :func:`ceil_extra` (a max pool's
+    padding never wins; an average pool's counts leave it out: ``with_extra`` also returns
+    it for them)."""
     kernel = [int(k) for k in node.attrs["kernel_shape"]]
     strides, dil, pads, auto = conv_params(node, x.ndim, kernel)
+    pads = list(_resolve_auto_pad(auto, x.shape[2:], kernel, strides, dil, pads))
+    extra = [0] * len(kernel)
     if node.attrs.get("ceil_mode", 0):
-        raise ValueError(f"node {node.name!r}: ceil_mode=1 is not supported; valid: 0.")
-    pads = _resolve_auto_pad(auto, x.shape[2:], kernel, strides, dil, pads)
-    return kernel, strides, dil, pads
+        extra = ceil_extra(x.shape[2:], kernel, strides, dil, pads)
+        nsp = len(kernel)
+        pads = pads[:nsp] + [p + e for p, e in zip(pads[nsp:], extra, strict=True)]
+    return (kernel, strides, dil, pads, extra) if with_extra else (kernel, strides, dil, pads)
+
+
+def _no_ceil(node) -> None:
+    """The integer runtimes' average pools are modelled in floor mode only."""
+    if node.attrs.get("ceil_mode", 0):
+        raise ValueError(f"node {node.name!r} ({node.op}): ceil_mode=1 is not supported for "
+                         "this integer pool; valid: 0 (the float pools take 1).")
 
 
 def _maxpool(node, ins, a):
@@ -430,8 +461,9 @@ def _maxpool(node, ins, a):
 
 def _avgpool(node, ins, a):
     x = ins[0]
-    kernel, strides, dil, pads = _pool_params(node, x)
-    s, cnt = _ops.avg_pool(x, kernel, strides, pads, bool(a.get("count_include_pad", 0)))
+    kernel, strides, dil, pads, extra = _pool_params(node, x, with_extra=True)
+    s, cnt = _ops.avg_pool(x, kernel, strides, pads, bool(a.get("count_include_pad", 0)),
+                           extra)
     return s / cnt.astype(x.dtype)
 
 
@@ -485,11 +517,71 @@ def _sigmoid(node, ins, a):
     return (1 / (1 + np.exp(-x))).astype(x.dtype)
 
 
+def reduce_axes(node, ins, ndim: int) -> tuple[int, ...] | None:
+    """ReduceMean's axes (non-negative, sorted) from its ``axes`` attribute (opset < 18) or
+    its second input (opset 18); all axes when none are given, or None for the identity
+    (``noop_with_empty_axes=1`` with no axes). A ValueError names the node and the axis."""
+    axes = node.attrs.get("axes")
+    if axes is None and len(ins) > 1 and ins[1] is not None:
+        axes = np.asarray(ins[1]).ravel().tolist()
+    if axes is None or len(axes) == 0:
+        if node.attrs.get("noop_with_empty_axes", 0):
+            return None
+        return tuple(range(ndim))
+    out = []
+    for ax in axes:
+        if not isinstance(ax, int | np.integer) or not -ndim <= int(ax) < ndim:
+            raise ValueError(f"node {node.name!r} (ReduceMean): axis {ax!r} is out of range "
+                             f"for a {ndim}-D input; valid: {-ndim} to {ndim - 1}.")
+        out.append(int(ax) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"node {node.name!r} (ReduceMean): axes {list(axes)} name an axis "
+                         "twice.")
+    return tuple(sorted(out))
+
+
+def _reduce_mean(node, ins, a):
+    x = ins[0]
+    axes = reduce_axes(node, ins, x.ndim)
+    if axes is None:
+        return x
+    return x.mean(axis=axes, keepdims=bool(a.get("keepdims", 1))).astype(x.dtype)
+
+
+#: ONNX HardSigmoid's defaults; HardSwish is ``x * HardSigmoid(x)`` with alpha 1/6, beta 1/2
+HARD_SIGMOID = (0.2, 0.5)
+HARD_SWISH = (1.0 / 6.0, 0.5)
+
+
+def hard_params(node) -> tuple[float, float]:
+    """``(alpha, beta)`` of a HardSigmoid or HardSwish node."""
+    if node.op == "HardSwish":
+        return HARD_SWISH
+    return (float(node.attrs.get("alpha", HARD_SIGMOID[0])),
+            float(node.attrs.get("beta", HARD_SIGMOID[1])))
+
+
+def _hard_sigmoid(node, ins, a):
+    x = ins[0]
+    al, be = hard_params(node)
+    t = x.dtype.type
+    return np.clip(x * t(al) + t(be), t(0), t(1))
+
+
+def _div(node, ins, a):
+    return ins[0] / ins[1]
+
+
 _FLOAT_OPS = {
     "Gemm": _gemm,
     "MatMul": lambda n, i, a: np.matmul(i[0], i[1]),
     "Add": lambda n, i, a: i[0] + i[1],
+    "Sub": lambda n, i, a: i[0] - i[1],
     "Mul": lambda n, i, a: i[0] * i[1],
+    "Div": _div,
+    "HardSigmoid": _hard_sigmoid,
+    "HardSwish": lambda n, i, a: i[0] * _hard_sigmoid(n, i, a),
+    "ReduceMean": _reduce_mean,
     "Conv": _conv,
     "Relu": lambda n, i, a: np.maximum(i[0], i[0].dtype.type(0)),
     "Clip": _clip,
@@ -669,6 +761,7 @@ def _qlinear_avgpool(node, ins, runtime):
     x, xs, xzp, ys, yzp = ins[:5]
     _nchw(node)
     d = _dequantize(Node("DequantizeLinear", node.name, [], []), [x, xs, xzp], runtime)[0]
+    _no_ceil(node)
     kernel, strides, dil, pads = _pool_params(node, d)
     nsp = len(kernel)
     xp = _ops._pad(d, list(pads), 0)
@@ -713,6 +806,7 @@ def _tflite_avgpool(node, ins, runtime):
     over the valid (unpadded) positions, divided by their count rounded half away from zero
     (input and output share scale and zero point)."""
     x = ins[0]
+    _no_ceil(node)
     kernel, strides, dil, pads = _pool_params(node, x)
     sm, cnt = _ops.avg_pool(np.asarray(x, np.int64), kernel, strides, pads, False)
     cnt = np.asarray(cnt, np.int64)

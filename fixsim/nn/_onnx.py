@@ -164,7 +164,7 @@ def load_onnx(path) -> Network:
             raise UnsupportedOperatorError(
                 f"node {name!r}: operator {n.op_type!r} (domain {n.domain or 'ai.onnx'!r}) "
                 f"is not supported; supported: {', '.join(supported)}.")
-        if n.op_type in ("MaxPool", "AveragePool") and attrs.get("ceil_mode", 0):
+        if n.op_type == "QLinearAveragePool" and attrs.get("ceil_mode", 0):
             # refused when the model loads, not on its first run
             raise UnsupportedOperatorError(
                 f"node {name!r}: {n.op_type} with ceil_mode=1 is not supported; valid: 0.")
@@ -382,9 +382,9 @@ def _fold_batchnorm(net: Network) -> None:
         net.nodes.remove(bn)
 
 
-_SAME_RANK = ("Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "MaxPool", "AveragePool",
-              "GlobalAveragePool", "BatchNormalization", "Transpose", "Softmax", "Identity",
-              "Dropout")
+_SAME_RANK = ("Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid",
+              "HardSwish", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
+              "Transpose", "Softmax", "Identity", "Dropout")
 
 
 def _ranks(net: Network) -> dict[str, int | None]:
@@ -402,8 +402,21 @@ def _ranks(net: Network) -> dict[str, int | None]:
         elif n.op == "MatMul" and len(ins) == 2 and None not in ins:
             a, b = ins
             out = 0 if a == b == 1 else b - 1 if a == 1 else a - 1 if b == 1 else max(a, b)
-        elif n.op in ("Add", "Mul") and ins and None not in ins:
+        elif n.op in ("Add", "Sub", "Mul", "Div") and ins and None not in ins:
             out = max(ins)
+        elif n.op == "ReduceMean" and ins and ins[0] is not None:
+            if n.attrs.get("keepdims", 1):
+                out = ins[0]
+            else:
+                axes = n.attrs.get("axes")
+                if axes is None and len(n.inputs) > 1 and n.inputs[1] in net.params:
+                    axes = np.asarray(net.params[n.inputs[1]]).ravel().tolist()
+                if axes:  # (no axes: all, or none with noop_with_empty_axes)
+                    out = ins[0] - len(set(axes))
+                elif not n.attrs.get("noop_with_empty_axes", 0):
+                    out = 0
+                else:
+                    out = ins[0]
         elif n.op in _SAME_RANK and ins:
             out = ins[0]
         elif n.op == "Concat":
@@ -543,6 +556,10 @@ def _fuse_qdq(net: Network) -> None:
             q = only_q(n.outputs[0])
             if dx is not None and q is not None and qtype(dx) is not None \
                     and same_type(dx, q):
+                if n.attrs.get("ceil_mode", 0):  # QLinearAveragePool: floor mode only
+                    raise UnsupportedOperatorError(
+                        f"node {n.name!r}: a quantized AveragePool (QLinearAveragePool) with "
+                        "ceil_mode=1 is not supported; valid: 0.")
                 new_nodes.append(Node("QLinear" + n.op, n.name,
                                       [dx.inputs[0], dx.inputs[1], zp(dx, 2) or "",
                                        q.inputs[1], zp(q, 2) or ""], list(q.outputs),

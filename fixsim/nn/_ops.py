@@ -103,17 +103,28 @@ def max_pool(x: np.ndarray, kernel, strides, dilations, pads) -> np.ndarray:
     return np.ascontiguousarray(y)
 
 
-def avg_pool(x: np.ndarray, kernel, strides, pads, count_include_pad: bool) -> np.ndarray:
-    """Average pool; returns (window sums, counts) so integer callers can divide exactly."""
+def avg_pool(x: np.ndarray, kernel, strides, pads, count_include_pad: bool,
+             extra=None) -> np.ndarray:
+    """Average pool; returns (window sums, counts) so integer callers can divide exactly.
+
+    *extra* (per spatial axis) is the part of the tail padding that ``ceil_mode=1`` added: it
+    is never counted, not even with *count_include_pad* (which counts the declared pads)."""
     nsp = len(kernel)
     dil = [1] * nsp
     win = windows(x, kernel, strides, dil, pads, 0)
     s = win.sum(axis=tuple(range(-nsp, 0)))
-    if count_include_pad or not any(pads):
+    extra = [0] * nsp if extra is None else list(extra)
+    if (count_include_pad and not any(extra)) or not any(pads):
         cnt = np.full(s.shape[2:], int(np.prod(kernel)))
     else:
-        ones = np.ones((1, 1) + x.shape[2:], dtype=np.int64)
-        cnt = windows(ones, kernel, strides, dil, pads, 0).sum(
+        if count_include_pad:  # the declared pads count: ones over them, zeros on extra
+            counted = tuple(x.shape[2 + i] + pads[i] + pads[i + nsp] - extra[i]
+                            for i in range(nsp))
+            cpads = [0] * nsp + extra
+        else:
+            counted, cpads = x.shape[2:], pads
+        ones = np.ones((1, 1) + tuple(counted), dtype=np.int64)
+        cnt = windows(ones, kernel, strides, dil, cpads, 0).sum(
             axis=tuple(range(-nsp, 0)))[0, 0]
     return s, cnt
 

@@ -952,12 +952,9 @@ def test_gap_dynamic_batch_view_flatten():
         assert np.max(np.abs(net(xb) - y32)) <= 1e-5 * max(1.0, np.max(np.abs(y32)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Gap in a supported operator: MaxPool2d(3, 2, padding=1, ceil_mode=True) exports as "
-    "MaxPool with ceil_mode=1 and load_onnx refuses it ('ceil_mode=1 is not supported'); "
-    "docs/nn.md now states the restriction (and lists it under 'Not done yet'). "
-    "fixsim/nn/_onnx.py / _fixed.py _pool_args."))
 def test_gap_maxpool_ceil_mode():
+    """Gap (closed in session 12): MaxPool2d(3, 2, padding=1, ceil_mode=True) exports as
+    MaxPool with ceil_mode=1, which load_onnx refused."""
     torch.manual_seed(3)
     m = tnn.Sequential(tnn.Conv2d(1, 2, 3), tnn.MaxPool2d(3, 2, padding=1, ceil_mode=True),
                        tnn.Flatten()).eval()

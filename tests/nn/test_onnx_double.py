@@ -183,19 +183,20 @@ def test_conv_and_pool_parameters_match_onnxruntime(data):
     _close(nn.load_onnx(m)(x), ort_run(m, x)[0])
     pk = [min(kk, 2) for kk in k]
     pp = [min(pv, pk[i % nsp] - 1) for i, pv in enumerate(p)]  # ONNX: pad < kernel
+    ceil = data.draw(st.integers(0, 1))
     for op, extra in (("MaxPool", {}), ("AveragePool", {"count_include_pad":
                                                         data.draw(st.integers(0, 1))})):
-        m = _one(op, shape, kernel_shape=pk, strides=s, pads=pp, **extra)
-        _close(nn.load_onnx(m)(x), ort_run(m, x)[0])
+        m = _one(op, shape, kernel_shape=pk, strides=s, pads=pp, ceil_mode=ceil, **extra)
+        ref = ort_run(m, x)[0]
+        got = nn.load_onnx(m)(x)
+        assert got.shape == ref.shape, (op, ceil, got.shape, ref.shape)
+        _close(got, ref)
 
 
-def test_regression_bad_bytes_and_ceil_mode_are_refused_at_load():
-    """Bugs (found by the independent CNN review): ``load_onnx(b"garbage")`` raised
-    protobuf's raw ``DecodeError``, and a MaxPool with ``ceil_mode=1`` loaded and was refused
-    only on the first run. Both now fail in ``load_onnx`` with a message naming the problem."""
+def test_regression_bad_bytes_are_refused_at_load():
+    """Bug (found by the independent CNN review): ``load_onnx(b"garbage")`` raised
+    protobuf's raw ``DecodeError``; it now fails in ``load_onnx`` with a message naming the
+    problem. (The same test refused ``ceil_mode=1`` pools at load, before they were
+    supported: see ``test_conv_and_pool_parameters_match_onnxruntime``.)"""
     with pytest.raises(ValueError, match="not a serialized ONNX model"):
         nn.load_onnx(b"garbage")
-    m = model([helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2],
-                                strides=[2, 2], ceil_mode=1)], [], (1, 1, 5, 5))
-    with pytest.raises(nn.UnsupportedOperatorError, match="'pool'.*ceil_mode=1"):
-        nn.load_onnx(m)
