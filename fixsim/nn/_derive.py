@@ -221,6 +221,29 @@ def _binary_bounds(yl, yh, e, k):
     return _sign_clamp(yl, yh, lo_w, hi_w, yl >= 0, yh <= 0)
 
 
+def _log_softmax_bounds(xl, xh, axis):
+    """Bounds of LogSoftmax ``y_i = -log(1 + sum_{j != i} exp(x_j - x_i))`` over the box: it
+    increases with ``x_i`` and decreases with every other ``x_j``, so its extremes are at
+    ``(x_i, x_j) = (lo_i, hi_j)`` and ``(hi_i, lo_j)`` (tight), widened by a bound of the float
+    run's error (``(x - max) - log(sum(exp(x - max)))``: ``K + 8`` units in the last place of
+    the magnitudes involved) and never above 0."""
+    al, ah = np.moveaxis(xl, axis, -1), np.moveaxis(xh, axis, -1)
+    K = al.shape[-1]
+    eye = np.eye(K, dtype=bool)
+
+    def nlse(A):
+        A = np.where(eye, -np.inf, A)
+        m = np.maximum(np.max(A, axis=-1), 0.0)
+        return -(m + np.log(np.exp(-m) + np.sum(np.exp(A - m[..., None]), axis=-1)))
+
+    lo = nlse(ah[..., None, :] - al[..., :, None])
+    hi = nlse(al[..., None, :] - ah[..., :, None])
+    mag = np.max(np.maximum(np.abs(al), np.abs(ah)), axis=-1, keepdims=True)
+    err = (K + 8) * _U * (4 * mag + np.abs(lo) + 2) + _TINY
+    lo, hi = lo - err, np.minimum(hi + err, 0.0)
+    return np.moveaxis(lo, -1, axis), np.moveaxis(hi, -1, axis)
+
+
 def derive_ranges(net: Network, lo, hi=None, *, shape=None, types=None,
                   lut=None) -> dict[str, tuple[float, float]]:
     """Sound ranges of every fixed-mode signal of *net* for inputs in ``[lo, hi]``.
@@ -631,6 +654,8 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                 yl, yh = cast(f"{L}.out", yl, yh)
         elif n.op == "Softmax":
             yl, yh = cast(f"{L}.out", np.zeros_like(xl), np.ones_like(xh))
+        elif n.op == "LogSoftmax":
+            yl, yh = cast(f"{L}.out", *_log_softmax_bounds(xl, xh, a.get("axis", -1)))
         else:
             raise ValueError(f"derive_ranges: node {L!r}: operator {n.op!r} has no interval "
                              "rule.")

@@ -27,8 +27,8 @@ Arithmetic in fixed point:
   form (double tables run it);
 * HardSigmoid ``clip(alpha x + beta, 0, 1)`` and HardSwish ``x clip(x / 6 + 1 / 2, 0, 1)``
   are exact on the stored integers, with alpha cast to ``.weight`` and beta to ``.bias``;
-* Softmax is computed in double on the input's real values and cast to ``.out`` (a reference
-  for the last layer, not a hardware algorithm).
+* Softmax and LogSoftmax are computed in double on the input's real values and cast to
+  ``.out`` (a reference for the last layer, not a hardware algorithm).
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ from ._shapes import check_node, flatten_shape
 __all__ = ["LookupTable", "run_fixed", "signal_names"]
 
 _PASS = ("MaxPool", "Flatten", "Reshape", "Transpose", "Identity", "Dropout")
-_OUT_ONLY = ("Relu", "Clip", "Sigmoid", "Tanh", "Softmax", "AveragePool", "GlobalAveragePool",
-             "ReduceMean", "Concat")
+_OUT_ONLY = ("Relu", "Clip", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "AveragePool",
+             "GlobalAveragePool", "ReduceMean", "Concat")
 
 
 def _int_matmul_nd(ai: np.ndarray, bi: np.ndarray, amax: int, bmax: int) -> np.ndarray:
@@ -565,7 +565,10 @@ class _Run:
     def op_Softmax(self, n, ins):  # noqa: N802
         x = ins[0]
         xv = np.asarray(x.data if isinstance(x, fi) else x, np.float64)
-        return self.cast(f"{n.name}.out", _ops.softmax(xv, n.attrs.get("axis", -1)))
+        fn = _ops.softmax if n.op == "Softmax" else _ops.log_softmax
+        return self.cast(f"{n.name}.out", fn(xv, n.attrs.get("axis", -1)))
+
+    op_LogSoftmax = op_Softmax  # noqa: N815
 
     def op_BatchNormalization(self, n, ins):  # noqa: N802
         g, b, m, v = (np.asarray(i, np.float64) for i in ins[1:5])

@@ -31,7 +31,7 @@ __all__ = ["Node", "Network", "SUPPORTED_OPS", "QUANTIZED_OPS", "UnsupportedOper
 SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Conv", "Relu", "Clip", "LeakyRelu",
                  "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "MaxPool", "AveragePool",
                  "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
-                 "Transpose", "Concat", "Softmax", "Identity", "Dropout")
+                 "Transpose", "Concat", "Softmax", "LogSoftmax", "Identity", "Dropout")
 #: Quantized operators (integer-only affine execution).
 QUANTIZED_OPS = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
                  "MatMulInteger", "ConvInteger", "QGemm", "QLinearAveragePool",
@@ -598,6 +598,7 @@ _FLOAT_OPS = {
     "Transpose": _transpose,
     "Concat": lambda n, i, a: np.concatenate(i, axis=a.get("axis", 1)),
     "Softmax": _softmax,
+    "LogSoftmax": lambda n, i, a: _ops.log_softmax(i[0], a.get("axis", -1)),
     "Identity": lambda n, i, a: i[0],
     "Dropout": lambda n, i, a: i[0],
 }

@@ -384,7 +384,7 @@ def _fold_batchnorm(net: Network) -> None:
 
 _SAME_RANK = ("Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid",
               "HardSwish", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
-              "Transpose", "Softmax", "Identity", "Dropout")
+              "Transpose", "Softmax", "LogSoftmax", "Identity", "Dropout")
 
 
 def _ranks(net: Network) -> dict[str, int | None]:

@@ -141,6 +141,13 @@ def softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """Numerically stable log-softmax along *axis*: ``(x - max) - log(sum(exp(x - max)))``
+    (every value <= 0)."""
+    d = x - np.max(x, axis=axis, keepdims=True)
+    return d - np.log(np.sum(np.exp(d), axis=axis, keepdims=True))
+
+
 def fma_f32(x, y, z) -> np.ndarray:
     """float32 fused multiply-add ``x * y + z`` with a single rounding (half to even).
 

@@ -149,11 +149,11 @@ def check_node(net, node, shapes: list) -> None:
               f"but its {nsp}-D kernel {tuple(kernel)} pools an (N, C, "
               f"{', '.join(['H', 'W', 'D'][:nsp]) if nsp <= 3 else '...'}) tensor")
         _check_extent(net, node, x, kernel, t)
-    elif op == "Softmax":
+    elif op in ("Softmax", "LogSoftmax"):
         ax = node.attrs.get("axis", -1)
         nd = len(x)
         if not isinstance(ax, int | np.integer) or not -nd <= ax < nd:
-            raise ValueError(f"layer {node.name!r} (Softmax): axis={ax!r} is out of range for "
+            raise ValueError(f"layer {node.name!r} ({op}): axis={ax!r} is out of range for "
                              f"{_producer_text(net, t)} of shape {x} ({nd}-D); valid: "
                              f"{-nd} to {nd - 1}.")
     elif op in ("GlobalAveragePool", "QLinearGlobalAveragePool"):

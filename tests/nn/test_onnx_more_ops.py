@@ -415,3 +415,83 @@ def test_reference_self_check():
     """The reference's rounding: nearest with ties up, then saturation."""
     assert q(Fraction(3, 2), (True, 4, 0)) == 2 and q(Fraction(-3, 2), (True, 4, 0)) == -1
     assert q(Fraction(100), (True, 4, 0)) == 7 and math.isclose(float(val(3, (1, 4, 2))), 0.75)
+
+
+# -- LogSoftmax (PyTorch's MNIST-example classifier head) -----------------------------------------
+
+
+@pytest.mark.parametrize("axis", [-1, 1, 0])
+def test_log_softmax_matches_onnxruntime(axis):
+    x = np.random.default_rng(8).normal(0, 4, (3, 7)).astype(np.float32)
+    m, net = _net_of([helper.make_node("LogSoftmax", ["x"], ["y"], name="ls", axis=axis)], [],
+                     x.shape, y_shape=[None, None])
+    _close(net(x.astype(np.float64)), ort_run(m, x)[0])
+    assert np.all(net(x.astype(np.float64)) <= 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 10 ** 6), st.floats(0.0, 30.0), st.floats(-20, 20))
+def test_log_softmax_derived_range_is_sound_and_tight(k, seed, width, centre):
+    """The derived range holds every value at random points and at every corner-pair the bound
+    comes from, and each end is reached up to the float widening: the lower end at
+    ``(x_i, x_j) = (lo, hi)``, the upper at ``(hi, lo)``."""
+    rng = np.random.default_rng(seed)
+    lo = centre + rng.uniform(-width, 0, (1, k))
+    hi = lo + rng.uniform(0, width, (1, k))
+    m = model([helper.make_node("LogSoftmax", ["x"], ["y"], name="ls", axis=-1)], [], [1, k],
+              y_shape=[None, None])
+    net = nn.load_onnx(m)
+    d = nn.derive_ranges(net, lo, hi)["ls.out"]
+    xs = [rng.uniform(lo, hi) for _ in range(20)]
+    for i in range(k):
+        xs.append(np.where(np.arange(k) == i, lo, hi))    # the i-th value's minimum
+        xs.append(np.where(np.arange(k) == i, hi, lo))    # its maximum
+    ys = np.concatenate([net(x).ravel() for x in xs])
+    assert d[0] <= ys.min() and ys.max() <= d[1] <= 0
+    scale = 1e-12 * (1 + np.abs(lo).max() + np.abs(hi).max())
+    assert ys.min() - d[0] <= scale and d[1] - ys.max() <= scale
+
+
+def test_mnist_example_style_network_through_the_tool():
+    """The PyTorch MNIST example's shape (conv, relu, conv, relu, max_pool2d, dropout,
+    flatten, fc, relu, fc, log_softmax), small: 16-bit proposal, no overflow, derived ranges
+    hold every recorded value, classes agree with torch."""
+    import torch
+    import torch.nn as tnn
+    import torch.nn.functional as F
+
+    torch.manual_seed(1)
+
+    class Net(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c2 = tnn.Conv2d(1, 4, 3), tnn.Conv2d(4, 8, 3)
+            self.d = tnn.Dropout(0.25)
+            self.f1, self.f2 = tnn.Linear(8 * 2 * 2, 16), tnn.Linear(16, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.c2(F.relu(self.c1(x)))), 2)
+            x = F.relu(self.f1(torch.flatten(self.d(x), 1)))
+            return F.log_softmax(self.f2(x), dim=1)
+
+    mod = Net().eval()
+    x = torch.rand(16, 1, 8, 8)
+    f = io.BytesIO()
+    torch.onnx.export(mod, (x,), f, dynamo=False, opset_version=17)
+    net = nn.load_onnx(f.getvalue())
+    assert net.nodes[-1].op == "LogSoftmax"
+    xd = x.numpy().astype(np.float64)
+    with torch.no_grad():
+        ref = mod.double()(x.double()).numpy()
+    assert float(np.abs(net(xd) - ref).max()) <= 1e-9
+    T = net.type_table()
+    with fx.tool.record() as rec:
+        net(xd, types=T.as_double())
+    d = nn.derive_ranges(net, np.zeros(x.shape), np.ones(x.shape))
+    for name in rec.names:
+        assert d[name][0] <= rec[name].min and rec[name].max <= d[name][1], name
+    P = fx.tool.propose(rec, T, word_length=16)
+    with fx.tool.record() as r16:
+        y16 = np.asarray(net(xd, types=P.types), np.float64)
+    assert sum(r16[n].overflows for n in r16.names) == 0
+    assert np.array_equal(y16.argmax(axis=1), ref.argmax(axis=1))
