@@ -76,8 +76,12 @@ class SignalEvent:
         The modes of the cast: given by a block that reports a fixed-point signal without its
         output (``output`` None, to save building it), so that a listener that needs the cast
         values (``fx.tool.verify``) can compute them from ``values``, and by a TypeTable's
-        fixed-point cast that overflowed (so that verify can tell which values did); None
-        otherwise.
+        fixed-point cast that overflowed or underflowed (so that verify can tell which values
+        did); None otherwise.
+    source : object
+        What the TypeTable's fixed-point cast was given (a fi, an array of exact numbers, ...),
+        when it overflowed or underflowed: the exact values, where ``values`` is their float64
+        view (which rounds wide words and leaves the float range); None otherwise.
     """
 
     name: str
@@ -90,6 +94,7 @@ class SignalEvent:
     stored: tuple | None = None
     rounding: Rounding | None = None
     overflow: Overflow | None = None
+    source: object = None
 
 
 _signal_hooks: contextvars.ContextVar[tuple[Callable[[SignalEvent], None], ...]] = \
@@ -643,12 +648,14 @@ class TypeTable:
             else:
                 values = out if mode in (DOUBLE, "scaled_double") else _as_float(x, name)
             event = SignalEvent(name, values, out, fixed, mode, o, u, stored)
-            if mode == "fixed" and fixed is not None and o:
-                # the cast's modes, so that a listener can tell which values overflowed
-                # (fx.tool.verify's first_overflow); only when some did, to keep the probe's
-                # common path as cheap as it was
+            if mode == "fixed" and fixed is not None and (o or u):
+                # the cast's modes and its exact input, so that a listener can tell which
+                # values overflowed or underflowed (fx.tool.verify's first_overflow and
+                # first_underflow); only when some did, to keep the probe's common path as
+                # cheap as it was
                 event.rounding, event.overflow = self._modes(
                     entry, x if isinstance(x, fi) else None)
+                event.source = x
             for fn in hooks:
                 fn(event)
         return out

@@ -31,6 +31,8 @@ clipped to ``[-a, a]``):
 from __future__ import annotations
 
 import math
+import sys
+from fractions import Fraction
 
 import numpy as np
 
@@ -38,7 +40,7 @@ from .._core._numerictype import numerictype
 from ._stats import _SUB_SHIFT, SUBBINS, SignalStats, _log10
 
 __all__ = ["magnitude_cdf", "count_above", "clip_sq_error", "percentile_threshold",
-           "kl_threshold", "type_metrics", "KL_BINS"]
+           "kl_threshold", "type_metrics", "KL_BINS", "float_below", "percent_range_used"]
 
 KL_BINS = 2048
 
@@ -216,8 +218,39 @@ def kl_threshold(s: SignalStats, levels: int, nbins: int = KL_BINS) -> float:
     return _unscale((best_i + 0.5) * width, e, amax)
 
 
-def type_metrics(s: SignalStats, T: numerictype) -> dict:
+def float_below(q: Fraction) -> float:
+    """The largest float ``<= q`` (the largest finite float for ``q`` above the float range,
+    ``-inf`` below it), so that for a finite float ``v``: ``v > float_below(q)`` exactly when
+    ``v > q``."""
+    try:
+        f = float(q)
+    except OverflowError:
+        return sys.float_info.max if q > 0 else -math.inf
+    if math.isinf(f):
+        return sys.float_info.max if f > 0 else -math.inf
+    if Fraction(f) > q:
+        f = math.nextafter(f, -math.inf)
+    return f
+
+
+def percent_range_used(T: numerictype, lo: float, hi: float) -> float:
+    """MATLAB's percent of range used, ``100 * max(hi / T.max, lo / T.min)`` over the terms
+    whose signs match, computed exactly (regression: with float ``T.max`` and ``T.min`` it
+    was 0 for a type beyond the float range and off for words over 53 bits)."""
+    used = []
+    tmax, tmin = T.exact_max, T.exact_min
+    if tmax > 0 and hi > 0:
+        used.append(Fraction(hi) / tmax)
+    if tmin < 0 and lo < 0:
+        used.append(Fraction(lo) / tmin)
+    return float(100 * max(used)) if used else 0.0
+
+
+def type_metrics(s: SignalStats, T: numerictype, symmetric: bool = False) -> dict:
     """What type *T* would do to the recorded values (estimates, see the module notes).
+
+    With *symmetric* (a signed cast under ``sat_sym``), the most negative value is out of
+    range too: the range is ``[-T.max, T.max]``.
 
     Returns a dict: ``overflows`` and ``clip_fraction`` (values outside ``[T.min, T.max]``),
     ``underflows`` (nonzero values below half an LSB: they round to zero under the
@@ -233,7 +266,12 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
     if n == 0:
         return {"overflows": 0, "clip_fraction": 0.0, "underflows": 0, "noise_power": 0.0,
                 "log10_noise_power": -math.inf, "sqnr_db": None, "percent_range_used": None}
-    tmax, tmin = T.max, T.min
+    # the float thresholds that compare exactly with the type's limits (regression: float
+    # T.max rounds up above 53 bits, so a recorded 1.0 fitted sfix64_En63, and is inf beyond
+    # the float range)
+    emax = T.exact_max
+    emin = -emax if symmetric and T.signed else T.exact_min
+    tmax, tmin = float_below(emax), -float_below(-emin)
     e = _scale(s)
     if s.max <= tmax and s.min >= tmin:
         over = 0.0
@@ -246,8 +284,8 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
         clip_s = sum(_clip_sq_scaled(s, _ldexp(max(t, 0.0), -e), sg, e)
                      for t, sg in ((tmax, +1), (-tmin, -1)) if math.isfinite(t))
     clip_err = _ldexp(clip_s, 2 * e)
-    lsb = T.eps
-    half = math.ldexp(1.0, -T.fraction_length - 1)
+    lsb = _ldexp(1.0, -T.fraction_length)
+    half = _ldexp(1.0, -T.fraction_length - 1)
     t, F = magnitude_cdf(s)
     under = float(np.interp(half, t, F)) - s.zeros
     in_range = n - over
@@ -276,26 +314,21 @@ def type_metrics(s: SignalStats, T: numerictype) -> dict:
         sqnr = -math.inf
     else:
         sqnr = 10.0 * (_log10(power) - log_noise)
-    used = []
-    if tmax > 0 and s.max > 0:
-        used.append(s.max / tmax)
-    if tmin < 0 and s.min < 0:
-        used.append(s.min / tmin)
     return {"overflows": int(round(over)), "clip_fraction": over / n,
             "underflows": int(round(max(under, 0.0))), "noise_power": noise_power,
             "log10_noise_power": log_noise, "sqnr_db": sqnr,
-            "percent_range_used": 100.0 * max(used) if used else 0.0}
+            "percent_range_used": percent_range_used(T, s.min, s.max)}
 
 
 def mse_fraction_length(s: SignalStats, signed: bool, W: int, F0: int,
-                        span: int = 24) -> tuple[int, float]:
+                        span: int = 24, symmetric: bool = False) -> tuple[int, float]:
     """The fraction length in ``F0 .. F0 + span`` minimising the estimated MSE, and that MSE."""
     # compared in logarithms (regression: the noise powers of signals beyond about 1e+-156
     # under- or overflowed, so every candidate tied and the widest won)
     best_F, best, best_log = F0, math.inf, math.inf
     tie = math.log10(1 - 1e-12)
     for F in range(F0, F0 + span + 1):
-        m = type_metrics(s, numerictype(signed, W, F))
+        m = type_metrics(s, numerictype(signed, W, F), symmetric)
         if m["log10_noise_power"] < best_log + tie:
             best_F, best, best_log = F, m["noise_power"], m["log10_noise_power"]
     return best_F, best

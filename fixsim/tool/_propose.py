@@ -46,6 +46,8 @@ import numpy as np
 
 from .._atomic import parse_json, read_json, write_atomic
 from .._core._convert import best_fraction_length
+from .._core._fimath import current_fimath
+from .._core._modes import Overflow
 from .._core._numerictype import numerictype
 from .._core._typetable import TypeTable
 from . import _policies
@@ -613,10 +615,24 @@ def _recorded(name: str, recording: Recording | None) -> SignalStats | None:
     return recording[name]
 
 
+def _sat_sym(T: TypeTable | None, name: str) -> bool:
+    """Whether signal *name*'s cast saturates symmetrically (``sat_sym``: its entry's mode,
+    else the table's, else the fimath's in force)."""
+    if T is None or name not in T:
+        return False
+    o = T.entry(name).overflow
+    if o is None:
+        o = T.overflow if T.overflow is not None else current_fimath().overflow
+    return o == Overflow.SAT_SYM
+
+
 def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, margin0,
                  policy0, pct0, signed0, is_locked) -> ProposedType:
     where = "propose"
     ov = _parse_override(name, ov)
+    # a signed sat_sym cast also moves the most negative value: its range is [-max, max]
+    # (regression: a recorded -1.0 got sfix8_En7, whose sat_sym cast overflows on it)
+    sym = _sat_sym(T, name)
     if T is not None and name in T:
         current = T.type_of(name)
     else:
@@ -637,7 +653,7 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
     des_f = None if des is None else (float(des[0]), float(des[1]))
 
     def finish(Tp, rng, src, pol, why, locked=False):
-        m = (_policies.type_metrics(s, Tp) if s is not None and s.min is not None
+        m = (_policies.type_metrics(s, Tp, sym) if s is not None and s.min is not None
              and isinstance(Tp, numerictype) else None)
         if m is None and s is not None and s.min is not None and Tp in ("double", "inherit"):
             # a 'double' or 'inherit' (full-precision) entry quantizes nothing at its cast
@@ -757,18 +773,21 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
         raise ValueError(f"propose: signal {name!r} has negative values (min {float(lo)!r}) "
                          "and signed=False; an unsigned type cannot hold them. Pass "
                          "signed=None to take signedness from the range.")
+    # the range the type must hold: under sat_sym, [-m, m] covers [lo, hi] symmetrically
+    c_lo, c_hi = (-max(-lo, hi), max(-lo, hi)) if sym and sgn else (lo, hi)
     if W is not None and F is not None:
         Tp = numerictype(sgn, W, F)
-        if not _covers(Tp, lo, hi):
+        if not _covers(Tp, c_lo, c_hi):
             raise ValueError(f"propose: signal {name!r}: no {W}-bit type with fraction length "
                              f"{F} holds the {what} ({Tp} holds [{Tp.min!r}, {Tp.max!r}]); "
                              "raise word_length or lower fraction_length.")
         why = f"{Tp} as requested, covering [{_fmt(lo)}, {_fmt(hi)}] ({what})"
     elif W is not None:
-        Tp = _best_type(name, lo, hi, sgn, W)
+        Tp = _best_type(name, c_lo, c_hi, sgn, W)
         why = f"best precision for {W} bits covering [{_fmt(lo)}, {_fmt(hi)}] ({what})"
         if pol == "mse":
-            Fm, _ = _policies.mse_fraction_length(s, sgn, W, Tp.fraction_length)
+            Fm, _ = _policies.mse_fraction_length(s, sgn, W, Tp.fraction_length,
+                                                  symmetric=sym)
             if Fm != Tp.fraction_length:
                 why = (f"minimum estimated clipping + rounding error for {W} bits: "
                        f"{Fm - Tp.fraction_length} bit(s) finer than covering "
@@ -785,7 +804,7 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
             # (regression: range_used gave the unclipped range, which the type does not hold)
             lo, hi = _clip_to(Tp, lo, hi)
     else:
-        Tp = _smallest_word(name, lo, hi, sgn, F)
+        Tp = _smallest_word(name, c_lo, c_hi, sgn, F)
         why = (f"smallest word length at fraction length {F} covering "
                f"[{_fmt(lo)}, {_fmt(hi)}] ({what})")
     return finish(Tp, (lo, hi), src, pol, why)
@@ -817,10 +836,5 @@ def _percent_used(Tp: numerictype, s: SignalStats | None, rng) -> float:
     if s is not None and s.min is not None:
         lo, hi = s.min, s.max
     else:
-        lo, hi = float(rng[0]), float(rng[1])
-    used = []
-    if Tp.max > 0 and hi > 0:
-        used.append(hi / Tp.max)
-    if Tp.min < 0 and lo < 0:
-        used.append(lo / Tp.min)
-    return 100.0 * max(used) if used else 0.0
+        lo, hi = rng
+    return _policies.percent_range_used(Tp, lo, hi)

@@ -275,35 +275,63 @@ def _first_bad(ev: SignalEvent, out: np.ndarray) -> tuple[int | None, int | None
     """Positions, within the event, of its first overflow and first underflow."""
     vals = np.asarray(ev.values, dtype=np.float64).ravel()
     T = ev.numerictype
+    if T is None or not (ev.overflows or ev.underflows):
+        return None, None
+    rounded = _rounded(ev, vals, T)
+    if rounded is not None:
+        ints, nonzero = rounded
+        over = (ints > T.int_max) | (ints < T.int_min)
+        if ev.overflow == Overflow.SAT_SYM and T.signed:
+            over |= ints == T.int_min  # sat_sym moves the most negative value too
+        over = np.asarray(over, dtype=bool) | np.isinf(vals)
+        # an underflow: a nonzero value that *rounds* to 0 (regression: a value that
+        # overflowed to 0 under sat_zero or wrap was taken)
+        under = np.asarray(ints == 0, dtype=bool) & nonzero
+    else:
+        # without the cast's modes (or under stochastic rounding): the values beyond the
+        # limits, and the nonzero values in range cast to 0
+        over = (vals > T.max) | (vals < T.min)
+        under = ((vals != 0) & (out == 0) & ~over if vals.size == out.size
+                 else np.zeros(0, dtype=bool))
     fo = fu = None
-    if ev.overflows and T is not None:
-        bad = _overflowed(ev, vals, T)
+    if ev.overflows:
+        bad = np.flatnonzero(over)
         fo = int(bad[0]) if bad.size else None
-    if ev.underflows and vals.size == out.size:
-        bad = np.flatnonzero((vals != 0) & (out == 0))
+    if ev.underflows:
+        bad = np.flatnonzero(under)
         fu = int(bad[0]) if bad.size else None
     return fo, fu
 
 
-def _overflowed(ev: SignalEvent, vals: np.ndarray, T: numerictype) -> np.ndarray:
-    """Positions of the values whose cast overflowed: those whose *rounded* value leaves
-    *T* (regression: the values beyond *T*'s limits before rounding were taken, so a value
-    that rounds back into range, 127.3/16 into sfix8_En4, was reported as the first
-    overflow). Without the cast's modes (or under stochastic rounding): the values beyond
-    the limits."""
-    if ev.rounding is None or ev.overflow is None or ev.rounding == Rounding.STOCHASTIC:
-        return np.flatnonzero((vals > T.max) | (vals < T.min))
+def _rounded(ev: SignalEvent, vals: np.ndarray, T: numerictype):
+    """``(ints, nonzero)``: the cast's input rounded by its rounding mode to *T*'s grid,
+    saturated only beyond two more integer bits (so that a value overflows exactly where its
+    rounded value leaves *T*; regression: the values beyond *T*'s limits before rounding were
+    taken, so a value that rounds back into range, 127.3/16 into sfix8_En4, was reported as
+    the first overflow), and where the input is nonzero. Computed from the exact input
+    (``ev.source``) when the event has it (regression: the float64 view of a wide value, or
+    of one beyond the float range, was taken); None without the cast's modes or under
+    stochastic rounding."""
+    if ev.rounding is None or ev.overflow is None or ev.rounding == Rounding.STOCHASTIC \
+            or T.word_length > 65533:
+        return None
     wide = numerictype(True, T.word_length + 2, T.fraction_length)  # holds T, saturating
-    finite = np.isfinite(vals)
+    src = ev.source
     with _probe.silenced():
+        if isinstance(src, fi) and src.size == vals.size:
+            ints = src.cast(wide, rounding=ev.rounding, overflow=Overflow.SATURATE).int
+            nonzero = np.asarray(src.int != 0, dtype=bool).ravel()
+            return np.asarray(ints).ravel(), nonzero
+        if src is not None and not isinstance(src, fi):
+            arr = np.asarray(src)
+            if arr.dtype == object and arr.size == vals.size:
+                ints = quantize_array(arr.ravel(), wide, ev.rounding, Overflow.SATURATE,
+                                      "raise", None, "verify", ev.name)
+                return np.asarray(ints).ravel(), np.asarray(arr.ravel() != 0, dtype=bool)
+        finite = np.isfinite(vals)
         ints = quantize_array(np.where(finite, vals, 0.0), wide, ev.rounding,
                               Overflow.SATURATE, "raise", None, "verify", ev.name)
-    ints = np.asarray(ints)
-    out = np.asarray((ints > T.int_max) | (ints < T.int_min), dtype=bool)
-    if ev.overflow == Overflow.SAT_SYM and T.signed:
-        out |= ints == T.int_min  # sat_sym moves the most negative value too
-    out |= np.isinf(vals)
-    return np.flatnonzero(out)
+    return np.asarray(ints), vals != 0
 
 
 def verify(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T_fixed: TypeTable,
