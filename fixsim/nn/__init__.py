@@ -11,7 +11,7 @@
     dequantize_linear, RUNTIMES   the int8 runtimes' integer arithmetic, by name
     MinMaxObserver, MovingAverageMinMaxObserver, PercentileObserver, HistogramObserver,
     EntropyObserver               calibration observers (per tensor or per channel)
-    LookupTable                   fixed-point sigmoid/tanh tables
+    LookupTable                   fixed-point sigmoid/tanh/erf tables
     derive_ranges                 sound signal ranges by interval bound propagation
     accuracy, sqnr, layer_sqnr    comparisons against double
     verify, NetworkVerification   top-1 accuracy per mode and per-layer SQNR against double

@@ -19,7 +19,7 @@ points; pools and shape operators act on both bounds.
 With a fixed-point :class:`fixsim.TypeTable` (``types=``, or ``fx.tool.derive(net, ..., T)``)
 the analysis follows fixed mode: every named cast bounds its output the way the cast behaves
 (the weights and biases are the table's quantized values; each ``.acc``/``.out`` cast rounds
-and saturates or wraps its range), sigmoid/tanh map their ends through the lookup table
+and saturates or wraps its range), sigmoid/tanh/erf map their ends through the lookup table
 (the table-defined values arrive at the ``.out`` cast, which quantizes them as its entries),
 and average pools cast their exact quotient into the ``.out`` type.
 """
@@ -262,7 +262,7 @@ def derive_ranges(net: Network, lo, hi=None, *, shape=None, types=None,
         A fixed-point table: the ranges of the fixed run (quantized weights, rounded and
         saturated casts, lookup tables); default the double run's.
     lut : LookupTable or dict, optional
-        Fixed mode's sigmoid/tanh lookup table (as ``net(x, types=T, lut=...)``).
+        Fixed mode's sigmoid/tanh/erf lookup table (as ``net(x, types=T, lut=...)``).
 
     Returns
     -------
@@ -311,7 +311,7 @@ class _Casts:
 
 
 def _lut_bounds(op, lut, xl, xh):
-    """The values fixed mode's sigmoid/tanh table is defined by (the function at the cell
+    """The values fixed mode's sigmoid/tanh/erf table is defined by (the function at the cell
     centres, which arrive at the ``.out`` cast) read at the two end points (monotone)."""
     from ._fixed import _fn
     vals = _fn(op)(lut.centres())
@@ -460,7 +460,7 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             bl, bh = const(f"{L}.bias", b) if b is not None else (None, None)
             yl, yh = _linear(xl, xh, wl, wh, bl, bh, int(np.prod(w.shape[1:])), cv)
             yl, yh = cast(f"{L}.out", *cast(f"{L}.acc", yl, yh))
-        elif n.op in ("Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh"):
+        elif n.op in ("Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Erf"):
             table = None
             if n.op == "Relu":
                 yl, yh = np.maximum(xl, 0.0), np.maximum(xh, 0.0)
@@ -485,6 +485,10 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                 if n.op == "Sigmoid":
                     yl, yh = 1.0 / (1.0 + np.exp(-xl)), 1.0 / (1.0 + np.exp(-xh))
                     lim = (0.0, 1.0)
+                elif n.op == "Erf":
+                    from scipy.special import erf
+                    yl, yh = erf(xl), erf(xh)
+                    lim = (-1.0, 1.0)
                 else:
                     yl, yh = np.tanh(xl), np.tanh(xh)
                     lim = (-1.0, 1.0)

@@ -16,7 +16,8 @@ Arithmetic in fixed point:
   beyond;
 * ReLU, Clip (``min(max(x, lo), hi)`` exactly, then cast), MaxPool and the shape
   operators are exact on the stored integers;
-* Sigmoid and Tanh read a :class:`LookupTable` (size and input range configurable) whose
+* Sigmoid, Tanh and Erf (PyTorch's exact GELU, ``x / 2 (1 + erf(x / sqrt 2))``) read a
+  :class:`LookupTable` (size and input range configurable) whose
   entries are quantized to the ``.out`` type;
 * average pools and ReduceMean cast the exact quotient of the window (axis) sums into the
   ``.out`` type (the stored integers ``fx.divide`` gives; the cast counts its overflows and
@@ -61,7 +62,7 @@ from ._shapes import check_node, flatten_shape
 __all__ = ["LookupTable", "run_fixed", "signal_names"]
 
 _PASS = ("MaxPool", "Flatten", "Reshape", "Transpose", "Identity", "Dropout")
-_OUT_ONLY = ("Relu", "Clip", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "AveragePool",
+_OUT_ONLY = ("Relu", "Clip", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax", "AveragePool",
              "GlobalAveragePool", "ReduceMean", "Concat")
 
 
@@ -93,7 +94,7 @@ def _int_matmul_nd(ai: np.ndarray, bi: np.ndarray, amax: int, bmax: int) -> np.n
 
 @dataclasses.dataclass(frozen=True)
 class LookupTable:
-    """Sigmoid/tanh lookup table of fixed mode.
+    """Sigmoid/tanh/erf lookup table of fixed mode.
 
     The table covers ``[-input_range, input_range)`` with *size* entries; entry ``k`` holds
     ``f`` at the centre of its cell, quantized to the layer's ``.out`` type; an input indexes
@@ -131,11 +132,16 @@ class LookupTable:
 
 
 def _fn(op: str):
-    return (lambda v: 1.0 / (1.0 + np.exp(-v))) if op == "Sigmoid" else np.tanh
+    if op == "Sigmoid":
+        return lambda v: 1.0 / (1.0 + np.exp(-v))
+    if op == "Erf":
+        from scipy.special import erf
+        return erf
+    return np.tanh
 
 
 def _lut_table(op: str, lut: LookupTable, Tout: numerictype, layer: str = "") -> np.ndarray:
-    """The stored integers of a sigmoid/tanh table: the function at each cell's centre,
+    """The stored integers of a sigmoid/tanh/erf table: the function at each cell's centre,
     quantized (nearest, saturate) to the ``.out`` type *Tout* (nondecreasing, as the
     functions are)."""
     return quantize_array(_fn(op)(lut.centres()), Tout, Rounding.NEAREST, Overflow.SATURATE,
@@ -561,6 +567,7 @@ class _Run:
 
     op_Sigmoid = _lut  # noqa: N815
     op_Tanh = _lut  # noqa: N815
+    op_Erf = _lut  # noqa: N815
 
     def op_Softmax(self, n, ins):  # noqa: N802
         x = ins[0]
@@ -714,7 +721,7 @@ class _Run:
 def run_fixed(net: Network, feeds: dict, T, lut=None) -> dict:
     """Execute *net* with every signal cast through the type table *T*; returns the tensors.
 
-    The sigmoid/tanh tables used are reported in ``net.lookup_tables`` (layer to size, input
+    The sigmoid/tanh/erf tables used are reported in ``net.lookup_tables`` (layer to size, input
     range, type, bits and maximum absolute error over the covered range)."""
     from .._core._typetable import TypeTable
     if not isinstance(T, TypeTable):

@@ -29,7 +29,7 @@ __all__ = ["Node", "Network", "SUPPORTED_OPS", "QUANTIZED_OPS", "UnsupportedOper
 
 #: Float operators the loader and every execution mode support.
 SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Conv", "Relu", "Clip", "LeakyRelu",
-                 "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "MaxPool", "AveragePool",
+                 "Sigmoid", "Tanh", "Erf", "HardSigmoid", "HardSwish", "MaxPool", "AveragePool",
                  "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
                  "Transpose", "Concat", "Softmax", "LogSoftmax", "Identity", "Dropout")
 #: Quantized operators (integer-only affine execution).
@@ -275,7 +275,7 @@ class Network:
         outputs : str or list of str, optional
             Tensors to return (any intermediate tensor name); default the graph outputs.
         lut : LookupTable or dict, optional
-            Fixed mode's sigmoid/tanh lookup table (size and input range).
+            Fixed mode's sigmoid/tanh/erf lookup table (size and input range).
 
         Returns
         -------
@@ -506,6 +506,11 @@ def _softmax(node, ins, a):
     return _ops.softmax(x, ax)
 
 
+def _erf(x):
+    from scipy.special import erf
+    return erf(x).astype(x.dtype)
+
+
 def _leaky(node, ins, a):
     x = ins[0]
     alpha = x.dtype.type(a.get("alpha", 0.01))
@@ -588,6 +593,7 @@ _FLOAT_OPS = {
     "LeakyRelu": _leaky,
     "Sigmoid": _sigmoid,
     "Tanh": lambda n, i, a: np.tanh(i[0]),
+    "Erf": lambda n, i, a: _erf(i[0]),
     "MaxPool": _maxpool,
     "AveragePool": _avgpool,
     "GlobalAveragePool": lambda n, i, a: i[0].mean(axis=tuple(range(2, i[0].ndim)),

@@ -25,6 +25,7 @@ Loading rewrites the graph the way the runtimes do before they run it:
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 from collections import Counter
@@ -122,12 +123,13 @@ def load_onnx(path) -> Network:
     inputs = [i.name for i in g.input if i.name not in init_names]
     outputs = [o.name for o in g.output]
     graph_nodes = _fold_batch_flatten(list(g.node), params, set(outputs))
+    graph_nodes = _expand_gelu(graph_nodes, params)
     names = _sanitize([n.name for n in graph_nodes], [n.op_type for n in graph_nodes])
     nodes: list[Node] = []
     supported = SUPPORTED_OPS + QUANTIZED_OPS
     opsets = {("" if o.domain == "ai.onnx" else o.domain): o.version for o in model.opset_import}
     produced_later = {o for n in graph_nodes for o in n.output if o}
-    defined = set(init_names) | {i.name for i in g.input}
+    defined = set(params) | {i.name for i in g.input}  # (with the rewrites' constants)
     for n, name in zip(graph_nodes, names, strict=True):
         for t in n.input:
             if t and t not in defined:
@@ -186,6 +188,55 @@ def load_onnx(path) -> Network:
         _fuse_matmul_add(net)
     _prune(net)
     return net
+
+
+def _expand_gelu(nodes: list, params: dict) -> list:
+    """Rewrite each ``Gelu`` node (opset 20; PyTorch's ``dynamo=True`` export of ``nn.GELU``)
+    into the operators PyTorch's legacy exporter gives for it, which fixsim runs in double, in
+    fixed point (Erf and Tanh from lookup tables, the rest exact) and in range analysis:
+    ``approximate='none'``: ``(x * (erf(x / sqrt 2) + 1)) * 0.5``; ``'tanh'``:
+    ``(x * (tanh(sqrt(2/pi) (x + 0.044715 x^3)) + 1)) * 0.5``. The new nodes are named
+    ``<gelu>/<step>`` and their constants ``<gelu>/<name>`` (float32, as the model's)."""
+    from onnx import helper
+
+    out = []
+    for i, n in enumerate(nodes):
+        if n.op_type != "Gelu" or n.domain not in ("", "ai.onnx"):
+            out.append(n)
+            continue
+        approx = "none"
+        for at in n.attribute:
+            if at.name == "approximate":
+                approx = helper.get_attribute_value(at)
+                approx = approx.decode() if isinstance(approx, bytes) else approx
+        if approx not in ("none", "tanh"):
+            raise ValueError(f"load_onnx: node {n.name or i!r} (Gelu): approximate="
+                             f"{approx!r} is not valid; valid: 'none', 'tanh'.")
+        base = n.name or f"Gelu_{i}"
+        x, y = n.input[0], n.output[0]
+
+        def c(key: str, v: float, base=base) -> str:
+            params[f"{base}/{key}"] = np.float32(v)
+            return f"{base}/{key}"
+
+        def node(op: str, ins: list, step: str, base=base) -> str:
+            t = f"{base}/{step}_output"
+            out.append(helper.make_node(op, ins, [t], name=f"{base}/{step}"))
+            return t
+        if approx == "none":
+            g = node("Div", [x, c("sqrt2", math.sqrt(2.0))], "Div")
+            g = node("Erf", [g], "Erf")
+        else:
+            g = node("Mul", [x, x], "Mul_sq")
+            g = node("Mul", [g, x], "Mul_cube")
+            g = node("Mul", [g, c("k", 0.044715)], "Mul_k")
+            g = node("Add", [x, g], "Add_x")
+            g = node("Mul", [g, c("sqrt_2_over_pi", math.sqrt(2.0 / math.pi))], "Mul_s")
+            g = node("Tanh", [g], "Tanh")
+        g = node("Add", [g, c("one", 1.0)], "Add_one")
+        g = node("Mul", [x, g], "Mul_x")
+        out.append(helper.make_node("Mul", [g, c("half", 0.5)], [y], name=f"{base}/Mul_half"))
+    return out
 
 
 def _fold_batch_flatten(nodes: list, params: dict, graph_outputs: set) -> list:
@@ -382,7 +433,7 @@ def _fold_batchnorm(net: Network) -> None:
         net.nodes.remove(bn)
 
 
-_SAME_RANK = ("Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid",
+_SAME_RANK = ("Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "HardSigmoid",
               "HardSwish", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
               "Transpose", "Softmax", "LogSoftmax", "Identity", "Dropout")
 

@@ -12,6 +12,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+import onnx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -495,3 +496,84 @@ def test_mnist_example_style_network_through_the_tool():
         y16 = np.asarray(net(xd, types=P.types), np.float64)
     assert sum(r16[n].overflows for n in r16.names) == 0
     assert np.array_equal(y16.argmax(axis=1), ref.argmax(axis=1))
+
+
+# -- Erf (GELU): a lookup table; Gelu (opset 20) rewritten into what the legacy exporter gives ---
+
+
+def test_erf_matches_onnxruntime_and_its_fixed_table_the_reference():
+    """Double: onnxruntime. Fixed: the 256-entry table over [-8, 8) (default
+    ``nn.LookupTable``), entry ``k`` = erf at its cell's centre quantized nearest/saturate to
+    the ``.out`` type, read at ``floor((x + 8) * 16)``."""
+    x = np.random.default_rng(9).normal(0, 3, (4, 9)).astype(np.float32)
+    m, net = _net_of([helper.make_node("Erf", ["x"], ["y"], name="erf")], [], x.shape,
+                     y_shape=[None, None])
+    _close(net(x.astype(np.float64)), ort_run(m, x)[0])
+    Tin, Tout = (True, 12, 8), (True, 10, 8)
+    T = fx.TypeTable({"input": tstr(Tin), "erf.out": tstr(Tout)})
+    got = [int(v) for v in np.asarray(net(x.astype(np.float64), types=T).int).ravel()]
+    want = []
+    for v in x.astype(np.float64).ravel():
+        xv = val(q(Fraction(float(v)), Tin), Tin)
+        k = min(max(math.floor((xv + 8) * 16), 0), 255)
+        want.append(q(Fraction(math.erf(-8 + (k + 0.5) / 16)), Tout))
+    assert got == want
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dynamo", [False, True])
+def test_torch_gelu_through_the_tool(approximate, dynamo):
+    """nn.GELU from both exporters (the legacy one's Div/Erf/Add/Mul or Tanh decomposition;
+    dynamo's opset-20 Gelu, rewritten at load into the same): the double run matches torch
+    and onnxruntime, derived ranges hold every recorded value in double and in the proposed
+    16-bit types, no overflow."""
+    import torch
+    import torch.nn as tnn
+
+    torch.manual_seed(0)
+    mod = tnn.Sequential(tnn.Linear(4, 6), tnn.GELU(approximate=approximate),
+                         tnn.Linear(6, 2)).eval()
+    x = torch.clamp(torch.randn(24, 4) * 2, -4, 4)
+    if dynamo:
+        data = torch.onnx.export(mod, (x,), dynamo=True, verbose=False).model_proto \
+            .SerializeToString()
+    else:
+        f = io.BytesIO()
+        torch.onnx.export(mod, (x,), f, dynamo=False, opset_version=17)
+        data = f.getvalue()
+    with torch.no_grad():
+        ref = copy_double(mod)(x.double()).numpy()
+    net = nn.load_onnx(data)
+    ops = [n.op for n in net.nodes]
+    assert ("Erf" in ops) == (approximate == "none") and "Gelu" not in ops
+    xd = x.numpy().astype(np.float64)
+    assert float(np.abs(net(xd) - ref).max()) <= 1e-7
+    _close(net(xd), ort_run(onnx.load_from_string(data), x.numpy())[0])
+    lo, hi = np.full(x.shape, -4.0), np.full(x.shape, 4.0)
+    T = net.type_table()
+    with fx.tool.record() as rec:
+        net(xd, types=T.as_double())
+    d = nn.derive_ranges(net, lo, hi)
+    for name in rec.names:
+        assert d[name][0] <= rec[name].min and rec[name].max <= d[name][1], name
+    P = fx.tool.propose(rec, T, word_length=16)
+    with fx.tool.record() as r16:
+        net(xd, types=P.types)
+    assert sum(r16[n].overflows for n in r16.names) == 0
+    d16 = nn.derive_ranges(net, lo, hi, types=P.types)
+    for name in r16.names:
+        assert d16[name][0] <= r16[name].min and r16[name].max <= d16[name][1], name
+
+
+def copy_double(mod):
+    import copy
+    return copy.deepcopy(mod).double()
+
+
+def test_gelu_bad_approximate_names_the_node():
+    g = helper.make_graph([helper.make_node("Gelu", ["x"], ["y"], name="g", approximate="x")],
+                          "g", [helper.make_tensor_value_info("x", 1, [1, 3])],
+                          [helper.make_tensor_value_info("y", 1, [1, 3])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 20)])
+    with pytest.raises(ValueError, match=r"'g'.*approximate='x'.*valid: 'none', 'tanh'"):
+        nn.load_onnx(m.SerializeToString())
