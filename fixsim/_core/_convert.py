@@ -21,6 +21,32 @@ def short_repr(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _holds_fi(value) -> bool:
+    """Whether the (nested) list or tuple *value* has a fi among its elements."""
+    from ._fi import fi
+    return any(isinstance(v, fi) or (isinstance(v, list | tuple) and _holds_fi(v))
+               for v in value)
+
+
+def _exact_leaves(value):
+    """*value* (nested lists, tuples, fi and numbers) with every fi replaced by its exact
+    values (ints, or Fractions for fraction lengths above 0), as nested lists."""
+    from ._fi import fi
+    if isinstance(value, fi):
+        F = value.fraction_length
+        ints = np.asarray(value.int, dtype=object)
+        if F <= 0:
+            vals = [int(k) << -F for k in ints.ravel()]
+        else:
+            vals = [Fraction(int(k), 1 << F) for k in ints.ravel()]
+        out = np.empty(len(vals), dtype=object)
+        out[:] = vals
+        return out.reshape(ints.shape).tolist() if ints.ndim else vals[0]
+    if isinstance(value, list | tuple):
+        return [_exact_leaves(v) for v in value]
+    return value
+
+
 def as_value_array(value, method: str = "fi") -> np.ndarray:
     """A numpy array holding *value* exactly (float64, an integer dtype, bool or object).
 
@@ -37,6 +63,10 @@ def as_value_array(value, method: str = "fi") -> np.ndarray:
     elif isinstance(value, numbers.Number):
         arr = np.empty((), dtype=object)
         arr[()] = value
+    elif isinstance(value, list | tuple) and _holds_fi(value):
+        # fi values inside a list: their exact values (regression: np.asarray read them
+        # through fi.__array__ as float64, which rounds words over 53 bits)
+        arr = np.array(_exact_leaves(value), dtype=object)
     elif isinstance(value, list | tuple):
         try:
             arr = np.asarray(value)

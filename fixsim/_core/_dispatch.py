@@ -48,7 +48,7 @@ from ._convert import as_value_array
 from ._fi import fi, make_fi
 from ._modes import Overflow, Rounding
 from ._numerictype import numerictype
-from ._quantize import quantize_array, requantize
+from ._quantize import as_storage, quantize_array, requantize
 
 __all__ = ["HANDLED", "PASSTHROUGH", "CONVERTS", "UNSUPPORTED", "array_ufunc",
            "call_function", "qualified_name"]
@@ -129,6 +129,10 @@ UNSUPPORTED: frozenset[str] = (
         floor_divide remainder fmod divmod modf frexp ldexp copysign nextafter spacing
         heaviside gcd lcm isnat
         bitwise_and bitwise_or bitwise_xor invert left_shift right_shift bitwise_count
+    """)
+    # the string ufuncs of numpy.strings / numpy.char (a fi holds numbers, not strings)
+    | _names("numpy", """
+        isalnum isalpha isdecimal isdigit islower isnumeric isspace istitle isupper str_len
     """)
     # array creation through like= and conversions to ndarray
     | _names("numpy", """
@@ -356,6 +360,19 @@ _REDUCE = {
 _ACCUMULATE = {"numpy.add": _r.cumsum}
 
 
+_UFUNC_DEFAULTS = {"dtype": None, "signature": None, "casting": "same_kind", "order": "K",
+                   "subok": True}
+
+
+def _is_ufunc_default(key: str, value) -> bool:
+    """Whether ufunc keyword *key* has numpy's default value (``where=True`` included)."""
+    if key == "where":
+        return value is True or (isinstance(value, np.bool_ | bool) and bool(value))
+    return key in _UFUNC_DEFAULTS and (value is None if _UFUNC_DEFAULTS[key] is None
+                                       else isinstance(value, type(_UFUNC_DEFAULTS[key]))
+                                       and value == _UFUNC_DEFAULTS[key])
+
+
 def array_ufunc(ufunc, method, inputs, kwargs):
     """Dispatch a ufunc call with fi operands (``fi.__array_ufunc__``)."""
     name = qualified_name(ufunc)
@@ -366,6 +383,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         impl = _UFUNC_IMPL.get(name)
         if impl is None:
             raise _unsupported(name)
+        # numpy's own defaults change nothing (regression: np.add(a, b, dtype=None) raised)
+        kwargs = {k: v for k, v in kwargs.items() if not _is_ufunc_default(k, v)}
         if kwargs:
             raise TypeError(f"{name}: keyword argument(s) {sorted(kwargs)} are not supported "
                             f"on fi. {_WAYS_OUT}")
@@ -720,11 +739,14 @@ def _np_digitize(x, bins, right=False):
     (ix, ib), _ = _r.exact_union([x, bins], "digitize")
     if ib.ndim != 1:
         raise ValueError("digitize: bins must be 1-dimensional.")
-    d = np.diff(ib) if ib.size > 1 else np.zeros(0, dtype=np.int64)
+    # compared, not subtracted (regression: np.diff wrapped in int64 for a 64-bit common
+    # type, so increasing bins read as decreasing or not monotonic)
+    up = bool(np.all(ib[1:] >= ib[:-1]))
+    down = bool(np.all(ib[1:] <= ib[:-1]))
     side = "left" if right else "right"
-    if np.all(d >= 0):
+    if up:
         return np.searchsorted(ib, ix, side=side)
-    if np.all(d <= 0):
+    if down:
         return len(ib) - np.searchsorted(ib[::-1], ix, side=side)
     raise ValueError("digitize: bins must be monotonically increasing or decreasing.")
 
@@ -937,7 +959,16 @@ def _wrap(res, src: fi, name: str):
     dt = src._int.dtype
     if isinstance(res, np.ndarray) and res.dtype != dt:
         raise TypeError(f"{name}: unexpected result dtype {res.dtype} (internal error).")
+    if dt.kind == "O" and name in _FILLS:
+        # new elements from numpy (pad's zeros) are numpy ints: Python ints, as every
+        # element of a wide fi (regression: arithmetic on a padded wide fi overflowed)
+        return make_fi(as_storage(np.asarray(res, dtype=object), src._type), src._type,
+                       src._fimath)
     return make_fi(_r._as_dtype(res, dt), src._type, src._fimath)
+
+
+#: passthrough functions that add elements of their own (not moved from the input)
+_FILLS = frozenset({"numpy.pad"})
 
 
 def _make_passthrough(name: str, positions: tuple[int, ...], kind: str):
@@ -1002,6 +1033,17 @@ def _converts(func, args, kwargs):
     return func(*[_to_data(a) for a in args], **{k: _to_data(v) for k, v in kwargs.items()})
 
 
+def as_integer_dtype(x: fi, dt: np.dtype) -> np.ndarray:
+    """*x* as an integer (or bool) numpy array: MATLAB's ``int8(a)`` etc. (round to nearest,
+    ties away from zero, saturate; exact); bool is ``a != 0``."""
+    if dt.kind == "b":
+        return np.asarray(x._int != 0, dtype=bool)
+    T = numerictype(dt.kind == "i", dt.itemsize * 8, 0)
+    ints, _, _ = requantize(x._int, x._type, T, Rounding.ROUND, Overflow.SATURATE, None,
+                            "astype")
+    return np.asarray(ints).astype(dt)
+
+
 def _np_astype(func, args, kwargs):
     """``np.astype(a, dtype)``: floats from the real-world values; integers as MATLAB's
     ``int8(a)`` etc. (round to nearest, ties away from zero, saturate; exact); bool is
@@ -1013,13 +1055,8 @@ def _np_astype(func, args, kwargs):
     dt = np.dtype(dtype)
     if dt.kind in "fc":
         return np.asarray(x.data).astype(dt)
-    if dt.kind == "b":
-        return np.asarray(x._int != 0, dtype=bool)
-    if dt.kind in "iu":
-        T = numerictype(dt.kind == "i", dt.itemsize * 8, 0)
-        ints, _, _ = requantize(x._int, x._type, T, Rounding.ROUND, Overflow.SATURATE, None,
-                                "astype")
-        return ints.astype(dt)
+    if dt.kind in "iub":
+        return as_integer_dtype(x, dt)
     if dt.kind == "O":
         return np.asarray(x.exact(), dtype=object)
     raise TypeError(f"numpy.astype on fi: dtype {dt} is not supported. {_WAYS_OUT}")

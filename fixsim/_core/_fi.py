@@ -29,12 +29,26 @@ _FIMATH_KEYS = ("product_mode", "sum_mode", "product_word_length", "product_frac
 
 
 def make_fi(ints: np.ndarray, T: numerictype, F: fimath | None = None) -> fi:
-    """Wrap stored integers that are already in *T*'s storage dtype and range (no checks)."""
+    """Wrap stored integers that are already in *T*'s storage dtype and range (no checks
+    beyond making a numpy scalar or a Python int a 0-d array of that dtype)."""
+    if type(ints) is not np.ndarray:
+        # (regression: np.sign of a 0-d fi and np.choose with a scalar index stored a scalar,
+        # whose .int raised)
+        ints = as_storage(np.asarray(ints), T)
     obj = object.__new__(fi)
     obj._i = ints
     obj._type = T
     obj._fimath = F
     return obj
+
+
+def _owned(ints: np.ndarray, source) -> np.ndarray:
+    """*ints*, copied when it shares memory with the caller's *source* array (regression:
+    ``fi.from_int(x, T)`` and ``fi(x)`` of an int64 array kept *x* itself as their stored
+    integers, so writes went both ways and the caller could put out-of-range integers in)."""
+    if isinstance(source, np.ndarray) and np.may_share_memory(ints, source):
+        return ints.copy()
+    return ints
 
 
 def _as_type(value, method: str) -> numerictype:
@@ -140,7 +154,7 @@ class fi:  # noqa: N801 - MATLAB's name
         if s is None and w is None and f is None and isinstance(value, np.ndarray | np.generic):
             Tint = integer_dtype_type(arr.dtype)
             if Tint is not None:
-                self._set(as_storage(arr, Tint), Tint, F)
+                self._set(_owned(as_storage(arr, Tint), value), Tint, F)
                 return
         s = True if s is None else s
         w = 16 if w is None else w
@@ -149,6 +163,8 @@ class fi:  # noqa: N801 - MATLAB's name
             f = best_fraction_length(arr, bool(s), w, method)
         T = _make_type(s, w, f)
         ints = quantize_array(arr, T, rmode, omode, nonfinite, seed, method, "fi", lazy=True)
+        if isinstance(ints, np.ndarray):
+            ints = _owned(ints, value)
         if type(ints) is WideLimbs:  # built as Python ints on first read (_int)
             self._i = None
             self._v = None
@@ -233,8 +249,8 @@ class fi:  # noqa: N801 - MATLAB's name
                 raise ValueError(
                     f"fi.from_int: stored integer {bad} is out of range for {T}; valid: "
                     f"{T.int_min}..{T.int_max}. Use fx.reinterpretcast or a cast to wrap.")
-        return make_fi(as_storage(arr, T), T, _check_fimath(fimath, "fi.from_int")
-                       if fimath is not None else None)
+        return make_fi(_owned(as_storage(arr, T), stored), T, _check_fimath(
+            fimath, "fi.from_int") if fimath is not None else None)
 
     # -- requantization ---------------------------------------------------------------------------
     def cast(self, T, rounding=None, overflow=None, *, seed=None) -> fi:
@@ -306,6 +322,16 @@ class fi:  # noqa: N801 - MATLAB's name
     double = data
 
     def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype).kind in "iub":
+            # an implicit integer conversion (np.asarray(a, dtype=int), an index array) of
+            # whole values only, saturated as np.astype does (regression: the float values were
+            # truncated and wrapped silently, so np.take(x, a) indexed with 0.125 -> 0)
+            if self._type.fraction_length > 0 and np.dtype(dtype).kind != "b":
+                raise TypeError(f"fi: implicit conversion of {self._type} values to "
+                                f"{np.dtype(dtype)} would round them; convert explicitly with "
+                                "np.astype(a, dtype) (MATLAB's int8(a): round, saturate) or use "
+                                "a.int for the stored integers.")
+            return _dispatch.as_integer_dtype(self, np.dtype(dtype))
         out = self._floats()  # a fresh array: no second copy for dtype=float64
         if dtype is not None and np.dtype(dtype) != out.dtype:
             out = out.astype(dtype)
@@ -435,6 +461,10 @@ class fi:  # noqa: N801 - MATLAB's name
             _probe.report(T, ints.size, o, u, "assign")
         if self._int.dtype == object and ints.dtype != object:
             ints = ints.astype(object)
+        if ints.ndim == 0:
+            # one element: its scalar (regression: a 0-d object array was stored *as* the
+            # element of a wide fi, whose stored integers then held an array)
+            ints = ints[()]
         self._int[index] = ints
 
     @property
@@ -559,9 +589,13 @@ class fi:  # noqa: N801 - MATLAB's name
         return _arith.absolute(self)
 
     def __eq__(self, other):
+        if _not_a_value(other):
+            return np.zeros(self.shape, dtype=bool)
         return _arith.compare(self, other, "eq")
 
     def __ne__(self, other):
+        if _not_a_value(other):
+            return np.ones(self.shape, dtype=bool)
         return _arith.compare(self, other, "ne")
 
     def __lt__(self, other):
@@ -674,6 +708,15 @@ class fi:  # noqa: N801 - MATLAB's name
     def all(self, axis=None):
         """Whether every value is nonzero."""
         return np.all(self._int != 0, axis=axis)
+
+
+def _not_a_value(other) -> bool:
+    """Whether *other* holds no number at all (None, a string, any other object), which
+    equals no fi element: ``==`` is then elementwise False and ``!=`` True, as for numpy
+    arrays (regression: they raised TypeError, so ``fi(1.5) in [None, 1.5]`` raised)."""
+    return not isinstance(other, numbers.Number | np.ndarray | np.generic | list | tuple
+                          | fi) and not _defers(other) \
+        and not hasattr(other, "__array__") and not hasattr(other, "__array_interface__")
 
 
 def _defers(other) -> bool:

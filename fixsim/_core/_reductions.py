@@ -830,7 +830,9 @@ def _align(x: fi, R: numerictype) -> np.ndarray:
     if ints.dtype == np.int64 and _width(x._type) + k <= 63:
         ints = ints << k if k else ints
         return ints.astype(dt)
-    return as_storage(_to_object(ints) << k, R)
+    # (np.asarray: a 0-d object array shifted is a Python int; regression: joins with a 0-d
+    # operand wider than int64 raised AttributeError)
+    return as_storage(np.asarray(_to_object(ints) << k, dtype=object), R)
 
 
 def _join_operands(items, method: str, how: str = "same"):
