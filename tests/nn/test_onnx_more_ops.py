@@ -7,6 +7,7 @@ containing every recorded value, and the errors for what has no fixed-point form
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 from fractions import Fraction
@@ -287,6 +288,17 @@ def test_ceil_mode_average_pool_fixed_matches_exact_reference():
 # -- a PyTorch network through the whole tool ----------------------------------------------------------
 
 
+def _export(mod, x, dynamo: bool) -> bytes:
+    """*mod* exported to ONNX bytes by PyTorch's new (``dynamo=True``) or legacy exporter."""
+    import torch
+    if dynamo:
+        return torch.onnx.export(mod, (x,), dynamo=True, verbose=False).model_proto \
+            .SerializeToString()
+    f = io.BytesIO()
+    torch.onnx.export(mod, (x,), f, dynamo=False, opset_version=17)
+    return f.getvalue()
+
+
 def _torch_net(dynamo: bool):
     import torch
     import torch.nn as tnn
@@ -312,13 +324,7 @@ def _torch_net(dynamo: bool):
 
     m = Net().eval()
     x = torch.rand(6, 1, 7, 7)
-    if dynamo:
-        data = torch.onnx.export(m, (x,), dynamo=True, verbose=False).model_proto \
-            .SerializeToString()
-    else:
-        f = io.BytesIO()
-        torch.onnx.export(m, (x,), f, dynamo=False, opset_version=17)
-        data = f.getvalue()
+    data = _export(m, x, dynamo)
     with torch.no_grad():
         ref = m.double()(x.double()).numpy()
     return data, x.numpy().astype(np.float64), ref
@@ -477,9 +483,7 @@ def test_mnist_example_style_network_through_the_tool():
 
     mod = Net().eval()
     x = torch.rand(16, 1, 8, 8)
-    f = io.BytesIO()
-    torch.onnx.export(mod, (x,), f, dynamo=False, opset_version=17)
-    net = nn.load_onnx(f.getvalue())
+    net = nn.load_onnx(_export(mod, x, dynamo=False))
     assert net.nodes[-1].op == "LogSoftmax"
     xd = x.numpy().astype(np.float64)
     with torch.no_grad():
@@ -534,15 +538,9 @@ def test_torch_gelu_through_the_tool(approximate, dynamo):
     mod = tnn.Sequential(tnn.Linear(4, 6), tnn.GELU(approximate=approximate),
                          tnn.Linear(6, 2)).eval()
     x = torch.clamp(torch.randn(24, 4) * 2, -4, 4)
-    if dynamo:
-        data = torch.onnx.export(mod, (x,), dynamo=True, verbose=False).model_proto \
-            .SerializeToString()
-    else:
-        f = io.BytesIO()
-        torch.onnx.export(mod, (x,), f, dynamo=False, opset_version=17)
-        data = f.getvalue()
+    data = _export(mod, x, dynamo)
     with torch.no_grad():
-        ref = copy_double(mod)(x.double()).numpy()
+        ref = copy.deepcopy(mod).double()(x.double()).numpy()
     net = nn.load_onnx(data)
     ops = [n.op for n in net.nodes]
     assert ("Erf" in ops) == (approximate == "none") and "Gelu" not in ops
@@ -563,11 +561,6 @@ def test_torch_gelu_through_the_tool(approximate, dynamo):
     d16 = nn.derive_ranges(net, lo, hi, types=P.types)
     for name in r16.names:
         assert d16[name][0] <= r16[name].min and r16[name].max <= d16[name][1], name
-
-
-def copy_double(mod):
-    import copy
-    return copy.deepcopy(mod).double()
 
 
 def test_gelu_bad_approximate_names_the_node():
