@@ -554,23 +554,43 @@ def requantize_product(a: np.ndarray, b: np.ndarray, src_fraction_length: int,
     """Requantize the elementwise products ``a * b`` (stored integers at fraction length
     *src_fraction_length*) into *T* in one fused pass, without building the products.
 
-    *a* and *b* are equal-shape int64 arrays whose products the caller knows fit int64.
+    *a* and *b* are equal-shape int64 arrays, or *b* has one element (it multiplies every
+    element of *a*), whose products the caller knows fit int64.
     Returns ``(storage ints, n_overflow, n_underflow)`` exactly as :func:`requantize` of the
     products would, or None where the fused kernel does not apply (then build the products and
     call :func:`requantize`).
     """
+    return requantize_combined(a, b, fq.MUL, 0, 0, src_fraction_length, T, rounding, overflow,
+                               method)
+
+
+def combined_applies(src_fraction_length: int, T: numerictype, rounding: Rounding,
+                     size: int) -> bool:
+    """Whether :func:`requantize_combined` handles *size* values at *src_fraction_length* into
+    *T* with *rounding* (else it returns None)."""
     d = src_fraction_length - T.fraction_length
-    if (storage_kind(T) != "i64" or rounding == Rounding.STOCHASTIC or not -62 <= d <= 62
-            or a.size <= 1):
+    return (storage_kind(T) == "i64" and rounding != Rounding.STOCHASTIC and -62 <= d <= 62
+            and size > 1)
+
+
+def requantize_combined(a: np.ndarray, b: np.ndarray, op: int, ka: int, kb: int,
+                        src_fraction_length: int, T: numerictype, rounding: Rounding,
+                        overflow: Overflow, method: str = "cast"):
+    """:func:`requantize_product` for any operation of
+    :func:`fixsim._kernels._fastq.combine_kernel`: the products ``a * b`` (*op* ``MUL``), or
+    ``a * 2**ka + b * 2**kb`` (``ADD``) or ``a * 2**ka - b * 2**kb`` (``SUB``), with
+    ``ka, kb >= 0``, whose values the caller knows fit int64."""
+    if not combined_applies(src_fraction_length, T, rounding, a.size):
         return None
+    d = src_fraction_length - T.fraction_length
     _check_modes(T, overflow, method)
     shape = a.shape
     fa = np.ascontiguousarray(a).reshape(-1)
     fb = np.ascontiguousarray(b).reshape(-1)
     out = np.empty(fa.size, dtype=np.int64)
     lo, hi, _, _, mask, sb = _fast_bounds(T)
-    kernel = fq.mul_kernel(int(rounding), int(overflow), _probe.active())
-    n_ovf, n_unf = kernel(fa, fb, d, T.word_length, T.signed, lo, hi, mask, sb, out)
+    kernel = fq.combine_kernel(int(rounding), int(overflow), _probe.active(), op)
+    n_ovf, n_unf = kernel(fa, fb, ka, kb, d, T.word_length, T.signed, lo, hi, mask, sb, out)
     return out.reshape(shape), int(n_ovf), int(n_unf)
 
 

@@ -294,20 +294,37 @@ def _make_lshift_kernel(omode: int, count: bool):
     return kernel
 
 
-def _make_mul_kernel(rmode: int, omode: int, count: bool):
+#: the combining operations of :func:`combine_kernel`
+MUL, ADD, SUB = 0, 1, 2
+
+
+@nb.njit(inline="always", cache=True)
+def _combine(op, ai, bi, ka, kb):
+    """``ai * bi``, or ``ai * 2**ka + bi * 2**kb``, or ``ai * 2**ka - bi * 2**kb``."""
+    if op == MUL:
+        return ai * bi
+    if op == ADD:
+        return (ai << ka) + (bi << kb)
+    return (ai << ka) - (bi << kb)
+
+
+def _make_combine_kernel(rmode: int, omode: int, count: bool, op: int):
     @nb.njit(cache=True)
-    def kernel(a, b, d, W, signed, lo, hi, mask, sb, out):
-        """``a * b`` (int64, exact: the caller checks the width), then a right shift by
+    def kernel(a, b, ka, kb, d, W, signed, lo, hi, mask, sb, out):
+        """``a * b`` (*op* ``MUL``; *ka*, *kb* unused) or ``a * 2**ka +- b * 2**kb`` (``ADD``,
+        ``SUB``), int64 and exact (the caller checks the widths), then a right shift by
         ``1 <= d <= 62`` with rounding or a left shift by ``0 <= -d <= 62``, then the overflow
-        mode: one pass, the same results as the multiply followed by the shift kernels."""
+        mode: one pass, the same results as building the combined values and casting them
+        with the shift kernels. A one-element *b* goes with every element of *a* (a gain)."""
         n_ovf = 0
         n_unf = 0
         wbit = W if W < 63 else 63
+        bs = 1 if b.shape[0] == a.shape[0] else 0  # 0: the one b[0] for every element
         if d > 0:
             m = (np.int64(1) << d) - 1
             h = np.int64(1) << (d - 1)
             for i in range(a.shape[0]):
-                vi = a[i] * b[i]
+                vi = _combine(op, a[i], b[i * bs], ka, kb)
                 q = vi >> d
                 r = vi & m
                 n = q + (1 if _up_int(rmode, q, r, h) else 0)
@@ -323,7 +340,7 @@ def _make_mul_kernel(rmode: int, omode: int, count: bool):
             k = -d
             sh = W - k
             for i in range(a.shape[0]):
-                vi = a[i] * b[i]
+                vi = _combine(op, a[i], b[i * bs], ka, kb)
                 n = vi << k
                 lost = (n >> k) != vi
                 below = (lost & (vi < 0)) | ((not lost) & (n < lo))
@@ -342,7 +359,7 @@ def _make_mul_kernel(rmode: int, omode: int, count: bool):
 _FLOAT: dict = {}
 _SHIFT: dict = {}
 _LSHIFT: dict = {}
-_MUL: dict = {}
+_COMBINE: dict = {}
 
 
 def float_kernel(rmode: int, omode: int, count: bool = True, negative_f: bool = False,
@@ -398,15 +415,16 @@ def lshift_kernel(omode: int, count: bool = True):
     return k
 
 
-def mul_kernel(rmode: int, omode: int, count: bool = True):
-    """The compiled fused multiply-and-requantize loop for a (rounding, overflow) pair: the
-    int64 products of two equal-length int64 arrays, shifted by ``d`` (right with rounding when
-    ``d > 0``, left when ``d <= 0``), then the overflow mode. Returns ``(n_overflow,
-    n_underflow)`` (zeros with ``count=False``)."""
-    key = (rmode, omode, count)
-    k = _MUL.get(key)
+def combine_kernel(rmode: int, omode: int, count: bool = True, op: int = MUL):
+    """The compiled fused combine-and-requantize loop for a (rounding, overflow) pair: the
+    int64 products (*op* ``MUL``) or shifted sums or differences (``ADD``, ``SUB``) of two
+    int64 arrays of one length (or the second of one element), shifted by ``d`` (right with
+    rounding when ``d > 0``, left when ``d <= 0``), then the overflow mode. Returns
+    ``(n_overflow, n_underflow)`` (zeros with ``count=False``)."""
+    key = (rmode, omode, count, op)
+    k = _COMBINE.get(key)
     if k is None:
-        k = _MUL[key] = _make_mul_kernel(rmode, omode, count)
+        k = _COMBINE[key] = _make_combine_kernel(rmode, omode, count, op)
     return k
 
 

@@ -18,7 +18,7 @@ from .._core._interval import Interval, report_range
 from .._core._interval_fi import typed_like_run  # noqa: F401 - the blocks' name for it
 from .._core._modes import Overflow, Rounding, parse_overflow, parse_rounding
 from .._core._numerictype import numerictype
-from .._core._quantize import requantize
+from .._core._quantize import requantize, requantize_combined
 from .._core._typetable import (
     DOUBLE,
     INHERIT,
@@ -26,6 +26,7 @@ from .._core._typetable import (
     emit_signal,
     signals_active,
 )
+from .._kernels import _fastq as _fq
 
 TypeLike = numerictype | str | None
 
@@ -153,6 +154,38 @@ def cast_counted(ints: np.ndarray, src: numerictype, dst: numerictype, rounding:
     with ctx, _probe.probe_name(signal):
         out, n_ovf, n_unf = requantize(ints, src, dst, rounding, overflow, None, signal)
         _probe.report(dst, ints.size, n_ovf, n_unf, "cast")
+    return out, int(n_ovf), int(n_unf)
+
+
+def cast_product_counted(a: np.ndarray, b: np.ndarray, src: numerictype, dst: numerictype,
+                         rounding: Rounding, overflow: Overflow, signal: str,
+                         exact: bool = False) -> tuple[np.ndarray, int, int] | None:
+    """:func:`cast_counted` of the products ``a * b`` (int64 stored integers whose products the
+    caller knows fit int64; *b* of *a*'s size or one element, *src* the products' type) in one
+    fused pass, without building the products; None where that pass does not apply (then
+    build the products and call :func:`cast_counted`)."""
+    return cast_combined_counted(a, b, _fq.MUL, 0, 0, src, dst, rounding, overflow, signal,
+                                 exact)
+
+
+def cast_combined_counted(a: np.ndarray, b: np.ndarray, op: int, ka: int, kb: int,
+                          src: numerictype, dst: numerictype, rounding: Rounding,
+                          overflow: Overflow, signal: str,
+                          exact: bool = False) -> tuple[np.ndarray, int, int] | None:
+    """:func:`cast_product_counted` for any operation of
+    :func:`fixsim._kernels._fastq.combine_kernel` (``a * b``, ``a 2**ka + b 2**kb``,
+    ``a 2**ka - b 2**kb``; *src* the combined values' type)."""
+    if exact:
+        rounding, overflow = Rounding.FLOOR, Overflow.WRAP
+    force = signals_active() and not _probe.active()
+    ctx = _probe.listening(_ignore) if force else contextlib.nullcontext()
+    with ctx, _probe.probe_name(signal):
+        res = requantize_combined(a, b, op, ka, kb, src.fraction_length, dst, rounding,
+                                  overflow, signal)
+        if res is None:
+            return None
+        out, n_ovf, n_unf = res
+        _probe.report(dst, a.size, n_ovf, n_unf, "cast")
     return out, int(n_ovf), int(n_unf)
 
 
