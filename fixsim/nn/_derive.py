@@ -635,7 +635,7 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
                 # minimum of x h(x) lies inside the box)
                 hl, hh = _product_bounds(xl, xh, hl, hh)
             yl, yh = cast(f"{L}.out", hl, hh)
-        elif n.op == "ReduceMean":
+        elif n.op in ("ReduceMean", "ReduceSum"):
             from ._network import reduce_axes
             axes = reduce_axes(n, [None] + [pget(i) for i in n.inputs[1:]], xl.ndim)
             if axes is None:
@@ -643,19 +643,33 @@ def _derive(net: Network, lo, hi=None, shape=None, types=None, lut=None):
             else:
                 keep = bool(a.get("keepdims", 1))
                 k = int(np.prod([xl.shape[i] for i in axes], dtype=np.int64))
-                if k == 0:
+                if k == 0 and n.op == "ReduceMean":
                     raise ValueError(f"derive_ranges: node {L!r} (ReduceMean): the mean "
                                      f"over axes {axes} of shape {xl.shape} has no elements.")
 
                 def rsum(v, axes=axes, keep=keep):
                     return v.sum(axis=axes, keepdims=keep)
-                sl, sh = _sum_bounds(xl, xh, rsum, k)
-                c = np.array(k)
-                if tin is not None and tout is not None:
-                    yl, yh = _quotient_bounds(sl, sh, c)
+                sl, sh = _sum_bounds(xl, xh, rsum, max(k, 1))
+                if n.op == "ReduceSum":
+                    yl, yh = sl, sh  # (exact in fixed point; the float sum's error widened)
+                elif tin is not None and tout is not None:
+                    yl, yh = _quotient_bounds(sl, sh, np.array(k))
                 else:
-                    yl, yh = sl / c, sh / c
+                    yl, yh = sl / k, sh / k
                 yl, yh = cast(f"{L}.out", yl, yh)
+        elif n.op in ("ReduceMax", "ReduceMin"):
+            # the largest (smallest) of values in boxes lies between the largest (smallest)
+            # lower and upper bounds: monotone in every element, exact
+            from ._network import check_extremum_axes, reduce_axes
+            axes = reduce_axes(n, [None] + [pget(i) for i in n.inputs[1:]], xl.ndim)
+            if axes is None:
+                yl, yh = xl, xh
+            else:
+                check_extremum_axes(n, xl.shape, axes)
+                fn = np.max if n.op == "ReduceMax" else np.min
+                keep = bool(a.get("keepdims", 1))
+                yl, yh = fn(xl, axis=axes, keepdims=keep), fn(xh, axis=axes, keepdims=keep)
+            tout = tin
         elif n.op == "Softmax":
             yl, yh = cast(f"{L}.out", np.zeros_like(xl), np.ones_like(xh))
         elif n.op == "LogSoftmax":

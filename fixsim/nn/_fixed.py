@@ -21,7 +21,8 @@ Arithmetic in fixed point:
   entries are quantized to the ``.out`` type;
 * average pools and ReduceMean cast the exact quotient of the window (axis) sums into the
   ``.out`` type (the stored integers ``fx.divide`` gives; the cast counts its overflows and
-  underflows);
+  underflows); ReduceSum casts the exact axis sum into ``.out``; ReduceMax and ReduceMin,
+  like MaxPool, keep the input's values and type;
 * Sub is exact like Add (a constant operand, either side, is cast to ``.bias``); Div by a
   constant multiplies by the constant's reciprocal, cast to ``.weight`` (how hardware divides
   by a constant), exactly; a division by a tensor that is not a constant has no fixed-point
@@ -61,9 +62,10 @@ from ._shapes import check_node, flatten_shape
 
 __all__ = ["LookupTable", "run_fixed", "signal_names"]
 
-_PASS = ("MaxPool", "Flatten", "Reshape", "Transpose", "Identity", "Dropout")
+_PASS = ("MaxPool", "ReduceMax", "ReduceMin", "Flatten", "Reshape", "Transpose", "Identity",
+         "Dropout")
 _OUT_ONLY = ("Relu", "Clip", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax", "AveragePool",
-             "GlobalAveragePool", "ReduceMean", "Concat")
+             "GlobalAveragePool", "ReduceMean", "ReduceSum", "Concat")
 
 
 def _int_matmul_nd(ai: np.ndarray, bi: np.ndarray, amax: int, bmax: int) -> np.ndarray:
@@ -676,6 +678,40 @@ class _Run:
             raise ValueError(f"node {n.name!r} (ReduceMean): the mean over axes {axes} of an "
                              f"input of shape {xi.shape} has no elements.")
         return self._average(n, s, cnt, x)
+
+    def op_ReduceSum(self, n, ins):  # noqa: N802
+        """The exact sum over the axes (Python ints where int64 could overflow), cast to
+        ``.out``; a float input sums in float64."""
+        from ._network import reduce_axes
+        x = ins[0]
+        xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
+        axes = reduce_axes(n, ins, xi.ndim)
+        if axes is None:  # noop_with_empty_axes: the identity, still cast to .out
+            return self.cast(f"{n.name}.out", x)
+        keep = bool(n.attrs.get("keepdims", 1))
+        if isinstance(x, fi):
+            k = int(np.prod([xi.shape[a] for a in axes], dtype=np.int64))
+            if xi.dtype != object and _type_bound(x.numerictype) * max(k, 1) >= 1 << 62:
+                xi = xi.astype(object)
+            s = np.asarray(xi.sum(axis=axes, keepdims=keep), dtype=xi.dtype)
+            return self.cast(f"{n.name}.out", _exact_fi(s, x.fraction_length))
+        return self.cast(f"{n.name}.out", xi.sum(axis=axes, keepdims=keep))
+
+    def _extremum(self, n, ins):
+        """ReduceMax and ReduceMin: the input's own values (no arithmetic, no cast)."""
+        from ._network import check_extremum_axes, reduce_axes
+        x = ins[0]
+        xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
+        axes = reduce_axes(n, ins, xi.ndim)
+        if axes is None:
+            return x
+        check_extremum_axes(n, xi.shape, axes)
+        fn = np.max if n.op == "ReduceMax" else np.min
+        y = np.asarray(fn(xi, axis=axes, keepdims=bool(n.attrs.get("keepdims", 1))),
+                       dtype=xi.dtype)
+        return make_fi(y, x.numerictype) if isinstance(x, fi) else y
+
+    op_ReduceMax = op_ReduceMin = _extremum  # noqa: N815
 
     def _shape(self, n, ins, fn):
         x = ins[0]

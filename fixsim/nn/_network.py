@@ -30,8 +30,12 @@ __all__ = ["Node", "Network", "SUPPORTED_OPS", "QUANTIZED_OPS", "UnsupportedOper
 #: Float operators the loader and every execution mode support.
 SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Conv", "Relu", "Clip", "LeakyRelu",
                  "Sigmoid", "Tanh", "Erf", "HardSigmoid", "HardSwish", "MaxPool", "AveragePool",
-                 "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
-                 "Transpose", "Concat", "Softmax", "LogSoftmax", "Identity", "Dropout")
+                 "GlobalAveragePool", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
+                 "BatchNormalization", "Flatten", "Reshape", "Transpose", "Concat", "Softmax",
+                 "LogSoftmax", "Identity", "Dropout")
+#: The reductions over axes (axes from the attribute, or from the second input: ReduceSum
+#: from opset 13, the others from opset 18).
+REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin")
 #: Quantized operators (integer-only affine execution).
 QUANTIZED_OPS = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
                  "MatMulInteger", "ConvInteger", "QGemm", "QLinearAveragePool",
@@ -523,9 +527,11 @@ def _sigmoid(node, ins, a):
 
 
 def reduce_axes(node, ins, ndim: int) -> tuple[int, ...] | None:
-    """ReduceMean's axes (non-negative, sorted) from its ``axes`` attribute (opset < 18) or
-    its second input (opset 18); all axes when none are given, or None for the identity
-    (``noop_with_empty_axes=1`` with no axes). A ValueError names the node and the axis."""
+    """A reduction's axes (non-negative, sorted) from its ``axes`` attribute or its second
+    input (ReduceSum from opset 13, ReduceMean, ReduceMax and ReduceMin from opset 18); all
+    axes when none are given, or None for the identity (``noop_with_empty_axes=1`` with no
+    axes). A ValueError names the node and the axis; ReduceMax and ReduceMin over an axis of
+    length 0 (no identity element) are refused the same way."""
     axes = node.attrs.get("axes")
     if axes is None and len(ins) > 1 and ins[1] is not None:
         axes = np.asarray(ins[1]).ravel().tolist()
@@ -536,21 +542,35 @@ def reduce_axes(node, ins, ndim: int) -> tuple[int, ...] | None:
     out = []
     for ax in axes:
         if not isinstance(ax, int | np.integer) or not -ndim <= int(ax) < ndim:
-            raise ValueError(f"node {node.name!r} (ReduceMean): axis {ax!r} is out of range "
+            raise ValueError(f"node {node.name!r} ({node.op}): axis {ax!r} is out of range "
                              f"for a {ndim}-D input; valid: {-ndim} to {ndim - 1}.")
         out.append(int(ax) % ndim)
     if len(set(out)) != len(out):
-        raise ValueError(f"node {node.name!r} (ReduceMean): axes {list(axes)} name an axis "
+        raise ValueError(f"node {node.name!r} ({node.op}): axes {list(axes)} name an axis "
                          "twice.")
     return tuple(sorted(out))
 
 
-def _reduce_mean(node, ins, a):
+def check_extremum_axes(node, shape, axes) -> None:
+    """ReduceMax and ReduceMin have no value for an empty reduction: refuse it by name."""
+    if node.op in ("ReduceMax", "ReduceMin") and any(shape[a] == 0 for a in axes):
+        raise ValueError(f"node {node.name!r} ({node.op}): axes {list(axes)} of an input of "
+                         f"shape {tuple(shape)} reduce no element (valid: axes of nonzero "
+                         "length).")
+
+
+_REDUCE_FN = {"ReduceMean": np.mean, "ReduceSum": np.sum, "ReduceMax": np.max,
+              "ReduceMin": np.min}
+
+
+def _reduce(node, ins, a):
     x = ins[0]
     axes = reduce_axes(node, ins, x.ndim)
     if axes is None:
         return x
-    return x.mean(axis=axes, keepdims=bool(a.get("keepdims", 1))).astype(x.dtype)
+    check_extremum_axes(node, x.shape, axes)
+    fn = _REDUCE_FN[node.op]
+    return fn(x, axis=axes, keepdims=bool(a.get("keepdims", 1))).astype(x.dtype)
 
 
 #: ONNX HardSigmoid's defaults; HardSwish is ``x * HardSigmoid(x)`` with alpha 1/6, beta 1/2
@@ -586,7 +606,10 @@ _FLOAT_OPS = {
     "Div": _div,
     "HardSigmoid": _hard_sigmoid,
     "HardSwish": lambda n, i, a: i[0] * _hard_sigmoid(n, i, a),
-    "ReduceMean": _reduce_mean,
+    "ReduceMean": _reduce,
+    "ReduceSum": _reduce,
+    "ReduceMax": _reduce,
+    "ReduceMin": _reduce,
     "Conv": _conv,
     "Relu": lambda n, i, a: np.maximum(i[0], i[0].dtype.type(0)),
     "Clip": _clip,

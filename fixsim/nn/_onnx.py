@@ -34,6 +34,7 @@ import numpy as np
 
 from ._network import (
     QUANTIZED_OPS,
+    REDUCE_OPS,
     SUPPORTED_OPS,
     Network,
     Node,
@@ -455,7 +456,7 @@ def _ranks(net: Network) -> dict[str, int | None]:
             out = 0 if a == b == 1 else b - 1 if a == 1 else a - 1 if b == 1 else max(a, b)
         elif n.op in ("Add", "Sub", "Mul", "Div") and ins and None not in ins:
             out = max(ins)
-        elif n.op == "ReduceMean" and ins and ins[0] is not None:
+        elif n.op in REDUCE_OPS and ins and ins[0] is not None:
             if n.attrs.get("keepdims", 1):
                 out = ins[0]
             else:
