@@ -530,8 +530,7 @@ def reduce_axes(node, ins, ndim: int) -> tuple[int, ...] | None:
     """A reduction's axes (non-negative, sorted) from its ``axes`` attribute or its second
     input (ReduceSum from opset 13, ReduceMean, ReduceMax and ReduceMin from opset 18); all
     axes when none are given, or None for the identity (``noop_with_empty_axes=1`` with no
-    axes). A ValueError names the node and the axis; ReduceMax and ReduceMin over an axis of
-    length 0 (no identity element) are refused the same way."""
+    axes). A ValueError names the node and the axis."""
     axes = node.attrs.get("axes")
     if axes is None and len(ins) > 1 and ins[1] is not None:
         axes = np.asarray(ins[1]).ravel().tolist()

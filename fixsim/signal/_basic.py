@@ -521,8 +521,8 @@ class Gain(SimpleBlock):
         narrow = bits <= 63 and xi.dtype == np.int64 and gi.dtype == np.int64
         res = prod = None
         if narrow:
-            # the products and their cast in one pass, no product array (6 to 10 times
-            # faster on long frames); the products are built only for a listener
+            # the products and their cast in one pass, no product array (15 times faster on
+            # 10**6 samples, benchmarks/bench_blocks.py); products are built for a listener only
             res = cast_product_counted(xi, gi, src, Y, self.rounding, self.overflow,
                                        f"{self.name}.out", full)
         if res is None:
@@ -757,7 +757,7 @@ class Sum(SimpleBlock):
     def _fused_pair(self, xs: tuple[fi, fi], A: numerictype, Y: numerictype) -> fi | None:
         """Two inputs into a full-precision accumulator, with nobody listening for values: the
         exact sum or difference and the output cast in one pass (no shifted, negated or summed
-        arrays; 3 to 5 times faster on long frames). The same bits and counts as the general
+        arrays; about 3 times faster on 10**6 samples). The same bits and counts as the general
         path; None where it does not apply (int64 storage, one shape, widths within int64)."""
         i, j = self._order
         a, b = stored(xs[i]), stored(xs[j])
