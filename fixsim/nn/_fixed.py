@@ -662,14 +662,20 @@ class _Run:
         cnt = np.array(int(np.prod(xi.shape[2:])))
         return self._average(n, s, cnt, x)
 
-    def op_ReduceMean(self, n, ins):  # noqa: N802
+    @staticmethod
+    def _reduction(n, ins):
+        """``(x, values, axes, keepdims)`` of a reduction node: its input, the input's stored
+        integers (a fi) or float64 values, and its axes (None: the identity,
+        ``noop_with_empty_axes``)."""
         from ._network import reduce_axes
         x = ins[0]
         xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
-        axes = reduce_axes(n, ins, xi.ndim)
+        return x, xi, reduce_axes(n, ins, xi.ndim), bool(n.attrs.get("keepdims", 1))
+
+    def op_ReduceMean(self, n, ins):  # noqa: N802
+        x, xi, axes, keep = self._reduction(n, ins)
         if axes is None:  # noop_with_empty_axes: the identity, still cast to .out
             return self.cast(f"{n.name}.out", x)
-        keep = bool(n.attrs.get("keepdims", 1))
         s = xi.sum(axis=axes, keepdims=keep)
         if xi.dtype == object:
             s = np.array(s, dtype=object)
@@ -682,13 +688,9 @@ class _Run:
     def op_ReduceSum(self, n, ins):  # noqa: N802
         """The exact sum over the axes (Python ints where int64 could overflow), cast to
         ``.out``; a float input sums in float64."""
-        from ._network import reduce_axes
-        x = ins[0]
-        xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
-        axes = reduce_axes(n, ins, xi.ndim)
+        x, xi, axes, keep = self._reduction(n, ins)
         if axes is None:  # noop_with_empty_axes: the identity, still cast to .out
             return self.cast(f"{n.name}.out", x)
-        keep = bool(n.attrs.get("keepdims", 1))
         if isinstance(x, fi):
             k = int(np.prod([xi.shape[a] for a in axes], dtype=np.int64))
             if xi.dtype != object and _type_bound(x.numerictype) * max(k, 1) >= 1 << 62:
@@ -699,16 +701,13 @@ class _Run:
 
     def _extremum(self, n, ins):
         """ReduceMax and ReduceMin: the input's own values (no arithmetic, no cast)."""
-        from ._network import check_extremum_axes, reduce_axes
-        x = ins[0]
-        xi = _ints(x) if isinstance(x, fi) else np.asarray(x, np.float64)
-        axes = reduce_axes(n, ins, xi.ndim)
+        from ._network import check_extremum_axes
+        x, xi, axes, keep = self._reduction(n, ins)
         if axes is None:
             return x
         check_extremum_axes(n, xi.shape, axes)
         fn = np.max if n.op == "ReduceMax" else np.min
-        y = np.asarray(fn(xi, axis=axes, keepdims=bool(n.attrs.get("keepdims", 1))),
-                       dtype=xi.dtype)
+        y = np.asarray(fn(xi, axis=axes, keepdims=keep), dtype=xi.dtype)
         return make_fi(y, x.numerictype) if isinstance(x, fi) else y
 
     op_ReduceMax = op_ReduceMin = _extremum  # noqa: N815

@@ -149,12 +149,20 @@ def cast_counted(ints: np.ndarray, src: numerictype, dst: numerictype, rounding:
     """
     if exact:
         rounding, overflow = Rounding.FLOOR, Overflow.WRAP
-    force = signals_active() and not _probe.active()
-    ctx = _probe.listening(_ignore) if force else contextlib.nullcontext()
-    with ctx, _probe.probe_name(signal):
+    with _counted(signal):
         out, n_ovf, n_unf = requantize(ints, src, dst, rounding, overflow, None, signal)
         _probe.report(dst, ints.size, n_ovf, n_unf, "cast")
     return out, int(n_ovf), int(n_unf)
+
+
+@contextlib.contextmanager
+def _counted(signal: str):
+    """The cast named *signal* counts its overflows and underflows whenever anyone listens:
+    a quantization listener, or (through a listener that ignores them) the tool's probes."""
+    force = signals_active() and not _probe.active()
+    with (_probe.listening(_ignore) if force else contextlib.nullcontext()), \
+            _probe.probe_name(signal):
+        yield
 
 
 def cast_product_counted(a: np.ndarray, b: np.ndarray, src: numerictype, dst: numerictype,
@@ -177,9 +185,7 @@ def cast_combined_counted(a: np.ndarray, b: np.ndarray, op: int, ka: int, kb: in
     ``a 2**ka - b 2**kb``; *src* the combined values' type)."""
     if exact:
         rounding, overflow = Rounding.FLOOR, Overflow.WRAP
-    force = signals_active() and not _probe.active()
-    ctx = _probe.listening(_ignore) if force else contextlib.nullcontext()
-    with ctx, _probe.probe_name(signal):
+    with _counted(signal):
         res = requantize_combined(a, b, op, ka, kb, src.fraction_length, dst, rounding,
                                   overflow, signal)
         if res is None:

@@ -145,3 +145,32 @@ def with_output(m: onnx.ModelProto, name: str) -> onnx.ModelProto:
     m2.CopyFrom(m)
     m2.graph.output.append(helper.make_empty_tensor_value_info(name))
     return m2
+
+
+def assert_close(y, yo, rtol=1e-5):
+    """*y* has *yo*'s shape and is within ``rtol`` of it, relative to ``max(max|yo|, 1)``."""
+    y, yo = np.asarray(y, np.float64), np.asarray(yo, np.float64)
+    assert y.shape == yo.shape, (y.shape, yo.shape)
+    scale = max(float(np.abs(yo).max()) if yo.size else 0.0, 1.0)
+    assert float(np.abs(y - yo).max()) <= rtol * scale
+
+
+def assert_derived_contain_runs(net, T, shape, seed: int, bound: float) -> None:
+    """``derive_ranges`` over inputs in ``[-bound, bound]`` contains every recorded signal's
+    range, under the fixed table *T* and under ``T.as_double()``, on random, constant and
+    corner inputs."""
+    import fixsim as fx
+    import fixsim.nn as nn
+    rng = np.random.default_rng(seed)
+    xs = [rng.uniform(-bound, bound, shape), np.full(shape, bound), np.full(shape, -bound),
+          np.where(rng.random(shape) < 0.5, -bound, bound)]
+    lo, hi = np.full(shape, -bound), np.full(shape, bound)
+    for table in (T, T.as_double()):
+        d = nn.derive_ranges(net, lo, hi, types=table)
+        for x in xs:
+            with fx.tool.record() as rec:
+                net(x, types=table)
+            for name in rec.names:
+                s = rec[name]
+                assert d[name][0] <= s.min and s.max <= d[name][1], (name, d[name], s.min,
+                                                                     s.max)
