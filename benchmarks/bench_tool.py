@@ -5,13 +5,15 @@ Usage::
     python benchmarks/bench_tool.py            # 2**18 samples in frames of 4096
     python benchmarks/bench_tool.py --quick    # 2**16 samples, fewer repeats
 
-Part 1 times each simulation plain, with a listener that does nothing (what the probes
-themselves cost once anyone listens: the type tables' overflow counting, the blocks' building
-of the probed values; none of it is the recorder's), and inside ``with fx.tool.record():`` at
-both levels (``detail='full'``, the default, and ``detail='ranges'``, no sums), and prints the
-overheads ``t / plain - 1`` (the target is at most 30%) and the recorder's own cost per
-recorded value, ``(recorded - listener only) / values``. Examples: a 32-tap FIR and a
-4th-order biquad cascade written with type-table casts (``np.convolve`` /
+Part 1 times each simulation plain, with a listener that does nothing but takes what the
+recorder takes (stored integers, the blocks' internal signals as extremes: what the probes
+themselves cost once anyone listens: the type tables' overflow counting, the blocks' counting
+and folding; none of it is the recorder's), and inside ``with fx.tool.record():`` at both
+levels (``detail='full'``, the default, and ``detail='ranges'``, no sums) and with
+``internals='values'`` (the blocks' internal signals summarised value by value, like every
+other signal), and prints the overheads ``t / plain - 1`` (the target is at most 30%) and the
+recorder's own cost per recorded value, ``(recorded - listener only) / values``. Examples:
+a 32-tap FIR and a 4th-order biquad cascade written with type-table casts (``np.convolve`` /
 ``scipy.signal.sosfilt``), in double (``T.as_double()``) and in fixed point, and, when the
 blocks accept ``types=``, ``fixsim.signal.FIR`` and ``SOSFilter`` in fixed point; then the
 repository's DSP examples as written (``examples/biquad_eq.py`` on n/4 samples,
@@ -162,6 +164,14 @@ def example_models(n: int):
     yield "examples/ddc.py model, fixed", lambda: mf.run(xa, types=T, frame=1 << 14), None
 
 
+def _nothing(event) -> None:
+    """A listener that does nothing, taking what the recorder takes."""
+
+
+_nothing.reads_stored = True
+_nothing.takes_extremes = True
+
+
 @nb.njit(cache=True)
 def _plain_loop(x):
     mn = np.inf
@@ -186,15 +196,15 @@ def main() -> None:
     frame = 4096
     print(f"load average {os.getloadavg()[0]:.2f}; {n} samples in frames of {frame}\n")
     x = np.random.default_rng(0).uniform(-1, 1, n)
-    print("| simulation | plain (ms) | probes only | full | ranges | recorder ns/value "
-          "(full, ranges) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| simulation | plain (ms) | probes only | full | ranges | internals='values' | "
+          "recorder ns/value (full, ranges) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     rows = list(typetable_examples(x, frame)) + list(example_models(n // 4))
     for title, run, _ in rows:
         holder = {}
 
         def listened(run=run):
-            with signal_listening(lambda event: None):
+            with signal_listening(_nothing):
                 run()
 
         def recorded(run=run, holder=holder):
@@ -206,14 +216,16 @@ def main() -> None:
             with record(detail="ranges"):
                 run()
 
-        if "detail" not in inspect.signature(record).parameters:  # an older fixsim
-            ranges = recorded  # noqa: F811 - the same column twice, marked below
+        def values(run=run):
+            with record(internals="values"):
+                run()
 
         try:
             # interleaved, best of `repeat` rounds: load changes hit all alike
-            plain, lis, full, rng = interleaved([run, listened, recorded, ranges], repeat)
+            plain, lis, full, rng, val = interleaved([run, listened, recorded, ranges, values],
+                                                     repeat)
         except Exception as exc:  # a block being changed in the tree: report, go on
-            print(f"| {title} | failed: {type(exc).__name__}: {exc} | | | | |")
+            print(f"| {title} | failed: {type(exc).__name__}: {exc} | | | | | |")
             continue
         values = sum(s.count for _, s in holder["rec"].items())
 
@@ -221,14 +233,14 @@ def main() -> None:
             return f"{100 * (t / plain - 1):+.0f}%"
 
         print(f"| {title} | {plain * 1e3:.2f} | {pct(lis)} | {pct(full)} | {pct(rng)} | "
-              f"{(full - lis) / values * 1e9:.2f}, {(rng - lis) / values * 1e9:.2f} |")
+              f"{pct(val)} | {(full - lis) / values * 1e9:.2f}, "
+              f"{(rng - lis) / values * 1e9:.2f} |")
 
     print("\n| statistics of 2**20 float64 values | time (ms) | ns/value | vs fixsim |")
     print("|---|---:|---:|---:|")
     y = np.random.default_rng(1).standard_normal(1 << 20)
     t_fx = best(lambda: SignalStats().update(y), repeat)
-    has_detail = "detail" in inspect.signature(record).parameters
-    t_rg = best(lambda: SignalStats(detail="ranges").update(y), repeat) if has_detail else t_fx
+    t_rg = best(lambda: SignalStats(detail="ranges").update(y), repeat)
     t_nb = best(lambda: _plain_loop(y), repeat)
     t_np = best(lambda: (y.min(), y.max(), y.sum(), np.dot(y, y), np.histogram(y, 64)), repeat)
     for name, t in (("fixsim SignalStats.update (exact, fused kernel)", t_fx),

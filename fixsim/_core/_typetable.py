@@ -31,7 +31,8 @@ from ._numerictype import numerictype
 from ._quantize import quantize_array, scales_exactly
 
 __all__ = ["TypeTable", "TypeEntry", "SignalEvent", "UnknownSignalError", "signal_listening",
-           "signals_active", "emit_signal", "SCHEMA", "DOUBLE", "INHERIT", "OVERRIDES"]
+           "signals_active", "emit_signal", "extremes_suffice", "emit_extremes", "SCHEMA",
+           "DOUBLE", "INHERIT", "OVERRIDES"]
 
 #: The JSON schema tag written by :meth:`TypeTable.to_json` (bumped on incompatible changes).
 SCHEMA = "fixsim.TypeTable/1"
@@ -82,6 +83,18 @@ class SignalEvent:
         What the TypeTable's fixed-point cast was given (a fi, an array of exact numbers, ...),
         when it overflowed or underflowed: the exact values, where ``values`` is their float64
         view (which rounds wide words and leaves the float range); None otherwise.
+    extremes : tuple or None
+        ``(count, nan, inf, zeros, min, max, whole)`` of the values (``zeros``, ``min``,
+        ``max`` and ``whole`` of the finite ones; ``min`` and ``max`` None when there are
+        none), given *instead of* ``values`` (then None) by a block reporting a signal inside
+        it (its products, partial sums, states) when every listener is marked
+        ``takes_extremes = True`` (the recorder with ``internals='extremes'``, its default):
+        the values are then, as a rule, never built.
+    tied : tuple of str or None
+        The signals (this one among them) that the block casts with one type: a type table
+        must give them the same type (an NCO's sine and cosine share one table; a biquad casts
+        its input with its section type). The recorder keeps these groups
+        (``Recording.tied``) and ``fx.tool.propose`` gives each group one type.
     """
 
     name: str
@@ -95,6 +108,8 @@ class SignalEvent:
     rounding: Rounding | None = None
     overflow: Overflow | None = None
     source: object = None
+    extremes: tuple | None = None
+    tied: tuple | None = None
 
 
 _signal_hooks: contextvars.ContextVar[tuple[Callable[[SignalEvent], None], ...]] = \
@@ -108,7 +123,8 @@ def signals_active() -> bool:
 
 def emit_signal(name: str, values, output=None, numerictype: numerictype | None = None,
                 mode: str = "fixed", overflows: int = 0, underflows: int = 0, *,
-                rounding: Rounding | None = None, overflow: Overflow | None = None) -> None:
+                rounding: Rounding | None = None, overflow: Overflow | None = None,
+                tied: tuple | None = None) -> None:
     """Report a named signal computed outside a :class:`TypeTable` cast (a block's kernel).
 
     DSP blocks and network layers whose internal quantizations happen inside compiled kernels
@@ -116,13 +132,36 @@ def emit_signal(name: str, values, output=None, numerictype: numerictype | None 
     nothing when no listener is active; callers that must build *values* (a float64 array of
     the values arriving at the signal's quantization) should check :func:`signals_active`
     first to skip that work. A fixed-point signal reported without its *output* may give the
-    cast's *rounding* and *overflow* (see :class:`SignalEvent`).
+    cast's *rounding* and *overflow*, and a signal cast with the type of others their group
+    *tied* (see :class:`SignalEvent`).
     """
     hooks = _signal_hooks.get()
     if not hooks:
         return
     event = SignalEvent(name, np.asarray(values, dtype=np.float64), output, numerictype, mode,
-                        int(overflows), int(underflows), None, rounding, overflow)
+                        int(overflows), int(underflows), None, rounding, overflow, None, None,
+                        tied)
+    for fn in hooks:
+        fn(event)
+
+
+def extremes_suffice() -> bool:
+    """Whether a block may report its internal signals as extremes (:func:`emit_extremes`):
+    some listener is active and every one is marked ``takes_extremes = True``."""
+    hooks = _signal_hooks.get()
+    return bool(hooks) and all(getattr(fn, "takes_extremes", False) for fn in hooks)
+
+
+def emit_extremes(name: str, extremes: tuple, numerictype: numerictype | None = None,
+                  mode: str = "fixed", overflows: int = 0, underflows: int = 0, *,
+                  rounding: Rounding | None = None, overflow: Overflow | None = None) -> None:
+    """Report a block's internal signal by its ``(count, nan, inf, zeros, min, max, whole)``
+    (see :class:`SignalEvent`); only when :func:`extremes_suffice`."""
+    hooks = _signal_hooks.get()
+    if not hooks:
+        return
+    event = SignalEvent(name, None, None, numerictype, mode, int(overflows), int(underflows),
+                        None, rounding, overflow, None, extremes)
     for fn in hooks:
         fn(event)
 

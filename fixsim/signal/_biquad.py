@@ -16,7 +16,7 @@ from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import storage_kind
 from .._core._rules import ideal_mul
-from .._core._typetable import emit_signal, signals_active
+from .._core._typetable import emit_extremes, emit_signal, extremes_suffice, signals_active
 from .._kernels import lazy
 from ._block import (
     Block,
@@ -70,6 +70,15 @@ def _pair(value, argument: str, blk: str, types=None, signal: str = "",
     if signals is not None and types is not None:
         names = [sg if sg in types else signal for sg in signals]
     return (pick_type(pair[0], types, names[0], blk), pick_type(pair[1], types, names[1], blk))
+
+
+def _finite_sections(sos: np.ndarray, U: np.ndarray, Y: np.ndarray) -> bool:
+    """Whether every product, sum and state of the sections is finite: finite coefficients,
+    inputs and outputs, and ``16 max|coef| max(|U|, |Y|)`` far below the float64 range."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = float(np.max(np.abs(sos)))
+        v = max(float(np.max(np.abs(U))), float(np.max(np.abs(Y))))
+        return bool(np.isfinite(c) and np.isfinite(v) and 16.0 * c * v < 2.0 ** 1000)
 
 
 class SOSFilter(Block):
@@ -166,6 +175,11 @@ class SOSFilter(Block):
 
     #: frames of at least this many samples x sections run a mode-specialised loop
     SPECIALISE_MIN = 20_000
+    #: Signals one type must serve: the input is cast with the section type (regression: a
+    #: proposal sized ``in`` and ``section`` apart, and the input overflowed the section type
+    #: when the filter attenuates). ``Model.type_table`` declares them tied, and so does a
+    #: recording (``Recording.tied``); ``fx.tool.propose`` gives them one type.
+    tied_signals = (("in", "section"),)
 
     def __init__(self, sos, *, name: str = "sos", form: str = "df2t",
                  coef_type=None, state_type: TypeLike = None, product_type=None,
@@ -387,8 +401,13 @@ class SOSFilter(Block):
                 U[:, s] = v
                 w = np.empty(n, dtype=np.int64)
                 if n:
-                    self._run(v, self._b64[s:s + 1], self._a64[s:s + 1], self._st[s:s + 1], w,
+                    # contiguous one-section copies: numba compiles a slower loop for the
+                    # strided ('A' layout) type a slice has (regression: 2.3 times the time
+                    # of the whole cascade while recording)
+                    st = self._st[s:s + 1].copy()
+                    self._run(v, self._b64[s:s + 1].copy(), self._a64[s:s + 1].copy(), st, w,
                               cnt, n * L)
+                    self._st[s] = st[0]
                 Y[:, s] = w
                 v = w
             out[:] = v
@@ -462,8 +481,9 @@ class SOSFilter(Block):
               *self._coef_counts[0][1][1:])
         probe(f"{name}.den_coef", self.sos[:, 4:6].ravel(), np.ravel(sos[:, 4:6]), Ta, mode,
               *self._coef_counts[1][1][1:])
+        # the input is cast with the section type: one type for both (tied)
         probe(f"{name}.in", xin, U[:, 0] if U.size else U, t.get("section", self.section_type),
-              mode, *c("in"))
+              mode, *c("in"), tied=(f"{name}.in", f"{name}.section"))
         n, L = U.shape
         Tp = t.get("num_product", self.product_type_arg[0])
         TA = t.get("acc", self.acc_type)
@@ -474,30 +494,60 @@ class SOSFilter(Block):
         U = np.ascontiguousarray(U, dtype=np.float64)
         Y = np.ascontiguousarray(Y, dtype=np.float64)
         sos = np.ascontiguousarray(sos, dtype=np.float64)
-        per = max(1, _EMIT_CHUNK // max(5 * n, 1))
-        for s0 in range(0, L, per):
-            s1 = min(L, s0 + per)
-            m = (s1 - s0) * n
-            prod, acc, sec = np.empty(5 * m), np.empty(n_acc * m), np.empty(m)
-            if df1:
-                if n:
-                    _ke.sos_df1_values(sos, U, Y, self._prev, s0, s1, prod, acc, sec)
-            else:
-                state = np.empty(2 * m)
-                if n:
-                    _ke.sos_df2t_values(sos, U, Y, self._prev, s0, s1, prod, acc, state, sec)
-            fin = s1 == L
-            modes = ({"rounding": self.rounding, "overflow": self.overflow}
-                     if mode == "fixed" else {})  # the events carry no output: verify casts
-            emit_signal(f"{name}.product", prod, None, Tp, mode, *(c("product") if fin else zero),
-                        **modes)
-            emit_signal(f"{name}.acc", acc, None, TA, mode, *(c("acc") if fin else zero),
-                        **modes)
-            if not df1:
-                emit_signal(f"{name}.state", state, None, TZ, mode,
-                            *(c("state") if fin else zero), **modes)
-            emit_signal(f"{name}.section", sec, Y[:, s0:s1].T.reshape(-1), TS, mode,
-                        *(c("section") if fin else zero))
+        modes = ({"rounding": self.rounding, "overflow": self.overflow}
+                 if mode == "fixed" else {})  # the events carry no output: verify casts
+        # the recorder may keep only extremes of these signals: then no value is handed over
+        extremes = extremes_suffice()
+        keys = ("product", "acc", "section") if df1 else ("product", "acc", "state", "section")
+        got = dict.fromkeys(keys) if extremes else None
+        if extremes and (n == 0 or _finite_sections(sos, U, Y)):
+            ex = _ke.new_extremes(len(keys))
+            if n:  # fold them in one compiled pass, building no values
+                if df1:
+                    _ke.sos_df1_extremes(sos, U, Y, self._prev, ex)
+                else:
+                    _ke.sos_df2t_extremes(sos, U, Y, self._prev, ex)
+            m = n * L
+            sizes = {"product": 5 * m, "acc": (5 + n_acc) * m, "state": 2 * m, "section": m}
+            got = {k: _ke.extremes_of(ex, i, sizes[k]) for i, k in enumerate(keys)}
+        else:  # the values (for the extremes too when some are not finite)
+            per = max(1, _EMIT_CHUNK // max(5 * n, 1))
+            for s0 in range(0, L, per):
+                s1 = min(L, s0 + per)
+                m = (s1 - s0) * n
+                prod, acc, sec = np.empty(5 * m), np.empty(n_acc * m), np.empty(m)
+                state = None
+                if df1:
+                    if n:
+                        _ke.sos_df1_values(sos, U, Y, self._prev, s0, s1, prod, acc, sec)
+                else:
+                    state = np.empty(2 * m)
+                    if n:
+                        _ke.sos_df2t_values(sos, U, Y, self._prev, s0, s1, prod, acc, state,
+                                            sec)
+                # the accumulator's values: every product (each is cast into the
+                # accumulator type before it is added) and every sum (regression: a product
+                # beyond the sums' range overflowed the proposed accumulator type)
+                acc = np.concatenate([prod, acc])
+                if extremes:
+                    vals = {"product": prod, "acc": acc, "state": state, "section": sec}
+                    for k in keys:
+                        got[k] = _ke.merge_extremes(got[k], _ke.extremes_of_values(vals[k]))
+                    continue
+                fin = s1 == L
+                emit_signal(f"{name}.product", prod, None, Tp, mode,
+                            *(c("product") if fin else zero), **modes)
+                emit_signal(f"{name}.acc", acc, None, TA, mode, *(c("acc") if fin else zero),
+                            **modes)
+                if not df1:
+                    emit_signal(f"{name}.state", state, None, TZ, mode,
+                                *(c("state") if fin else zero), **modes)
+                emit_signal(f"{name}.section", sec, Y[:, s0:s1].T.reshape(-1), TS, mode,
+                            *(c("section") if fin else zero))
+        if extremes:
+            for k, T in zip(keys, (Tp, TA, TZ, TS) if not df1 else (Tp, TA, TS), strict=True):
+                emit_extremes(f"{name}.{k}", got[k], T, mode, *c(k),
+                              **(modes if k != "section" else {}))
         last = Y[:, -1] if L else np.zeros(0)
         probe(f"{name}.out", last, output, t.get("out", self.output_type), mode, *c("out"))
 
@@ -587,6 +637,7 @@ class SOSFilter(Block):
             p, a, z = _recorded_sums(row, (ulo, uhi), (ylo, yhi), self.form == "df1")
             prod.add(*p)
             acc.add(*a)
+            acc.add(*p)  # every product is cast into the accumulator type too
             state.add(*z)
             sec.add(slo, shi)
             # the last partial sum of df1 and the first sum of df2t are the section sums

@@ -312,18 +312,20 @@ def table_is_double(types: TypeTable | None, prefix: str) -> bool:
 
 
 def probe(signal: str, values, output=None, T: numerictype | None = None,
-          mode: str = "fixed", overflows: int = 0, underflows: int = 0) -> None:
+          mode: str = "fixed", overflows: int = 0, underflows: int = 0, *,
+          tied: tuple | None = None) -> None:
     """Report a block's internal signal to the fixed-point tool (only while it records).
 
     *values* is the float64 array arriving at the signal's quantization, or a zero-argument
     callable producing it (called only when someone listens, so the cost is paid only while
-    recording). *mode* is ``'fixed'`` or ``'double'``.
+    recording). *mode* is ``'fixed'`` or ``'double'``. *tied*: the signals, this one among
+    them, that the block casts with one type (see ``SignalEvent.tied``).
     """
     if not signals_active():
         return
     if callable(values):
         values = values()
-    emit_signal(signal, values, output, T, mode, overflows, underflows)
+    emit_signal(signal, values, output, T, mode, overflows, underflows, tied=tied)
 
 
 def counting() -> bool:

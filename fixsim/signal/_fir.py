@@ -15,7 +15,7 @@ from .._core._modes import Overflow, Rounding
 from .._core._numerictype import MAX_WORD_LENGTH, numerictype
 from .._core._quantize import storage_kind
 from .._core._rules import growth_bits, ideal_mul
-from .._core._typetable import emit_signal, signals_active
+from .._core._typetable import emit_extremes, emit_signal, extremes_suffice, signals_active
 from .._kernels import lazy
 from ._block import (
     Block,
@@ -333,6 +333,7 @@ class FIR(Block):
                 f"width(input) + width(coef) <= 64 and product/accumulator widths <= 63 "
                 f"(got {', '.join(bad) or 'storage wider than int64'}). Choose narrower types, "
                 "or full-precision product and accumulator types.")
+        self._zb = None
         if self._kernel_ok:
             rows = [_kf.type_row(P.word_length, P.signed), _kf.type_row(A.word_length, A.signed)]
             E = t.get("preadd", P)
@@ -343,6 +344,10 @@ class FIR(Block):
                                 dtype=np.int64)
             self._h64 = np.ascontiguousarray(h, dtype=np.int64)
             self._z = np.zeros(self.ntaps, dtype=np.int64)
+            # the direct form's counts from a per-frame proof (see fir_direct_counts)
+            self._zb = (_kf.zero_bounds(self._sh, int(self.rounding))
+                        if not self._sign and _kf.counts_by_proof(
+                            self._sh, int(self.rounding), int(self.overflow)) else None)
         kind = storage_kind(Tx)
         # the fused path: the exact convolution and the output cast in one kernel (int64
         # stored input and output, a cast by at most 62 bits either way, sums exact in float64
@@ -428,6 +433,10 @@ class FIR(Block):
                 _kf.kernel("fir_symmetric", rm, om, c, spec, self._sh)(
                     e64, self._h64, self._sign, self._tp, self._sh, start, step, rm, om, acc, cnt)
             elif self.form == "direct":
+                if c and self._zb is not None and _kf.fir_direct_counts(
+                        e64, self._h64, self._tp, self._sh, start, step, cnt_out, rm, om,
+                        self._zb, cnt):
+                    c = False  # no cast overflows in this frame; underflows counted
                 _kf.kernel("fir_direct", rm, om, c, spec, self._sh[:2])(
                     e64, self._h64, self._tp, self._sh, start, step, rm, om, acc, cnt)
             else:
@@ -677,8 +686,11 @@ class FIR(Block):
             ivs = [iv for r in runs for iv in r[s]]
             if ivs:
                 res[s] = _hull(*ivs)
-        # the accumulator holds the output (before its cast) too
+        # the accumulator holds the output (before its cast) too, and every product (each is
+        # cast into the accumulator type before it is added; the recording reports them)
         res["acc"] = _hull(res["acc"], out) if "acc" in res else out
+        if "product" in res:
+            res["acc"] = _hull(res["acc"], res["product"])
         return res
 
     def _tap_order_out(self, ar, h, x) -> tuple:
@@ -926,6 +938,15 @@ def _form_ranges(ar, h, x, form: str, sign: int) -> dict:
 _EMIT_CHUNK = 1 << 16
 
 
+def _finite_terms(xe: np.ndarray, hv: np.ndarray, ks: np.ndarray, sign: int) -> bool:
+    """Whether every pre-adder sum, product and running sum of the terms is finite: finite
+    samples and coefficients, and ``2 max|x| sum|h|`` far below the float64 range."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mx = float(np.max(np.abs(xe))) if xe.size else 0.0
+        hs = float(np.sum(np.abs(hv[ks])))
+        return bool(np.isfinite(mx) and np.isfinite(hs) and 2.0 * mx * hs < 2.0 ** 1000)
+
+
 def emit_tap_sums(name: str, sign: int, xe, hv, ks, offs, pairs, resets, start: int, step: int,
                   count: int, mode: str, Tpre, Tprod, Tacc, cpre, cprod, cacc,
                   rounding: Rounding | None = None, overflow: Overflow | None = None) -> None:
@@ -939,21 +960,48 @@ def emit_tap_sums(name: str, sign: int, xe, hv, ks, offs, pairs, resets, start: 
         return
     xe = np.ascontiguousarray(xe, dtype=np.float64)
     hv = np.ascontiguousarray(hv, dtype=np.float64)
-    per = max(1, _EMIT_CHUNK // max(count, 1))
-    run = np.empty(count)
-    zero = (0, 0)
-    for i0 in range(0, nterms, per):
-        i1 = min(nterms, i0 + per)
-        m = (i1 - i0) * count
-        pre = np.empty(m if sign else 0)
-        prod = np.empty(m)
-        acc = np.empty(m)
-        _ke.tap_sums(xe, hv, ks, offs, pairs, resets, float(sign or 1), start, step, count,
-                     i0, i1, run, pre, prod, acc)
-        fin = i1 == nterms
-        if sign:
-            emit_signal(f"{name}.preadd", pre, None, Tpre, mode, *(cpre if fin else zero),
+    # the recorder may keep only extremes of these signals: then no value is handed over
+    extremes = extremes_suffice()
+    got = {"preadd": None, "product": None, "acc": None} if extremes else None
+    if extremes and (count == 0 or _finite_terms(xe, hv, ks, sign)):
+        ex = _ke.new_extremes(3)
+        if count:  # fold them in one compiled pass, building no values
+            run, pb, tb = np.empty(count), np.empty(count), np.empty(count)
+            _ke.tap_extremes(xe, hv, ks, offs, pairs, resets, float(sign or 1), start, step,
+                             count, bool(sign), run, pb, tb, ex)
+        n = nterms * count
+        got = {k: _ke.extremes_of(ex, i, 2 * n if k == "acc" else n)
+               for i, k in enumerate(got)}
+    else:  # the values (for the extremes too when some are not finite)
+        per = max(1, _EMIT_CHUNK // max(count, 1))
+        run = np.empty(count)
+        zero = (0, 0)
+        for i0 in range(0, nterms, per):
+            i1 = min(nterms, i0 + per)
+            m = (i1 - i0) * count
+            pre = np.empty(m if sign else 0)
+            prod = np.empty(m)
+            acc = np.empty(m)
+            _ke.tap_sums(xe, hv, ks, offs, pairs, resets, float(sign or 1), start, step, count,
+                         i0, i1, run, pre, prod, acc)
+            # the accumulator's values: every product (each is cast into the accumulator
+            # type before it is added) and every running sum (regression: a product beyond
+            # the partial sums' range overflowed the proposed accumulator type)
+            acc = np.concatenate([prod, acc])
+            if extremes:
+                for k, v in (("preadd", pre), ("product", prod), ("acc", acc)):
+                    got[k] = _ke.merge_extremes(got[k], _ke.extremes_of_values(v))
+                continue
+            fin = i1 == nterms
+            if sign:
+                emit_signal(f"{name}.preadd", pre, None, Tpre, mode, *(cpre if fin else zero),
+                            **modes)
+            emit_signal(f"{name}.product", prod, None, Tprod, mode, *(cprod if fin else zero),
                         **modes)
-        emit_signal(f"{name}.product", prod, None, Tprod, mode, *(cprod if fin else zero),
-                    **modes)
-        emit_signal(f"{name}.acc", acc, None, Tacc, mode, *(cacc if fin else zero), **modes)
+            emit_signal(f"{name}.acc", acc, None, Tacc, mode, *(cacc if fin else zero),
+                        **modes)
+    if extremes:
+        if sign:
+            emit_extremes(f"{name}.preadd", got["preadd"], Tpre, mode, *cpre, **modes)
+        emit_extremes(f"{name}.product", got["product"], Tprod, mode, *cprod, **modes)
+        emit_extremes(f"{name}.acc", got["acc"], Tacc, mode, *cacc, **modes)

@@ -584,15 +584,26 @@ class Model:
 
         Signals whose types a block works out itself (its ``fixed_signals``, such as a CIC's
         stage registers, sized from whatever type reaches its input) are ``'inherit'`` and
-        locked: no proposal gives them a type the run would not use."""
+        locked: no proposal gives them a type the run would not use.
+
+        Signals one type must serve (a block's ``tied_signals``, groups of its signal names,
+        such as an NCO's ``sin`` and ``cos``, which one sine table gives) are *tied*: the table
+        lists the groups (``T.tied``, kept by its copies, ``as_double`` and ``override``, not
+        by JSON), and ``fx.tool.propose`` gives each group one type, as MATLAB's Fixed-Point
+        Tool does for a shared data type group."""
         sig: dict[str, Any] = dict(self.signals(input_types))
         locked = set(kwargs.pop("locked", ()))
+        tied: list[tuple[str, ...]] = []
         for name, node in self._nodes.items():
             for s in getattr(node.block, "fixed_signals", ()):
                 if f"{name}.{s}" in sig:
                     sig[f"{name}.{s}"] = "inherit"
                     locked.add(f"{name}.{s}")
-        return TypeTable(sig, locked=sorted(locked), **kwargs)
+            for group in getattr(node.block, "tied_signals", ()):
+                members = tuple(f"{name}.{s}" for s in group if f"{name}.{s}" in sig)
+                if len(members) > 1:
+                    tied.append(members)
+        return TiedTypeTable(sig, locked=sorted(locked), tied=tied, **kwargs)
 
     # -- printing -----------------------------------------------------------------------------
     def table(self, types: TypeTable | None = None, input_types=None) -> str:
@@ -672,6 +683,45 @@ class Model:
     def __repr__(self) -> str:
         return (f"Model({self.name!r}, inputs={self._inputs!r}, blocks={list(self._nodes)!r}, "
                 f"outputs={list(self._outputs)!r})")
+
+
+class TiedTypeTable(TypeTable):
+    """A :class:`~fixsim.TypeTable` that also lists groups of signals one type must serve
+    (:meth:`Model.type_table` makes it; ``fx.tool.propose`` gives each group one type).
+
+    The groups are kept by :meth:`copy`, :meth:`as_double`, :meth:`override` and pickling;
+    JSON (:meth:`to_json`) and equality ignore them (a table from JSON runs the same, and
+    ``propose(..., tied=...)`` declares the groups again)."""
+
+    __slots__ = ("_tied",)
+
+    def __init__(self, types: Mapping | None = None, *, tied: Iterable = (), **kwargs) -> None:
+        super().__init__(types, **kwargs)
+        self._tied = tuple(tuple(self._known(n) for n in g) for g in tied)
+
+    @property
+    def tied(self) -> tuple[tuple[str, ...], ...]:
+        """The groups of signal names that one type must serve."""
+        return self._tied
+
+    def copy(self) -> TiedTypeTable:
+        return _with_ties(super().copy(), self._tied)
+
+    def __reduce__(self):
+        return (_tied_from_dict, (self.to_dict(), self._tied))
+
+
+def _with_ties(base: TypeTable, tied) -> TiedTypeTable:
+    """*base*'s state (taken over, not copied) in a TiedTypeTable with the groups *tied*."""
+    new = TiedTypeTable.__new__(TiedTypeTable)
+    for slot in TypeTable.__slots__:
+        setattr(new, slot, getattr(base, slot))
+    new._tied = tuple(tuple(g) for g in tied)
+    return new
+
+
+def _tied_from_dict(data: Mapping, tied) -> TiedTypeTable:
+    return _with_ties(TypeTable.from_dict(data), tied)
 
 
 def _entries(types: TypeTable, name: str) -> dict[str, Any]:

@@ -122,7 +122,9 @@ class NCO:
         ``<name>.out`` (or ``<name>.sin`` / ``<name>.cos``, which must then agree) gives the
         output type (the explicit argument wins); a table whose entries for the block are all
         ``'double'`` runs it in double. ``<name>.phase`` is informational (the accumulator is
-        ``accumulator_word_length`` bits).
+        ``accumulator_word_length`` bits). ``<name>.sin`` and ``<name>.cos`` are
+        :attr:`tied_signals`: ``fx.tool.propose`` gives them one type when the table comes
+        from ``Model.type_table``.
 
     Notes
     -----
@@ -154,6 +156,10 @@ class NCO:
     ``D = W - Q`` bits spreads them into a noise floor (MATLAB estimates ``6 Q`` dB without
     dither, ``6 Q + 12`` dB with it); table quantization adds spurs near ``-6.02 Wout`` dBc.
     """
+
+    #: Signals one type must serve (one sine table gives both outputs): ``Model.type_table``
+    #: declares them tied, and ``fx.tool.propose`` then proposes one type covering both.
+    tied_signals = (("sin", "cos"),)
 
     def __init__(self, phase_increment: int, *, phase_offset: int = 0,
                  accumulator_word_length: int = 16, quantizer_bits: int | None = None,
@@ -223,7 +229,10 @@ class NCO:
             raise ValueError(f"{self._blk}: the type table gives {self.name}.sin "
                              f"{given['sin']} and {self.name}.cos {given['cos']}; one sine "
                              "table serves both outputs, so give them the same type (or "
-                             f"give {self.name}.out).")
+                             f"give {self.name}.out). fx.tool.propose gives them one type when "
+                             "they are tied: in a table from Model.type_table, or with "
+                             f"propose(..., tied=[({self.name + '.sin'!r}, "
+                             f"{self.name + '.cos'!r})]).")
         return next(iter(given.values()), None)
 
     # -- the table ------------------------------------------------------------------------------
@@ -405,11 +414,17 @@ class NCO:
             p = rec.astype(np.uint64).astype(np.float64) * 2.0 ** -W
             probe(f"{self.name}.phase", p, p, numerictype(False, W, W), "fixed")
             qi = rec.astype(np.uint64) >> np.uint64(W - Q)
+            tied = self._tied(outs)
             for nm, shift in (("sin", 0.0), ("cos", 0.25)):
                 if nm in outs:
                     probe(f"{self.name}.{nm}", self._ideal(qi, Q, shift), outs[nm], T,
-                          "fixed")
+                          "fixed", tied=tied)
         return self._shape(outs)
+
+    def _tied(self, outs) -> tuple | None:
+        """The sine and cosine signals' names when both are produced (one table serves
+        both), for the recorder (``SignalEvent.tied``)."""
+        return (f"{self.name}.sin", f"{self.name}.cos") if len(outs) == 2 else None
 
     #: table addresses up to this many bits get their ideal values from a cached table
     IDEAL_TABLE_BITS = 16
@@ -446,8 +461,9 @@ class NCO:
         if signals_active():
             cyc = theta / (2 * np.pi)
             probe(f"{self.name}.phase", cyc, cyc, numerictype(False, W, W), "double")
+            tied = self._tied(outs)
             for nm, v in outs.items():
-                probe(f"{self.name}.{nm}", v, v, self.output_type, "double")
+                probe(f"{self.name}.{nm}", v, v, self.output_type, "double", tied=tied)
         if wf == "complex":
             return outs["cos"] + 1j * outs["sin"]
         return self._shape(outs)

@@ -23,7 +23,7 @@ import numpy as np
 from .._core._quantize import stochastic_stream, stochastic_stream_base
 from .._core._typetable import TypeTable, _signal_hooks
 from . import _offload
-from ._record import Recording, record
+from ._record import Recording, _check_internals, record
 
 __all__ = ["collect"]
 
@@ -57,7 +57,8 @@ def run_item(fn: Callable, item, T, index: int, where: str, run: str = ""):
         raise
 
 
-def _run_chunk(fn: Callable, items: list, types, first: int, base: int, detail: str) -> dict:
+def _run_chunk(fn: Callable, items: list, types, first: int, base: int, detail: str,
+               internals: str = "extremes") -> dict:
     """Worker: record *fn* over *items*; the recording as a lossless dict.
 
     A forked worker inherits the listeners active where ``collect`` was called (an outer
@@ -67,7 +68,7 @@ def _run_chunk(fn: Callable, items: list, types, first: int, base: int, detail: 
     """
     _signal_hooks.set(())
     _offload.offload.threads = False
-    with record(detail=detail) as rec:
+    with record(detail=detail, internals=internals) as rec:
         for i, item in enumerate(items):
             with stochastic_stream(base, first + i):
                 run_item(fn, item, types, first + i, "fx.tool.collect", " (a worker process)")
@@ -165,7 +166,7 @@ def _chunks(it: Iterator, size: int) -> Iterator[list]:
 def collect(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T: TypeTable | None, *,
             progress: bool = False, workers: int = 1, chunksize: int = 1,
             recording: Recording | None = None, mp_context: str | None = None,
-            total: int | None = None) -> Recording:
+            total: int | None = None, internals: str | None = None) -> Recording:
     """Record every probed signal of *fn* over all *inputs*.
 
     Parameters
@@ -202,6 +203,9 @@ def collect(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T: TypeTable 
         ``'forkserver'`` or ``'spawn'`` (fn must then be importable by name).
     total : int, optional
         The number of items, for the progress bar when ``len(inputs)`` is not defined.
+    internals : {'extremes', 'values'}, optional
+        What a new recording keeps of the signals inside blocks (see ``fx.tool.record``;
+        default ``'extremes'``); a given *recording* keeps its own.
 
     Returns
     -------
@@ -245,7 +249,13 @@ def collect(fn: Callable[[Any, TypeTable], Any], inputs: Iterable, T: TypeTable 
         mp_context = _start_method(mp_context)
     elif mp_context is not None:
         _start_method(mp_context)  # checked even where it is not used
-    rec = Recording() if recording is None else recording
+    if internals is not None:
+        _check_internals(internals, where)
+        if recording is not None and internals != recording.internals:
+            raise ValueError(f"{where}: internals={internals!r} differs from the given "
+                             f"recording's internals {recording.internals!r}; leave internals "
+                             "out to use the recording's.")
+    rec = (Recording(internals=internals or "extremes") if recording is None else recording)
     # every item draws default stochastic rounding from a stream of its own, so the result
     # does not depend on the number of workers (regression: forked workers all started
     # from the parent's generator state and drew the same numbers)
@@ -288,7 +298,8 @@ def _parallel(fn, inputs, T, workers, chunksize, mp_context, rec, bar, base) -> 
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         first = 0
         for chunk in _chunks(iter(inputs), chunksize):
-            fut = pool.submit(_run_chunk, fn, chunk, T, first, base, rec.detail)
+            fut = pool.submit(_run_chunk, fn, chunk, T, first, base, rec.detail,
+                              rec.internals)
             pending.append((fut, len(chunk)))
             first += len(chunk)
             while len(pending) >= 2 * workers:  # bounded memory: wait for the oldest

@@ -260,7 +260,9 @@ def type_metrics(s: SignalStats, T: numerictype, symmetric: bool = False) -> dic
     logarithm, finite whatever the magnitude), ``sqnr_db`` (``10 log10(mean(x**2) /
     noise_power)``, inf when no error, None when the values are all zero; computed in
     logarithms from the exact power, so tiny and huge signals get a finite value) and
-    ``percent_range_used`` (MATLAB's: ``100 * max(max/T.max, min/T.min)``).
+    ``percent_range_used`` (MATLAB's: ``100 * max(max/T.max, min/T.min)``). From
+    ``detail='extremes'`` statistics (no histogram) the counts are exact where the extremes
+    decide them and None otherwise, and there is no noise or SQNR estimate (None).
     """
     n = s.finite_count
     if n == 0:
@@ -272,6 +274,8 @@ def type_metrics(s: SignalStats, T: numerictype, symmetric: bool = False) -> dic
     emax = T.exact_max
     emin = -emax if symmetric and T.signed else T.exact_min
     tmax, tmin = float_below(emax), -float_below(-emin)
+    if s.detail == "extremes":
+        return _extremes_metrics(s, T, tmin, tmax)
     e = _scale(s)
     if s.max <= tmax and s.min >= tmin:
         over = 0.0
@@ -318,6 +322,24 @@ def type_metrics(s: SignalStats, T: numerictype, symmetric: bool = False) -> dic
             "underflows": int(round(max(under, 0.0))), "noise_power": noise_power,
             "log10_noise_power": log_noise, "sqnr_db": sqnr,
             "percent_range_used": percent_range_used(T, s.min, s.max)}
+
+
+def _extremes_metrics(s: SignalStats, T: numerictype, tmin: float, tmax: float) -> dict:
+    """:func:`type_metrics` from counts and extremes alone (``detail='extremes'``): exact
+    where they decide it, None where only a histogram could (how many values lie beyond a
+    limit or below half an LSB, the noise and SQNR estimates)."""
+    n = s.finite_count
+    inside = s.max <= tmax and s.min >= tmin
+    half = _ldexp(1.0, -T.fraction_length - 1)
+    if s.zeros == n or (s.whole and T.fraction_length >= 0):
+        under = 0  # nothing nonzero, or only whole numbers on a grid that holds them
+    elif s.max_abs < half:
+        under = n - s.zeros  # every nonzero value is below half an LSB
+    else:
+        under = None
+    return {"overflows": 0 if inside else None, "clip_fraction": 0.0 if inside else None,
+            "underflows": under, "noise_power": None, "log10_noise_power": None,
+            "sqnr_db": None, "percent_range_used": percent_range_used(T, s.min, s.max)}
 
 
 def mse_fraction_length(s: SignalStats, signed: bool, W: int, F0: int,

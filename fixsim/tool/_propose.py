@@ -28,6 +28,15 @@ the range. Given both, that type, which must cover the range. Signedness follows
 values are all whole numbers get fraction length ``min(F, 0)`` when the range is the
 simulation's (a union also covers derived values nobody recorded); locked entries keep their
 type.
+
+**Tied signals.** Signals one type must serve (an NCO's ``sin`` and ``cos``, which one sine
+table gives) form a group, as in MATLAB's shared data type groups: the groups the table declares
+(``T.tied``, from ``Model.type_table``) and those given as ``tied=``. Each member's range is
+found as above (its clipping and margin applied), and every member gets the type the rules give
+for the union of those ranges (whole numbers only when every member's are). A locked member
+(or one set outright by an override) fixes the group's type: the others take it, even where it
+does not cover their ranges (the rationale says so, and the expected overflows count them); two
+members fixed to different types are an error naming both.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ import json
 import math
 import numbers
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -65,6 +74,22 @@ _OVERRIDE_KEYS = ("word_length", "fraction_length", "signed", "policy", "margin"
 
 
 @dataclasses.dataclass(frozen=True)
+class _Tie:
+    """How a member of a tied group is typed: by the group's union range (``lo``, ``hi``,
+    ``whole``, ``sym``), or by the type ``fixed`` that member ``ref`` (locked, or set by an
+    override: ``reason``) gives the group."""
+
+    group: tuple[str, ...]
+    lo: Fraction = Fraction(0)
+    hi: Fraction = Fraction(0)
+    whole: bool = False
+    sym: bool = False
+    fixed: numerictype | str | None = None
+    ref: str | None = None
+    reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class ProposedType:
     """The proposal for one signal.
 
@@ -78,7 +103,8 @@ class ProposedType:
     simulated : tuple of float or None
         The recorded ``(min, max)`` (None when not recorded).
     range_used : tuple of Fraction
-        The range the proposal covers (after clipping and margin), exact.
+        The range the proposal covers (after clipping and margin), exact; for a tied signal,
+        the union of its group's ranges (its own when a locked member fixes the type).
     locked : bool
     rationale : str
         One line saying why.
@@ -96,7 +122,8 @@ class ProposedType:
     overflows, underflows : int or None
         Expected counts on the recorded data: values outside the range, and nonzero values
         below half an LSB (which round to zero); 0 for a ``'double'`` or ``'inherit'`` type
-        (nothing is quantized), None when nothing was recorded.
+        (nothing is quantized), None when nothing was recorded, or when the signal was
+        recorded as extremes (inside a block) and they alone do not decide the count.
     sqnr_db : float or None
         Estimated signal-to-quantization-noise ratio of the proposed type on the recorded
         data, in dB (rounding noise ``LSB**2/12`` per value plus the clipping error).
@@ -430,7 +457,7 @@ def propose(ranges=None, T: TypeTable | None = None, *, word_length: int | None 
             fraction_length: int | None = None, margin: float = 0, policy: str = "minmax",
             percentile: float = 99.99, source: str | None = None, derived=None,
             design: Mapping | None = None, signed: bool | None = None,
-            overrides: Mapping | None = None) -> Proposal:
+            overrides: Mapping | None = None, tied=None) -> Proposal:
     """Propose a type for every signal (see the module notes for the rules).
 
     Parameters
@@ -452,7 +479,10 @@ def propose(ranges=None, T: TypeTable | None = None, *, word_length: int | None 
         Safety margin in percent: the covered range is ``[lo, hi] * (1 + margin/100)``
         (not applied to design ranges).
     policy : {'minmax', 'percentile', 'mse', 'kl'}, default 'minmax'
-        Clipping policy for recorded ranges (see :mod:`fixsim.tool._policies`).
+        Clipping policy for recorded ranges (see :mod:`fixsim.tool._policies`). A signal
+        recorded as extremes (inside a block: ``record``'s default ``internals``) has no
+        histogram and is covered with ``'minmax'`` (the rationale says so); an override asking
+        for another policy there is an error.
     percentile : float, default 99.99
         The percentile of ``|x|`` kept by ``policy='percentile'``.
     source : {'simulation', 'derived', 'design', 'union'}, optional
@@ -469,6 +499,11 @@ def propose(ranges=None, T: TypeTable | None = None, *, word_length: int | None 
         Per-signal settings, ``{name: {...}}`` with keys among ``word_length``,
         ``fraction_length``, ``signed``, ``policy``, ``margin``, ``percentile``, or
         ``{'type': 'sfix16_En12'}`` (or the type itself) to set the type outright.
+    tied : iterable of tuples of str, optional
+        Groups of signals one type must serve, added to those *T* declares (``T.tied``: a
+        table from ``Model.type_table`` lists its blocks' ``tied_signals``, such as an NCO's
+        ``sin`` and ``cos``). Each group gets the best type covering the union of its members'
+        ranges, or the type of its locked (or overridden) member; see the module notes.
 
     Returns
     -------
@@ -480,9 +515,12 @@ def propose(ranges=None, T: TypeTable | None = None, *, word_length: int | None 
         An empty recording, a signal without finite recorded values or with infinite ones, an
         unbounded derived range, negative values with ``signed=False``, a range that no type
         of the given word and fraction length holds, a clipping policy without recorded data,
-        or an override of a locked signal; each message names the signal and what to do.
+        an override of a locked signal, or tied signals fixed to different types (locked or
+        overridden) or given different types by their own settings; each message names the
+        signals and what to do.
     KeyError
-        A design range or override for a signal that is neither recorded, derived nor in *T*.
+        A design range, override or tied group naming a signal that is neither recorded,
+        derived nor in *T*.
 
     Examples
     --------
@@ -576,22 +614,114 @@ def propose(ranges=None, T: TypeTable | None = None, *, word_length: int | None 
     for n in [n for n in overrides if n not in names]:
         names.append(n)  # a signal set outright by an override
 
+    groups = _tie_groups(T, tied, known, recording)
+
     table = T.override(None) if T is not None else TypeTable()
     settings = {"word_length": W0, "fraction_length": F0, "margin": _float_out(margin),
                 "policy": policy0, "percentile": pct0, "source": source, "signed": signed}
-    out: dict[str, ProposedType] = {}
-    for name in names:
-        out[name] = p = _propose_one(
-            name, recording, derived, design, overrides.get(name), T, source, W0, F0, k0,
-            margin, policy0, pct0, signed, name in locked)
-        if p.locked or not isinstance(p.proposed, numerictype):
+
+    def one(name: str, tie: _Tie | None = None) -> ProposedType:
+        return _propose_one(name, recording, derived, design, overrides.get(name), T, source,
+                            W0, F0, k0, margin, policy0, pct0, signed, name in locked, tie)
+
+    out: dict[str, ProposedType] = {name: one(name) for name in names}
+    unproposed: dict[str, Any] = {}  # tied members in T with no range of their own
+    for group in groups:
+        members = tuple(n for n in group if n in out or (T is not None and n in T))
+        if len(members) < 2:
             continue
-        if name in table:
-            e = table.entry(name)
-            table[name] = {"type": p.proposed, "rounding": e.rounding, "overflow": e.overflow}
-        else:
-            table[name] = p.proposed
+        tie = _group_tie(members, out, T, locked, recording)
+        if tie is None:
+            continue
+        for n in members:
+            if n in out and not (out[n].locked or out[n].source == "override"):
+                out[n] = one(n, tie)
+        given = {n: out[n].proposed for n in members if n in out and not out[n].locked
+                 and out[n].source != "override"}
+        if len({str(t) for t in given.values()}) > 1:
+            raise ValueError(
+                "propose: the tied signals " + ", ".join(map(repr, members)) + " must share "
+                "one type, but their own settings (overrides of word_length, fraction_length "
+                "or signed) give " + ", ".join(f"{n!r} {t}" for n, t in given.items()) +
+                "; give them the same settings.")
+        shared = tie.fixed if tie.fixed is not None else next(iter(given.values()), None)
+        for n in members:
+            if n not in out and n not in locked and shared is not None:
+                unproposed[n] = shared
+    for name, p in out.items():
+        if not p.locked and p.proposed is not None:  # (a str only from a tied locked member)
+            _set_type(table, name, p.proposed)
+    for name, t in unproposed.items():
+        _set_type(table, name, t)
     return Proposal(out, table, settings)
+
+
+def _set_type(table: TypeTable, name: str, t) -> None:
+    """Give *name* the type *t* in *table*, keeping the entry's own modes."""
+    if name in table:
+        e = table.entry(name)
+        table[name] = {"type": t, "rounding": e.rounding, "overflow": e.overflow}
+    else:
+        table[name] = t
+
+
+def _tie_groups(T: TypeTable | None, tied, known: list[str],
+                recording: Recording | None = None) -> list[tuple[str, ...]]:
+    """The tied groups: those *T* declares (``T.tied``), those the blocks reported while
+    recording (``recording.tied``) and *tied*, overlapping ones merged."""
+    groups = [tuple(g) for g in (getattr(T, "_tied", None) or ())] if T is not None else []
+    if recording is not None:
+        groups += [tuple(g) for g in getattr(recording, "tied", ())]
+    if tied is not None:
+        bad = TypeError(f"propose: tied must be a list of groups of signal names, e.g. "
+                        f"[('lo.sin', 'lo.cos')], got {tied!r}.")
+        if isinstance(tied, str | Mapping) or not isinstance(tied, Iterable):
+            raise bad
+        for g in tied:
+            if isinstance(g, str) or not isinstance(g, Iterable):
+                raise bad
+            g = tuple(g)
+            for n in g:
+                if not isinstance(n, str):
+                    raise bad
+                if known and n not in known:
+                    raise _unknown(n, known, "tied")
+            groups.append(g)
+    merged: list[list[str]] = []
+    for g in groups:
+        joined = [n for m in merged if set(m) & set(g) for n in m]
+        merged = [m for m in merged if not set(m) & set(g)]
+        merged.append(list(dict.fromkeys(joined + list(g))))
+    return [tuple(m) for m in merged if len(m) > 1]
+
+
+def _group_tie(members: tuple[str, ...], out: Mapping[str, ProposedType],
+               T: TypeTable | None, locked, recording: Recording | None) -> _Tie | None:
+    """How a tied group is typed (see :class:`_Tie`), from its members' own proposals."""
+    fixed: dict[str, tuple[Any, str]] = {}
+    for n in members:
+        p = out.get(n)
+        if p is not None and (p.locked or p.source == "override"):
+            fixed[n] = (p.proposed, "locked" if p.locked else "overridden")
+        elif p is None and n in locked:
+            fixed[n] = (T.type_of(n), "locked")
+    if fixed:
+        if len({str(t) for t, _ in fixed.values()}) > 1:
+            raise ValueError(
+                "propose: the tied signals " + ", ".join(map(repr, members)) + " must share "
+                "one type, but " + " and ".join(f"{n!r} is {why} to {t}"
+                                                for n, (t, why) in fixed.items()) +
+                "; lock (or override) them to the same type, or unlock (or drop the override "
+                "of) all but one.")
+        ref, (t, why) = next(iter(fixed.items()))
+        return _Tie(members, fixed=t, ref=ref, reason=why)
+    own = [out[n] for n in members if n in out]
+    if not own:
+        return None
+    whole = all(p.source == "simulation" and recording is not None and p.name in recording
+                and recording[p.name].whole for p in own)
+    return _Tie(members, min(p.range_used[0] for p in own), max(p.range_used[1] for p in own),
+                whole, any(_sat_sym(T, n) for n in members))
 
 
 def _parse_override(name: str, ov) -> dict:
@@ -627,7 +757,7 @@ def _sat_sym(T: TypeTable | None, name: str) -> bool:
 
 
 def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, margin0,
-                 policy0, pct0, signed0, is_locked) -> ProposedType:
+                 policy0, pct0, signed0, is_locked, tie: _Tie | None = None) -> ProposedType:
     where = "propose"
     ov = _parse_override(name, ov)
     # a signed sat_sym cast also moves the most negative value: its range is [-max, max]
@@ -745,6 +875,17 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
         whole = src == "simulation" and s.whole
         pol = policy
         what = f"{src} range [{_fmt(lo)}, {_fmt(hi)}]"
+        if policy != "minmax" and src == "simulation" and s.detail == "extremes":
+            if "policy" in ov:
+                raise ValueError(
+                    f"propose: overrides[{name!r}] asks for policy {policy!r}, which needs the "
+                    f"signal's histogram, but {name!r} was recorded with detail='extremes' (a "
+                    "signal inside a block: min, max and counts only). Record with "
+                    "fx.tool.record(internals='values'), or use policy='minmax' for it.")
+            # a block's accumulator, product or state: covered, not clipped
+            pol = policy = "minmax"
+            what += (" (recorded as extremes, inside a block: minmax, as no histogram was "
+                     "recorded)")
         if policy != "minmax":
             if src != "simulation":
                 raise ValueError(f"propose: policy {policy!r} clips recorded ranges, and the "
@@ -768,13 +909,25 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
             what += f" + {margin}% margin"
     if is_locked:
         return finish(current, (lo, hi), src, pol, "locked: kept", locked=True)
+    cover_sym = sym
+    if tie is not None:
+        names = ", ".join(tie.group)
+        if tie.fixed is not None:
+            Tp = tie.fixed
+            why = f"tied to {tie.ref} ({tie.reason}): {Tp}, one type for {names}"
+            if isinstance(Tp, numerictype) and not _covers(Tp, lo, hi):
+                why += f", which does not cover this signal's {what}"
+            return finish(Tp, (lo, hi), src, pol, why)
+        what = f"union of the ranges of {names}, which share one type; this signal: {what}"
+        lo, hi, whole = tie.lo, tie.hi, tie.whole
+        cover_sym = sym or tie.sym
     sgn = bool(lo < 0) if sgn_forced is None else bool(sgn_forced)
     if lo < 0 and not sgn:
         raise ValueError(f"propose: signal {name!r} has negative values (min {float(lo)!r}) "
                          "and signed=False; an unsigned type cannot hold them. Pass "
                          "signed=None to take signedness from the range.")
     # the range the type must hold: under sat_sym, [-m, m] covers [lo, hi] symmetrically
-    c_lo, c_hi = (-max(-lo, hi), max(-lo, hi)) if sym and sgn else (lo, hi)
+    c_lo, c_hi = (-max(-lo, hi), max(-lo, hi)) if cover_sym and sgn else (lo, hi)
     if W is not None and F is not None:
         Tp = numerictype(sgn, W, F)
         if not _covers(Tp, c_lo, c_hi):
@@ -785,7 +938,7 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
     elif W is not None:
         Tp = _best_type(name, c_lo, c_hi, sgn, W)
         why = f"best precision for {W} bits covering [{_fmt(lo)}, {_fmt(hi)}] ({what})"
-        if pol == "mse":
+        if pol == "mse" and tie is None:  # (a tied group covers its members' ranges)
             Fm, _ = _policies.mse_fraction_length(s, sgn, W, Tp.fraction_length,
                                                   symmetric=sym)
             if Fm != Tp.fraction_length:
@@ -799,7 +952,7 @@ def _propose_one(name, recording, derived, design, ov, T, source, W0, F0, k0, ma
         if whole and Tp.fraction_length > 0:
             Tp = numerictype(sgn, W, 0)
             why += "; whole numbers: fraction length 0"
-        if pol == "mse":
+        if pol == "mse" and tie is None:
             # the range covered is what the chosen type holds of the recorded range
             # (regression: range_used gave the unclipped range, which the type does not hold)
             lo, hi = _clip_to(Tp, lo, hi)

@@ -22,19 +22,33 @@ import numpy as np
 from .._atomic import parse_json, read_json, write_atomic
 from .._core._typetable import SignalEvent, signal_listening
 from ._offload import offload as _offload
-from ._stats import DETAILS, SignalStats, _Accumulator
+from ._stats import SignalStats, _Accumulator, _Summary
 
 __all__ = ["Recording", "record", "RECORDING_SCHEMA"]
 
 #: The schema tag written by :meth:`Recording.save`.
 RECORDING_SCHEMA = "fixsim.Recording/1"
+#: What a recording keeps of the signals inside blocks (see :func:`record`).
+INTERNALS = ("extremes", "values")
+#: The recording-wide levels (``'extremes'`` is a signal's level, see ``internals``).
+RECORD_DETAILS = ("full", "ranges")
+
+
+def _check_internals(internals, where: str) -> str:
+    if internals not in INTERNALS:
+        raise ValueError(f"{where}: internals={internals!r} is not one of {INTERNALS}: "
+                         "'extremes' records the signals inside blocks (products, partial "
+                         "sums, states) by count, zeros, min, max, whole-number flag and "
+                         "overflow/underflow counts; 'values' gives them the statistics of "
+                         "every other signal (histograms, and sums with detail='full').")
+    return internals
 
 
 
 class _Pending:
     """One signal's running summary since the last flush (the fused kernel's state)."""
 
-    __slots__ = ("type", "nt", "acc", "overflows", "underflows")
+    __slots__ = ("type", "nt", "acc", "overflows", "underflows", "ext")
 
     def __init__(self, numerictype: str | None, sums: bool):
         self.type = numerictype
@@ -42,6 +56,33 @@ class _Pending:
         self.acc = _Accumulator(sums)
         self.overflows = 0
         self.underflows = 0
+        #: ``(count, nan, inf, zeros, min, max, whole)`` reported since the last flush
+        self.ext: tuple | None = None
+
+    def add_extremes(self, e: tuple) -> None:
+        x = self.ext
+        if x is None:
+            self.ext = tuple(e)
+            return
+        lo = e[4] if x[4] is None else x[4] if e[4] is None else min(x[4], e[4])
+        hi = e[5] if x[5] is None else x[5] if e[5] is None else max(x[5], e[5])
+        self.ext = (x[0] + e[0], x[1] + e[1], x[2] + e[2], x[3] + e[3], lo, hi,
+                    x[6] and e[6])
+
+    def take_extremes(self) -> _Summary | None:
+        """The extremes since the last flush as a summary without histograms or sums."""
+        x, self.ext = self.ext, None
+        if x is None:
+            return None
+        s = _Summary()
+        s.count, s.nan, s.inf, s.zeros = x[0], x[1], x[2], x[3]
+        # a zero extreme is +0.0 (as SignalStats keeps it)
+        s.min = None if x[4] is None else x[4] + 0.0
+        s.max = None if x[5] is None else x[5] + 0.0
+        s.whole = x[6]
+        s.sum = s.sumsq = None
+        s.lo, s.pos, s.neg = 0, None, None
+        return s
 
 
 _TYPE_NAMES: dict = {}
@@ -68,6 +109,8 @@ class Recording:
         Initial statistics (copied).
     detail : {'full', 'ranges'}
         What newly probed signals record (see :func:`record`).
+    internals : {'extremes', 'values'}
+        What the signals inside blocks record (see :func:`record`).
 
     Notes
     -----
@@ -88,12 +131,17 @@ class Recording:
     9.0 1 15.875
     """
 
-    def __init__(self, stats: Mapping[str, SignalStats] | None = None, detail: str = "full"):
-        if detail not in DETAILS:
-            raise ValueError(f"Recording: detail={detail!r} is not one of {DETAILS}: 'full' "
-                             "records exact sums (mean, std, rms, SQNR estimates), 'ranges' "
-                             "only counts, extremes and histograms (cheaper).")
+    def __init__(self, stats: Mapping[str, SignalStats] | None = None, detail: str = "full",
+                 internals: str = "extremes"):
+        if detail not in RECORD_DETAILS:
+            raise ValueError(f"Recording: detail={detail!r} is not one of {RECORD_DETAILS}: "
+                             "'full' records exact sums (mean, std, rms, SQNR estimates), "
+                             "'ranges' only counts, extremes and histograms (cheaper).")
         self.detail = detail
+        self.internals = _check_internals(internals, "Recording")
+        #: groups of signals the blocks cast with one type (``SignalEvent.tied``), which
+        #: ``fx.tool.propose`` types together
+        self.tied: list[tuple[str, ...]] = []
         self._stats: dict[str, SignalStats] = {}
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.RLock()
@@ -118,6 +166,19 @@ class Recording:
         cost. The common case (a known signal, the same type object as last time, a flat
         float64 array) takes a short path: this runs once per probe and frame.
         """
+        ext = event.extremes
+        if ext is not None:  # a block's internal signal, summarised by the block
+            nt = event.numerictype
+            with self._lock:
+                pend = self._pending.get(event.name)
+                if pend is None or (nt is not pend.nt and nt is not None):
+                    pend = self._pending_for(event.name, nt, "extremes")
+                pend.add_extremes(ext)
+                pend.overflows += event.overflows
+                pend.underflows += event.underflows
+            return
+        if event.tied is not None and event.tied not in self.tied:
+            self.tied.append(tuple(event.tied))
         stored = event.stored
         if stored is not None:  # a fi's stored integers: converted while copied
             values, scale = stored
@@ -138,19 +199,28 @@ class Recording:
     # it reads SignalEvent.stored when given, and keeps nothing of the event
     _on_signal.reads_stored = True
 
-    def _pending_for(self, name: str, nt) -> _Pending:
-        """The running summary of signal *name*, now of type *nt* (checked)."""
+    def _on_signal_extremes(self, event: SignalEvent) -> None:
+        """:meth:`_on_signal`, as the listener of a recording with ``internals='extremes'``
+        (the blocks then report their internal signals as extremes)."""
+        self._on_signal(event)
+
+    _on_signal_extremes.reads_stored = True
+    _on_signal_extremes.takes_extremes = True
+
+    def _pending_for(self, name: str, nt, detail: str | None = None) -> _Pending:
+        """The running summary of signal *name*, now of type *nt* (checked); a new signal
+        records at *detail* (default: the recording's)."""
         t = None if nt is None else _type_name(nt)
         pend = self._pending.get(name)
         if pend is None or (t is not None and pend.type != t):
             s = self._stats.get(name)
             if s is None:
-                s = self._stats[name] = SignalStats(name, self.detail)
+                s = self._stats[name] = SignalStats(name, detail or self.detail)
             s._check_type(t)  # raises on a second type at once, not at a later flush
             if t is not None:
                 s.numerictype = t
             if pend is None:
-                pend = self._pending[name] = _Pending(s.numerictype, self.detail == "full")
+                pend = self._pending[name] = _Pending(s.numerictype, s.detail == "full")
             else:
                 pend.type = t
         pend.nt = nt
@@ -162,6 +232,9 @@ class Recording:
             summaries = pend.acc.drain()
             for summary in summaries:
                 s._absorb(summary, 0, 0, pend.type)
+            ext = pend.take_extremes()
+            if ext is not None:
+                s._absorb(ext, 0, 0, pend.type)
             s.overflows += pend.overflows
             s.underflows += pend.underflows
             pend.overflows = pend.underflows = 0
@@ -227,7 +300,10 @@ class Recording:
         # the result kept this recording's level and the sums of signals copied from a
         # 'full' one, so a.merge(b) != b.merge(a))
         detail = "ranges" if "ranges" in (self.detail, other.detail) else "full"
-        out = Recording(self._stats, detail)
+        internals = ("extremes" if "extremes" in (self.internals, other.internals)
+                     else "values")
+        out = Recording(self._stats, detail, internals)
+        out.tied = list(dict.fromkeys(self.tied + other.tied))
         for name, s in other._stats.items():
             mine = out._stats.get(name)
             if mine is None:
@@ -250,6 +326,7 @@ class Recording:
         merged = self.merge(other)
         with self._lock:
             self._stats = merged._stats
+            self.tied = merged.tied
         return self
 
     def __reduce__(self):
@@ -262,7 +339,9 @@ class Recording:
             return NotImplemented
         self._flush()
         other._flush()
-        return (self.detail == other.detail and list(self._stats) == list(other._stats)
+        return (self.detail == other.detail and self.internals == other.internals
+                and sorted(self.tied) == sorted(other.tied)
+                and list(self._stats) == list(other._stats)
                 and all(self._stats[n] == other._stats[n] for n in self._stats))
 
     __hash__ = None  # mutable
@@ -278,6 +357,7 @@ class Recording:
         """A lossless JSON-ready dict: ``{"schema": ..., "signals": {name: stats}}``."""
         self._flush()
         return {"schema": RECORDING_SCHEMA, "detail": self.detail,
+                "internals": self.internals, "tied": [list(g) for g in self.tied],
                 "signals": {n: s.to_dict() for n, s in self._stats.items()}}
 
     @classmethod
@@ -292,8 +372,16 @@ class Recording:
                                                        for d in signals.values()):
             raise ValueError("Recording.from_dict: 'signals' must map each signal name to its "
                              f"saved statistics, got {type(signals).__name__}.")
-        return cls({n: SignalStats.from_dict({**d, "name": d.get("name", n)})
-                    for n, d in signals.items()}, data.get("detail", "full"))
+        rec = cls({n: SignalStats.from_dict({**d, "name": d.get("name", n)})
+                   for n, d in signals.items()}, data.get("detail", "full"),
+                   data.get("internals", "extremes"))
+        tied = data.get("tied", [])
+        if not isinstance(tied, list) or not all(
+                isinstance(g, list) and all(isinstance(n, str) for n in g) for g in tied):
+            raise ValueError("Recording.from_dict: 'tied' must be a list of lists of signal "
+                             f"names, got {tied!r}.")
+        rec.tied = [tuple(g) for g in tied]
+        return rec
 
     def to_json(self, **kwargs) -> str:
         """The recording as JSON text (keyword arguments go to ``json.dumps``)."""
@@ -328,6 +416,17 @@ class record:  # noqa: N801 - used like a function
         and underflow counts, and the exact sum and sum of squares (mean, std, rms, and the
         SQNR estimates of ``propose``). ``'ranges'``: the same without the two sums, which
         makes the statistics kernel about twice as fast; ``mean``/``std``/``rms`` then raise.
+    internals : {'extremes', 'values'}, optional
+        What a new recording keeps of the signals *inside* blocks (a filter's products and
+        partial sums, a biquad's states: tens of values per sample). ``'extremes'`` (the
+        default, what MATLAB's Fixed-Point Tool instruments there): count, zeros, min, max,
+        the whole-number flag and the overflow and underflow counts, which the block
+        computes in one compiled pass without building the values (``detail='extremes'``
+        statistics; no histograms, so ``propose`` covers them with ``'minmax'``). ``'values'``:
+        the same statistics as every other signal, at the cost of building and summarising
+        every value. The blocks' inputs, outputs and coefficients, and every type-table
+        cast, are recorded at ``detail`` either way; so is everything while another listener
+        (``verify``) is active.
 
     Examples
     --------
@@ -353,25 +452,35 @@ class record:  # noqa: N801 - used like a function
     ``FIXSIM_RECORD_THREAD=0`` in the environment keeps all of it in the calling thread.
     """
 
-    def __init__(self, recording: Recording | None = None, *, detail: str | None = None):
+    def __init__(self, recording: Recording | None = None, *, detail: str | None = None,
+                 internals: str | None = None):
         if recording is not None and not isinstance(recording, Recording):
             raise TypeError(f"record: expected a Recording, got {type(recording).__name__}.")
-        if detail is not None and detail not in DETAILS:
-            raise ValueError(f"record: detail={detail!r} is not one of {DETAILS}: 'full' "
+        if detail is not None and detail not in RECORD_DETAILS:
+            raise ValueError(f"record: detail={detail!r} is not one of {RECORD_DETAILS}: 'full' "
                              "records exact sums (mean, std, rms, SQNR estimates), 'ranges' "
                              "only counts, extremes and histograms (cheaper).")
         if recording is not None and detail is not None and detail != recording.detail:
             raise ValueError(f"record: detail={detail!r} differs from the given recording's "
                              f"detail {recording.detail!r}; leave detail out to use the "
                              "recording's.")
-        self.recording = Recording(detail=detail or "full") if recording is None else recording
+        if internals is not None:
+            _check_internals(internals, "record")
+        if recording is not None and internals is not None and internals != recording.internals:
+            raise ValueError(f"record: internals={internals!r} differs from the given "
+                             f"recording's internals {recording.internals!r}; leave internals "
+                             "out to use the recording's.")
+        self.recording = (Recording(detail=detail or "full", internals=internals or "extremes")
+                          if recording is None else recording)
         self._listening: signal_listening | None = None
         self._offloaded = False
 
     def __enter__(self) -> Recording:
         if self._listening is not None:
             raise RuntimeError("record: this recorder is already active; use a new record().")
-        self._listening = signal_listening(self.recording._on_signal)
+        rec = self.recording
+        self._listening = signal_listening(rec._on_signal_extremes if rec.internals == "extremes"
+                                           else rec._on_signal)
         self._offloaded = _offload.enter()
         try:
             self._listening.__enter__()

@@ -53,8 +53,9 @@ __all__ = ["SignalStats", "SUBBINS", "STATS_SCHEMA", "DETAILS"]
 SUBBINS = 16
 _F64 = np.dtype(np.float64)
 _SUB_SHIFT = 4  # log2(SUBBINS)
-#: Recording levels: ``'full'`` keeps exact sums, ``'ranges'`` everything else.
-DETAILS = ("full", "ranges")
+#: Recording levels: ``'full'`` keeps exact sums, ``'ranges'`` everything else, ``'extremes'``
+#: neither the sums nor the histograms (counts, extremes, the whole-number flag).
+DETAILS = ("full", "ranges", "extremes")
 #: The schema tag of :meth:`SignalStats.to_dict`.
 STATS_SCHEMA = "fixsim.SignalStats/1"
 
@@ -362,9 +363,11 @@ class SignalStats:
     ----------
     name : str, optional
         The signal's name (for messages and reports).
-    detail : {'full', 'ranges'}
-        ``'full'`` (default) keeps everything below; ``'ranges'`` keeps no sums (see
-        :attr:`detail`), which makes recording cheaper.
+    detail : {'full', 'ranges', 'extremes'}
+        ``'full'`` (default) keeps everything below; ``'ranges'`` keeps no sums, and
+        ``'extremes'`` neither sums nor histograms (see :attr:`detail`): what the fixed-point
+        tool records by default for the signals inside blocks (MATLAB's Fixed-Point Tool
+        keeps the minimum, maximum and overflows there).
 
     Attributes
     ----------
@@ -410,7 +413,8 @@ class SignalStats:
     def __init__(self, name: str | None = None, detail: str = "full"):
         if detail not in DETAILS:
             raise ValueError(f"SignalStats: detail={detail!r} is not one of {DETAILS}: 'full' "
-                             "keeps exact sums (mean, std, rms), 'ranges' does not.")
+                             "keeps exact sums (mean, std, rms), 'ranges' does not, "
+                             "'extremes' keeps no histograms either.")
         self.name = name
         self.count = 0
         self.nan_count = 0
@@ -422,8 +426,9 @@ class SignalStats:
         self._sum: int | None = 0 if detail == "full" else None
         self._sumsq: int | None = self._sum
         self._lo = 0
-        self._pos = _EMPTY
-        self._neg = _EMPTY
+        # None: no histograms (detail 'extremes')
+        self._pos: np.ndarray | None = _EMPTY if detail != "extremes" else None
+        self._neg: np.ndarray | None = self._pos
         self.overflows = 0
         self.underflows = 0
         self.numerictype: str | None = None
@@ -474,7 +479,9 @@ class SignalStats:
         else:
             self._sum += s.sum
             self._sumsq += s.sumsq
-        if s.pos.size:
+        if self._pos is None or s.pos is None:  # 'extremes' on either side: no histograms
+            self._lo, self._pos, self._neg = 0, None, None
+        elif s.pos.size:
             lo, pos = _add_hist(self._lo, self._pos, s.lo, s.pos)
             _, neg = _add_hist(self._lo, self._neg, s.lo, s.neg)
             self._lo, self._pos, self._neg = _trim(lo, pos, neg)
@@ -516,7 +523,8 @@ class SignalStats:
         return out
 
     def without_sums(self) -> SignalStats:
-        """A ``detail='ranges'`` copy: the same statistics without the exact sums."""
+        """A ``detail='ranges'`` copy: the same statistics without the exact sums (a
+        ``detail='extremes'`` one stays one)."""
         out = self.copy()
         out._sum = out._sumsq = None
         return out
@@ -539,13 +547,24 @@ class SignalStats:
         """``'full'``, or ``'ranges'`` when the exact sums were not recorded (then
         :attr:`exact_sum`, :attr:`exact_sum_squares`, :attr:`sum`, :attr:`sum_squares`,
         :attr:`mean`, :attr:`var`, :attr:`std` and :attr:`rms` raise ``ValueError``)."""
+        if self._pos is None:
+            return "extremes"
         return "full" if self._sum is not None else "ranges"
 
     def _no_sums(self, what: str) -> ValueError:
+        if self._pos is None:
+            return self._no_histograms(what)
         return ValueError(
             f"SignalStats {self.name!r}: {what} is not available: the signal was recorded with "
             "detail='ranges', which keeps counts, extremes and histograms but no sums. Record "
             "with fx.tool.record(detail='full') (the default) for sums, mean, std and rms.")
+
+    def _no_histograms(self, what: str) -> ValueError:
+        return ValueError(
+            f"SignalStats {self.name!r}: {what} is not available: the signal was recorded with "
+            "detail='extremes' (counts, min, max, the whole-number flag, overflows and "
+            "underflows; no sums, no histograms), the default for the signals inside a block. "
+            "Record with fx.tool.record(internals='values') for their histograms and sums.")
 
     @property
     def exact_sum(self) -> Fraction:
@@ -606,6 +625,8 @@ class SignalStats:
     def log2_histogram(self) -> dict[int, int]:
         """MATLAB's bit histogram: ``{k: count}`` for ``2**(k-1) <= |x| < 2**k``, nonzero
         bins only, ascending ``k``. Zeros are in :attr:`zeros`."""
+        if self._pos is None:
+            raise self._no_histograms("the log2 histogram")
         if self._pos.size == 0:
             return {}
         tot = self._pos + self._neg
@@ -622,6 +643,8 @@ class SignalStats:
         ``negative_counts[i]`` the values ``-x`` with ``|x|`` in the bin. Below ``2**-1070``
         the exact edges are not doubles and are given rounded to nearest; there the bin is the
         closed ``[edges[i], edges[i+1]]`` (two edges may coincide, e.g. for ``5e-324``)."""
+        if self._pos is None:
+            raise self._no_histograms("the fine histogram")
         return (self.fine_edges(self._lo, self._pos.size), self._pos.copy(),
                 self._neg.copy())
 
@@ -629,6 +652,8 @@ class SignalStats:
     def fine_bins(self) -> tuple[int, np.ndarray, np.ndarray]:
         """``(g0, positive_counts, negative_counts)``: raw fine bins, the first being global
         bin ``g0 = 16*e + j`` (see the module notes)."""
+        if self._pos is None:
+            raise self._no_histograms("the fine histogram")
         return self._lo, self._pos.copy(), self._neg.copy()
 
     @staticmethod
@@ -642,8 +667,10 @@ class SignalStats:
     # -- comparison and serialisation --------------------------------------------------------------
     def _key(self):
         return (self.count, self.nan_count, self.inf_count, self.zeros, self.min, self.max,
-                self.whole, self._sum, self._sumsq, self._lo, self._pos.tolist(),
-                self._neg.tolist(), self.overflows, self.underflows, self.numerictype)
+                self.whole, self._sum, self._sumsq, self._lo,
+                None if self._pos is None else self._pos.tolist(),
+                None if self._neg is None else self._neg.tolist(), self.overflows,
+                self.underflows, self.numerictype)
 
     def __eq__(self, other) -> bool:
         """Equal statistics (the name is not compared)."""
@@ -680,8 +707,8 @@ class SignalStats:
             "sum_units_2^-1074": None if self._sum is None else str(self._sum),
             "sum_squares_units_2^-2148": None if self._sumsq is None else str(self._sumsq),
             "fine_g0": self._lo,
-            "fine_pos": self._pos.tolist(),
-            "fine_neg": self._neg.tolist(),
+            "fine_pos": None if self._pos is None else self._pos.tolist(),
+            "fine_neg": None if self._neg is None else self._neg.tolist(),
             "overflows": self.overflows,
             "underflows": self.underflows,
             "numerictype": self.numerictype,
@@ -722,11 +749,22 @@ class SignalStats:
                              "be present or both be null (detail='ranges').")
         s._sum = None if raw_sum is None else int(raw_sum)
         s._sumsq = None if raw_sq is None else int(raw_sq)
-        pos = np.asarray(data["fine_pos"], dtype=np.int64).reshape(-1)
-        neg = np.asarray(data["fine_neg"], dtype=np.int64).reshape(-1)
-        if pos.size != neg.size:
-            raise ValueError("SignalStats.from_dict: fine_pos and fine_neg differ in length.")
-        s._lo, s._pos, s._neg = _trim(int(data["fine_g0"]), pos, neg)
+        raw_pos, raw_neg = data["fine_pos"], data["fine_neg"]
+        if (raw_pos is None) != (raw_neg is None):
+            raise ValueError("SignalStats.from_dict: fine_pos and fine_neg must both be present "
+                             "or both be null (detail='extremes').")
+        if raw_pos is None:
+            if s._sum is not None:
+                raise ValueError("SignalStats.from_dict: a statistic without histograms "
+                                 "(detail='extremes') has no sums either.")
+            s._lo, s._pos, s._neg = 0, None, None
+        else:
+            pos = np.asarray(raw_pos, dtype=np.int64).reshape(-1)
+            neg = np.asarray(raw_neg, dtype=np.int64).reshape(-1)
+            if pos.size != neg.size:
+                raise ValueError("SignalStats.from_dict: fine_pos and fine_neg differ in "
+                                 "length.")
+            s._lo, s._pos, s._neg = _trim(int(data["fine_g0"]), pos, neg)
         s.overflows = int(data["overflows"])
         s.underflows = int(data["underflows"])
         s.numerictype = data.get("numerictype")

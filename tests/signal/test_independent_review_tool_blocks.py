@@ -339,7 +339,22 @@ def rep_range(nt):
     return ((-(2 ** (W - 1)) * lsb, (2 ** (W - 1) - 1) * lsb) if s else (Fr(0), (2 ** W - 1) * lsb))
 
 
+def _group(name, rec):
+    """The signals one type must serve with *name* (the blocks report them: ``rec.tied``)."""
+    for g in rec.tied:
+        if name in g:
+            return list(g)
+    return [name]
+
+
 def expected_range(name, rec, d, source):
+    """The range a proposal covers: the signal's, or its tied group's union."""
+    rs = [r for r in (_own_range(n, rec, d, source) for n in _group(name, rec))
+          if r is not None]
+    return (min(r[0] for r in rs), max(r[1] for r in rs))
+
+
+def _own_range(name, rec, d, source):
     sim = (Fr(rec[name].min), Fr(rec[name].max)) if name in rec.names else None
     if source == "simulation":
         return sim
@@ -364,7 +379,7 @@ def check_proposal(p, rec, d, source, wl):
         assert tlo <= lo and hi <= thi, (name, str(nt), lo, hi)
         assert tuple(Fr(v) for v in pt.representable) == (tlo, thi), name
         assert Fr(pt.lsb) == Fr(2) ** -nt.fraction_length, name
-        whole = source == "simulation" and rec[name].whole
+        whole = source == "simulation" and all(rec[n].whole for n in _group(name, rec))
         if lo == hi == 0:
             assert nt.fraction_length == 0, name
         elif not whole:
@@ -406,7 +421,10 @@ _CAL_REC = {}
 def cal_recording(key):
     if key not in _CAL_REC:
         frames = calibration(key)
-        _CAL_REC[key] = fx.tool.collect(CHAINS[key]["fn"], frames, CHAINS[key]["T"].as_double())
+        # internals='values': the checks below recompute sums and histogram counts of every
+        # signal, the blocks' products and accumulators included
+        _CAL_REC[key] = fx.tool.collect(CHAINS[key]["fn"], frames, CHAINS[key]["T"].as_double(),
+                                        internals="values")
     return _CAL_REC[key]
 
 
