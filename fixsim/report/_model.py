@@ -298,7 +298,10 @@ class Report:
         # recording: histogram and the counts against the type recorded
         s = _lookup(recording, name)
         if s is not None:
-            hist = dict(getattr(s, "log2_histogram", {}) or {})
+            # a signal inside a block recorded as extremes has no histogram (an empty one
+            # here; regression: the report raised on such a recording)
+            hist = ({} if getattr(s, "detail", None) == "extremes"
+                    else dict(getattr(s, "log2_histogram", {}) or {}))
             bins = sorted(int(k) for k in hist)
             row.update(count=int(s.count), zeros=int(getattr(s, "zeros", 0) or 0),
                        nan_count=int(getattr(s, "nan_count", 0) or 0),

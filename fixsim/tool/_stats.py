@@ -546,7 +546,9 @@ class SignalStats:
     def detail(self) -> str:
         """``'full'``, or ``'ranges'`` when the exact sums were not recorded (then
         :attr:`exact_sum`, :attr:`exact_sum_squares`, :attr:`sum`, :attr:`sum_squares`,
-        :attr:`mean`, :attr:`var`, :attr:`std` and :attr:`rms` raise ``ValueError``)."""
+        :attr:`mean`, :attr:`var`, :attr:`std` and :attr:`rms` raise ``ValueError``), or
+        ``'extremes'`` when the histograms were not recorded either (then the histograms
+        raise too)."""
         if self._pos is None:
             return "extremes"
         return "full" if self._sum is not None else "ranges"

@@ -203,3 +203,13 @@ def test_histogram_policies_cover_extremes_with_minmax(policy):
     assert p["f.in"].policy == policy
     with pytest.raises(ValueError, match=r"overrides\['f.acc'\].*detail='extremes'"):
         fx.tool.propose(rec, T, word_length=12, overrides={"f.acc": {"policy": policy}})
+
+
+def test_report_of_a_recording_with_extremes():
+    """Regression: building a report raised on a signal recorded as extremes (it asked for
+    the log2 histogram); such a signal has an empty histogram in the report."""
+    rec, T = _fir_run()
+    p = fx.tool.propose(rec, T, word_length=16)
+    r = fx.report.Report.build(p, rec)
+    assert r["f.acc"]["hist_bins"] == [] and r["f.acc"]["count"] == rec["f.acc"].count
+    assert r["f.in"]["hist_bins"] == sorted(rec["f.in"].log2_histogram)
