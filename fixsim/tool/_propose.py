@@ -31,7 +31,9 @@ type.
 
 **Tied signals.** Signals one type must serve (an NCO's ``sin`` and ``cos``, which one sine
 table gives) form a group, as in MATLAB's shared data type groups: the groups the table declares
-(``T.tied``, from ``Model.type_table``) and those given as ``tied=``. Each member's range is
+(``T.tied``, from ``Model.type_table``), those the blocks reported while recording
+(``Recording.tied``: an ``SOSFilter`` casts its ``in`` with its ``section`` type) and those
+given as ``tied=``. Each member's range is
 found as above (its clipping and margin applied), and every member gets the type the rules give
 for the union of those ranges (whole numbers only when every member's are). A locked member
 (or one set outright by an override) fixes the group's type: the others take it, even where it
@@ -502,8 +504,9 @@ def propose(ranges=None, T: TypeTable | None = None, *, word_length: int | None 
     tied : iterable of tuples of str, optional
         Groups of signals one type must serve, added to those *T* declares (``T.tied``: a
         table from ``Model.type_table`` lists its blocks' ``tied_signals``, such as an NCO's
-        ``sin`` and ``cos``). Each group gets the best type covering the union of its members'
-        ranges, or the type of its locked (or overridden) member; see the module notes.
+        ``sin`` and ``cos``) and those the recording holds (``Recording.tied``). Each group
+        gets the best type covering the union of its members' ranges, or the type of its
+        locked (or overridden) member; see the module notes.
 
     Returns
     -------
