@@ -14,6 +14,7 @@ and runs in three modes:
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 from collections.abc import Mapping, Sequence
 
@@ -318,7 +319,13 @@ class Network:
             env = self._run_plain(feeds, runtime, want)
         missing = [w for w in want if w not in env]
         if missing:
-            raise KeyError(f"Network {self.name!r}: unknown output tensor(s) {missing}.")
+            # name what would be valid (regression: the message named only the bad names)
+            close = [c for w in missing for c in difflib.get_close_matches(str(w), list(env), 3)]
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            names = list(env)
+            shown = ", ".join(map(repr, names[:40])) + (" ..." if len(names) > 40 else "")
+            raise KeyError(f"Network {self.name!r}: unknown output tensor(s) {missing}.{hint} "
+                           f"outputs= takes the names of the graph's tensors: {shown}.")
         if len(want) == 1:
             return env[want[0]]
         return {w: env[w] for w in want}

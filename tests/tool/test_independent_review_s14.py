@@ -919,10 +919,9 @@ def test_derive_and_network_shape_errors(small):
         fx.tool.derive(net, (-1, 1), Tn)
 
 
-@pytest.mark.xfail(strict=True, reason="net(x, outputs=['nope']) raises KeyError \"unknown "
-                   "output tensor(s) ['nope']\" without listing the valid tensor names "
-                   "(fixsim/nn/_network.py)")
 def test_network_unknown_output_lists_valid_names():
+    """Regression: net(x, outputs=['nope']) raised KeyError "unknown output tensor(s)
+    ['nope']" without listing the valid tensor names."""
     net = nn.load_onnx(make_n1())
     with pytest.raises(KeyError) as ei:
         net(np.zeros((1, 1, 6, 6)), outputs=["nope"])
