@@ -31,8 +31,8 @@ from ._numerictype import numerictype
 from ._quantize import quantize_array, scales_exactly
 
 __all__ = ["TypeTable", "TypeEntry", "SignalEvent", "UnknownSignalError", "signal_listening",
-           "signals_active", "emit_signal", "extremes_suffice", "emit_extremes", "SCHEMA",
-           "DOUBLE", "INHERIT", "OVERRIDES"]
+           "signals_active", "emit_signal", "extremes_suffice", "emit_extremes", "merge_extremes",
+           "SCHEMA", "DOUBLE", "INHERIT", "OVERRIDES"]
 
 #: The JSON schema tag written by :meth:`TypeTable.to_json` (bumped on incompatible changes).
 SCHEMA = "fixsim.TypeTable/1"
@@ -150,6 +150,16 @@ def extremes_suffice() -> bool:
     some listener is active and every one is marked ``takes_extremes = True``."""
     hooks = _signal_hooks.get()
     return bool(hooks) and all(getattr(fn, "takes_extremes", False) for fn in hooks)
+
+
+def merge_extremes(a: tuple | None, b: tuple) -> tuple:
+    """Two ``(count, nan, inf, zeros, min, max, whole)`` tuples (see :class:`SignalEvent`)
+    as one (*a* None: *b*)."""
+    if a is None:
+        return tuple(b)
+    lo = b[4] if a[4] is None else a[4] if b[4] is None else min(a[4], b[4])
+    hi = b[5] if a[5] is None else a[5] if b[5] is None else max(a[5], b[5])
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], lo, hi, a[6] and b[6])
 
 
 def emit_extremes(name: str, extremes: tuple, numerictype: numerictype | None = None,

@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = ["tap_sums", "sos_df1_values", "sos_df2t_values", "tap_extremes",
            "sos_df1_extremes", "sos_df2t_extremes", "new_extremes", "extremes_of",
-           "extremes_of_values", "merge_extremes"]
+           "extremes_of_values"]
 
 
 @nb.njit(cache=True)
@@ -323,15 +323,6 @@ def extremes_of_values(a: np.ndarray) -> tuple:
         return (a.size, nan, inf, 0, None, None, True)
     return (a.size, nan, inf, int(np.count_nonzero(fin == 0.0)), float(fin.min()),
             float(fin.max()), bool(np.all(np.floor(fin) == fin)))
-
-
-def merge_extremes(a: tuple | None, b: tuple) -> tuple:
-    """Two :func:`extremes_of` tuples as one (*a* None: *b*)."""
-    if a is None:
-        return b
-    lo = b[4] if a[4] is None else a[4] if b[4] is None else min(a[4], b[4])
-    hi = b[5] if a[5] is None else a[5] if b[5] is None else max(a[5], b[5])
-    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], lo, hi, a[6] and b[6])
 
 
 def _unkey(k: int) -> float:

@@ -16,7 +16,13 @@ from .._core._modes import Overflow, Rounding
 from .._core._numerictype import numerictype
 from .._core._quantize import storage_kind
 from .._core._rules import ideal_mul
-from .._core._typetable import emit_extremes, emit_signal, extremes_suffice, signals_active
+from .._core._typetable import (
+    emit_extremes,
+    emit_signal,
+    extremes_suffice,
+    merge_extremes,
+    signals_active,
+)
 from .._kernels import lazy
 from ._block import (
     Block,
@@ -532,7 +538,7 @@ class SOSFilter(Block):
                 if extremes:
                     vals = {"product": prod, "acc": acc, "state": state, "section": sec}
                     for k in keys:
-                        got[k] = _ke.merge_extremes(got[k], _ke.extremes_of_values(vals[k]))
+                        got[k] = merge_extremes(got[k], _ke.extremes_of_values(vals[k]))
                     continue
                 fin = s1 == L
                 emit_signal(f"{name}.product", prod, None, Tp, mode,

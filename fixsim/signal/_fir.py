@@ -15,7 +15,13 @@ from .._core._modes import Overflow, Rounding
 from .._core._numerictype import MAX_WORD_LENGTH, numerictype
 from .._core._quantize import storage_kind
 from .._core._rules import growth_bits, ideal_mul
-from .._core._typetable import emit_extremes, emit_signal, extremes_suffice, signals_active
+from .._core._typetable import (
+    emit_extremes,
+    emit_signal,
+    extremes_suffice,
+    merge_extremes,
+    signals_active,
+)
 from .._kernels import lazy
 from ._block import (
     Block,
@@ -990,7 +996,7 @@ def emit_tap_sums(name: str, sign: int, xe, hv, ks, offs, pairs, resets, start: 
             acc = np.concatenate([prod, acc])
             if extremes:
                 for k, v in (("preadd", pre), ("product", prod), ("acc", acc)):
-                    got[k] = _ke.merge_extremes(got[k], _ke.extremes_of_values(v))
+                    got[k] = merge_extremes(got[k], _ke.extremes_of_values(v))
                 continue
             fin = i1 == nterms
             if sign:

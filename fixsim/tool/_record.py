@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from .._atomic import parse_json, read_json, write_atomic
-from .._core._typetable import SignalEvent, signal_listening
+from .._core._typetable import SignalEvent, merge_extremes, signal_listening
 from ._offload import offload as _offload
 from ._stats import SignalStats, _Accumulator, _Summary
 
@@ -60,14 +60,7 @@ class _Pending:
         self.ext: tuple | None = None
 
     def add_extremes(self, e: tuple) -> None:
-        x = self.ext
-        if x is None:
-            self.ext = tuple(e)
-            return
-        lo = e[4] if x[4] is None else x[4] if e[4] is None else min(x[4], e[4])
-        hi = e[5] if x[5] is None else x[5] if e[5] is None else max(x[5], e[5])
-        self.ext = (x[0] + e[0], x[1] + e[1], x[2] + e[2], x[3] + e[3], lo, hi,
-                    x[6] and e[6])
+        self.ext = merge_extremes(self.ext, e)
 
     def take_extremes(self) -> _Summary | None:
         """The extremes since the last flush as a summary without histograms or sums."""
