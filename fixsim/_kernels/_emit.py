@@ -363,8 +363,12 @@ def _fold(a, n, ex, row):
 
 
 @nb.njit(inline="always", cache=True)
-def _mul_add(xs, hk, tb, run):
-    """``tb = hk * xs``, ``run = run + tb`` (as :func:`tap_sums` computes them)."""
+def _mul_add(xs, hk, want_pre, pb, tb, run):
+    """``tb = hk * xs``, ``run = run + tb`` (as :func:`tap_sums` computes them), and with
+    *want_pre* ``pb = xs`` (a term without a pre-adder partner: its multiplicand is the
+    sample)."""
+    if want_pre:
+        pb[:xs.shape[0]] = xs
     for j in range(xs.shape[0]):
         t = hk * xs[j]
         tb[j] = t
@@ -401,17 +405,10 @@ def tap_extremes(xe, hv, ks, offs, pairs, resets, sign, start, step, count, want
                 t = hk * p
                 tb[j] = t
                 run[j] = run[j] + t
-        elif want_pre:
-            for j in range(count):
-                p = xe[base + j * step]
-                pb[j] = p
-                t = hk * p
-                tb[j] = t
-                run[j] = run[j] + t
-        elif step == 1:
-            _mul_add(xe[base:base + count], hk, tb, run)
+        elif step == 1:  # (two calls: a contiguous slice keeps its faster loop)
+            _mul_add(xe[base:base + count], hk, want_pre, pb, tb, run)
         else:
-            _mul_add(xe[base:base + (count - 1) * step + 1:step], hk, tb, run)
+            _mul_add(xe[base:base + (count - 1) * step + 1:step], hk, want_pre, pb, tb, run)
         if want_pre:
             _fold(pb, count, ex, 0)
         _fold(tb, count, ex, 1)
